@@ -1,0 +1,55 @@
+# The few commands a person needs. Each target sets up .venv itself (idempotent: a stamp file
+# records the install, so repeated runs are quick). Editable install, so compiled kernels
+# (*.so, gitignored) land next to their .py sources.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := PIP_DISABLE_PIP_VERSION_CHECK=1 $(BIN)/pip
+PYTEST_ARGS ?=
+
+# Reinstall (and so recompile the kernels) whenever the build config or a kernel changes:
+# a stale .so would otherwise shadow an edited *_kernel.py.
+KERNELS     := $(shell find plugins -name '*_kernel.py' 2>/dev/null)
+BUILD_INPUTS := pyproject.toml setup.py $(KERNELS)
+
+STAMP_TEST := $(VENV)/.pyarc-stamp-test
+STAMP_LINT := $(VENV)/.pyarc-stamp-lint
+
+.PHONY: all run test bench lint clean venv
+
+all: test
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP_TEST): $(BIN)/python $(BUILD_INPUTS)
+	$(PIP) install -e '.[test]'
+	touch $@
+
+$(STAMP_LINT): $(STAMP_TEST)
+	$(PIP) install -e '.[test,lint]'
+	touch $@
+
+venv: $(STAMP_TEST)
+
+run: $(STAMP_TEST)
+	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
+
+test: $(STAMP_TEST)
+	$(BIN)/pytest -q $(PYTEST_ARGS)
+
+bench: $(STAMP_TEST)
+	$(BIN)/python bench/bench.py
+
+lint: $(STAMP_LINT)
+	$(BIN)/ruff check .
+	mkdir -p build/typecheck && ln -sfn ../../plugins build/typecheck/pyarc_plugins
+	$(BIN)/mypy -p archiver -p pyarc_plugins
+
+clean:
+	rm -rf build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	find archiver plugins -name '*.so' -delete
+	find plugins -name '*_kernel.c' -delete
+	find archiver plugins tests -name __pycache__ -type d -prune -exec rm -rf {} +
+	rm -f $(STAMP_TEST) $(STAMP_LINT)

@@ -1,0 +1,5 @@
+"""`python -m archiver` runs the pyarc command line."""
+
+from archiver.cli import run
+
+run()

@@ -1,0 +1,262 @@
+"""The `pyarc` command line (typer).
+
+Exit codes: 0 success, 1 a data or file error (corrupt archive, missing codec, unsafe path,
+missing file, full disk) or an interruption, 2 a usage error (bad option, unknown codec name).
+Every error is one line on stderr; no traceback (set PYARC_DEBUG=1 to see one).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import stat
+import sys
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from archiver import api
+from archiver.codec import kernel_status
+from archiver.errors import PyarcError, UsageError
+from archiver.format import DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE, Kind
+from archiver.plugins import registry
+from archiver.reader import summarize
+from archiver.sources import collect
+
+app = typer.Typer(
+    name="pyarc",
+    help="A plugin-based archiver and compression laboratory.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+stdout = Console(highlight=False, soft_wrap=True)
+stderr = Console(stderr=True, highlight=False)
+
+ArchiveArg = Annotated[str, typer.Argument(help="The archive file; '-' for stdin/stdout.",
+                                           metavar="ARCHIVE")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+_SIZE = re.compile(r"(\d+)\s*([kmg]?)(i?b)?", re.IGNORECASE)
+
+
+def parse_size(text: str) -> int:
+    """'65536', '64K', '64KiB', '1M', '1MB' -> bytes (K, M and G are powers of 1024)."""
+    match = _SIZE.fullmatch(text.strip())
+    if not match:
+        raise typer.BadParameter(f"{text!r} is not a size (e.g. 65536, 64K, 1M)")
+    number, unit = int(match.group(1)), match.group(2).lower()
+    return number * {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[unit]
+
+
+def _jobs(value: int) -> int:
+    return value if value > 0 else (os.cpu_count() or 1)
+
+
+@contextmanager
+def _progress(total: int | None, label: str) -> Iterator[Callable[[int], None] | None]:
+    """A byte-count progress bar on stderr when stderr is a terminal; nothing otherwise."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    columns = [label, BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn()]
+    with Progress(*columns, console=stderr, transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        yield lambda amount: bar.advance(task, amount)
+
+
+@app.command()
+def pack(
+    archive: ArchiveArg,
+    paths: Annotated[list[str], typer.Argument(help="Files and directories to pack.")],
+    codec: Annotated[str, typer.Option(
+        "--codec", "-c", metavar="NAME[:K=V,...]|auto",
+        help="Codec for every block, with options (lz77:level=9), or 'auto': try every "
+             "installed codec on each block and keep the smallest.")] = api.AUTO,
+    block_size: Annotated[str, typer.Option(
+        "--block-size", "-b", metavar="SIZE",
+        help=f"Block size, {MIN_BLOCK_SIZE // 1024}K to {MAX_BLOCK_SIZE >> 20}M "
+             f"(suffixes K, M).")] = f"{DEFAULT_BLOCK_SIZE >> 20}M",
+    jobs: Annotated[int, typer.Option(
+        "--jobs", "-j", metavar="N",
+        help="Compress blocks on N threads (0: one per core). The archive is identical "
+             "for any N.")] = 0,
+    force: Annotated[bool, typer.Option("--force", "-f",
+                                        help="Overwrite an existing archive.")] = False,
+) -> None:
+    """Pack files and directory trees into ARCHIVE."""
+    size = parse_size(block_size)
+    total = None
+    if sys.stderr.isatty():
+        total = sum(entry.size for entry, _ in collect(paths, size))
+    started = time.perf_counter()
+    with _progress(total, "packing") as on_block:
+        stats = api.pack(paths, archive, codec=codec, block_size=size, jobs=_jobs(jobs),
+                         force=force, on_block=on_block)
+    if archive != api.STDIO:
+        ratio = f"{stats.archive_bytes / stats.raw_bytes:.1%}" if stats.raw_bytes else "-"
+        stderr.print(
+            f"packed {stats.entries} entries, {stats.raw_bytes:,} bytes into "
+            f"{stats.archive_bytes:,} ({ratio}) in {time.perf_counter() - started:.2f} s"
+        )
+
+
+@app.command()
+def unpack(
+    archive: ArchiveArg,
+    paths: Annotated[list[str] | None, typer.Argument(
+        help="Entries to extract (with everything below them); all if none.")] = None,
+    directory: Annotated[str, typer.Option(
+        "--directory", "-C", metavar="DIR",
+        help="Extract into DIR (created if missing).")] = ".",
+    force: Annotated[bool, typer.Option(
+        "--force", "-f", help="Replace existing files and symlinks.")] = False,
+) -> None:
+    """Extract ARCHIVE, verifying every checksum before a file is put in place."""
+    total = None
+    if archive != api.STDIO and sys.stderr.isatty():
+        total = sum(entry.size for entry in api.read_index(archive)[0].entries)
+    with _progress(total, "unpacking") as on_block:
+        api.unpack(archive, directory, paths or [], force=force, on_block=on_block)
+
+
+def _mode_string(kind: Kind, mode: int) -> str:
+    type_bit = {Kind.FILE: stat.S_IFREG, Kind.DIRECTORY: stat.S_IFDIR,
+                Kind.SYMLINK: stat.S_IFLNK}[kind]
+    return stat.filemode(type_bit | mode)
+
+
+@app.command("list")
+def list_(archive: ArchiveArg, as_json: JsonOption = False) -> None:
+    """List the entries of ARCHIVE (read from its index only)."""
+    index, _, _ = api.read_index(archive)
+    rows = []
+    for entry, refs in zip(index.entries, index.blocks, strict=True):
+        codecs = sorted({ref.codec for ref in refs})
+        rows.append(dict(
+            path=entry.path, type=entry.kind.name.lower(), size=entry.size,
+            stored=sum(ref.stored_size for ref in refs), codecs=codecs, blocks=len(refs),
+            mode=f"{entry.mode:04o}", mtime_ns=entry.mtime_ns,
+            **({"target": entry.target} if entry.kind == Kind.SYMLINK else {}),
+        ))
+    if as_json:
+        print(json.dumps(rows, indent=1))
+        return
+    for row, entry in zip(rows, index.entries, strict=True):
+        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.mtime_ns / 1e9))
+        name = entry.path or "(unnamed)"
+        if entry.kind == Kind.SYMLINK:
+            name += f" -> {entry.target}"
+        codecs = ",".join(row["codecs"]) or "-"
+        print(f"{_mode_string(entry.kind, entry.mode)} {row['size']:>12} {row['stored']:>12} "
+              f"{codecs:<12} {when} {name}")
+
+
+@app.command()
+def test(archive: ArchiveArg) -> None:
+    """Verify every checksum of ARCHIVE (frames, data, index, footer) without writing."""
+    total = None
+    if archive != api.STDIO and sys.stderr.isatty():
+        total = sum(entry.size for entry in api.read_index(archive)[0].entries)
+    with _progress(total, "testing") as on_block:
+        stats = api.test(archive, on_block=on_block)
+    stderr.print(f"OK: {stats.entries} entries, {stats.bytes:,} bytes verified")
+
+
+@app.command()
+def info(archive: ArchiveArg, as_json: JsonOption = False) -> None:
+    """Show the format version, block count, codec usage and ratio of ARCHIVE."""
+    index, block_size, archive_size = api.read_index(archive)
+    summary = summarize(index, block_size, archive_size)
+    if as_json:
+        print(json.dumps(summary.as_dict(), indent=1))
+        return
+    stdout.print(f"format version  {summary.format_version}")
+    stdout.print(f"block size      {summary.block_size:,}")
+    kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(summary.entries.items()))
+    stdout.print(f"entries         {sum(summary.entries.values())} ({kinds or 'none'})")
+    stdout.print(f"blocks          {summary.blocks}")
+    stdout.print(f"data            {summary.raw_bytes:,} bytes")
+    stdout.print(f"archive         {summary.archive_size:,} bytes")
+    if summary.raw_bytes:
+        stdout.print(f"ratio           {summary.ratio:.4f} "
+                     f"({8 * summary.ratio:.3f} bits per byte)")
+    if summary.codecs:
+        table = Table("codec", "blocks", "data bytes", "stored bytes", "ratio")
+        for name, usage in sorted(summary.codecs.items()):
+            table.add_row(name, str(usage.blocks), f"{usage.raw_bytes:,}",
+                          f"{usage.stored_bytes:,}",
+                          f"{usage.stored_bytes / usage.raw_bytes:.4f}")
+        stdout.print(table)
+
+
+@app.command()
+def codecs(as_json: JsonOption = False) -> None:
+    """List the installed codecs: name, payload version, providing plugin, kernels."""
+    rows = [
+        dict(name=found.codec.name, version=found.codec.version,
+             distribution=found.distribution, plugin=found.plugin,
+             kernels=kernel_status(found.codec), description=found.codec.description,
+             options=[spec.describe() for spec in found.codec.option_specs])
+        for found in registry()
+    ]
+    if as_json:
+        print(json.dumps(rows, indent=1))
+        return
+    table = Table("codec", "version", "provided by", "kernels", "options", "description")
+    for row in rows:
+        table.add_row(row["name"], str(row["version"]), row["distribution"], row["kernels"],
+                      "\n".join(row["options"]) or "-", row["description"])
+    stdout.print(table)
+
+
+def _show_warning(message: Any, category: Any, filename: str, lineno: int,
+                  file: Any = None, line: Any = None) -> None:
+    print(f"pyarc: warning: {message}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; return the exit code (the console script exits with it)."""
+    warnings.showwarning = _show_warning
+    try:
+        app(args=argv, prog_name="pyarc")  # typer/click report usage errors and exit with 2
+    except SystemExit as done:
+        return done.code if isinstance(done.code, int) else int(done.code is not None)
+    except UsageError as error:
+        print(f"pyarc: error: {error}", file=sys.stderr)
+        return 2
+    except PyarcError as error:
+        print(f"pyarc: error: {error}", file=sys.stderr)
+        return 1
+    except OSError as error:  # e.g. standard output on a full disk
+        if os.environ.get("PYARC_DEBUG"):
+            raise
+        where = f" {error.filename!r}:" if error.filename else ""
+        print(f"pyarc: error:{where} {error.strerror or error}", file=sys.stderr)
+        return 1
+    except Exception as error:
+        if os.environ.get("PYARC_DEBUG"):
+            raise
+        print(f"pyarc: internal error: {type(error).__name__}: {error} "
+              f"(a bug in pyarc; set PYARC_DEBUG=1 for a traceback)", file=sys.stderr)
+        return 1
+    return 0
+
+
+def run() -> None:
+    sys.exit(main())

@@ -1,0 +1,151 @@
+"""The codec contract: what a compression algorithm must provide to plug into pyarc.
+
+A codec is a class with a stable `name` (written into every block it compresses), a payload
+format `version`, the options it accepts, and two pure methods:
+
+    encode(data) -> payload
+    decode(payload, size) -> data      (len(data) == size, or CodecError)
+
+An instance carries one complete set of option values (`codec.options`). The container records
+those values in each block header, so a decoder is always rebuilt with exactly the options the
+encoder used: nothing is assumed. Output must be deterministic: the same data and options give
+the same payload on every machine and thread count.
+
+Options are written `name:key=value,key=value` on the command line (`--codec lz77:level=9`);
+`parse_codec_spec` is the one place that syntax is defined.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.machinery
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import ClassVar
+
+from archiver.errors import UsageError
+
+#: Codec names: lower case, start with a letter, at most 32 characters; stored in every block.
+CODEC_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
+#: Option names follow the same shape; values are short printable ASCII.
+OPTION_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
+MAX_OPTION_VALUE_LEN = 64
+
+OptionValue = int | str
+
+
+@dataclass(frozen=True)
+class Option:
+    """One option a codec accepts. Integer options have a range, string options a set of choices."""
+
+    name: str
+    default: OptionValue
+    help: str
+    minimum: int | None = None
+    maximum: int | None = None
+    choices: tuple[str, ...] = ()
+
+    def parse(self, value: OptionValue) -> OptionValue:
+        """Check `value` (a Python value or its text form) and return it in canonical form."""
+        if isinstance(self.default, int):
+            try:
+                number = int(value)
+            except ValueError:
+                raise UsageError(f"option {self.name}={value!r}: expected an integer") from None
+            if self.minimum is not None and number < self.minimum:
+                raise UsageError(f"option {self.name}={number}: below the minimum {self.minimum}")
+            if self.maximum is not None and number > self.maximum:
+                raise UsageError(f"option {self.name}={number}: above the maximum {self.maximum}")
+            return number
+        text = str(value)
+        if self.choices and text not in self.choices:
+            raise UsageError(f"option {self.name}={text!r}: choose one of {', '.join(self.choices)}")
+        return text
+
+    def describe(self) -> str:
+        """One-line summary for `pyarc codecs`: name, default and range or choices."""
+        if self.choices:
+            allowed = "|".join(self.choices)
+        elif self.minimum is not None or self.maximum is not None:
+            allowed = f"{self.minimum}..{self.maximum}"
+        else:
+            allowed = "any"
+        return f"{self.name}={self.default} ({allowed}): {self.help}"
+
+
+class Codec:
+    """Base class for codecs. Subclasses set the class attributes and implement encode/decode."""
+
+    #: The id written into archives. Never change it once archives exist.
+    name: ClassVar[str]
+    #: Payload format version. Bump it whenever the payload format changes; a reader refuses
+    #: blocks whose version differs from the installed codec's.
+    version: ClassVar[int] = 1
+    #: One line for `pyarc codecs`.
+    description: ClassVar[str] = ""
+    #: The options this codec accepts (all have defaults).
+    option_specs: ClassVar[tuple[Option, ...]] = ()
+    #: Dotted names of the Cython pure-Python-mode modules that do this codec's heavy work.
+    kernels: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, **options: OptionValue) -> None:
+        specs = {spec.name: spec for spec in self.option_specs}
+        unknown = sorted(set(options) - set(specs))
+        if unknown:
+            known = ", ".join(specs) or "none"
+            raise UsageError(
+                f"codec {self.name!r} has no option {unknown[0]!r} (its options: {known})"
+            )
+        self.options: dict[str, OptionValue] = {
+            key: spec.parse(options.get(key, spec.default)) for key, spec in specs.items()
+        }
+
+    def encode(self, data: bytes) -> bytes:
+        """Compress `data` into a payload. Deterministic."""
+        raise NotImplementedError
+
+    def decode(self, payload: bytes, size: int) -> bytes:
+        """Return the `size` bytes that `payload` encodes; raise CodecError if it is malformed."""
+        raise NotImplementedError
+
+    @property
+    def spec(self) -> str:
+        """The codec and its options in command-line syntax, e.g. `lz77:level=9`."""
+        return format_codec_spec(self.name, self.options)
+
+
+def parse_codec_spec(text: str) -> tuple[str, dict[str, str]]:
+    """Split `name:key=value,key=value` into the name and its (still textual) options."""
+    name, _, rest = text.strip().partition(":")
+    if not CODEC_NAME.fullmatch(name):
+        raise UsageError(f"{name!r} is not a valid codec name")
+    options: dict[str, str] = {}
+    for item in filter(None, rest.split(",")):
+        key, sep, value = item.partition("=")
+        key, value = key.strip(), value.strip()
+        if not sep or not OPTION_NAME.fullmatch(key) or not value:
+            raise UsageError(f"bad codec option {item!r} in {text!r}: expected key=value")
+        if key in options:
+            raise UsageError(f"option {key!r} given twice in {text!r}")
+        options[key] = value
+    return name, options
+
+
+def format_codec_spec(name: str, options: Mapping[str, OptionValue]) -> str:
+    """The inverse of parse_codec_spec."""
+    if not options:
+        return name
+    return name + ":" + ",".join(f"{key}={value}" for key, value in options.items())
+
+
+def kernel_status(codec: type[Codec]) -> str:
+    """'compiled', 'uncompiled' (pure Python fallback) or 'none' (the codec has no kernels)."""
+    if not codec.kernels:
+        return "none"
+    for module_name in codec.kernels:
+        module = importlib.import_module(module_name)
+        origin = getattr(module, "__file__", "") or ""
+        if not origin.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)):
+            return "uncompiled"
+    return "compiled"

@@ -1,0 +1,415 @@
+"""Writing archive entries to disk, safely.
+
+Every rule of DESIGN.md's "Safety" section is enforced here, whatever the format layer checked:
+
+- paths are relative, without '.' or '..' components; anything else is an `UnsafePathError`;
+- all work goes through directory file descriptors opened with O_NOFOLLOW, one component at a
+  time, so a symlink on the way (already on disk, or planted meanwhile) is never traversed;
+- a file is written to a temporary name next to its target and renamed into place only once all
+  of its chunks arrived (the caller verifies their checksums) and its size matches the entry;
+  on any error, KeyboardInterrupt included, the temporary file is removed;
+- nothing is overwritten without `force`, and a directory is never replaced, even with `force`;
+- symlinks are created last (so no entry is ever written through one), only when their target
+  stays inside the destination, both lexically and, once all of them exist, physically;
+- directory modes and mtimes are applied at the very end, deepest first, as tar does: writing
+  children changes a directory's mtime, and a read-only mode would block them.
+
+Modes keep the permission bits only (`mode & 0o777`): setuid, setgid and sticky bits from an
+archive are dropped. Symlinks get no mode. Directories that had to be created without an entry of
+their own get 0o755. Until `finish()` every created directory is 0o700, private to the user.
+
+An OSError never reaches the caller raw: it becomes a one-line `PyarcError` naming the entry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import posixpath
+import secrets
+import stat
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Sequence
+from types import TracebackType
+
+from archiver.errors import ExistsError, FormatError, PyarcError, UnsafePathError
+from archiver.format import Entry, Kind
+
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+_TMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+# Open directory fds kept for reuse: enough for locality, few enough for any fd limit.
+_MAX_CACHED_DIRS = 128
+_IMPLICIT_DIR_MODE = 0o755
+_NAME_MAX = 255
+
+
+class Extractor:
+    """Writes archive entries under `dest` safely.
+
+    Call `check_conflicts()` with every entry first (it writes nothing), then `extract()` for each
+    entry, then `finish()`, which creates the symlinks and applies directory modes and mtimes.
+    `close()` (or leaving a `with` block) releases the directory fds.
+    """
+
+    def __init__(self, dest: str | os.PathLike[str], *, force: bool = False) -> None:
+        self._force = force
+        self._dirs: OrderedDict[str, int] = OrderedDict()  # "a/b" -> open fd, least recent first
+        self._dir_meta: dict[str, tuple[int, int | None]] = {}  # "a/b" -> (mode, mtime_ns)
+        self._links: list[Entry] = []
+        self._tmp: tuple[int, str] | None = None  # the temporary file being written
+        self._dest_fd = -1
+        dest = os.fspath(dest)
+        with _reporting(dest):
+            os.makedirs(dest, exist_ok=True)
+            self._dest_fd = os.open(dest, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        self._dest_real = os.path.realpath(dest)
+
+    def __enter__(self) -> Extractor:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- the public steps ----------------------------------------------------------------------
+
+    def check_conflicts(self, entries: Iterable[Entry]) -> None:
+        """Raise the error that extracting `entries` would raise, before anything is written.
+
+        Checks the paths and symlink targets, entries that the archive itself makes collide
+        ('l' a symlink and 'l/x' a file), and what is already on disk. Never follows a symlink.
+        `extract()` checks again, since the disk may change in between.
+        """
+        entries = list(entries)
+        kinds: dict[str, Kind] = {}
+        ancestors: set[str] = set()
+        for entry in entries:
+            _split(entry.path)
+            if entry.kind is Kind.SYMLINK:
+                _check_link_target(entry)
+            kinds[entry.path] = entry.kind
+            parent = posixpath.dirname(entry.path)
+            while parent and parent not in ancestors:
+                ancestors.add(parent)
+                parent = posixpath.dirname(parent)
+        for path, kind in kinds.items():
+            if kind is not Kind.DIRECTORY and path in ancestors:
+                raise ExistsError(f"{_kind_name(kind)} {path!r} conflicts with directory {path!r}")
+
+        modes: dict[str, int | None] = {}  # relative path -> lstat mode, None when missing
+
+        def lstat_mode(path: str) -> int | None:
+            if path not in modes:
+                try:
+                    modes[path] = os.stat(path, dir_fd=self._dest_fd, follow_symlinks=False).st_mode
+                except FileNotFoundError:
+                    modes[path] = None
+            return modes[path]
+
+        for entry in entries:
+            with _reporting(entry.path):
+                parts = entry.path.split("/")
+                prefix = ""
+                for name in parts[:-1]:
+                    prefix = f"{prefix}/{name}" if prefix else name
+                    mode = lstat_mode(prefix)
+                    if mode is None:
+                        break  # nothing below a missing directory can be in the way
+                    error = _parent_error(entry.path, prefix, mode)
+                    if error:
+                        raise error
+                else:
+                    mode = lstat_mode(entry.path)
+                    if mode is not None:
+                        error = _target_error(entry.path, entry.kind, mode, self._force)
+                        if error:
+                            raise error
+
+    def extract(self, entry: Entry, chunks: Iterable[bytes] = ()) -> None:
+        """Write one entry. For a file, `chunks` yields its data; any error it raises is
+        re-raised unchanged once the temporary file is gone. Symlinks are only queued, and a
+        directory's mode and mtime are only recorded: `finish()` applies them."""
+        parts = _split(entry.path)
+        with _reporting(entry.path):
+            if entry.kind is Kind.FILE:
+                self._write_file(entry, parts, chunks)
+            elif entry.kind is Kind.DIRECTORY:
+                self._open_dir(entry.path, parts)
+                self._dir_meta[entry.path] = (entry.mode & 0o777, entry.mtime_ns)
+            elif entry.kind is Kind.SYMLINK:
+                _check_link_target(entry)
+                self._links.append(entry)
+            else:
+                raise FormatError(f"entry {entry.path!r} has an unknown kind {entry.kind!r}")
+
+    def finish(self) -> None:
+        """Create the queued symlinks, check where they lead, then apply directory metadata.
+
+        If a symlink is refused, the directories keep their private 0o700 mode.
+        """
+        links, self._links = self._links, []
+        for entry in links:
+            with _reporting(entry.path):
+                self._make_symlink(entry)
+        self._remove_escaping_links(links)
+        # Deepest first: every ancestor is still searchable (0o700) while we reach a directory.
+        meta = sorted(self._dir_meta.items(), key=lambda item: item[0].count("/"), reverse=True)
+        self._dir_meta = {}
+        for path, (mode, mtime_ns) in meta:
+            with _reporting(path):
+                fd = self._open_dir(path, path.split("/"), create=False)
+                os.fchmod(fd, mode)
+                if mtime_ns is not None:
+                    os.utime(fd, ns=(mtime_ns, mtime_ns))
+
+    def close(self) -> None:
+        """Remove a temporary file left behind, if any, and close every directory fd."""
+        if self._tmp is not None:
+            dir_fd, tmp = self._tmp
+            self._tmp = None
+            with contextlib.suppress(OSError):
+                os.unlink(tmp, dir_fd=dir_fd)
+        while self._dirs:
+            os.close(self._dirs.popitem()[1])
+        if self._dest_fd >= 0:
+            os.close(self._dest_fd)
+            self._dest_fd = -1
+
+    # -- files ---------------------------------------------------------------------------------
+
+    def _write_file(self, entry: Entry, parts: Sequence[str], chunks: Iterable[bytes]) -> None:
+        dir_fd = self._open_dir(entry.path, parts[:-1])
+        name = parts[-1]
+        self._check_existing(dir_fd, name, entry)
+        tmp = _temp_name(name)
+        fd = os.open(tmp, _TMP_FLAGS, 0o600, dir_fd=dir_fd)
+        self._tmp = (dir_fd, tmp)
+        try:
+            try:
+                total = 0
+                for chunk in chunks:
+                    total += len(chunk)
+                    if total > entry.size:  # stop before a lying archive fills the disk
+                        raise FormatError(
+                            f"{entry.path!r} has more data than its declared {entry.size} bytes"
+                        )
+                    view = memoryview(chunk)
+                    while view:
+                        view = view[os.write(fd, view) :]
+                if total != entry.size:
+                    raise FormatError(
+                        f"{entry.path!r} has {total} bytes of data, but declares {entry.size}"
+                    )
+                os.fchmod(fd, entry.mode & 0o777)
+                os.utime(fd, ns=(entry.mtime_ns, entry.mtime_ns))
+            finally:
+                os.close(fd)
+            self._check_existing(dir_fd, name, entry)  # again: the disk may have changed
+            os.rename(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp, dir_fd=dir_fd)
+            raise
+        finally:
+            self._tmp = None
+
+    def _check_existing(self, dir_fd: int, name: str, entry: Entry) -> bool:
+        """Raise if `name` exists and may not be replaced by `entry`; return whether it exists."""
+        try:
+            mode = os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode
+        except FileNotFoundError:
+            return False
+        error = _target_error(entry.path, entry.kind, mode, self._force)
+        if error:
+            raise error
+        return True
+
+    # -- symlinks ------------------------------------------------------------------------------
+
+    def _make_symlink(self, entry: Entry) -> None:
+        parts = entry.path.split("/")
+        dir_fd = self._open_dir(entry.path, parts[:-1])
+        name = parts[-1]
+        if not self._check_existing(dir_fd, name, entry):
+            os.symlink(entry.target, name, dir_fd=dir_fd)
+        else:
+            # Forced: make the link under a temporary name, then replace atomically.
+            tmp = _temp_name(name)
+            os.symlink(entry.target, tmp, dir_fd=dir_fd)
+            try:
+                os.rename(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp, dir_fd=dir_fd)
+                raise
+        # Not every platform can set a symlink's own mtime; it is not worth failing for.
+        with contextlib.suppress(NotImplementedError, OSError):
+            os.utime(
+                name, ns=(entry.mtime_ns, entry.mtime_ns), dir_fd=dir_fd, follow_symlinks=False
+            )
+
+    def _remove_escaping_links(self, links: Sequence[Entry]) -> None:
+        """Remove every symlink that resolves outside the destination on disk, then refuse.
+
+        The lexical check cannot see chains such as 'a' -> 'b/..' with 'b' -> '.', nor links
+        that lead through a symlink which was already in the destination.
+        """
+        escaping = [
+            entry
+            for entry in links
+            if not _is_inside(
+                os.path.realpath(os.path.join(self._dest_real, entry.path)), self._dest_real
+            )
+        ]
+        for entry in escaping:
+            with _reporting(entry.path):
+                parts = entry.path.split("/")
+                os.unlink(parts[-1], dir_fd=self._open_dir(entry.path, parts[:-1], create=False))
+        if escaping:
+            first = escaping[0]
+            raise UnsafePathError(
+                f"refusing symlink {first.path!r} -> {first.target!r}: "
+                "it resolves outside the destination"
+            )
+
+    # -- directories ---------------------------------------------------------------------------
+
+    def _open_dir(self, path: str, parts: Sequence[str], *, create: bool = True) -> int:
+        """Return an fd of the directory dest/parts, without ever following a symlink.
+
+        Missing directories are created when `create` is true. `path` is the entry the walk is
+        for, named in errors. The fd stays owned by the cache.
+        """
+        if not parts:
+            return self._dest_fd
+        cached = self._dirs.get("/".join(parts))
+        if cached is not None:
+            self._dirs.move_to_end("/".join(parts))
+            return cached
+        parent = self._dest_fd
+        prefix = ""
+        for name in parts:
+            prefix = f"{prefix}/{name}" if prefix else name
+            fd = self._dirs.get(prefix)
+            if fd is None:
+                fd = self._open_child(path, prefix, parent, name, create)
+                # The parent was used last, so eviction never closes it under our feet.
+                self._dirs[prefix] = fd
+                if len(self._dirs) > _MAX_CACHED_DIRS:
+                    os.close(self._dirs.popitem(last=False)[1])
+            else:
+                self._dirs.move_to_end(prefix)
+            parent = fd
+        return parent
+
+    def _open_child(self, path: str, prefix: str, parent: int, name: str, create: bool) -> int:
+        try:
+            try:
+                return os.open(name, _DIR_FLAGS, dir_fd=parent)
+            except FileNotFoundError:
+                if not create:
+                    raise
+            try:
+                os.mkdir(name, 0o700, dir_fd=parent)
+                self._dir_meta.setdefault(prefix, (_IMPLICIT_DIR_MODE, None))
+            except FileExistsError:
+                pass  # created meanwhile: the open below finds out what it is
+            return os.open(name, _DIR_FLAGS, dir_fd=parent)
+        except OSError as error:
+            blocked = self._blocked(path, prefix, parent, name)
+            if blocked is None:
+                raise
+            raise blocked from error
+
+    def _blocked(self, path: str, prefix: str, parent: int, name: str) -> PyarcError | None:
+        """Explain why `prefix` could not be opened as a directory, if something is in the way:
+        a symlink or a non-directory (O_NOFOLLOW gives ELOOP, or EMLINK on some BSDs)."""
+        try:
+            mode = os.stat(name, dir_fd=parent, follow_symlinks=False).st_mode
+        except OSError:
+            return None
+        if prefix == path:  # the walk is creating the directory entry itself
+            return _target_error(path, Kind.DIRECTORY, mode, self._force)
+        return _parent_error(path, prefix, mode)
+
+
+# -- checks shared by check_conflicts() and the extraction itself -------------------------------
+
+
+def _split(path: str) -> list[str]:
+    """The components of a safe relative path, or UnsafePathError."""
+    parts = path.split("/")
+    if "\0" in path or any(part in ("", ".", "..") for part in parts):
+        raise UnsafePathError(
+            f"refusing unsafe path {path!r}: it must be relative, without '.' or '..' components"
+        )
+    return parts
+
+
+def _check_link_target(entry: Entry) -> None:
+    """Refuse a symlink whose target is absolute or lexically leaves the destination."""
+    target = entry.target
+    if not target or "\0" in target:
+        raise UnsafePathError(f"refusing symlink {entry.path!r}: its target is empty or has NUL")
+    resolved = posixpath.normpath(posixpath.join(posixpath.dirname(entry.path), target))
+    if target.startswith("/") or resolved == ".." or resolved.startswith("../"):
+        raise UnsafePathError(
+            f"refusing symlink {entry.path!r} -> {target!r}: it points outside the destination"
+        )
+
+
+def _parent_error(path: str, prefix: str, mode: int) -> PyarcError | None:
+    """The error for an existing `prefix` on the way to `path`, if it is not a directory."""
+    if stat.S_ISLNK(mode):
+        return UnsafePathError(f"refusing to write {path!r} through symlink {prefix!r}")
+    if not stat.S_ISDIR(mode):
+        return ExistsError(f"cannot write {path!r}: {prefix!r} exists and is not a directory")
+    return None
+
+
+def _target_error(path: str, kind: Kind, mode: int, force: bool) -> PyarcError | None:
+    """The error for an entry whose path exists on disk with `mode`, if it may not be replaced.
+
+    A directory entry accepts an existing directory. A file or symlink replaces an existing
+    file or symlink only with `force`, and never a directory.
+    """
+    if kind is Kind.DIRECTORY:
+        if stat.S_ISDIR(mode):
+            return None
+        if stat.S_ISLNK(mode):
+            return UnsafePathError(f"refusing to replace symlink {path!r} with a directory")
+        return ExistsError(f"refusing to replace existing {path!r} with a directory")
+    if stat.S_ISDIR(mode):
+        return ExistsError(f"{_kind_name(kind)} {path!r} conflicts with directory {path!r}")
+    if not force:
+        return ExistsError(f"refusing to overwrite existing {path!r} (use --force)")
+    return None
+
+
+def _kind_name(kind: Kind) -> str:
+    return kind.name.lower()
+
+
+def _temp_name(name: str) -> str:
+    """A fresh temporary name beside `name`, within the 255-byte limit of a component."""
+    token = secrets.token_hex(6)
+    tmp = f".{name}.pyarc-tmp-{token}"
+    return tmp if len(os.fsencode(tmp)) <= _NAME_MAX else f".pyarc-tmp-{token}"
+
+
+def _is_inside(real: str, root: str) -> bool:
+    return real == root or real.startswith(root.rstrip("/") + "/")
+
+
+@contextlib.contextmanager
+def _reporting(path: str) -> Iterator[None]:
+    """Turn an OSError into one line naming `path` (cleanup has already run by then)."""
+    try:
+        yield
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise PyarcError(f"cannot write {path!r}: {reason}") from error

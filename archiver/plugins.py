@@ -1,0 +1,185 @@
+"""Loading codec plugins from the `pyarc.codecs` entry points, each one isolated.
+
+A plugin that fails to import, whose hook raises, or that registers something that is not a
+valid codec produces one warning naming it; every other codec keeps working. When two plugins
+register the same codec name, the first wins (pyarc's own built-ins load first) and the second
+is reported.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import warnings
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import pluggy
+
+from archiver import hookspecs
+from archiver.codec import CODEC_NAME, Codec, Option, kernel_status, parse_codec_spec
+from archiver.errors import MissingCodecError, UsageError
+
+BUILTIN_DISTRIBUTION = "pyarc"
+
+
+class PluginWarning(UserWarning):
+    """A codec plugin could not be loaded or registered something invalid."""
+
+
+class KernelWarning(UserWarning):
+    """A codec runs its kernels as plain Python because they were not compiled."""
+
+
+@dataclass(frozen=True)
+class RegisteredCodec:
+    """A codec class and where it came from."""
+
+    codec: type[Codec]
+    plugin: str  # the entry point's name
+    distribution: str  # "name version" of the distribution that declared the entry point
+
+    @property
+    def builtin(self) -> bool:
+        return self.distribution.split(" ")[0] == BUILTIN_DISTRIBUTION
+
+
+class Registry:
+    """The codecs available in this process, by name."""
+
+    def __init__(self, codecs: dict[str, RegisteredCodec]) -> None:
+        self._codecs = codecs
+        self._warned_uncompiled: set[str] = set()
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._codecs
+
+    def __iter__(self) -> Iterable[RegisteredCodec]:  # type: ignore[override]
+        return iter(self._codecs.values())
+
+    def names(self) -> list[str]:
+        return list(self._codecs)
+
+    def get(self, name: str) -> RegisteredCodec:
+        try:
+            return self._codecs[name]
+        except KeyError:
+            available = ", ".join(self._codecs) or "none"
+            raise UsageError(f"unknown codec {name!r} (available: {available})") from None
+
+    def create(self, spec: str) -> Codec:
+        """Build a codec from command-line syntax, `name` or `name:key=value,...`."""
+        name, options = parse_codec_spec(spec)
+        return self._instantiate(self.get(name).codec, options)
+
+    def for_block(self, name: str, version: int, options: dict[str, str]) -> Codec:
+        """Build the decoder for a block written by codec `name` at payload `version`."""
+        found = self._codecs.get(name)
+        if found is None:
+            raise MissingCodecError(
+                f"the archive needs codec {name!r}, which is not installed "
+                f"(install the plugin that provides it; `pyarc codecs` lists what is installed)"
+            )
+        if found.codec.version != version:
+            raise MissingCodecError(
+                f"the archive needs codec {name!r} payload version {version}, but the installed "
+                f"{name!r} ({found.distribution}) reads version {found.codec.version}"
+            )
+        return self._instantiate(found.codec, options)
+
+    def _instantiate(self, codec: type[Codec], options: dict[str, Any]) -> Codec:
+        if codec.name not in self._warned_uncompiled and kernel_status(codec) == "uncompiled":
+            self._warned_uncompiled.add(codec.name)
+            warnings.warn(
+                f"codec {codec.name!r} runs uncompiled (pure Python, far slower); "
+                f"reinstall pyarc with a C compiler available to compile its kernels",
+                KernelWarning,
+                stacklevel=3,
+            )
+        return codec(**options)
+
+
+def _distribution_label(entry_point: importlib.metadata.EntryPoint) -> str:
+    dist = getattr(entry_point, "dist", None)
+    if dist is None:
+        return "unknown"
+    return f"{dist.metadata['Name']} {dist.version}"
+
+
+def _check_codec_class(candidate: Any) -> type[Codec]:
+    """Raise TypeError/ValueError explaining why `candidate` is not a usable codec class."""
+    if not (isinstance(candidate, type) and issubclass(candidate, Codec)):
+        raise TypeError(f"{candidate!r} is not a subclass of archiver.Codec")
+    name = getattr(candidate, "name", None)
+    if not isinstance(name, str) or not CODEC_NAME.fullmatch(name):
+        raise ValueError(f"codec name {name!r} is invalid (lower case, [a-z0-9_-], <= 32 chars)")
+    version = candidate.version
+    if not isinstance(version, int) or not 0 <= version <= 0xFFFF:
+        raise ValueError(f"codec {name!r}: version {version!r} is not an integer in 0..65535")
+    for spec in candidate.option_specs:
+        if not isinstance(spec, Option):
+            raise TypeError(f"codec {name!r}: option_specs must hold archiver.Option objects")
+        spec.parse(spec.default)
+    candidate()  # the defaults must form a valid configuration
+    return candidate
+
+
+def load_registry(
+    entry_points: Iterable[importlib.metadata.EntryPoint] | None = None,
+) -> Registry:
+    """Load every plugin of the `pyarc.codecs` group (or the given entry points)."""
+    if entry_points is None:
+        entry_points = importlib.metadata.entry_points(group=hookspecs.ENTRY_POINT_GROUP)
+    # Built-ins first, so that a third-party plugin cannot shadow them; then a stable order.
+    ordered = sorted(
+        entry_points,
+        key=lambda ep: (not _distribution_label(ep).startswith(BUILTIN_DISTRIBUTION + " "),
+                        _distribution_label(ep), ep.name),
+    )
+    manager = pluggy.PluginManager(hookspecs.PROJECT)
+    manager.add_hookspecs(hookspecs)
+    codecs: dict[str, RegisteredCodec] = {}
+
+    for entry_point in ordered:
+        label = _distribution_label(entry_point)
+        where = f"plugin {entry_point.name!r} ({label})"
+        try:
+            module = entry_point.load()
+            manager.register(module, name=entry_point.name)
+        except Exception as error:  # an isolated plugin: report it and carry on
+            warnings.warn(f"{where} failed to load: {type(error).__name__}: {error}",
+                          PluginWarning, stacklevel=2)
+            continue
+
+        def register(candidate: Any, *, _where: str = where, _ep: Any = entry_point,
+                     _label: str = label) -> None:
+            try:
+                codec = _check_codec_class(candidate)
+            except Exception as error:
+                warnings.warn(f"{_where} registered an invalid codec: {error}",
+                              PluginWarning, stacklevel=2)
+                return
+            if codec.name in codecs:
+                first = codecs[codec.name]
+                warnings.warn(f"{_where} registers codec {codec.name!r}, already provided by "
+                              f"plugin {first.plugin!r} ({first.distribution}); ignored",
+                              PluginWarning, stacklevel=2)
+                return
+            codecs[codec.name] = RegisteredCodec(codec, _ep.name, _label)
+
+        for implementation in manager.hook.register_codecs.get_hookimpls():
+            if implementation.plugin_name != entry_point.name:
+                continue
+            try:
+                implementation.function(register=register)
+            except Exception as error:
+                warnings.warn(f"{where} failed while registering codecs: "
+                              f"{type(error).__name__}: {error}", PluginWarning, stacklevel=2)
+    return Registry(codecs)
+
+
+@functools.cache
+def registry() -> Registry:
+    """The process-wide registry, loaded on first use."""
+    return load_registry()

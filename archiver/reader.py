@@ -1,0 +1,280 @@
+"""Reading archives: through the index (an archive on disk) or front to back (a stream).
+
+`Archive` opens a file, reads the header, the footer and the index, and from then on reads
+only the blocks it is asked for: listing never touches the data. `read_stream` reads any
+archive from its first byte to its last, which is how stdin is read and how `pyarc test`
+checks that the frames, the index and the footer all agree.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import IO, BinaryIO
+
+from archiver.blocks import check_payload, decode_block
+from archiver.errors import FormatError, PyarcError
+from archiver.format import (
+    FOOTER_SIZE,
+    FORMAT_MAJOR,
+    FORMAT_MINOR,
+    HEADER_SIZE,
+    BlockHeader,
+    BlockRef,
+    Entry,
+    Index,
+    Kind,
+    ReplayableStream,
+    check_index,
+    parse_footer,
+    parse_frame,
+    parse_header,
+)
+from archiver.plugins import Registry, registry as default_registry
+
+
+@dataclass
+class CodecUsage:
+    blocks: int = 0
+    raw_bytes: int = 0
+    stored_bytes: int = 0
+
+
+@dataclass
+class ArchiveInfo:
+    """What `pyarc info` reports, computed from the index alone."""
+
+    format_version: str
+    block_size: int
+    archive_size: int
+    entries: Counter[str] = field(default_factory=Counter)  # by kind
+    blocks: int = 0
+    raw_bytes: int = 0
+    stored_bytes: int = 0
+    codecs: dict[str, CodecUsage] = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float:
+        """Archive size over data size (lower is better); 0 for an archive without data."""
+        return self.archive_size / self.raw_bytes if self.raw_bytes else 0.0
+
+    def as_dict(self) -> dict[str, object]:
+        return dict(
+            format_version=self.format_version, block_size=self.block_size,
+            archive_size=self.archive_size, entries=dict(self.entries), blocks=self.blocks,
+            raw_bytes=self.raw_bytes, stored_bytes=self.stored_bytes, ratio=self.ratio,
+            codecs={name: vars(usage) for name, usage in sorted(self.codecs.items())},
+        )
+
+
+def summarize(index: Index, block_size: int, archive_size: int) -> ArchiveInfo:
+    """Totals over an index: entries by kind, blocks and bytes by codec."""
+    info = ArchiveInfo(f"{FORMAT_MAJOR}.{FORMAT_MINOR}", block_size, archive_size)
+    for entry, refs in zip(index.entries, index.blocks, strict=True):
+        info.entries[entry.kind.name.lower()] += 1
+        for ref in refs:
+            usage = info.codecs.setdefault(ref.codec, CodecUsage())
+            usage.blocks += 1
+            usage.raw_bytes += ref.raw_size
+            usage.stored_bytes += ref.stored_size
+            info.blocks += 1
+            info.raw_bytes += ref.raw_size
+            info.stored_bytes += ref.stored_size
+    return info
+
+
+def _check_block(ref: BlockRef, header: BlockHeader, where: str) -> None:
+    if (header.codec, header.version, header.raw_size, header.stored_size) != (
+        ref.codec, ref.version, ref.raw_size, ref.stored_size
+    ):
+        raise FormatError(f"{where}: the block frame disagrees with the index")
+
+
+class Archive:
+    """An archive file opened for listing and reading entries through its index."""
+
+    def __init__(self, path: str | os.PathLike[str], registry: Registry | None = None) -> None:
+        self.path = os.fspath(path)
+        self.registry = registry or default_registry()
+        self._file: BinaryIO = open(self.path, "rb")  # noqa: SIM115 (closed by close())
+        try:
+            self._load()
+        except BaseException:
+            self._file.close()
+            raise
+
+    def _load(self) -> None:
+        file = self._file
+        self.size = os.fstat(file.fileno()).st_size
+        self.block_size = parse_header(file)
+        if self.size < HEADER_SIZE + FOOTER_SIZE:
+            raise FormatError("archive is truncated: too short to hold an index and a footer")
+        file.seek(self.size - FOOTER_SIZE)
+        index_offset, index_size = parse_footer(file, self.size - FOOTER_SIZE)
+        if index_offset < HEADER_SIZE or index_offset + index_size + FOOTER_SIZE != self.size:
+            raise FormatError(
+                f"footer at offset {self.size - FOOTER_SIZE}: it places the index at "
+                f"{index_offset}+{index_size}, which does not end at the footer "
+                f"(truncated archive or trailing data)"
+            )
+        file.seek(index_offset)
+        index_bytes = io.BytesIO(file.read(index_size))
+        frame = parse_frame(index_bytes, index_offset)
+        if frame.index is None or index_bytes.tell() != index_size:
+            raise FormatError(f"footer points at offset {index_offset}, which is not the index")
+        check_index(frame.index, index_offset)
+        self.index_offset = index_offset
+        self.index: Index = frame.index
+        self._positions = {entry.path: number for number, entry in enumerate(self.index.entries)}
+        # Each block frame must end before the next one starts (check_index sorted them).
+        offsets = [ref.offset for refs in self.index.blocks for ref in refs] + [index_offset]
+        self._frame_limit = dict(zip(offsets, offsets[1:]))
+
+    # -- listing ---------------------------------------------------------------------------
+
+    @property
+    def entries(self) -> list[Entry]:
+        return self.index.entries
+
+    def blocks_of(self, entry: Entry) -> list[BlockRef]:
+        return self.index.blocks[self._position(entry)]
+
+    def stored_size(self, entry: Entry) -> int:
+        return sum(ref.stored_size for ref in self.blocks_of(entry))
+
+    def info(self) -> ArchiveInfo:
+        return summarize(self.index, self.block_size, self.size)
+
+    def _position(self, entry: Entry | str) -> int:
+        path = entry if isinstance(entry, str) else entry.path
+        try:
+            return self._positions[path]
+        except KeyError:
+            raise PyarcError(f"{path!r} is not in the archive") from None
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def iter_data(self, entry: Entry | str) -> Iterator[bytes]:
+        """The data of a file entry, one verified block at a time."""
+        position = self._position(entry)
+        for ref in self.index.blocks[position]:
+            where = f"block at offset {ref.offset} of {self.index.entries[position].path!r}"
+            self._file.seek(ref.offset)
+            frame = parse_frame(self._file, ref.offset)
+            if frame.block is None:
+                raise FormatError(f"{where}: the index points at a frame that is not a block")
+            _check_block(ref, frame.block, where)
+            if self._file.tell() > self._frame_limit[ref.offset]:
+                raise FormatError(f"{where}: the block frame overlaps the next frame")
+            yield decode_block(self.registry, frame.block, frame.payload, where)
+
+    def read(self, entry: Entry | str) -> bytes:
+        """The whole data of a file entry, verified."""
+        return b"".join(self.iter_data(entry))
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_archive(path: str | os.PathLike[str], registry: Registry | None = None) -> Archive:
+    """Open an archive on disk for listing (`entries`, `info()`) and reading (`read`)."""
+    return Archive(path, registry)
+
+
+class StreamReader:
+    """Reads an archive front to back, verifying every frame, then the index and the footer
+    against what it read. Works on pipes: it never seeks outside the frame being read."""
+
+    def __init__(self, stream: IO[bytes], registry: Registry | None = None) -> None:
+        self._stream = stream if stream.seekable() else ReplayableStream(stream)  # type: ignore[assignment]
+        self.registry = registry or default_registry()
+        self.seen = Index()
+        self.block_size = 0
+        self._skipping = False
+
+    @property
+    def position(self) -> int:
+        """Bytes read so far; after the last entry, the archive's size."""
+        return self._stream.tell()
+
+    def _next_frame(self):  # type: ignore[no-untyped-def]
+        offset = self._stream.tell()
+        frame = parse_frame(self._stream, offset)
+        if isinstance(self._stream, ReplayableStream):
+            self._stream.release()
+        return frame
+
+    def entries(self, decode: bool = True) -> Iterator[tuple[Entry, Iterator[bytes]]]:
+        """Yield each entry with an iterator over its verified data blocks.
+
+        Each data iterator must be finished (or abandoned) before asking for the next entry;
+        whatever is left of it is then read and checked without being decoded.
+        """
+        self.block_size = parse_header(self._stream)
+        while True:
+            frame = self._next_frame()
+            if frame.index is not None:
+                self._finish(frame.offset, frame.index)
+                return
+            if frame.entry is None:
+                raise FormatError(f"frame at offset {frame.offset}: a block frame without "
+                                  f"an entry before it")
+            entry = frame.entry
+            refs: list[BlockRef] = []
+            self.seen.entries.append(entry)
+            self.seen.blocks.append(refs)
+            data = self._blocks(entry, refs, decode)
+            yield entry, data
+            # Whatever the consumer left unread is still read and checked, not decoded.
+            self._skipping = True
+            for _ in data:
+                pass
+            self._skipping = False
+
+    def _blocks(self, entry: Entry, refs: list[BlockRef], decode: bool) -> Iterator[bytes]:
+        remaining = entry.size if entry.kind == Kind.FILE else 0
+        while remaining > 0:
+            frame = self._next_frame()
+            where = f"block at offset {frame.offset} of {entry.path!r}"
+            if frame.block is None:
+                raise FormatError(f"frame at offset {frame.offset}: {entry.path!r} still "
+                                  f"lacks {remaining} bytes of data, but the frame is no block")
+            header = frame.block
+            if header.raw_size > remaining:
+                raise FormatError(f"{where}: holds {header.raw_size} bytes, more than the "
+                                  f"{remaining} left of the entry")
+            remaining -= header.raw_size
+            refs.append(BlockRef(frame.offset, header.raw_size, header.stored_size,
+                                 header.codec, header.version))
+            if decode and not self._skipping:
+                yield decode_block(self.registry, header, frame.payload, where)
+            else:
+                check_payload(header, frame.payload, where)
+
+    def _finish(self, index_offset: int, index: Index) -> None:
+        if index != self.seen:
+            raise FormatError(f"index at offset {index_offset} does not match the entries "
+                              f"and blocks of the archive")
+        check_index(index, index_offset)
+        index_end = self._stream.tell()
+        footer_offset, footer_size = parse_footer(self._stream, index_end)
+        if (footer_offset, footer_size) != (index_offset, index_end - index_offset):
+            raise FormatError(f"footer at offset {index_end} does not locate the index")
+        if self._stream.read(1):
+            raise FormatError(f"unexpected data after the footer at offset "
+                              f"{index_end + FOOTER_SIZE}")
+
+
+def read_stream(stream: IO[bytes], registry: Registry | None = None,
+                decode: bool = True) -> Iterator[tuple[Entry, Iterator[bytes]]]:
+    """Read an archive front to back; see StreamReader.entries."""
+    return StreamReader(stream, registry).entries(decode)

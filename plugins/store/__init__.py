@@ -1,0 +1,28 @@
+"""`store`: no compression. The payload is the data itself.
+
+The container also falls back to `store` for any block another codec would expand, so a stored
+block is never larger than its data.
+"""
+
+from __future__ import annotations
+
+from archiver import Codec, CodecError, hookimpl
+
+
+class StoreCodec(Codec):
+    name = "store"
+    version = 1
+    description = "no compression: the payload is the data"
+
+    def encode(self, data: bytes) -> bytes:
+        return bytes(data)
+
+    def decode(self, payload: bytes, size: int) -> bytes:
+        if len(payload) != size:
+            raise CodecError(f"store: payload holds {len(payload)} bytes, expected {size}")
+        return bytes(payload)
+
+
+@hookimpl
+def register_codecs(register):  # type: ignore[no-untyped-def]
+    register(StoreCodec)

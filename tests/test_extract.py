@@ -1,0 +1,350 @@
+"""archiver.extract: entries land where they belong, completely or not at all, and never outside."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import pytest
+
+from archiver.errors import ChecksumError, ExistsError, FormatError, PyarcError, UnsafePathError
+from archiver.extract import Extractor
+from archiver.format import Entry, Kind
+
+MTIME = 1_600_000_000_123_456_789
+
+
+def file(path: str, data: bytes = b"data", mode: int = 0o644, mtime: int = MTIME) -> Entry:
+    return Entry(path, Kind.FILE, mode, mtime, size=len(data))
+
+
+def directory(path: str, mode: int = 0o755, mtime: int = MTIME) -> Entry:
+    return Entry(path, Kind.DIRECTORY, mode, mtime)
+
+
+def symlink(path: str, target: str, mtime: int = MTIME) -> Entry:
+    return Entry(path, Kind.SYMLINK, 0o777, mtime, target=target)
+
+
+def unpack(
+    dest: Path, entries: Iterable[tuple[Entry, bytes]], *, force: bool = False, check: bool = True
+) -> None:
+    """What `pyarc unpack` does: check everything, extract everything, finish."""
+    entries = list(entries)
+    with Extractor(dest, force=force) as extractor:
+        if check:
+            extractor.check_conflicts(entry for entry, _ in entries)
+        for entry, data in entries:
+            extractor.extract(entry, [data] if data else [])
+        extractor.finish()
+
+
+def listing(root: Path) -> set[str]:
+    return {str(path.relative_to(root)) for path in root.rglob("*")}
+
+
+def mode_of(path: Path) -> int:
+    return stat.S_IMODE(path.lstat().st_mode)
+
+
+@pytest.fixture
+def dest(tmp_path: Path) -> Path:
+    return tmp_path / "out" / "dest"  # missing, with a missing parent: the extractor creates both
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    path = tmp_path / "outside"
+    path.mkdir()
+    (path / "secret").write_bytes(b"untouched")
+    return path
+
+
+# -- the normal case -------------------------------------------------------------------------
+
+
+def test_files_directories_and_symlinks_with_modes_and_mtimes(dest: Path) -> None:
+    unpack(
+        dest,
+        [
+            (directory("d", mode=0o750, mtime=MTIME + 1), b""),
+            (file("d/f.txt", b"hello", mode=0o640, mtime=MTIME + 2), b"hello"),
+            (file("d/sub/run.sh", b"#!/bin/sh\n", mode=0o4755), b"#!/bin/sh\n"),  # implicit parent
+            (file("empty", b""), b""),
+            (symlink("d/link", "f.txt", mtime=MTIME + 3), b""),
+        ],
+    )
+
+    assert (dest / "d/f.txt").read_bytes() == b"hello"
+    assert mode_of(dest / "d/f.txt") == 0o640
+    assert (dest / "d/f.txt").stat().st_mtime_ns == MTIME + 2
+    assert mode_of(dest / "d/sub/run.sh") == 0o755  # setuid dropped
+    assert (dest / "empty").read_bytes() == b""
+    assert mode_of(dest / "d") == 0o750
+    assert (dest / "d").stat().st_mtime_ns == MTIME + 1  # applied after its children were written
+    assert mode_of(dest / "d/sub") == 0o755  # created without an entry of its own
+    assert os.readlink(dest / "d/link") == "f.txt"
+    assert (dest / "d/link").lstat().st_mtime_ns == MTIME + 3
+    assert (dest / "d/link").read_bytes() == b"hello"
+    assert not [name for name in listing(dest) if "pyarc-tmp" in name]
+
+
+def test_read_only_directory_gets_its_children_first(dest: Path) -> None:
+    unpack(
+        dest,
+        [
+            (directory("ro", mode=0o500), b""),
+            (directory("ro/inner", mode=0o500), b""),
+            (file("ro/inner/f", b"x", mode=0o400), b"x"),
+            (symlink("ro/l", "inner/f"), b""),
+        ],
+    )
+    try:
+        assert (dest / "ro/inner/f").read_bytes() == b"x"
+        assert mode_of(dest / "ro") == 0o500
+        assert mode_of(dest / "ro/inner") == 0o500
+        assert (dest / "ro").stat().st_mtime_ns == MTIME
+    finally:
+        (dest / "ro").chmod(0o700)
+        (dest / "ro/inner").chmod(0o700)
+
+
+def test_unicode_and_long_names(dest: Path) -> None:
+    long_name = "é" * 127  # 254 bytes: the temporary name must not exceed the 255-byte limit
+    names = ["данные/文件.txt", "emoji/🗜️ archive.bin", f"long/{long_name}"]
+    unpack(dest, [(file(name, name.encode()), name.encode()) for name in names])
+    for name in names:
+        assert (dest / name).read_bytes() == name.encode()
+
+
+def test_existing_directory_is_fine_without_force(dest: Path) -> None:
+    (dest / "d").mkdir(parents=True)
+    (dest / "d/keep").write_bytes(b"k")
+    unpack(dest, [(directory("d", mode=0o700), b""), (file("d/new"), b"data")])
+    assert (dest / "d/keep").read_bytes() == b"k"
+    assert (dest / "d/new").read_bytes() == b"data"
+    assert mode_of(dest / "d") == 0o700
+
+
+def test_many_small_files(dest: Path) -> None:
+    # More directories than the fd cache holds, so cached fds get evicted and reopened.
+    entries = [(file(f"dir{i % 300}/f{i}", b"%d" % i), b"%d" % i) for i in range(2000)]
+    fds_before = len(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else None
+    unpack(dest, entries)
+    assert (dest / "dir7/f1807").read_bytes() == b"1807"
+    assert sum(1 for path in dest.rglob("*") if path.is_file()) == 2000
+    if fds_before is not None:
+        assert len(os.listdir("/proc/self/fd")) == fds_before  # close() released every fd
+
+
+# -- nothing incomplete is ever left behind ------------------------------------------------------
+
+
+def failing_chunks(exc: BaseException) -> Iterator[bytes]:
+    yield b"first block "
+    raise exc
+
+
+@pytest.mark.parametrize(
+    "exc", [ChecksumError("block 1 of 'f': checksum mismatch"), KeyboardInterrupt()]
+)
+def test_chunk_error_removes_the_temporary_file(dest: Path, exc: BaseException) -> None:
+    with Extractor(dest) as extractor:
+        with pytest.raises(type(exc)) as raised:
+            extractor.extract(file("d/f", b"x" * 100), failing_chunks(exc))
+        assert raised.value is exc  # re-raised unchanged
+    assert listing(dest) == {"d"}
+
+
+@pytest.mark.parametrize("data", [b"short", b"much too long for it"])
+def test_size_mismatch_is_refused_and_leaves_nothing(dest: Path, data: bytes) -> None:
+    with Extractor(dest) as extractor, pytest.raises(FormatError, match="'f'"):
+        extractor.extract(Entry("f", Kind.FILE, 0o644, MTIME, size=10), [data])
+    assert listing(dest) == set()
+
+
+def test_os_error_becomes_one_line_and_cleans_up(
+    dest: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def disk_full(fd: int, data: bytes) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    with Extractor(dest) as extractor:
+        monkeypatch.setattr(os, "write", disk_full)
+        with pytest.raises(PyarcError) as raised:
+            extractor.extract(file("x"), [b"data"])
+        monkeypatch.undo()
+    assert str(raised.value) == "cannot write 'x': No space left on device"
+    assert listing(dest) == set()
+
+
+# -- overwriting -----------------------------------------------------------------------------
+
+
+def test_no_overwrite_without_force(dest: Path) -> None:
+    dest.mkdir(parents=True)
+    (dest / "f").write_bytes(b"old")
+    entries = [(file("new"), b"data"), (file("f"), b"data")]
+
+    with pytest.raises(ExistsError) as raised:
+        unpack(dest, entries)
+    assert str(raised.value) == "refusing to overwrite existing 'f' (use --force)"
+    assert listing(dest) == {"f"}  # refused up front: 'new' was never written
+
+    with Extractor(dest) as extractor, pytest.raises(ExistsError):
+        extractor.extract(file("f"), [b"data"])  # extract() checks again
+    assert (dest / "f").read_bytes() == b"old"
+    assert listing(dest) == {"f"}
+
+
+def test_force_replaces_a_file(dest: Path) -> None:
+    dest.mkdir(parents=True)
+    (dest / "f").write_bytes(b"old")
+    unpack(dest, [(file("f", b"new"), b"new")], force=True)
+    assert (dest / "f").read_bytes() == b"new"
+
+
+def test_force_replaces_a_symlink_without_touching_its_target(dest: Path, outside: Path) -> None:
+    dest.mkdir(parents=True)
+    (dest / "f").symlink_to(outside / "secret")
+    (dest / "l").symlink_to(outside / "secret")
+    unpack(dest, [(file("f", b"new"), b"new"), (symlink("l", "f"), b"")], force=True)
+    assert not (dest / "f").is_symlink()
+    assert (dest / "f").read_bytes() == b"new"
+    assert os.readlink(dest / "l") == "f"
+    assert (outside / "secret").read_bytes() == b"untouched"
+
+
+@pytest.mark.parametrize("entry", [file("d"), symlink("d", "x")])
+def test_force_never_replaces_a_directory(dest: Path, entry: Entry) -> None:
+    (dest / "d").mkdir(parents=True)
+    (dest / "d/keep").write_bytes(b"k")
+    with pytest.raises(ExistsError, match="conflicts with directory 'd'"):
+        unpack(dest, [(entry, b"data" if entry.kind is Kind.FILE else b"")], force=True)
+    with pytest.raises(ExistsError):
+        unpack(
+            dest, [(entry, b"data" if entry.kind is Kind.FILE else b"")], force=True, check=False
+        )
+    assert (dest / "d/keep").read_bytes() == b"k"
+
+
+def test_directory_entry_refuses_a_file_or_symlink_in_its_place(dest: Path, outside: Path) -> None:
+    dest.mkdir(parents=True)
+    (dest / "f").write_bytes(b"old")
+    (dest / "l").symlink_to(outside)
+    for path, error in [("f", ExistsError), ("l", UnsafePathError)]:
+        for check in (True, False):
+            with pytest.raises(error, match=f"'{path}'"):
+                unpack(dest, [(directory(path), b"")], force=True, check=check)
+    assert (dest / "f").read_bytes() == b"old"
+    assert (dest / "l").is_symlink()
+
+
+def test_symlink_entry_conflicting_with_a_directory_of_the_archive(dest: Path) -> None:
+    entries = [(file("l/x"), b"data"), (symlink("l", "elsewhere"), b"")]
+    with pytest.raises(ExistsError, match="symlink 'l' conflicts with directory 'l'"):
+        unpack(dest, entries)
+    assert not dest.exists() or listing(dest) == set()  # refused up front
+    with pytest.raises(ExistsError, match="symlink 'l' conflicts with directory 'l'"):
+        unpack(dest, entries, check=False)  # too late to refuse up front, but still refused
+
+
+# -- never outside the destination -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["evil/x", "evil/sub/x", "d/evil/x"])
+def test_never_writes_through_an_existing_symlink(dest: Path, outside: Path, path: str) -> None:
+    (dest / "d").mkdir(parents=True)
+    (dest / "evil").symlink_to(outside)
+    (dest / "d/evil").symlink_to(outside)
+    for check in (True, False):
+        with pytest.raises(UnsafePathError, match="through symlink"):
+            unpack(dest, [(file(path), b"data")], force=True, check=check)
+    assert sorted(os.listdir(outside)) == ["secret"]
+
+
+def test_never_writes_through_a_symlink_swapped_in_after_the_check(
+    dest: Path, outside: Path
+) -> None:
+    dest.mkdir(parents=True)
+    with Extractor(dest) as extractor:
+        extractor.check_conflicts([file("evil/x")])
+        (dest / "evil").symlink_to(outside)
+        with pytest.raises(UnsafePathError):
+            extractor.extract(file("evil/x"), [b"data"])
+    assert sorted(os.listdir(outside)) == ["secret"]
+
+
+@pytest.mark.parametrize(
+    "path", ["../x", "/etc/passwd", "a/../../x", "a/./b", "./a", "a//b", "a/", "", "a\0b", ".."]
+)
+def test_unsafe_paths_are_refused(dest: Path, path: str) -> None:
+    for kind in Kind:
+        entry = Entry(path, kind, 0o644, MTIME, target="t")
+        with Extractor(dest) as extractor:
+            with pytest.raises(UnsafePathError, match="refusing unsafe path"):
+                extractor.check_conflicts([entry])
+            with pytest.raises(UnsafePathError, match="refusing unsafe path"):
+                extractor.extract(entry)
+    assert listing(dest) == set()
+
+
+@pytest.mark.parametrize(
+    "path, target",
+    [
+        ("l", "/etc"),
+        ("l", ".."),
+        ("a/l", "../.."),
+        ("a/l", "b/../../../x"),
+        ("l", ""),
+        ("l", "a\0b"),
+    ],
+)
+def test_escaping_symlink_targets_are_refused(dest: Path, path: str, target: str) -> None:
+    with Extractor(dest) as extractor:
+        with pytest.raises(UnsafePathError, match="refusing symlink"):
+            extractor.check_conflicts([symlink(path, target)])
+        with pytest.raises(UnsafePathError, match="refusing symlink"):
+            extractor.extract(symlink(path, target))
+        extractor.finish()
+    assert listing(dest) == set()
+
+
+def test_symlinks_inside_are_allowed(dest: Path) -> None:
+    unpack(
+        dest,
+        [
+            (symlink("a/up", ".."), b""),
+            (symlink("a/b/deep", "../../a"), b""),
+            (symlink("self", "."), b""),
+        ],
+    )
+    assert os.readlink(dest / "a/up") == ".."
+    assert os.readlink(dest / "a/b/deep") == "../../a"
+
+
+def test_symlink_chain_escaping_physically_is_removed(dest: Path) -> None:
+    # Each target stays inside lexically, but 'a' -> 'b/..' with 'b' -> '.' is dest/..
+    with pytest.raises(UnsafePathError, match="'a' -> 'b/..'"):
+        unpack(dest, [(symlink("a", "b/.."), b""), (symlink("b", "."), b"")])
+    assert listing(dest) == {"b"}
+
+
+def test_symlink_through_an_existing_outside_symlink_is_removed(dest: Path, outside: Path) -> None:
+    dest.mkdir(parents=True)
+    (dest / "out").symlink_to(outside)
+    with pytest.raises(UnsafePathError, match="resolves outside"):
+        unpack(dest, [(symlink("l", "out/secret"), b"")])
+    assert listing(dest) == {"out"}
+    assert (outside / "secret").read_bytes() == b"untouched"
+
+
+def test_close_is_idempotent_and_releases_the_destination(dest: Path) -> None:
+    extractor = Extractor(dest)
+    extractor.extract(file("f"), [b"data"])
+    extractor.close()
+    extractor.close()
+    assert listing(dest) == {"f"}
