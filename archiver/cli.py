@@ -188,7 +188,9 @@ def info(archive: ArchiveArg, as_json: JsonOption = False) -> None:
         return
     stdout.print(f"format version  {summary.format_version}")
     stdout.print(f"block size      {summary.block_size:,}")
-    kinds = ", ".join(f"{count} {kind}" for kind, count in sorted(summary.entries.items()))
+    plural = {"file": "files", "directory": "directories", "symlink": "symlinks"}
+    kinds = ", ".join(f"{count} {kind if count == 1 else plural[kind]}"
+                      for kind, count in sorted(summary.entries.items()))
     stdout.print(f"entries         {sum(summary.entries.values())} ({kinds or 'none'})")
     stdout.print(f"blocks          {summary.blocks}")
     stdout.print(f"data            {summary.raw_bytes:,} bytes")

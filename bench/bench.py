@@ -1,0 +1,170 @@
+"""`make bench`: pyarc's codecs and container next to Python's zlib, bz2 and lzma, same run.
+
+For each codec and each file: compressed size, bits per byte, compress and decompress MB/s,
+and those speeds as ratios to zlib level 6 timed in the same process (these machines are
+shared and noisy: quote the ratios). Then the container itself: `pack`/`unpack` with `store`
+against a plain copy of the same tree, and `list` on an archive of 10,000 small files.
+
+Data: the Calgary corpus in ../shared/corpus/calgary when present, else built-in demo data.
+The table is printed and written to build/bench.md.
+"""
+
+from __future__ import annotations
+
+import bz2
+import lzma
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+from collections.abc import Callable
+from pathlib import Path
+
+import archiver
+from archiver.api import read_index
+from archiver.plugins import registry
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT.parent / "shared" / "corpus" / "calgary"
+CALGARY_14 = ["bib", "book1", "book2", "geo", "news", "obj1", "obj2", "paper1", "paper2",
+              "pic", "progc", "progl", "progp", "trans"]
+REPEATS = 3
+
+
+def demo_data() -> dict[str, bytes]:
+    """Deterministic stand-ins when the corpus is absent: source text, random bytes, runs."""
+    text = b"".join(path.read_bytes() for path in sorted((ROOT / "archiver").glob("*.py")))
+    rng = random.Random(1)
+    return {
+        "pyarc-source": text,
+        "random-256k": rng.randbytes(256 * 1024),
+        "runs-256k": b"".join(bytes([rng.randrange(4)]) * rng.randrange(1, 64)
+                              for _ in range(8000))[: 256 * 1024],
+    }
+
+
+def load_data() -> tuple[str, dict[str, bytes]]:
+    if CORPUS.is_dir():
+        return "Calgary corpus (14 files)", {name: (CORPUS / name).read_bytes()
+                                             for name in CALGARY_14}
+    return "built-in demo data (../shared/corpus absent)", demo_data()
+
+
+def best_time(function: Callable[[], object]) -> float:
+    """Fastest of REPEATS runs: the least disturbed by other load on the machine."""
+    times = []
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def methods() -> dict[str, tuple[Callable[[bytes], bytes], Callable[[bytes], bytes]]]:
+    found = {
+        "zlib-6": (lambda d: zlib.compress(d, 6), zlib.decompress),
+        "zlib-9": (lambda d: zlib.compress(d, 9), zlib.decompress),
+        "bz2-9": (lambda d: bz2.compress(d, 9), bz2.decompress),
+        "lzma-9e": (lambda d: lzma.compress(d, preset=9 | lzma.PRESET_EXTREME), lzma.decompress),
+    }
+    for codec in registry():
+        name = codec.codec.name
+        found[f"pyarc {name}"] = (
+            lambda d, n=name: archiver.compress(d, n), archiver.decompress)
+    return found
+
+
+def codec_table(data: dict[str, bytes]) -> list[str]:
+    total = sum(map(len, data.values()))
+    lines = ["| method | bytes | bpc | compress MB/s | decompress MB/s | "
+             "compress ÷ zlib-6 | decompress ÷ zlib-6 |", "|---|---:|---:|---:|---:|---:|---:|"]
+    speeds: dict[str, tuple[float, float]] = {}
+    for name, (pack, unpack) in methods().items():
+        size = pack_time = unpack_time = 0.0
+        for blob_source in data.values():
+            blob = pack(blob_source)
+            assert unpack(blob) == blob_source, f"{name} failed to round-trip"
+            size += len(blob)
+            pack_time += best_time(lambda: pack(blob_source))
+            unpack_time += best_time(lambda: unpack(blob))
+        speeds[name] = (total / pack_time / 1e6, total / unpack_time / 1e6)
+        base = speeds.get("zlib-6", speeds[name])
+        lines.append(f"| {name} | {int(size):,} | {8 * size / total:.3f} | "
+                     f"{speeds[name][0]:.1f} | {speeds[name][1]:.1f} | "
+                     f"{speeds[name][0] / base[0]:.2f} | {speeds[name][1] / base[1]:.2f} |")
+    return lines
+
+
+def pyarc_cli(*args: str) -> None:
+    subprocess.run([sys.executable, "-m", "archiver", *args], check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def container_table(data: dict[str, bytes]) -> list[str]:
+    lines = ["| operation | MB/s | ÷ plain copy |", "|---|---:|---:|"]
+    with tempfile.TemporaryDirectory() as scratch:
+        tree = Path(scratch, "tree")
+        tree.mkdir()
+        for name, blob in data.items():
+            (tree / name).write_bytes(blob)
+        total = sum(map(len, data.values()))
+        archive = Path(scratch, "tree.pyarc")
+
+        def copy() -> None:
+            shutil.rmtree(Path(scratch, "copy"), ignore_errors=True)
+            shutil.copytree(tree, Path(scratch, "copy"))
+
+        def pack() -> None:
+            archiver.pack([str(tree)], archive, codec="store", force=True)
+
+        def unpack() -> None:
+            shutil.rmtree(Path(scratch, "out"), ignore_errors=True)
+            archiver.unpack(archive, Path(scratch, "out"))
+
+        copy_speed = total / best_time(copy) / 1e6
+        lines.append(f"| plain copy (shutil.copytree) | {copy_speed:.0f} | 1.00 |")
+        for label, action in (("pack --codec store", pack), ("unpack (store)", unpack)):
+            speed = total / best_time(action) / 1e6
+            lines.append(f"| {label} | {speed:.0f} | {speed / copy_speed:.2f} |")
+
+        small = Path(scratch, "small")
+        small.mkdir()
+        for number in range(10_000):
+            (small / f"f{number:05}.txt").write_bytes(b"x" * (number % 100))
+        many = Path(scratch, "many.pyarc")
+        archiver.pack([str(small)], many, codec="store")
+        in_process = best_time(lambda: read_index(many))
+        command = best_time(lambda: pyarc_cli("list", str(many)))
+        lines.append("")
+        lines.append(f"`pyarc list` of 10,000 small files ({many.stat().st_size:,} bytes): "
+                     f"{command:.2f} s for the command, {in_process:.2f} s to read the index.")
+        empty = archiver.compress(b"", "store")
+        one = archiver.compress(b"x", "store")
+        two = archiver.compress(b"x" * 2048, "store", block_size=1024)
+        lines.append(f"Overhead: empty archive with one unnamed empty file {len(empty)} bytes; "
+                     f"each further block {len(two) - 2048 - (len(one) - 1)} bytes.")
+    return lines
+
+
+def main() -> None:
+    label, data = load_data()
+    out = [f"# pyarc bench — {label}, {sum(map(len, data.values())):,} bytes", "",
+           f"Best of {REPEATS} runs, one thread, Python {sys.version.split()[0]}, "
+           f"{os.cpu_count()} cores.", "", "## Codecs", ""]
+    out += codec_table(data)
+    out += ["", "## Container", ""]
+    out += container_table(data)
+    text = "\n".join(out) + "\n"
+    print(text)
+    target = ROOT / "build" / "bench.md"
+    target.parent.mkdir(exist_ok=True)
+    target.write_text(text)
+    print(f"written to {target.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

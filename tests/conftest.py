@@ -1,0 +1,90 @@
+"""Shared fixtures: the shared test corpus, and running the `pyarc` CLI in a subprocess."""
+
+from __future__ import annotations
+
+import os
+import stat
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CALGARY = ROOT.parent / "shared" / "corpus" / "calgary"
+
+#: (returncode, stdout bytes, stderr text)
+CliResult = tuple[int, bytes, str]
+RunCli = Callable[..., CliResult]
+
+
+@pytest.fixture(scope="session")
+def corpus_dir() -> Path:
+    """The Calgary corpus (../shared/corpus/calgary from the repo root); skips when absent."""
+    if not CALGARY.is_dir() or not any(CALGARY.iterdir()):
+        pytest.skip(f"the Calgary corpus is not available at {CALGARY}")
+    return CALGARY
+
+
+def _run_cli(
+    *args: str | os.PathLike[str],
+    cwd: str | os.PathLike[str] | None = None,
+    stdin: bytes | None = None,
+    env: dict[str, str] | None = None,
+    timeout: float = 120,
+) -> CliResult:
+    """Run `python -m archiver ARGS...`; return (returncode, stdout bytes, stderr text).
+
+    `stdin` is fed to the process (empty when None); stdout and stderr are pipes, so neither is
+    a terminal. `env` entries are added to (not substituted for) the current environment.
+    """
+    full_env = {k: v for k, v in os.environ.items() if k != "PYARC_DEBUG"}
+    full_env.update(env or {})
+    done = subprocess.run(
+        [sys.executable, "-m", "archiver", *map(os.fspath, args)],
+        cwd=cwd,
+        input=stdin if stdin is not None else b"",
+        capture_output=True,
+        env=full_env,
+        timeout=timeout,
+    )
+    return done.returncode, done.stdout, done.stderr.decode("utf-8", "replace")
+
+
+@pytest.fixture
+def run_cli() -> RunCli:
+    """`run_cli(*args, cwd=None, stdin=None, env=None)` -> (returncode, stdout bytes, stderr)."""
+    return _run_cli
+
+
+def assert_one_error_line(stderr: str) -> str:
+    """The CLI's error contract: exactly one line on stderr, `pyarc: error: ...`, no traceback."""
+    lines = stderr.splitlines()
+    assert len(lines) == 1, f"expected one stderr line, got {stderr!r}"
+    assert lines[0].startswith("pyarc: error: "), stderr
+    assert "Traceback" not in stderr
+    return lines[0]
+
+
+def tree_snapshot(root: Path, *, mtimes: bool = True) -> dict[str, tuple[object, ...]]:
+    """Every path below `root` (relative, POSIX) -> (kind, mode, data or target[, mtime_ns]).
+
+    Symlinks are never followed. Compare two snapshots to check a round trip.
+    """
+    result: dict[str, tuple[object, ...]] = {}
+    for path in sorted(root.rglob("*")):
+        info = path.lstat()
+        rel = path.relative_to(root).as_posix()
+        if stat.S_ISLNK(info.st_mode):
+            item: tuple[object, ...] = ("symlink", None, os.readlink(path))
+        elif stat.S_ISDIR(info.st_mode):
+            item = ("dir", stat.S_IMODE(info.st_mode), None)
+        else:
+            item = ("file", stat.S_IMODE(info.st_mode), path.read_bytes())
+        if mtimes and not stat.S_ISLNK(info.st_mode):
+            item += (info.st_mtime_ns,)
+        result[rel] = item
+    return result
+
+
