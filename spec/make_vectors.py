@@ -25,6 +25,7 @@ import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import construct as c
 
@@ -134,7 +135,7 @@ def good_vectors() -> dict[str, bytes]:
             (file_entry("lcg.bin", STORE_RANDOM, mode=0o600), STORE_RANDOM),
         ]),
         # A later minor version of format 1 (here 1.7): a 1.x reader must accept it.
-        "future-minor": Builder(minor=7).out + hello[20:],
+        "future-minor": bytes(Builder(minor=7).out) + hello[20:],
     }
 
 
@@ -264,7 +265,7 @@ def flip(archive: bytes, position: int) -> bytes:
 HELLO = b"Hello, pyarc!\n"
 
 
-def one_file(entry: Entry | None = None, data: bytes = HELLO, **block: object) -> Builder:
+def one_file(entry: Entry | None = None, data: bytes = HELLO, **block: Any) -> Builder:
     """A builder holding one file `hello.txt` (or `entry`) with one block (overridable)."""
     arc = Builder()
     arc.entry(entry or file_entry("hello.txt", data))
@@ -286,11 +287,11 @@ def bad_vectors() -> dict[str, bytes]:
     index, footer = base.first("index"), base.first("footer")
     # Header: magic 0..8, major 8, minor 9, flags 10..12, block_size 12..16, XXH32 16..20.
     add("header-bad-magic", patched(good, header, 0, b"\x89PYARX"))
-    add("header-major-2", Builder(major=2).out + good[20:])
-    add("header-major-0", Builder(major=0).out + good[20:])
+    add("header-major-2", bytes(Builder(major=2).out) + good[20:])
+    add("header-major-0", bytes(Builder(major=0).out) + good[20:])
     add("header-checksum", flip(good, header.check))
-    add("header-flags", Builder(flags=1).out + good[20:])
-    add("header-block-size-0", Builder(block_size=0).out + good[20:])
+    add("header-flags", bytes(Builder(flags=1).out) + good[20:])
+    add("header-block-size-0", bytes(Builder(block_size=0).out) + good[20:])
 
     # Truncations (the footer, and so the index reader's view, is gone in all but the first).
     add("truncated-header", good[:10])

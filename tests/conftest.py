@@ -86,5 +86,3 @@ def tree_snapshot(root: Path, *, mtimes: bool = True) -> dict[str, tuple[object,
             item += (info.st_mtime_ns,)
         result[rel] = item
     return result
-
-

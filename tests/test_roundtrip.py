@@ -292,3 +292,16 @@ def test_pack_same_for_any_jobs_cli(tmp_path: Path, run_cli: RunCli) -> None:
                                "tree", cwd=tree.parent)
         assert code == 0, err
     assert (tmp_path / "j1.pyarc").read_bytes() == (tmp_path / "j4.pyarc").read_bytes()
+
+
+def test_non_utf8_file_name(tmp_path: Path) -> None:
+    """A name that is not UTF-8 (bytes 0xFF) survives the round trip byte for byte."""
+    src = tmp_path / "src"
+    src.mkdir()
+    name = os.fsdecode(b"caf\xe9-\xff.bin")
+    (src / name).write_bytes(b"latin-1")
+    archive = tmp_path / "n.pyarc"
+    archiver.pack([src], archive)
+    archiver.unpack(archive, tmp_path / "out")
+    assert os.listdir(os.fsencode(tmp_path / "out" / "src")) == [b"caf\xe9-\xff.bin"]
+    assert (tmp_path / "out" / "src" / name).read_bytes() == b"latin-1"

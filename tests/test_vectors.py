@@ -1,0 +1,353 @@
+"""The test archives of spec/vectors/, read by every reader as spec/vectors/README.md says.
+
+The README's tables are the expectations: each row names a vector and, for the index reader
+(`open_archive`), the stream reader (`api.test`) and extraction (`api.unpack`), either `ok` or
+the error class and a substring of its message. This file parses them, so the README and the
+tests cannot drift. It also checks that the generator reproduces the committed vectors, that
+FORMAT.md's example dump and overhead formulas are right, and reads the good vectors with a
+small independent parser written from FORMAT.md's byte tables.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import os
+import re
+import struct
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import xxhash
+
+import archiver
+import archiver.errors
+from archiver import api
+from archiver.api import compress, make_encoder, unpack
+from archiver.format import Entry, Kind
+from archiver.reader import read_stream
+from archiver.writer import write_archive
+
+ROOT = Path(__file__).resolve().parents[1]
+SPEC = ROOT / "spec"
+VECTORS = SPEC / "vectors"
+README = VECTORS / "README.md"
+
+
+def _load_generator():  # type: ignore[no-untyped-def]
+    spec = importlib.util.spec_from_file_location("make_vectors", SPEC / "make_vectors.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["make_vectors"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+make_vectors = _load_generator()
+
+
+# -- the README table ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """`ok`, or an error class with a substring of its message."""
+
+    error: type[Exception] | None = None
+    substring: str = ""
+
+    @classmethod
+    def parse(cls, cell: str) -> Outcome:
+        if cell == "ok":
+            return cls()
+        match = re.fullmatch(r'(\w+): "(.*)"', cell)
+        assert match, f"README cell not understood: {cell!r}"
+        error = getattr(archiver.errors, match.group(1))
+        return cls(error, match.group(2))
+
+
+@dataclass(frozen=True)
+class Vector:
+    name: str
+    what: str
+    open: Outcome
+    test: Outcome
+    unpack: Outcome
+
+    @property
+    def path(self) -> Path:
+        return VECTORS / self.name
+
+    def __str__(self) -> str:
+        return self.name
+
+
+def _read_table() -> list[Vector]:
+    vectors = []
+    for line in README.read_text(encoding="utf-8").splitlines():
+        if not re.match(r"\| `(good|bad)/", line):
+            continue
+        cells = [cell.strip() for cell in line.strip().strip("|").split(" | ")]
+        assert len(cells) == 5, f"README row needs 5 cells: {line}"
+        name, what, opened, tested, unpacked = cells
+        open_outcome = Outcome.parse(opened)
+        vectors.append(Vector(name.strip("`"), what, open_outcome, Outcome.parse(tested),
+                              open_outcome if unpacked == "as open" else Outcome.parse(unpacked)))
+    return vectors
+
+
+TABLE = _read_table()
+GOOD = [v for v in TABLE if v.name.startswith("good/")]
+BAD = [v for v in TABLE if v.name.startswith("bad/")]
+
+
+def _expect(outcome: Outcome, action) -> None:  # type: ignore[no-untyped-def]
+    if outcome.error is None:
+        action()
+        return
+    with pytest.raises(archiver.PyarcError) as caught:
+        action()
+    assert isinstance(caught.value, outcome.error), (
+        f"expected {outcome.error.__name__}, got {type(caught.value).__name__}: {caught.value}"
+    )
+    assert outcome.substring in str(caught.value)
+
+
+def _read_all(path: Path) -> dict[str, tuple[Entry, bytes]]:
+    with archiver.open_archive(path) as opened:
+        return {entry.path: (entry, opened.read(entry) if entry.kind == Kind.FILE else b"")
+                for entry in opened.entries}
+
+
+def test_table_lists_every_vector() -> None:
+    on_disk = sorted(str(p.relative_to(VECTORS)) for p in VECTORS.glob("*/*.pyarc"))
+    listed = sorted(v.name for v in TABLE)
+    assert len(set(listed)) == len(listed), "a vector is listed twice in the README"
+    assert listed == on_disk
+    assert GOOD and BAD
+
+
+def test_vectors_are_up_to_date() -> None:
+    result = subprocess.run([sys.executable, str(SPEC / "make_vectors.py"), "--check"],
+                            capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+
+
+class _Pipe(io.RawIOBase):
+    """A forward-only stream, like standard input."""
+
+    def __init__(self, file: io.BufferedReader) -> None:
+        self._file = file
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+        data = self._file.read(min(len(buffer), 7))  # short reads, as from a pipe
+        buffer[:len(data)] = data
+        return len(data)
+
+
+# -- good vectors ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("vector", GOOD, ids=str)
+def test_good_vector_reads(vector: Vector) -> None:
+    contents = _read_all(vector.path)
+    stats = api.test(vector.path)
+    assert stats.entries == len(contents)
+    # The stream reader sees the same entries and data as the index reader.
+    with open(vector.path, "rb") as stream:
+        streamed = {entry.path: (entry, b"".join(data)) for entry, data in read_stream(stream)}
+    assert streamed == contents
+    # ... also from a pipe, which cannot seek or tell its size.
+    with open(vector.path, "rb") as file:
+        piped = {entry.path: (entry, b"".join(data)) for entry, data in read_stream(_Pipe(file))}  # type: ignore[arg-type]
+    assert piped == contents
+    for entry, data in contents.values():
+        assert len(data) == entry.size
+
+
+@pytest.mark.parametrize("vector", GOOD, ids=str)
+def test_good_vector_unpacks(vector: Vector, tmp_path: Path) -> None:
+    contents = _read_all(vector.path)
+    dest = tmp_path / "out"
+    unpack(vector.path, dest)
+    for path, (entry, data) in contents.items():
+        target = dest / (path or vector.path.name.removesuffix(".pyarc"))
+        if entry.kind == Kind.FILE:
+            assert target.read_bytes() == data
+            assert target.stat().st_mtime_ns == entry.mtime_ns
+        elif entry.kind == Kind.DIRECTORY:
+            assert target.is_dir()
+        else:
+            assert os.readlink(target) == entry.target
+
+
+def test_good_tree_contents() -> None:
+    contents = _read_all(VECTORS / "good/tree.pyarc")
+    assert [(e.path, e.kind, e.mode, e.mtime_ns, e.size, e.target) for e, _ in contents.values()] \
+        == [(e.path, e.kind, e.mode, e.mtime_ns, e.size, e.target) for e, _ in make_vectors.TREE]
+    assert contents["tree/hello.txt"][1] == b"Hello, pyarc!\n"
+    assert archiver.decompress((VECTORS / "good/unnamed.pyarc").read_bytes()) == \
+        b"Hello, pyarc!\n"
+
+
+# -- bad vectors -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("vector", BAD, ids=str)
+def test_bad_vector_open_archive(vector: Vector) -> None:
+    _expect(vector.open, lambda: _read_all(vector.path))
+
+
+@pytest.mark.parametrize("vector", BAD, ids=str)
+def test_bad_vector_stream_test(vector: Vector) -> None:
+    _expect(vector.test, lambda: api.test(vector.path))
+
+
+@pytest.mark.parametrize("vector", BAD, ids=str)
+def test_bad_vector_unpack(vector: Vector, tmp_path: Path) -> None:
+    # dest is two levels down, so `../../outside` from dest would land in tmp_path.
+    dest = tmp_path / "a" / "out"
+    _expect(vector.unpack, lambda: unpack(vector.path, dest))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a"]
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["out"]
+    if vector.unpack.error is not None:
+        for path in dest.rglob("*"):
+            assert not path.is_symlink() or path.resolve().is_relative_to(dest.resolve()), path
+
+
+# -- FORMAT.md ---------------------------------------------------------------------------------
+
+
+def test_format_example_dump() -> None:
+    text = (SPEC / "FORMAT.md").read_text(encoding="utf-8")
+    dump = text.split("<!-- example-dump: begin -->")[1].split("<!-- example-dump: end -->")[0]
+    data = bytearray()
+    for line in dump.splitlines():
+        match = re.match(r"([0-9a-f]{4})  ((?:[0-9a-f]{2} )*[0-9a-f]{2})", line)
+        if match:
+            assert int(match.group(1), 16) == len(data), line
+            data += bytes.fromhex(match.group(2))
+    assert bytes(data) == make_vectors.example_archive()
+
+
+def _archive(items: list[tuple[Entry, list[bytes] | None]], block_size: int = 1024) -> bytes:
+    out = io.BytesIO()
+    write_archive(out, items, make_encoder("store"), block_size)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("n", [1, 5, 255, 4095])
+def test_format_overhead(n: int) -> None:
+    path = "/".join(["p" * 255] * 16)[:n - 1] + "q" if n > 255 else "p" * n
+    assert len(path.encode()) == n
+    assert len(_archive([])) == 59
+    for kind in (Kind.FILE, Kind.DIRECTORY):
+        assert len(_archive([(Entry(path, kind, 0o644, 0), None)])) == 59 + 55 + 2 * n
+    link = Entry(path, Kind.SYMLINK, 0o777, 0, target="t" * 7)
+    assert len(_archive([(link, None)])) == 59 + 55 + 2 * n + 2 * 7
+    assert len(compress(b"", "store")) == 114
+    for size in (1, 14, 1024, 1025, 3000):
+        blocks = -(-size // 1024)
+        assert len(compress(bytes(size), "store", block_size=1024)) == \
+            114 + 8 + 56 * blocks + size
+
+
+# -- an independent reading of FORMAT.md's byte tables -------------------------------------------
+
+
+class SpecReader:
+    """Parses an archive with `struct`, from FORMAT.md alone (not from archiver.format)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+
+    def take(self, fmt: str) -> tuple:  # type: ignore[type-arg]
+        values = struct.unpack_from("<" + fmt, self.data, self.pos)
+        self.pos += struct.calcsize("<" + fmt)
+        return values
+
+    def string(self, length_fmt: str) -> bytes:
+        (length,) = self.take(length_fmt)
+        value = self.data[self.pos:self.pos + length]
+        self.pos += length
+        return value
+
+    def checked(self, start: int) -> None:
+        (check,) = self.take("I")
+        assert check == xxhash.xxh32_intdigest(self.data[start:self.pos - 4])
+
+    def entry_fields(self) -> tuple:  # type: ignore[type-arg]
+        kind, mode, mtime, size = self.take("BHqQ")
+        return kind, mode, mtime, size, self.string("H"), self.string("H")
+
+    def read(self) -> tuple[list, list]:  # type: ignore[type-arg]
+        magic, major, minor, flags, block_size = self.take("8sBBHI")
+        assert (magic, major, flags) == (b"\x89PYARC\r\n", 1, 0) and block_size >= 1
+        self.checked(0)
+        entries, blocks = [], []
+        while True:
+            start = self.pos
+            (kind,) = self.take("c")
+            if kind == b"E":
+                entries.append(self.entry_fields())
+                self.checked(start)
+            elif kind == b"B":
+                codec = self.string("B").decode("ascii")
+                (version, option_count) = self.take("HB")
+                options = [(self.string("B"), self.string("B")) for _ in range(option_count)]
+                raw_size, stored_size, raw_hash, stored_hash = self.take("IIQQ")
+                self.checked(start)
+                payload = self.data[self.pos:self.pos + stored_size]
+                self.pos += stored_size
+                assert raw_size >= 1 and stored_size <= raw_size
+                assert xxhash.xxh3_64_intdigest(payload) == stored_hash
+                assert codec == "store" and version == 1 and not options
+                assert xxhash.xxh3_64_intdigest(payload) == raw_hash  # store: payload = data
+                blocks.append((start, raw_size, stored_size, codec, version))
+            else:
+                assert kind == b"I"
+                break
+        index_offset = start
+        (codec_count,) = self.take("H")
+        codecs = [(self.string("B").decode("ascii"), self.take("H")[0])
+                  for _ in range(codec_count)]
+        (entry_count,) = self.take("I")
+        records = []
+        for _ in range(entry_count):
+            fields = self.entry_fields()
+            records.append((fields, self.take("I")[0]))
+        (block_count,) = self.take("I")
+        refs = []
+        for _ in range(block_count):
+            offset, raw_size, stored_size, codec = self.take("QIIH")
+            refs.append((offset, raw_size, stored_size) + codecs[codec])
+        self.checked(index_offset)
+        assert [fields for fields, _ in records] == entries
+        assert refs == blocks
+        assert sum(count for _, count in records) == block_count
+        footer = self.pos
+        offset, size = self.take("QQ")
+        self.checked(footer)
+        assert self.take("4s") == (b"PYA\x1a",)
+        assert (offset, size) == (index_offset, footer - index_offset)
+        assert self.pos == len(self.data)
+        return entries, blocks
+
+
+@pytest.mark.parametrize("vector", GOOD, ids=str)
+def test_good_vector_matches_format_md(vector: Vector) -> None:
+    entries, blocks = SpecReader(vector.path.read_bytes()).read()
+    contents = _read_all(vector.path)
+    assert [(os.fsdecode(fields[4]), fields[3]) for fields in entries] == \
+        [(entry.path, entry.size) for entry, _ in contents.values()]
+    assert sum(raw for _, raw, _, _, _ in blocks) == sum(len(d) for _, d in contents.values())
