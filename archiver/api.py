@@ -8,10 +8,11 @@ from __future__ import annotations
 import io
 import os
 import secrets
+import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import IO
+from typing import IO, NamedTuple
 
 from archiver.blocks import STORE, BlockEncoder
 from archiver.codec import OptionValue, format_codec_spec, parse_codec_spec
@@ -34,7 +35,8 @@ AUTO = "auto"
 STDIO = "-"
 
 __all__ = [
-    "AUTO", "compress", "decompress", "make_encoder", "open_archive", "pack", "read_index",
+    "AUTO", "Listing", "compress", "decompress", "make_encoder", "open_archive", "pack",
+    "read_index",
     "test", "unpack",
 ]
 
@@ -168,8 +170,15 @@ def pack(
     target = os.fspath(archive)
     if target == STDIO:
         out = sys.stdout.buffer
-        stats = write_archive(out, collect(names, block_size), encoder, block_size, jobs,
-                              on_block)
+        # `pyarc pack - . > x.pyarc` must not pack x.pyarc into itself.
+        written = os.fstat(out.fileno())
+        stats = write_archive(
+            out,
+            collect(names, block_size,
+                    exclude=lambda info: (info.st_dev, info.st_ino)
+                    == (written.st_dev, written.st_ino) and stat.S_ISREG(written.st_mode)),
+            encoder, block_size, jobs, on_block,
+        )
         out.flush()
         return stats
 
@@ -221,19 +230,26 @@ def _open_index(path: str, registry: Registry | None) -> Archive:
         raise PyarcError(f"cannot read {path!r}: {error.strerror}") from None
 
 
-def read_index(archive: str | os.PathLike[str],
-               registry: Registry | None = None) -> tuple[Index, int, int]:
-    """(index, block size, archive size) of an archive; from its index when it is a file,
-    by one pass without decoding when it is "-"."""
+class Listing(NamedTuple):
+    """What listing an archive gives: its index and the header's facts."""
+
+    index: Index
+    block_size: int
+    archive_size: int
+    format_version: str
+
+
+def read_index(archive: str | os.PathLike[str], registry: Registry | None = None) -> Listing:
+    """The index of an archive: read through the footer when it is a file, or by one pass
+    without decoding when it is "-" (standard input)."""
     path = os.fspath(archive)
     if path != STDIO:
         with _open_index(path, registry) as opened:
-            return opened.index, opened.block_size, opened.size
-    stream = _open_input(path)
-    reader = StreamReader(stream, registry)
+            return Listing(opened.index, opened.block_size, opened.size, opened.format_version)
+    reader = StreamReader(_open_input(path), registry)
     for _ in reader.entries(decode=False):
         pass
-    return reader.seen, reader.block_size, reader.position
+    return Listing(reader.seen, reader.block_size, reader.position, reader.format_version)
 
 
 def test(archive: str | os.PathLike[str], registry: Registry | None = None,
@@ -308,21 +324,22 @@ def unpack(
                 on_block(len(block))
             yield block
 
-    with Extractor(dest, force=force) as extractor:
-        opened = None
-        try:
-            if source == STDIO:
-                pairs: Iterable[tuple[Entry, Iterable[bytes]]] = (
-                    (entry, data)
-                    for entry, data in StreamReader(sys.stdin.buffer, registry).entries()
-                    if wanted(entry.path)
-                )
-            else:
-                opened = _open_index(source, registry)
-                selected = [entry for entry in opened.entries if wanted(entry.path)]
-                _check_all_found(paths, [entry.path for entry in selected])
+    # Open and check the archive before anything is created at the destination.
+    opened: Archive | None = None
+    if source == STDIO:
+        reader = StreamReader(sys.stdin.buffer, registry).entries()
+        pairs: Iterable[tuple[Entry, Iterable[bytes]]] = (
+            (entry, data) for entry, data in reader if wanted(entry.path))
+    else:
+        opened = _open_index(source, registry)
+        selected = [entry for entry in opened.entries if wanted(entry.path)]
+        pairs = ((entry, opened.iter_data(entry)) for entry in selected)
+    try:
+        if opened is not None:
+            _check_all_found(paths, [entry.path for entry in selected])
+        with Extractor(dest, force=force) as extractor:
+            if opened is not None:
                 extractor.check_conflicts(map(destination, selected))
-                pairs = ((entry, opened.iter_data(entry)) for entry in selected)
             for entry, data in pairs:
                 extractor.extract(destination(entry),
                                   counted(data) if entry.kind == Kind.FILE else ())
@@ -330,8 +347,8 @@ def unpack(
                 stats.entries += 1
                 stats.files += entry.kind == Kind.FILE
             extractor.finish()
-        finally:
-            if opened is not None:
-                opened.close()
+    finally:
+        if opened is not None:
+            opened.close()
     _check_all_found(paths, extracted)
     return stats

@@ -59,7 +59,7 @@ def parse_size(text: str) -> int:
     """'65536', '64K', '64KiB', '1M', '1MB' -> bytes (K, M and G are powers of 1024)."""
     match = _SIZE.fullmatch(text.strip())
     if not match:
-        raise typer.BadParameter(f"{text!r} is not a size (e.g. 65536, 64K, 1M)")
+        raise UsageError(f"--block-size: {text!r} is not a size (e.g. 65536, 64K, 1M)")
     number, unit = int(match.group(1)), match.group(2).lower()
     return number * {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[unit]
 
@@ -144,7 +144,7 @@ def _mode_string(kind: Kind, mode: int) -> str:
 @app.command("list")
 def list_(archive: ArchiveArg, as_json: JsonOption = False) -> None:
     """List the entries of ARCHIVE (read from its index only)."""
-    index, _, _ = api.read_index(archive)
+    index = api.read_index(archive).index
     rows = []
     for entry, refs in zip(index.entries, index.blocks, strict=True):
         codecs = sorted({ref.codec for ref in refs})
@@ -181,8 +181,9 @@ def test(archive: ArchiveArg) -> None:
 @app.command()
 def info(archive: ArchiveArg, as_json: JsonOption = False) -> None:
     """Show the format version, block count, codec usage and ratio of ARCHIVE."""
-    index, block_size, archive_size = api.read_index(archive)
-    summary = summarize(index, block_size, archive_size)
+    listing = api.read_index(archive)
+    summary = summarize(listing.index, listing.format_version, listing.block_size,
+                        listing.archive_size)
     if as_json:
         print(json.dumps(summary.as_dict(), indent=1))
         return
@@ -236,14 +237,24 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (the console script exits with it)."""
     warnings.showwarning = _show_warning
     try:
-        app(args=argv, prog_name="pyarc")  # typer/click report usage errors and exit with 2
-    except SystemExit as done:
-        return done.code if isinstance(done.code, int) else int(done.code is not None)
+        code = app(args=argv, prog_name="pyarc", standalone_mode=False)
+        return code if isinstance(code, int) else 0  # --help returns its exit code
+    except typer.Abort:  # Ctrl-C
+        print("pyarc: interrupted", file=sys.stderr)
+        return 1
+    except typer.TyperException as error:  # the argument parser's errors
+        message = error.format_message().strip()
+        if message:  # (no message: the parser has shown the help instead)
+            print(f"pyarc: error: {message} (see pyarc --help)", file=sys.stderr)
+        return 2
     except UsageError as error:
         print(f"pyarc: error: {error}", file=sys.stderr)
         return 2
     except PyarcError as error:
         print(f"pyarc: error: {error}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # e.g. `pyarc list big.pyarc | head`: not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     except OSError as error:  # e.g. standard output on a full disk
         if os.environ.get("PYARC_DEBUG"):
@@ -257,7 +268,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"pyarc: internal error: {type(error).__name__}: {error} "
               f"(a bug in pyarc; set PYARC_DEBUG=1 for a traceback)", file=sys.stderr)
         return 1
-    return 0
 
 
 def run() -> None:

@@ -97,6 +97,9 @@ class Extractor:
                 ancestors.add(parent)
                 parent = posixpath.dirname(parent)
         for path, kind in kinds.items():
+            if kind is Kind.SYMLINK and path in ancestors:
+                raise UnsafePathError(f"refusing entries below symlink {path!r}: they would "
+                                      f"be written through it")
             if kind is not Kind.DIRECTORY and path in ancestors:
                 raise ExistsError(f"{_kind_name(kind)} {path!r} conflicts with directory {path!r}")
 

@@ -18,6 +18,8 @@ import enum
 import io
 import os
 import re
+import sys
+from array import array
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -47,9 +49,11 @@ MAX_INDEX_SIZE = 256 * MiB
 
 HEADER_SIZE = 20
 FOOTER_SIZE = 24
-# The smallest possible encodings, used to check counts against the bytes that remain.
-MIN_INDEX_ENTRY = 1 + 2 + 8 + 8 + 2 + 1 + 2 + 4
-BLOCK_REF_SIZE = 8 + 4 + 4 + 2
+# Bytes per entry and per block in the index's fixed-width columns, used to check the counts
+# against the bytes that remain before any column is read.
+INDEX_ENTRY_WIDTH = 1 + 2 + 8 + 8 + 4 + 2 + 2
+INDEX_BLOCK_WIDTH = 8 + 4 + 4 + 2
+# The smallest block frame before its payload (a one-letter codec name, no options).
 MIN_BLOCK_HEADER = 1 + 1 + 1 + 2 + 1 + 4 + 4 + 8 + 8 + 4
 
 
@@ -80,12 +84,18 @@ def _remaining(stream: IO[bytes]) -> int | None:
         return None
 
 
+class _Truncated(c.StreamError):
+    """A length that claims more bytes than the archive has left."""
+
+
 def _fits(ctx: Any, length: int, after: int = 0) -> bool:
-    """When parsing, true if `length` bytes (plus `after` bytes of fixed fields) remain."""
-    if not ctx._parsing:
-        return True
-    left = _remaining(ctx._io)
-    return left is None or length + after <= left
+    """When parsing, check that `length` bytes (plus `after` bytes of fixed fields) remain,
+    so that nothing is allocated for a length that a corrupt or truncated archive claims."""
+    if ctx._parsing:
+        left = _remaining(ctx._io)
+        if left is not None and length + after > left:
+            raise _Truncated(f"it declares {length} bytes but only {max(left - after, 0)} remain")
+    return True
 
 
 def is_valid_path(path: bytes) -> bool:
@@ -95,6 +105,39 @@ def is_valid_path(path: bytes) -> bool:
     return all(
         part not in (b"", b".", b"..") and len(part) <= MAX_COMPONENT for part in path.split(b"/")
     )
+
+
+def entry_problem(kind: int, mode: int, size: int, path: bytes, target: bytes) -> str | None:
+    """What is wrong with an entry record, or None. The one statement of the entry rules,
+    applied to entry frames and to index records alike."""
+    shown = repr(os.fsdecode(path))  # repr: no control characters reach the terminal
+    if kind not in Kind.__members__.values():
+        return f"entry {shown}: unknown kind {kind}"
+    if mode > 0o7777:
+        return f"entry {shown}: mode {mode:#o} has bits beyond the permission bits"
+    if kind != Kind.FILE and size != 0:
+        return f"entry {shown}: a {Kind(kind).name.lower()} cannot have a size ({size})"
+    # An empty path names the one unnamed entry of a single-stream archive (see check_index).
+    if not (is_valid_path(path) or (path == b"" and kind == Kind.FILE)):
+        return f"unsafe or malformed path {shown}"
+    if kind == Kind.SYMLINK:
+        if not 0 < len(target) <= MAX_PATH or b"\0" in target:
+            return f"symlink {shown}: malformed target"
+    elif target:
+        return f"entry {shown}: only a symlink has a target"
+    return None
+
+
+class _RuleBroken(c.ConstructError):
+    """A rule that spans several fields of a record; its message says which."""
+
+
+def _entry_rules(fields: Any, _: Any) -> bool:
+    problem = entry_problem(fields["kind"], fields["mode"], fields["size"], fields["path"],
+                            fields["target"])
+    if problem:
+        raise _RuleBroken(problem)
+    return True
 
 
 def _length_prefixed(length_type: c.Construct, limit: range) -> c.Construct:
@@ -146,20 +189,16 @@ Header = _checked(
 
 # -- entries ---------------------------------------------------------------------------------
 
-_EntryFields = c.Struct(
-    "kind" / c.ExprValidator(c.Int8ul, lambda v, _: v in (0, 1, 2)),
-    "mode" / c.ExprValidator(c.Int16ul, lambda v, _: v <= 0o7777),
-    "mtime_ns" / c.Int64sl,
-    "size" / c.ExprValidator(c.Int64ul, lambda v, ctx: ctx.kind == Kind.FILE or v == 0),
-    # An empty path names the one unnamed entry of a single-stream archive (see check_index).
-    "path" / c.ExprValidator(
-        _length_prefixed(c.Int16ul, range(0, MAX_PATH + 1)),
-        lambda v, ctx: is_valid_path(v) or (v == b"" and ctx.kind == Kind.FILE),
+_EntryFields = c.ExprValidator(
+    c.Struct(
+        "kind" / c.Int8ul,
+        "mode" / c.Int16ul,
+        "mtime_ns" / c.Int64sl,
+        "size" / c.Int64ul,
+        "path" / _length_prefixed(c.Int16ul, range(0, MAX_PATH + 1)),
+        "target" / _length_prefixed(c.Int16ul, range(0, MAX_PATH + 1)),
     ),
-    "target" / c.ExprValidator(
-        _length_prefixed(c.Int16ul, range(0, MAX_PATH + 1)),
-        lambda v, ctx: (len(v) > 0 and b"\0" not in v) == (ctx.kind == Kind.SYMLINK),
-    ),
+    _entry_rules,
 )
 
 # -- blocks ----------------------------------------------------------------------------------
@@ -177,8 +216,9 @@ _Option = c.Struct(
 _BlockFields = c.Struct(
     "codec" / _short_name(CODEC_NAME, 32),
     "version" / c.Int16ul,
-    "options" / c.PrefixedArray(
-        c.ExprValidator(c.Int8ul, lambda n, _: n <= MAX_OPTIONS), _Option
+    "options" / c.ExprValidator(
+        c.PrefixedArray(c.ExprValidator(c.Int8ul, lambda n, _: n <= MAX_OPTIONS), _Option),
+        lambda options, _: len({option.key for option in options}) == len(options),
     ),
     "raw_size" / c.ExprValidator(c.Int32ul, lambda v, _: 1 <= v <= MAX_BLOCK_SIZE),
     # A writer stores a block it cannot shrink with `store`, so stored_size <= raw_size.
@@ -191,35 +231,72 @@ _BlockFields = c.Struct(
 
 # -- index -----------------------------------------------------------------------------------
 
+
+class _Column(c.Adapter):
+    """`count` integers of one width, stored back to back little-endian and read in one piece
+    into an `array.array`: the index is stored column by column so that even an index of
+    millions of entries parses in a few construct steps."""
+
+    def __init__(self, typecode: str, count: Any) -> None:
+        self.typecode = typecode
+        super().__init__(c.Bytes(count * array(typecode).itemsize))
+
+    def _decode(self, raw: bytes, context: Any, path: str) -> array:
+        column = array(self.typecode)
+        column.frombytes(raw)
+        if sys.byteorder == "big":
+            column.byteswap()
+        return column
+
+    def _encode(self, values: Any, context: Any, path: str) -> bytes:
+        column = array(self.typecode, values)
+        if sys.byteorder == "big":
+            column.byteswap()
+        return column.tobytes()
+
+
+assert [array(code).itemsize for code in "BHIQq"] == [1, 2, 4, 8, 8], "unexpected C int sizes"
+
 _CodecRef = c.Struct("name" / _short_name(CODEC_NAME, 32), "version" / c.Int16ul)
 
-_BlockRef = c.Struct(
-    "offset" / c.Int64ul,
-    "raw_size" / c.ExprValidator(c.Int32ul, lambda v, _: 1 <= v <= MAX_BLOCK_SIZE),
-    "stored_size" / c.ExprValidator(c.Int32ul, lambda v, ctx: v <= ctx.raw_size),
-    "codec" / c.ExprValidator(c.Int16ul, lambda v, ctx: v < ctx._.codec_count),
-)
 
-_IndexEntry = c.Struct(
-    "entry" / _EntryFields,
-    "block_count" / c.ExprValidator(
-        c.Int32ul, lambda v, ctx: v == 0 or ctx.entry.kind == Kind.FILE
-    ),
-)
+def _lengths_fit(lengths: array, ctx: Any, before: int = 0) -> bool:
+    return max(lengths, default=0) <= MAX_PATH and _fits(ctx, before + sum(lengths))
+
 
 _IndexFields = c.Struct(
     "codec_count" / c.Rebuild(c.Int16ul, c.len_(this.codecs)),
     "codecs" / c.Array(this.codec_count, _CodecRef),
     "entry_count" / c.Rebuild(
-        c.ExprValidator(c.Int32ul, lambda n, ctx: n <= MAX_ENTRIES and _fits(ctx, n * MIN_INDEX_ENTRY)),
-        c.len_(this.entries),
+        c.ExprValidator(
+            c.Int32ul, lambda n, ctx: n <= MAX_ENTRIES and _fits(ctx, n * INDEX_ENTRY_WIDTH)
+        ),
+        c.len_(this.kinds),
     ),
-    "entries" / c.Array(this.entry_count, _IndexEntry),
     "block_count" / c.Rebuild(
-        c.ExprValidator(c.Int32ul, lambda n, ctx: n <= MAX_BLOCKS and _fits(ctx, n * BLOCK_REF_SIZE)),
-        c.len_(this.blocks),
+        c.ExprValidator(
+            c.Int32ul, lambda n, ctx: n <= MAX_BLOCKS and _fits(ctx, n * INDEX_BLOCK_WIDTH)
+        ),
+        c.len_(this.offsets),
     ),
-    "blocks" / c.Array(this.block_count, _BlockRef),
+    # One column per entry field ...
+    "kinds" / _Column("B", this.entry_count),
+    "modes" / _Column("H", this.entry_count),
+    "mtimes" / _Column("q", this.entry_count),
+    "sizes" / _Column("Q", this.entry_count),
+    "block_counts" / _Column("I", this.entry_count),
+    "path_lengths" / c.ExprValidator(_Column("H", this.entry_count), _lengths_fit),
+    "target_lengths" / c.ExprValidator(
+        _Column("H", this.entry_count),
+        lambda lengths, ctx: _lengths_fit(lengths, ctx, before=sum(ctx.path_lengths)),
+    ),
+    "paths" / c.Bytes(lambda ctx: sum(ctx.path_lengths)),
+    "targets" / c.Bytes(lambda ctx: sum(ctx.target_lengths)),
+    # ... and one per block field, blocks in the order of their entries.
+    "offsets" / _Column("Q", this.block_count),
+    "raw_sizes" / _Column("I", this.block_count),
+    "stored_sizes" / _Column("I", this.block_count),
+    "codec_refs" / _Column("H", this.block_count),
 )
 
 # -- frames ----------------------------------------------------------------------------------
@@ -253,6 +330,10 @@ Footer = _checked(
     ),
     "magic" / c.Const(END_MAGIC),
 )
+
+#: The footer's last four bytes, checked before the rest of it: their absence means the
+#: archive was cut short or has bytes appended, whatever the other fields then say.
+EndMagic = c.Const(END_MAGIC)
 
 
 # -- the values the rest of pyarc works with ----------------------------------------------------
@@ -358,17 +439,24 @@ def build_block_head(header: BlockHeader) -> bytes:
 
 def build_index_frame(index: Index) -> bytes:
     codecs: dict[tuple[str, int], int] = {}
-    blocks = []
-    for refs in index.blocks:
-        for ref in refs:
-            number = codecs.setdefault((ref.codec, ref.version), len(codecs))
-            blocks.append(dict(offset=ref.offset, raw_size=ref.raw_size,
-                               stored_size=ref.stored_size, codec=number))
+    refs = [ref for block_list in index.blocks for ref in block_list]
+    codec_refs = [codecs.setdefault((ref.codec, ref.version), len(codecs)) for ref in refs]
+    records = [entry._fields() for entry in index.entries]
     fields = dict(
         codecs=[dict(name=name, version=version) for name, version in codecs],
-        entries=[dict(entry=entry._fields(), block_count=len(refs))
-                 for entry, refs in zip(index.entries, index.blocks, strict=True)],
-        blocks=blocks,
+        kinds=[record["kind"] for record in records],
+        modes=[record["mode"] for record in records],
+        mtimes=[record["mtime_ns"] for record in records],
+        sizes=[record["size"] for record in records],
+        block_counts=[len(block_list) for block_list in index.blocks],
+        path_lengths=[len(record["path"]) for record in records],
+        target_lengths=[len(record["target"]) for record in records],
+        paths=b"".join(record["path"] for record in records),
+        targets=b"".join(record["target"] for record in records),
+        offsets=[ref.offset for ref in refs],
+        raw_sizes=[ref.raw_size for ref in refs],
+        stored_sizes=[ref.stored_size for ref in refs],
+        codec_refs=codec_refs,
     )
     return _build_frame_head(FRAME_INDEX, fields)
 
@@ -430,21 +518,27 @@ def _field_name(error: c.ConstructError) -> str:
 
 
 def _describe(error: c.ConstructError, what: str) -> FormatError:
+    """One line saying which field of which frame is wrong. Values from the archive are shown
+    through ascii(), so a crafted archive cannot send control characters to the terminal."""
     if isinstance(error, c.ChecksumError):
         return ChecksumError(f"{what}: checksum mismatch (the archive is corrupt)")
     if isinstance(error, c.ConstError):
         return FormatError(f"{what}: bad magic number (not a pyarc archive, or corrupt)")
+    if isinstance(error, _Truncated):
+        return FormatError(f"{what}: truncated: {_field_name(error)} {error.args[0]}")
     if isinstance(error, c.StreamError):
         return FormatError(f"{what}: truncated (the archive ends too early)")
     if isinstance(error, c.StringError):
         return FormatError(f"{what}: invalid {_field_name(error)} (not ASCII text)")
+    if isinstance(error, _RuleBroken):
+        return FormatError(f"{what}: {error.args[0]}")
     if isinstance(error, c.ValidationError):
         value = str(error).split("object failed validation:", 1)[-1].split("\n")[0].strip()
-        value = value.split(" (parsing)")[0]
+        value = ascii(value.split(" (parsing)")[0])[1:-1]
         if len(value) > 40:
             value = value[:37] + "..."
         return FormatError(f"{what}: invalid {_field_name(error)} ({value})")
-    return FormatError(f"{what}: unreadable ({error})")
+    return FormatError(f"{what}: unreadable ({ascii(str(error))[1:-1]})")
 
 
 def _parse(struct: c.Construct, stream: Any, what: str) -> Any:
@@ -454,16 +548,24 @@ def _parse(struct: c.Construct, stream: Any, what: str) -> Any:
         raise _describe(error, what) from None
 
 
-def parse_header(stream: Any) -> int:
-    """Read and check the archive header; return the writer's nominal block size."""
-    parsed = _parse(Header, stream, "archive header")
-    return int(parsed.header.value.block_size)
+def parse_header(stream: Any) -> tuple[int, int]:
+    """Read and check the archive header; return (format minor version, nominal block size)."""
+    parsed = _parse(Header, stream, "archive header").header.value
+    return int(parsed.minor), int(parsed.block_size)
 
 
-def parse_footer(stream: Any, offset: int) -> tuple[int, int]:
-    """Read the footer at the stream's position; return (index_offset, index_size)."""
-    parsed = _parse(Footer, stream, f"footer at offset {offset}")
-    return int(parsed.header.value.index_offset), int(parsed.header.value.index_size)
+def parse_footer(data: bytes, offset: int) -> tuple[int, int]:
+    """Check the last FOOTER_SIZE bytes of an archive; return (index_offset, index_size)."""
+    what = f"footer at offset {offset}"
+    if len(data) < FOOTER_SIZE:
+        raise FormatError(f"{what}: truncated (the archive ends too early)")
+    try:
+        EndMagic.parse(data[-len(END_MAGIC):])
+    except c.ConstError:
+        raise FormatError(f"{what}: no end marker (the archive is truncated or has data "
+                          f"appended)") from None
+    parsed = _parse(Footer, io.BytesIO(data), what).header.value
+    return int(parsed.index_offset), int(parsed.index_size)
 
 
 def parse_frame(stream: Any, offset: int) -> ParsedFrame:
@@ -489,21 +591,39 @@ def parse_frame(stream: Any, offset: int) -> ParsedFrame:
 
 
 def _index_from_fields(fields: Any) -> Index:
+    """Rows from the index's columns, each checked by the rules entry frames obey."""
     codecs = [(ref.name, ref.version) for ref in fields.codecs]
+    if sum(fields.block_counts) != len(fields.offsets):
+        raise FormatError(f"index: the entries claim {sum(fields.block_counts)} blocks but "
+                          f"the index lists {len(fields.offsets)}")
     index = Index()
-    position = 0
-    for record in fields.entries:
+    path_end = target_end = block = 0
+    for number, kind in enumerate(fields.kinds):
+        path_start, path_end = path_end, path_end + fields.path_lengths[number]
+        target_start, target_end = target_end, target_end + fields.target_lengths[number]
+        path = fields.paths[path_start:path_end]
+        target = fields.targets[target_start:target_end]
+        mode, size = fields.modes[number], fields.sizes[number]
+        problem = entry_problem(kind, mode, size, path, target)
+        if problem:
+            raise FormatError(f"index: {problem}")
+        count = fields.block_counts[number]
+        if count and kind != Kind.FILE:
+            raise FormatError(f"index: {os.fsdecode(path)!r} is no file but has blocks")
         refs = []
-        for block in fields.blocks[position: position + record.block_count]:
-            name, version = codecs[block.codec]
-            refs.append(BlockRef(block.offset, block.raw_size, block.stored_size, name, version))
-        position += record.block_count
-        index.entries.append(Entry._from_fields(record.entry))
+        for number_of_block in range(block, block + count):
+            raw = fields.raw_sizes[number_of_block]
+            stored = fields.stored_sizes[number_of_block]
+            codec = fields.codec_refs[number_of_block]
+            if not (1 <= raw <= MAX_BLOCK_SIZE and stored <= raw and codec < len(codecs)):
+                raise FormatError(f"index: block record {number_of_block} is invalid (raw "
+                                  f"size {raw}, stored size {stored}, codec {codec})")
+            name, version = codecs[codec]
+            refs.append(BlockRef(fields.offsets[number_of_block], raw, stored, name, version))
+        block += count
+        index.entries.append(Entry(os.fsdecode(path), Kind(kind), mode, fields.mtimes[number],
+                                   size, os.fsdecode(target)))
         index.blocks.append(refs)
-    if position != len(fields.blocks):
-        raise FormatError(
-            f"index: entries claim {position} blocks but the index lists {len(fields.blocks)}"
-        )
     return index
 
 

@@ -86,6 +86,12 @@ class Registry:
                 f"the archive needs codec {name!r} payload version {version}, but the installed "
                 f"{name!r} ({found.distribution}) reads version {found.codec.version}"
             )
+        # A block records its codec's complete options: defaults must not fill gaps silently.
+        expected = {spec.name for spec in found.codec.option_specs}
+        if set(options) != expected:
+            missing = sorted(expected - set(options)) or ["none"]
+            raise UsageError(f"block options {sorted(options)} are not the codec's options "
+                             f"(missing: {', '.join(missing)})")
         return self._instantiate(found.codec, options)
 
     def _instantiate(self, codec: type[Codec], options: dict[str, Any]) -> Codec:

@@ -20,7 +20,6 @@ from archiver.errors import FormatError, PyarcError
 from archiver.format import (
     FOOTER_SIZE,
     FORMAT_MAJOR,
-    FORMAT_MINOR,
     HEADER_SIZE,
     BlockHeader,
     BlockRef,
@@ -70,9 +69,10 @@ class ArchiveInfo:
         )
 
 
-def summarize(index: Index, block_size: int, archive_size: int) -> ArchiveInfo:
+def summarize(index: Index, format_version: str, block_size: int,
+              archive_size: int) -> ArchiveInfo:
     """Totals over an index: entries by kind, blocks and bytes by codec."""
-    info = ArchiveInfo(f"{FORMAT_MAJOR}.{FORMAT_MINOR}", block_size, archive_size)
+    info = ArchiveInfo(format_version, block_size, archive_size)
     for entry, refs in zip(index.entries, index.blocks, strict=True):
         info.entries[entry.kind.name.lower()] += 1
         for ref in refs:
@@ -109,11 +109,12 @@ class Archive:
     def _load(self) -> None:
         file = self._file
         self.size = os.fstat(file.fileno()).st_size
-        self.block_size = parse_header(file)
+        minor, self.block_size = parse_header(file)
+        self.format_version = f"{FORMAT_MAJOR}.{minor}"
         if self.size < HEADER_SIZE + FOOTER_SIZE:
             raise FormatError("archive is truncated: too short to hold an index and a footer")
         file.seek(self.size - FOOTER_SIZE)
-        index_offset, index_size = parse_footer(file, self.size - FOOTER_SIZE)
+        index_offset, index_size = parse_footer(file.read(FOOTER_SIZE), self.size - FOOTER_SIZE)
         if index_offset < HEADER_SIZE or index_offset + index_size + FOOTER_SIZE != self.size:
             raise FormatError(
                 f"footer at offset {self.size - FOOTER_SIZE}: it places the index at "
@@ -146,7 +147,7 @@ class Archive:
         return sum(ref.stored_size for ref in self.blocks_of(entry))
 
     def info(self) -> ArchiveInfo:
-        return summarize(self.index, self.block_size, self.size)
+        return summarize(self.index, self.format_version, self.block_size, self.size)
 
     def _position(self, entry: Entry | str) -> int:
         path = entry if isinstance(entry, str) else entry.path
@@ -199,6 +200,7 @@ class StreamReader:
         self.registry = registry or default_registry()
         self.seen = Index()
         self.block_size = 0
+        self.format_version = ""
         self._skipping = False
 
     @property
@@ -219,7 +221,8 @@ class StreamReader:
         Each data iterator must be finished (or abandoned) before asking for the next entry;
         whatever is left of it is then read and checked without being decoded.
         """
-        self.block_size = parse_header(self._stream)
+        minor, self.block_size = parse_header(self._stream)
+        self.format_version = f"{FORMAT_MAJOR}.{minor}"
         while True:
             frame = self._next_frame()
             if frame.index is not None:
@@ -266,7 +269,7 @@ class StreamReader:
                               f"and blocks of the archive")
         check_index(index, index_offset)
         index_end = self._stream.tell()
-        footer_offset, footer_size = parse_footer(self._stream, index_end)
+        footer_offset, footer_size = parse_footer(self._stream.read(FOOTER_SIZE), index_end)
         if (footer_offset, footer_size) != (index_offset, index_end - index_offset):
             raise FormatError(f"footer at offset {index_end} does not locate the index")
         if self._stream.read(1):
