@@ -5,6 +5,7 @@ An archive argument of "-" means standard output (pack) or standard input (every
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import secrets
@@ -12,7 +13,7 @@ import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import IO, NamedTuple
+from typing import IO
 
 from archiver.blocks import STORE, BlockEncoder
 from archiver.codec import OptionValue, format_codec_spec, parse_codec_spec
@@ -26,7 +27,8 @@ from archiver.format import (
     Index,
     Kind,
 )
-from archiver.plugins import Registry, registry as default_registry
+from archiver.plugins import Registry
+from archiver.plugins import registry as default_registry
 from archiver.reader import Archive, StreamReader, open_archive
 from archiver.sources import collect
 from archiver.writer import WriteStats, write_archive
@@ -140,10 +142,8 @@ class _AtomicOutput:
 
     def discard(self) -> None:
         self.file.close()
-        try:
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(self.temporary)
-        except FileNotFoundError:
-            pass
 
 
 def pack(
@@ -230,7 +230,8 @@ def _open_index(path: str, registry: Registry | None) -> Archive:
         raise PyarcError(f"cannot read {path!r}: {error.strerror}") from None
 
 
-class Listing(NamedTuple):
+@dataclass(frozen=True)
+class Listing:
     """What listing an archive gives: its index and the header's facts."""
 
     index: Index

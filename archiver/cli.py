@@ -24,6 +24,7 @@ from rich.progress import (
     BarColumn,
     DownloadColumn,
     Progress,
+    ProgressColumn,
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
@@ -64,6 +65,10 @@ def parse_size(text: str) -> int:
     return number * {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[unit]
 
 
+def _count(number: int, one: str, many: str) -> str:
+    return f"{number} {one if number == 1 else many}"
+
+
 def _jobs(value: int) -> int:
     return value if value > 0 else (os.cpu_count() or 1)
 
@@ -74,7 +79,9 @@ def _progress(total: int | None, label: str) -> Iterator[Callable[[int], None] |
     if not sys.stderr.isatty():
         yield None
         return
-    columns = [label, BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn()]
+    columns: list[str | ProgressColumn] = [
+        label, BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn()
+    ]
     with Progress(*columns, console=stderr, transient=True) as bar:
         task = bar.add_task(label, total=total)
         yield lambda amount: bar.advance(task, amount)
@@ -111,7 +118,7 @@ def pack(
     if archive != api.STDIO:
         ratio = f"{stats.archive_bytes / stats.raw_bytes:.1%}" if stats.raw_bytes else "-"
         stderr.print(
-            f"packed {stats.entries} entries, {stats.raw_bytes:,} bytes into "
+            f"packed {_count(stats.entries, 'entry', 'entries')}, {stats.raw_bytes:,} bytes into "
             f"{stats.archive_bytes:,} ({ratio}) in {time.perf_counter() - started:.2f} s"
         )
 
@@ -130,9 +137,15 @@ def unpack(
     """Extract ARCHIVE, verifying every checksum before a file is put in place."""
     total = None
     if archive != api.STDIO and sys.stderr.isatty():
-        total = sum(entry.size for entry in api.read_index(archive)[0].entries)
+        total = sum(entry.size for entry in api.read_index(archive).index.entries)
     with _progress(total, "unpacking") as on_block:
         api.unpack(archive, directory, paths or [], force=force, on_block=on_block)
+
+
+def _printable(name: str) -> str:
+    """A name as it is, unless it holds control characters: then escaped, as `ls -b` does,
+    so that a crafted archive cannot drive the terminal."""
+    return name if name.isprintable() else name.encode("unicode_escape").decode("ascii")
 
 
 def _mode_string(kind: Kind, mode: int) -> str:
@@ -147,24 +160,25 @@ def list_(archive: ArchiveArg, as_json: JsonOption = False) -> None:
     index = api.read_index(archive).index
     rows = []
     for entry, refs in zip(index.entries, index.blocks, strict=True):
-        codecs = sorted({ref.codec for ref in refs})
         rows.append(dict(
             path=entry.path, type=entry.kind.name.lower(), size=entry.size,
-            stored=sum(ref.stored_size for ref in refs), codecs=codecs, blocks=len(refs),
+            stored=sum(ref.stored_size for ref in refs),
+            codecs=sorted({ref.codec for ref in refs}), blocks=len(refs),
             mode=f"{entry.mode:04o}", mtime_ns=entry.mtime_ns,
             **({"target": entry.target} if entry.kind == Kind.SYMLINK else {}),
         ))
     if as_json:
         print(json.dumps(rows, indent=1))
         return
-    for row, entry in zip(rows, index.entries, strict=True):
+    for entry, refs in zip(index.entries, index.blocks, strict=True):
         when = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.mtime_ns / 1e9))
         name = entry.path or "(unnamed)"
         if entry.kind == Kind.SYMLINK:
             name += f" -> {entry.target}"
-        codecs = ",".join(row["codecs"]) or "-"
-        print(f"{_mode_string(entry.kind, entry.mode)} {row['size']:>12} {row['stored']:>12} "
-              f"{codecs:<12} {when} {name}")
+        used = ",".join(sorted({ref.codec for ref in refs})) or "-"
+        stored = sum(ref.stored_size for ref in refs)
+        print(f"{_mode_string(entry.kind, entry.mode)} {entry.size:>12} {stored:>12} "
+              f"{used:<12} {when} {_printable(name)}")
 
 
 @app.command()
@@ -172,10 +186,10 @@ def test(archive: ArchiveArg) -> None:
     """Verify every checksum of ARCHIVE (frames, data, index, footer) without writing."""
     total = None
     if archive != api.STDIO and sys.stderr.isatty():
-        total = sum(entry.size for entry in api.read_index(archive)[0].entries)
+        total = sum(entry.size for entry in api.read_index(archive).index.entries)
     with _progress(total, "testing") as on_block:
         stats = api.test(archive, on_block=on_block)
-    stderr.print(f"OK: {stats.entries} entries, {stats.bytes:,} bytes verified")
+    stderr.print(f"OK: {_count(stats.entries, 'entry', 'entries')}, {stats.bytes:,} bytes verified")
 
 
 @app.command()
@@ -190,7 +204,7 @@ def info(archive: ArchiveArg, as_json: JsonOption = False) -> None:
     stdout.print(f"format version  {summary.format_version}")
     stdout.print(f"block size      {summary.block_size:,}")
     plural = {"file": "files", "directory": "directories", "symlink": "symlinks"}
-    kinds = ", ".join(f"{count} {kind if count == 1 else plural[kind]}"
+    kinds = ", ".join(_count(count, kind, plural[kind])
                       for kind, count in sorted(summary.entries.items()))
     stdout.print(f"entries         {sum(summary.entries.values())} ({kinds or 'none'})")
     stdout.print(f"blocks          {summary.blocks}")
@@ -222,9 +236,11 @@ def codecs(as_json: JsonOption = False) -> None:
         print(json.dumps(rows, indent=1))
         return
     table = Table("codec", "version", "provided by", "kernels", "options", "description")
-    for row in rows:
-        table.add_row(row["name"], str(row["version"]), row["distribution"], row["kernels"],
-                      "\n".join(row["options"]) or "-", row["description"])
+    for found in registry():
+        codec = found.codec
+        table.add_row(codec.name, str(codec.version), found.distribution, kernel_status(codec),
+                      "\n".join(spec.describe() for spec in codec.option_specs) or "-",
+                      codec.description)
     stdout.print(table)
 
 

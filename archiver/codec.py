@@ -60,7 +60,8 @@ class Option:
             return number
         text = str(value)
         if self.choices and text not in self.choices:
-            raise UsageError(f"option {self.name}={text!r}: choose one of {', '.join(self.choices)}")
+            choices = ", ".join(self.choices)
+            raise UsageError(f"option {self.name}={text!r}: choose one of {choices}")
         return text
 
     def describe(self) -> str:

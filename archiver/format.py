@@ -150,7 +150,7 @@ def _length_prefixed(length_type: c.Construct, limit: range) -> c.Construct:
 
 
 def _short_name(pattern: re.Pattern[str], longest: int) -> c.Construct:
-    """An ASCII name of 1..`longest` characters, preceded by a one-byte length, matching `pattern`."""
+    """An ASCII name of 1..`longest` characters after a one-byte length, matching `pattern`."""
     return c.ExprValidator(
         c.PascalString(c.ExprValidator(c.Int8ul, lambda n, _: 1 <= n <= longest), "ascii"),
         lambda v, _: pattern.fullmatch(v) is not None,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,7 +55,7 @@ class Registry:
     def __contains__(self, name: str) -> bool:
         return name in self._codecs
 
-    def __iter__(self) -> Iterable[RegisteredCodec]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[RegisteredCodec]:
         return iter(self._codecs.values())
 
     def names(self) -> list[str]:

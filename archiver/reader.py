@@ -32,7 +32,8 @@ from archiver.format import (
     parse_frame,
     parse_header,
 )
-from archiver.plugins import Registry, registry as default_registry
+from archiver.plugins import Registry
+from archiver.plugins import registry as default_registry
 
 
 @dataclass
@@ -132,7 +133,7 @@ class Archive:
         self._positions = {entry.path: number for number, entry in enumerate(self.index.entries)}
         # Each block frame must end before the next one starts (check_index sorted them).
         offsets = [ref.offset for refs in self.index.blocks for ref in refs] + [index_offset]
-        self._frame_limit = dict(zip(offsets, offsets[1:]))
+        self._frame_limit = dict(zip(offsets, offsets[1:], strict=False))
 
     # -- listing ---------------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ import tempfile
 import time
 import zlib
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import archiver
@@ -85,12 +86,12 @@ def codec_table(data: dict[str, bytes]) -> list[str]:
     speeds: dict[str, tuple[float, float]] = {}
     for name, (pack, unpack) in methods().items():
         size = pack_time = unpack_time = 0.0
-        for blob_source in data.values():
-            blob = pack(blob_source)
-            assert unpack(blob) == blob_source, f"{name} failed to round-trip"
-            size += len(blob)
-            pack_time += best_time(lambda: pack(blob_source))
-            unpack_time += best_time(lambda: unpack(blob))
+        for original in data.values():
+            packed = pack(original)
+            assert unpack(packed) == original, f"{name} failed to round-trip"
+            size += len(packed)
+            pack_time += best_time(partial(pack, original))
+            unpack_time += best_time(partial(unpack, packed))
         speeds[name] = (total / pack_time / 1e6, total / unpack_time / 1e6)
         base = speeds.get("zlib-6", speeds[name])
         lines.append(f"| {name} | {int(size):,} | {8 * size / total:.3f} | "

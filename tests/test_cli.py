@@ -262,7 +262,7 @@ def test_block_size_bounds_accepted(tree: Path, tmp_path: Path, run_cli: RunCli)
     for text, size in (("1K", 1024), ("64M", 64 << 20)):
         code, _, err = run_cli("pack", "-b", text, tmp_path / f"{text}.pyarc", tree)
         assert code == 0, err
-        assert api.read_index(tmp_path / f"{text}.pyarc")[1] == size
+        assert api.read_index(tmp_path / f"{text}.pyarc").block_size == size
 
 
 def test_pack_refuses_existing_archive_then_force(tree: Path, tmp_path: Path,
@@ -389,6 +389,6 @@ def test_pack_to_stdout_redirected_into_the_tree(tree: Path, tmp_path: Path) -> 
                               stdout=out, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
                               timeout=60)
     assert done.returncode == 0, done.stderr
-    names = [entry.path for entry in api.read_index(target)[0].entries]
+    names = [entry.path for entry in api.read_index(target).index.entries]
     assert "self.pyarc" not in names
     assert "a.txt" in names

@@ -161,7 +161,8 @@ def test_sizes_cli(tmp_path: Path, run_cli: RunCli) -> None:
     code, _, err = run_cli("pack", "--block-size", "4K", "--codec", "store", archive, ".",
                            cwd=source)
     assert code == 0, err
-    index, block_size = api.read_index(archive)[:2]
+    listing = api.read_index(archive)
+    index, block_size = listing.index, listing.block_size
     assert block_size == BLOCK
     assert {e.path: len(r) for e, r in zip(index.entries, index.blocks, strict=True)} == BLOCKS
     code, _, err = run_cli("test", archive)
