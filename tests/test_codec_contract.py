@@ -32,8 +32,8 @@ def reg(monkeypatch: pytest.MonkeyPatch) -> Registry:
 
 
 @pytest.fixture
-def xor_log(reg: Registry) -> list[dict]:
-    log = reg.get("xorcodec").codec.decoded_with
+def level_log(reg: Registry) -> list[dict]:
+    log = reg.get("levelcodec").codec.decoded_with
     log.clear()
     yield log
     log.clear()
@@ -94,7 +94,7 @@ def test_option_parse_choices() -> None:
 
 def test_unknown_option_names_the_known_ones(reg: Registry) -> None:
     with pytest.raises(UsageError) as raised:
-        reg.create("xorcodec:lvl=3")
+        reg.create("levelcodec:lvl=3")
     message = str(raised.value)
     assert "lvl" in message and "level" in message and "flavor" in message
     with pytest.raises(UsageError, match="none"):
@@ -102,19 +102,19 @@ def test_unknown_option_names_the_known_ones(reg: Registry) -> None:
 
 
 def test_options_hold_canonical_values(reg: Registry) -> None:
-    codec = reg.create("xorcodec:level=9")
+    codec = reg.create("levelcodec:level=9")
     assert codec.options == {"level": 9, "flavor": "plain"}
-    assert codec.spec == "xorcodec:level=9,flavor=plain"
-    assert reg.create("xorcodec").options == {"level": 5, "flavor": "plain"}
+    assert codec.spec == "levelcodec:level=9,flavor=plain"
+    assert reg.create("levelcodec").options == {"level": 5, "flavor": "plain"}
 
 
 def test_options_are_checked_on_compress(reg: Registry) -> None:
     with pytest.raises(UsageError):
-        archiver.compress(DATA, "xorcodec:level=10", registry=reg)
+        archiver.compress(DATA, "levelcodec:level=10", registry=reg)
     with pytest.raises(UsageError):
-        archiver.compress(DATA, "xorcodec:flavor=odd", registry=reg)
+        archiver.compress(DATA, "levelcodec:flavor=odd", registry=reg)
     with pytest.raises(UsageError, match="twice"):
-        archiver.compress(DATA, "xorcodec:level=3", registry=reg, level=4)
+        archiver.compress(DATA, "levelcodec:level=3", registry=reg, level=4)
 
 
 @pytest.mark.xfail(strict=True, reason="BUG: Option.parse/Codec.__init__ accept string values "
@@ -143,31 +143,38 @@ def test_option_values_a_block_header_cannot_hold_are_usage_errors(value: str) -
 
 # -- options travel in the block header -------------------------------------------------------
 
+OPTIONS_BUILD_BUG = pytest.mark.xfail(
+    strict=True, raises=AttributeError,
+    reason="BUG: format.py _BlockFields 'options' validator reads option.key, but when building "
+    "the options are dicts: writing any block whose codec has options raises AttributeError")
 
+
+@OPTIONS_BUILD_BUG
 def test_block_header_carries_the_options_to_the_decoder(
-    reg: Registry, xor_log: list[dict], tmp_path: Path
+    reg: Registry, level_log: list[dict], tmp_path: Path
 ) -> None:
-    blob = archiver.compress(DATA, "xorcodec:level=3", registry=reg)
+    blob = archiver.compress(DATA, "levelcodec:level=3", registry=reg)
     assert archiver.decompress(blob, registry=reg) == DATA
-    assert xor_log == [{"level": 3, "flavor": "plain"}]
+    assert level_log == [{"level": 3, "flavor": "plain"}]
     path = tmp_path / "x.pyarc"
     path.write_bytes(blob)
     with archiver.open_archive(path, registry=reg) as opened:
         [entry] = opened.entries
         [ref] = opened.blocks_of(entry)
-        assert ref.codec == "xorcodec"
+        assert ref.codec == "levelcodec"
         assert opened.read(entry) == DATA
     # keyword options are the same as options in the spec
-    assert archiver.compress(DATA, "xorcodec", registry=reg, level=3) == blob
+    assert archiver.compress(DATA, "levelcodec", registry=reg, level=3) == blob
     # and the option changes the payload
-    assert archiver.compress(DATA, "xorcodec:level=4", registry=reg) != blob
+    assert archiver.compress(DATA, "levelcodec:level=4", registry=reg) != blob
 
 
-def test_every_block_records_its_options(reg: Registry, xor_log: list[dict]) -> None:
-    blob = archiver.compress(DATA * 3, "xorcodec:level=7,flavor=fancy", block_size=1024,
+@OPTIONS_BUILD_BUG
+def test_every_block_records_its_options(reg: Registry, level_log: list[dict]) -> None:
+    blob = archiver.compress(DATA * 3, "levelcodec:level=7,flavor=fancy", block_size=1024,
                              registry=reg)
     assert archiver.decompress(blob, registry=reg) == DATA * 3
-    assert len(xor_log) == 8 and all(o == {"level": 7, "flavor": "fancy"} for o in xor_log)
+    assert len(level_log) == 8 and all(o == {"level": 7, "flavor": "fancy"} for o in level_log)
 
 
 # -- the block pipeline keeps codecs honest -------------------------------------------------

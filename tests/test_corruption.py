@@ -43,8 +43,8 @@ from archiver.reader import StreamReader
 
 BLOCK_SIZE = 1024
 KEYWORDS = ("offset", "header", "footer", "index", "truncated", "checksum")
-#: Known defects exempted from the message-keyword rule in the sweeps; each has its own
-#: strict xfail test below, so the exemption disappears the day the bug is fixed.
+#: Known defects exempted from the message-keyword rule in the sweeps; each has its own strict
+#: xfail test below, which XPASSes (and so fails) once the bug is fixed: then delete the entry.
 KNOWN_UNNAMED = {("xor 0x80", 8)}  # see test_corrupt_major_version_byte_names_the_header
 
 

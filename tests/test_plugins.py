@@ -69,7 +69,7 @@ def assert_store_works(reg: Registry) -> None:
 
 def test_valid_plugins_load_without_warnings() -> None:
     reg = load(STORE, CODECS)
-    assert {"store", "xorcodec", "expander", "kernelcodec"} <= set(reg.names())
+    assert {"store", "xorcodec", "levelcodec", "expander", "kernelcodec"} <= set(reg.names())
     assert reg.get("xorcodec").plugin == "testcodecs"
 
 

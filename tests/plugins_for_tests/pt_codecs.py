@@ -1,10 +1,10 @@
 """Valid third-party codecs (and deliberately buggy decoders) registered through the public hook.
 
 `xorcodec` is the well-behaved one: run-length coding (which shrinks repetitive test data, so
-the block encoder keeps it instead of falling back to `store`) and then every byte XORed with
-the `level` option. The payload starts with the level it was made with, and `decode` refuses a
-payload whose level differs from its own option: a round trip therefore proves that the block
-header carried the option to the decoder.
+the block encoder keeps it instead of falling back to `store`), then every byte XORed with a
+fixed key. `levelcodec` does the same with the `level` option as the key; its payload starts
+with the level it was made with, and `decode` refuses a payload whose level differs from its
+own option: a round trip therefore proves that the block header carried the option.
 """
 
 from __future__ import annotations
@@ -39,7 +39,25 @@ def unrle(payload: bytes, size: int) -> bytes:
 
 
 class XorCodec(Codec):
+    """No options: run-length coding, then every byte XORed with a fixed key."""
+
     name = "xorcodec"
+    version = 1
+    description = "test codec: run-length coding, then XOR with 0x5a"
+    key = 0x5A
+
+    def encode(self, data: bytes) -> bytes:
+        return bytes(b ^ self.key for b in rle(data))
+
+    def decode(self, payload: bytes, size: int) -> bytes:
+        return unrle(bytes(b ^ self.key for b in payload), size)
+
+
+class LevelCodec(Codec):
+    """Options: like xorcodec, but the key is the `level` option, and the payload starts with
+    the level it was made with so that decode() can check it was given the same option."""
+
+    name = "levelcodec"
     version = 1
     description = "test codec: run-length coding, then XOR with the level"
     option_specs = (
@@ -54,10 +72,10 @@ class XorCodec(Codec):
         return bytes([key]) + bytes(b ^ key for b in rle(data))
 
     def decode(self, payload: bytes, size: int) -> bytes:
-        XorCodec.decoded_with.append(dict(self.options))
+        LevelCodec.decoded_with.append(dict(self.options))
         key = int(self.options["level"])
         if not payload or payload[0] != key:
-            raise CodecError(f"xorcodec: payload made with another level than {key}")
+            raise CodecError(f"levelcodec: payload made with another level than {key}")
         return unrle(bytes(b ^ key for b in payload[1:]), size)
 
 
@@ -129,7 +147,8 @@ class KernelCodec(Codec):
         return pt_plain_kernel.invert(payload)
 
 
-ALL = (XorCodec, Expander, Crasher, ShortDecoder, LongDecoder, NoneDecoder, Liar, KernelCodec)
+ALL = (XorCodec, LevelCodec, Expander, Crasher, ShortDecoder, LongDecoder, NoneDecoder, Liar,
+       KernelCodec)
 
 
 @hookimpl
