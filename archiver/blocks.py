@@ -79,6 +79,8 @@ def decode_block(registry: Registry, header: BlockHeader, payload: bytes, where:
         raise CodecError(
             f"{where}: codec {label} crashed on this payload ({type(error).__name__}: {error})"
         ) from None
+    if not isinstance(data, bytes | bytearray):
+        raise CodecError(f"{where}: codec {label} returned {type(data).__name__}, not bytes")
     if len(data) != header.raw_size:
         raise CodecError(
             f"{where}: codec {label} produced {len(data)} bytes, expected {header.raw_size}"

@@ -28,9 +28,12 @@ from archiver.errors import UsageError
 
 #: Codec names: lower case, start with a letter, at most 32 characters; stored in every block.
 CODEC_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
-#: Option names follow the same shape; values are short printable ASCII.
+#: Option names follow the same shape; values are short printable ASCII. These are the limits
+#: of a block header (spec/FORMAT.md), checked when a codec registers and when it is configured.
 OPTION_NAME = re.compile(r"[a-z][a-z0-9_]{0,31}")
+OPTION_VALUE = re.compile(r"[ -~]{1,64}")
 MAX_OPTION_VALUE_LEN = 64
+MAX_OPTIONS = 32
 
 OptionValue = int | str
 
@@ -48,10 +51,13 @@ class Option:
 
     def parse(self, value: OptionValue) -> OptionValue:
         """Check `value` (a Python value or its text form) and return it in canonical form."""
+        if not OPTION_VALUE.fullmatch(str(value)):
+            raise UsageError(f"option {self.name}={value!r}: values are 1 to "
+                             f"{MAX_OPTION_VALUE_LEN} printable ASCII characters")
         if isinstance(self.default, int):
             try:
                 number = int(value)
-            except ValueError:
+            except (TypeError, ValueError):
                 raise UsageError(f"option {self.name}={value!r}: expected an integer") from None
             if self.minimum is not None and number < self.minimum:
                 raise UsageError(f"option {self.name}={number}: below the minimum {self.minimum}")

@@ -27,7 +27,7 @@ import construct as c
 import xxhash
 from construct import this
 
-from archiver.codec import CODEC_NAME, MAX_OPTION_VALUE_LEN, OPTION_NAME
+from archiver.codec import CODEC_NAME, MAX_OPTION_VALUE_LEN, MAX_OPTIONS, OPTION_NAME
 from archiver.errors import ChecksumError, FormatError, UnsupportedVersionError
 
 MAGIC = b"\x89PYARC\r\n"
@@ -42,7 +42,6 @@ MIN_BLOCK_SIZE = 1 * KiB  # the smallest nominal block size a writer may choose
 MAX_BLOCK_SIZE = 64 * MiB  # the largest raw size of any block (caps the reader's memory)
 MAX_PATH = 4096  # bytes in an entry path or symlink target
 MAX_COMPONENT = 255  # bytes in one path component
-MAX_OPTIONS = 32  # options per block
 MAX_ENTRIES = 1 << 24
 MAX_BLOCKS = 1 << 28
 MAX_INDEX_SIZE = 256 * MiB
@@ -166,13 +165,22 @@ def _checked(fields: c.Construct, *tail: c.Construct) -> c.Struct:
     )
 
 
-def _check_major(version: int, _: Any) -> bool:
-    if version > FORMAT_MAJOR:
+def _header_rules(ctx: Any) -> bool:
+    """Checked after the header checksum (the first 20 bytes keep their layout in every
+    format version), so a damaged byte is reported as damage, not as a future version."""
+    header = ctx.header.value
+    if header.major > FORMAT_MAJOR:
         raise UnsupportedVersionError(
-            f"archive format version {version} is newer than this pyarc reads "
+            f"archive format version {header.major} is newer than this pyarc reads "
             f"({FORMAT_MAJOR}.x); upgrade pyarc"
         )
-    return version == FORMAT_MAJOR
+    if header.major != FORMAT_MAJOR:
+        raise _RuleBroken(f"unknown format version {header.major}")
+    if header.flags != 0:
+        raise _RuleBroken(f"unknown flags {header.flags:#06x}")
+    if not 1 <= header.block_size <= MAX_BLOCK_SIZE:
+        raise _RuleBroken(f"block size {header.block_size} out of range")
+    return True
 
 
 # -- archive header --------------------------------------------------------------------------
@@ -180,11 +188,12 @@ def _check_major(version: int, _: Any) -> bool:
 Header = _checked(
     c.Struct(
         "magic" / c.Const(MAGIC),
-        "major" / c.ExprValidator(c.Int8ul, _check_major),
+        "major" / c.Int8ul,
         "minor" / c.Int8ul,
-        "flags" / c.ExprValidator(c.Int16ul, lambda v, _: v == 0),
-        "block_size" / c.ExprValidator(c.Int32ul, lambda v, _: 1 <= v <= MAX_BLOCK_SIZE),
-    )
+        "flags" / c.Int16ul,
+        "block_size" / c.Int32ul,
+    ),
+    c.Check(_header_rules),
 )
 
 # -- entries ---------------------------------------------------------------------------------
@@ -218,7 +227,7 @@ _BlockFields = c.Struct(
     "version" / c.Int16ul,
     "options" / c.ExprValidator(
         c.PrefixedArray(c.ExprValidator(c.Int8ul, lambda n, _: n <= MAX_OPTIONS), _Option),
-        lambda options, _: len({option.key for option in options}) == len(options),
+        lambda options, _: len({option["key"] for option in options}) == len(options),
     ),
     "raw_size" / c.ExprValidator(c.Int32ul, lambda v, _: 1 <= v <= MAX_BLOCK_SIZE),
     # A writer stores a block it cannot shrink with `store`, so stored_size <= raw_size.

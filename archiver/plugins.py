@@ -18,7 +18,15 @@ from typing import Any
 import pluggy
 
 from archiver import hookspecs
-from archiver.codec import CODEC_NAME, Codec, Option, kernel_status, parse_codec_spec
+from archiver.codec import (
+    CODEC_NAME,
+    MAX_OPTIONS,
+    OPTION_NAME,
+    Codec,
+    Option,
+    kernel_status,
+    parse_codec_spec,
+)
 from archiver.errors import MissingCodecError, UsageError
 
 BUILTIN_DISTRIBUTION = "pyarc"
@@ -106,6 +114,11 @@ class Registry:
         return codec(**options)
 
 
+def _warn(message: str) -> None:
+    """One warning line, even when a plugin's exception text spans several."""
+    warnings.warn(" ".join(message.split()), PluginWarning, stacklevel=3)
+
+
 def _distribution_label(entry_point: importlib.metadata.EntryPoint) -> str:
     dist = getattr(entry_point, "dist", None)
     if dist is None:
@@ -123,11 +136,18 @@ def _check_codec_class(candidate: Any) -> type[Codec]:
     version = candidate.version
     if not isinstance(version, int) or not 0 <= version <= 0xFFFF:
         raise ValueError(f"codec {name!r}: version {version!r} is not an integer in 0..65535")
-    for spec in candidate.option_specs:
+    specs = candidate.option_specs
+    if len(specs) > MAX_OPTIONS or len({spec.name for spec in specs}) != len(specs):
+        raise ValueError(f"codec {name!r}: at most {MAX_OPTIONS} options, each named once")
+    for spec in specs:
         if not isinstance(spec, Option):
             raise TypeError(f"codec {name!r}: option_specs must hold archiver.Option objects")
+        if not OPTION_NAME.fullmatch(spec.name):
+            raise ValueError(f"codec {name!r}: option name {spec.name!r} is invalid "
+                             f"(lower case, [a-z0-9_], <= 32 chars)")
         spec.parse(spec.default)
     candidate()  # the defaults must form a valid configuration
+    kernel_status(candidate)  # its kernels must import
     return candidate
 
 
@@ -154,8 +174,7 @@ def load_registry(
             module = entry_point.load()
             manager.register(module, name=entry_point.name)
         except Exception as error:  # an isolated plugin: report it and carry on
-            warnings.warn(f"{where} failed to load: {type(error).__name__}: {error}",
-                          PluginWarning, stacklevel=2)
+            _warn(f"{where} failed to load: {type(error).__name__}: {error}")
             continue
 
         def register(candidate: Any, *, _where: str = where, _ep: Any = entry_point,
@@ -163,14 +182,12 @@ def load_registry(
             try:
                 codec = _check_codec_class(candidate)
             except Exception as error:
-                warnings.warn(f"{_where} registered an invalid codec: {error}",
-                              PluginWarning, stacklevel=2)
+                _warn(f"{_where} registered an invalid codec: {error}")
                 return
             if codec.name in codecs:
                 first = codecs[codec.name]
-                warnings.warn(f"{_where} registers codec {codec.name!r}, already provided by "
-                              f"plugin {first.plugin!r} ({first.distribution}); ignored",
-                              PluginWarning, stacklevel=2)
+                _warn(f"{_where} registers codec {codec.name!r}, already provided by "
+                      f"plugin {first.plugin!r} ({first.distribution}); ignored")
                 return
             codecs[codec.name] = RegisteredCodec(codec, _ep.name, _label)
 
@@ -180,8 +197,8 @@ def load_registry(
             try:
                 implementation.function(register=register)
             except Exception as error:
-                warnings.warn(f"{where} failed while registering codecs: "
-                              f"{type(error).__name__}: {error}", PluginWarning, stacklevel=2)
+                _warn(f"{where} failed while registering codecs: "
+                      f"{type(error).__name__}: {error}")
     return Registry(codecs)
 
 

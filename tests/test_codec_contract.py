@@ -117,9 +117,6 @@ def test_options_are_checked_on_compress(reg: Registry) -> None:
         archiver.compress(DATA, "levelcodec:level=3", registry=reg, level=4)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Option.parse/Codec.__init__ accept string values "
-                   "a block header cannot hold (> 64 chars, non-ASCII, non-printable); the writer "
-                   "then fails with construct ValidationError/StringError, not UsageError")
 @pytest.mark.parametrize("value", ["x" * 65, "caf\u00e9", "a\tb"],
                          ids=["too-long", "non-ascii", "tab"])
 def test_option_values_a_block_header_cannot_hold_are_usage_errors(value: str) -> None:
@@ -143,13 +140,6 @@ def test_option_values_a_block_header_cannot_hold_are_usage_errors(value: str) -
 
 # -- options travel in the block header -------------------------------------------------------
 
-OPTIONS_BUILD_BUG = pytest.mark.xfail(
-    strict=True, raises=AttributeError,
-    reason="BUG: format.py _BlockFields 'options' validator reads option.key, but when building "
-    "the options are dicts: writing any block whose codec has options raises AttributeError")
-
-
-@OPTIONS_BUILD_BUG
 def test_block_header_carries_the_options_to_the_decoder(
     reg: Registry, level_log: list[dict], tmp_path: Path
 ) -> None:
@@ -169,7 +159,6 @@ def test_block_header_carries_the_options_to_the_decoder(
     assert archiver.compress(DATA, "levelcodec:level=4", registry=reg) != blob
 
 
-@OPTIONS_BUILD_BUG
 def test_every_block_records_its_options(reg: Registry, level_log: list[dict]) -> None:
     blob = archiver.compress(DATA * 3, "levelcodec:level=7,flavor=fancy", block_size=1024,
                              registry=reg)
@@ -199,9 +188,7 @@ def test_expanding_codec_falls_back_to_store(reg: Registry, tmp_path: Path) -> N
     ("shortdec", CodecError, ("shortdec", "bytes")),
     ("longdec", CodecError, ("longdec", "bytes")),
     ("liar", ChecksumError, ("checksum",)),
-    pytest.param("nonedec", CodecError, ("nonedec",), marks=pytest.mark.xfail(
-        strict=True, reason="BUG: blocks.decode_block calls len() on the decoder's result "
-        "outside its try: a decoder returning None escapes as TypeError")),
+    ("nonedec", CodecError, ("nonedec",)),
 ])
 def test_misbehaving_decoder_is_a_one_line_error(
     reg: Registry, tmp_path: Path, codec: str, error: type[PyarcError], words: tuple[str, ...]

@@ -100,9 +100,6 @@ def test_plugin_whose_hook_has_a_wrong_signature_is_named() -> None:
     assert_store_works(reg)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: plugins.load_registry puts pluggy's multi-line "
-                   "PluginValidationError text into the warning; the CLI prints only its first "
-                   "line with the 'pyarc: warning:' prefix")
 def test_warning_for_a_wrong_hook_signature_is_one_line() -> None:
     load_warning(STORE, ep("badsig", "pt_bad_hook_signature"), one_line=True)
 
@@ -133,18 +130,12 @@ def test_codec_with_invalid_option_default_is_refused() -> None:
     assert_store_works(reg)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: plugins._check_codec_class does not check option "
-                   "names against codec.OPTION_NAME; the codec registers and writing fails with "
-                   "a construct ValidationError")
 def test_codec_with_option_name_a_block_header_cannot_hold_is_refused() -> None:
     reg, message = load_warning(STORE, ep("badoptname", "pt_invalid_option_name"))
     assert "badoptname" in message and "Level" in message
     assert "badoptname" not in reg
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a codec whose kernel module cannot be imported is "
-                   "registered; kernel_status() then raises ModuleNotFoundError (pyarc codecs "
-                   "crashes, registry.create raises a non-PyarcError)")
 def test_codec_whose_kernel_module_is_missing_is_isolated() -> None:
     with pytest.warns(PluginWarning, match="nokernel"):
         reg = load_registry(entry_points=[STORE, ep("nokernel", "pt_missing_kernel")])
