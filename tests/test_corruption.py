@@ -368,6 +368,21 @@ def patched_block(sample: Sample, raw_size: int, stored_size: int | None = None)
     return with_header_checksum(mutant, region.start, fields_size)
 
 
+def refusals_within_memory(blob: bytes, path: Path, limit: int = 10 * 2**20) -> Iterator[
+        PyarcError]:
+    """Each reader's error on `blob`, checking that none allocated `limit` bytes first."""
+    for read in all_readers(blob, path):
+        tracemalloc.start()
+        try:
+            with pytest.raises(PyarcError) as raised:
+                read()
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert peak < limit, f"{peak} bytes allocated before: {raised.value}"
+        yield raised.value
+
+
 @pytest.mark.parametrize(("raw_size", "stored_size"), [
     (0x7FFFFFFF, None),  # beyond the cap
     (0x7FFFFFFF, 0x7FFFFFFF),
@@ -377,16 +392,8 @@ def test_huge_block_sizes_are_refused_before_allocating(
     single_sample: Sample, tmp_path: Path, raw_size: int, stored_size: int | None
 ) -> None:
     blob = patched_block(single_sample, raw_size, stored_size)
-    for read in all_readers(blob, tmp_path / "huge.pyarc"):
-        tracemalloc.start()
-        try:
-            with pytest.raises(PyarcError) as raised:
-                read()
-            _, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
-        assert peak < 10 * 2**20, f"{peak} bytes allocated before: {raised.value}"
-        assert not message_problems(raised.value), str(raised.value)
+    for error in refusals_within_memory(blob, tmp_path / "huge.pyarc"):
+        assert not message_problems(error), str(error)
 
 
 def test_huge_index_size_in_footer_is_refused_before_allocating(
@@ -396,16 +403,8 @@ def test_huge_index_size_in_footer_is_refused_before_allocating(
     mutant = bytearray(single_sample.blob)
     mutant[footer + 8:footer + 16] = (200 * 2**20).to_bytes(8, "little")  # index_size
     blob = with_header_checksum(mutant, footer, 16)
-    for read in all_readers(blob, tmp_path / "idx.pyarc"):
-        tracemalloc.start()
-        try:
-            with pytest.raises(PyarcError) as raised:
-                read()
-            _, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
-        assert peak < 10 * 2**20
-        assert "footer" in str(raised.value) or "index" in str(raised.value)
+    for error in refusals_within_memory(blob, tmp_path / "idx.pyarc"):
+        assert "footer" in str(error) or "index" in str(error)
 
 
 @pytest.mark.parametrize("frame_type", [FRAME_ENTRY, FRAME_INDEX])

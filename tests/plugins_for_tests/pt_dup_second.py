@@ -1,17 +1,12 @@
 """One of two plugins that both register a codec named 'dupcodec'."""
 
-from archiver import Codec, hookimpl
+from archiver import hookimpl
+from pyarc_plugins.store import StoreCodec
 
 
-class Dup(Codec):
+class Dup(StoreCodec):  # a passthrough: only the registration matters
     name = "dupcodec"
     description = "from pt_dup_second"
-
-    def encode(self, data: bytes) -> bytes:
-        return bytes(data)
-
-    def decode(self, payload: bytes, size: int) -> bytes:
-        return bytes(payload)
 
 
 @hookimpl

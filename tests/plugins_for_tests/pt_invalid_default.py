@@ -1,17 +1,12 @@
 """A plugin registering a codec whose option default is outside the option's own range."""
 
-from archiver import Codec, Option, hookimpl
+from archiver import Option, hookimpl
+from pyarc_plugins.store import StoreCodec
 
 
-class BadDefault(Codec):
+class BadDefault(StoreCodec):  # a passthrough: only the registration matters
     name = "baddefault"
     option_specs = (Option("level", 99, "compression level", minimum=1, maximum=9),)
-
-    def encode(self, data: bytes) -> bytes:
-        return bytes(data)
-
-    def decode(self, payload: bytes, size: int) -> bytes:
-        return bytes(payload)
 
 
 @hookimpl

@@ -1,16 +1,11 @@
 """A plugin registering a codec whose name cannot be written into an archive."""
 
-from archiver import Codec, hookimpl
+from archiver import hookimpl
+from pyarc_plugins.store import StoreCodec
 
 
-class BadName(Codec):
+class BadName(StoreCodec):  # a passthrough: only the registration matters
     name = "Bad Name"
-
-    def encode(self, data: bytes) -> bytes:
-        return bytes(data)
-
-    def decode(self, payload: bytes, size: int) -> bytes:
-        return bytes(payload)
 
 
 class GoodName(BadName):

@@ -1,17 +1,12 @@
 """A plugin registering a codec whose kernel module is not installed."""
 
-from archiver import Codec, hookimpl
+from archiver import hookimpl
+from pyarc_plugins.store import StoreCodec
 
 
-class MissingKernel(Codec):
+class MissingKernel(StoreCodec):  # a passthrough: only the registration matters
     name = "missingkernel"
     kernels = ("pt_no_such_kernel_module",)
-
-    def encode(self, data: bytes) -> bytes:
-        return bytes(data)
-
-    def decode(self, payload: bytes, size: int) -> bytes:
-        return bytes(payload)
 
 
 @hookimpl
