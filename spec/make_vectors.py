@@ -6,10 +6,12 @@
 
 The good vectors are written by pyarc's real writer (`archiver.writer.write_archive`,
 `archiver.api.compress`). The bad ones are built with the real `construct` definitions of
-`archiver.format`, with the validators switched off where a field must hold a value a writer
-may not write (see `unchecked`), or by patching bytes of a good archive and recomputing the
-checksums that cover them, so that each bad vector has exactly ONE defect. This script is test
-tooling: it may construct bytes by hand; pyarc's reader never does.
+`archiver.format` (`FrameHead`, `Header`, `Footer`), with the validators switched off where a
+field must hold a value a writer may not write (see `unchecked`), or by patching bytes of a good
+archive and recomputing the checksums that cover them, so that each bad vector has exactly ONE
+defect. The index frame is built from its columns (`index_fields`, checked against
+`build_index_frame`), so that a vector can make one column disagree with the others. This
+script is test tooling: it may construct bytes by hand; pyarc's reader never does.
 
 Everything is fixed: mtimes, modes, data (no randomness), and only the `store` codec is used, so
 the vectors do not change when other codecs change their payload format. spec/vectors/README.md
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -34,10 +37,13 @@ from archiver.format import (
     DEFAULT_BLOCK_SIZE,
     FORMAT_MAJOR,
     FORMAT_MINOR,
+    FRAME_BLOCK,
+    FRAME_INDEX,
     BlockHeader,
     BlockRef,
     Entry,
     Footer,
+    FrameHead,
     Header,
     Index,
     Kind,
@@ -144,15 +150,59 @@ def good_vectors() -> dict[str, bytes]:
 
 @contextlib.contextmanager
 def unchecked() -> Iterator[None]:
-    """Build with every `construct` validator switched off (ExprValidator builds through
-    Validator._decode), so a field can hold a value that pyarc's writer refuses to write.
+    """Build with every `construct` validator and Check switched off (ExprValidator builds
+    through Validator._decode), so a field can hold a value that pyarc's writer refuses to write.
     Checksums are still computed by construct over the bytes actually built."""
-    original = c.Validator._decode
+    validate, check = c.Validator._decode, c.Check._build
     c.Validator._decode = lambda self, obj, context, path: obj  # type: ignore[method-assign]
+    c.Check._build = lambda self, obj, stream, context, path: obj  # type: ignore[method-assign]
     try:
         yield
     finally:
-        c.Validator._decode = original  # type: ignore[method-assign]
+        c.Validator._decode, c.Check._build = validate, check  # type: ignore[method-assign]
+
+
+def frame_head(frame_type: bytes, fields: dict[str, Any]) -> bytes:
+    """A frame header built by the format's own `FrameHead`, validators off."""
+    with unchecked():
+        return FrameHead.build(dict(header=dict(value=dict(type=frame_type, fields=fields))))
+
+
+def block_fields(header: BlockHeader, options: list[tuple[str, str]] | None = None
+                 ) -> dict[str, Any]:
+    """The fields of a block frame; `options` (pairs, so a key may repeat) replaces the
+    header's option dict."""
+    pairs = list(header.options.items()) if options is None else options
+    return dict(codec=header.codec, version=header.version,
+                options=[dict(key=key, value=value) for key, value in pairs],
+                raw_size=header.raw_size, stored_size=header.stored_size,
+                raw_hash=header.raw_hash, stored_hash=header.stored_hash)
+
+
+def index_fields(index: Index) -> dict[str, Any]:
+    """The columns of an index frame (FORMAT.md section 8), so that a vector can make them
+    disagree with each other, which `build_index_frame` cannot."""
+    codecs: dict[tuple[str, int], int] = {}
+    refs = [ref for refs in index.blocks for ref in refs]
+    codec_refs = [codecs.setdefault((ref.codec, ref.version), len(codecs)) for ref in refs]
+    paths = [os.fsencode(entry.path) for entry in index.entries]
+    targets = [os.fsencode(entry.target) for entry in index.entries]
+    return dict(
+        codecs=[dict(name=name, version=version) for name, version in codecs],
+        kinds=[int(entry.kind) for entry in index.entries],
+        modes=[entry.mode for entry in index.entries],
+        mtimes=[entry.mtime_ns for entry in index.entries],
+        sizes=[entry.size for entry in index.entries],
+        block_counts=[len(refs) for refs in index.blocks],
+        path_lengths=[len(path) for path in paths],
+        target_lengths=[len(target) for target in targets],
+        paths=b"".join(paths),
+        targets=b"".join(targets),
+        offsets=[ref.offset for ref in refs],
+        raw_sizes=[ref.raw_size for ref in refs],
+        stored_sizes=[ref.stored_size for ref in refs],
+        codec_refs=codec_refs,
+    )
 
 
 @dataclass
@@ -200,17 +250,20 @@ class Builder:
         return self._emit("entry", frame, len(frame) - 4)
 
     def block(self, data: bytes, payload: bytes | None = None, in_index: bool = True,
-              **overrides: object) -> Span:
+              option_list: list[tuple[str, str]] | None = None, **overrides: object) -> Span:
         """A block of `data`; by default a valid `store` block. `overrides` replace fields of
         the block header (codec, version, options, raw_size, stored_size, raw_hash,
-        stored_hash); the index records the header as written."""
+        stored_hash), `option_list` its options (a list, so that a key can repeat); the index
+        records the header as written."""
         payload = data if payload is None else payload
         header = BlockHeader(codec="store", version=1, options={}, raw_size=len(data),
                              stored_size=len(payload), raw_hash=xxh3(data),
                              stored_hash=xxh3(payload))
         header = replace(header, **overrides)  # type: ignore[arg-type]
-        with unchecked():
-            head = build_block_head(header)
+        head = frame_head(FRAME_BLOCK, block_fields(header, option_list))
+        if option_list is None:
+            with unchecked():
+                assert head == build_block_head(header), "block_fields != build_block_head"
         if in_index:
             self.index.blocks[-1].append(BlockRef(len(self.out), header.raw_size,
                                                   header.stored_size, header.codec,
@@ -223,11 +276,16 @@ class Builder:
             self.block(piece)
 
     def finish(self, index: Index | None = None, index_offset: int | None = None,
-               index_size: int | None = None) -> bytes:
-        """The index (this builder's, or `index`) and the footer."""
+               index_size: int | None = None, **columns: object) -> bytes:
+        """The index (this builder's, or `index`) and the footer; `columns` replace columns
+        of the index frame (block_counts=[2], say)."""
         offset = len(self.out)
-        with unchecked():
-            frame = build_index_frame(index or self.index)
+        fields = index_fields(index or self.index)
+        frame = frame_head(FRAME_INDEX, {**fields, **columns})
+        if not columns:
+            with unchecked():
+                assert frame == build_index_frame(index or self.index), \
+                    "index_fields != build_index_frame"
         self._emit("index", frame, len(frame) - 4)
         size = len(frame)
         with unchecked():
@@ -319,6 +377,7 @@ def bad_vectors() -> dict[str, bytes]:
     add("codec-unknown", one_file(codec="nosuchcodec").finish())
     add("codec-version", one_file(version=2).finish())
     add("codec-option-unknown", one_file(options={"level": "9"}).finish())
+    add("option-duplicate", one_file(option_list=[("level", "9"), ("level", "9")]).finish())
 
     # Entries.
     add("path-absolute", one_file(file_entry("/etc/passwd", HELLO)).finish())
@@ -337,6 +396,9 @@ def bad_vectors() -> dict[str, bytes]:
     arc.entry(file_entry("short.txt", HELLO + b"more"))
     arc.block(HELLO)
     add("entry-size-mismatch", arc.finish())
+    # The bug of the first entry rules: a NUL in the target made a file's target acceptable.
+    add("entry-target-on-file", one_file(replace(file_entry("hello.txt", HELLO),
+                                                 target="x\0")).finish())
 
     # Index and footer.
     arc = one_file()
@@ -355,6 +417,14 @@ def bad_vectors() -> dict[str, bytes]:
                    [arc.index.blocks[0], [replace(arc.index.blocks[1][0],
                                                   offset=first_block.offset + 10)]])
     add("index-overlap", arc.finish(listed))
+    # The columns disagree: the entry claims 2 blocks, the block columns hold 1.
+    add("index-block-count-sum", one_file().finish(block_counts=[2]))
+    # The path_lengths column claims 4000 bytes of paths (within MAX_PATH), more than the whole
+    # rest of the archive: refused before the paths are read. Patched into the good archive:
+    # type 1, codec_count 2, codec table 3 + 5, entry_count 4, block_count 4, then kinds 1,
+    # modes 2, mtimes 8, sizes 8, block_counts 4 for its one entry: path_lengths at 42.
+    add("index-path-lengths", patched(good, index, 1 + 2 + 8 + 4 + 4 + 1 + 2 + 8 + 8 + 4,
+                                      (4000).to_bytes(2, "little")))
     add("footer-past-end", one_file().finish(index_offset=len(good) + 1000))
     add("trailing-garbage", good + b"garbage\n")
 
