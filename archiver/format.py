@@ -87,13 +87,14 @@ class _Truncated(c.StreamError):
     """A length that claims more bytes than the archive has left."""
 
 
-def _fits(ctx: Any, length: int, after: int = 0) -> bool:
-    """When parsing, check that `length` bytes (plus `after` bytes of fixed fields) remain,
-    so that nothing is allocated for a length that a corrupt or truncated archive claims."""
+def _fits(ctx: Any, field_name: str, length: int, after: int = 0) -> bool:
+    """When parsing, check that the `length` bytes a field declares (plus `after` bytes of fixed
+    fields) remain, so that nothing is allocated for a length a damaged archive claims."""
     if ctx._parsing:
         left = _remaining(ctx._io)
         if left is not None and length + after > left:
-            raise _Truncated(f"it declares {length} bytes but only {max(left - after, 0)} remain")
+            raise _Truncated(f"{field_name}: {length} bytes declared but only "
+                             f"{max(left - after, 0)} remain")
     return True
 
 
@@ -139,11 +140,11 @@ def _entry_rules(fields: Any, _: Any) -> bool:
     return True
 
 
-def _length_prefixed(length_type: c.Construct, limit: range) -> c.Construct:
+def _length_prefixed(length_type: c.Construct, limit: range, field_name: str) -> c.Construct:
     """A byte string preceded by its length; the length is checked against `limit` and against
     the bytes that remain before the string is read."""
     return c.Prefixed(
-        c.ExprValidator(length_type, lambda n, ctx: n in limit and _fits(ctx, n)),
+        c.ExprValidator(length_type, lambda n, ctx: n in limit and _fits(ctx, field_name, n)),
         c.GreedyBytes,
     )
 
@@ -204,8 +205,8 @@ _EntryFields = c.ExprValidator(
         "mode" / c.Int16ul,
         "mtime_ns" / c.Int64sl,
         "size" / c.Int64ul,
-        "path" / _length_prefixed(c.Int16ul, range(0, MAX_PATH + 1)),
-        "target" / _length_prefixed(c.Int16ul, range(0, MAX_PATH + 1)),
+        "path" / _length_prefixed(c.Int16ul, range(0, MAX_PATH + 1), "path"),
+        "target" / _length_prefixed(c.Int16ul, range(0, MAX_PATH + 1), "target"),
     ),
     _entry_rules,
 )
@@ -222,17 +223,26 @@ _Option = c.Struct(
     ),
 )
 
+def _options_once(options: Any) -> bool:
+    keys = [option["key"] for option in options]  # dicts when building, containers parsing
+    for key in keys:
+        if keys.count(key) > 1:
+            raise _RuleBroken(f"block option {key!r} appears twice")
+    return True
+
+
 _BlockFields = c.Struct(
     "codec" / _short_name(CODEC_NAME, 32),
     "version" / c.Int16ul,
     "options" / c.ExprValidator(
         c.PrefixedArray(c.ExprValidator(c.Int8ul, lambda n, _: n <= MAX_OPTIONS), _Option),
-        lambda options, _: len({option["key"] for option in options}) == len(options),
+        lambda options, _: _options_once(options),
     ),
     "raw_size" / c.ExprValidator(c.Int32ul, lambda v, _: 1 <= v <= MAX_BLOCK_SIZE),
     # A writer stores a block it cannot shrink with `store`, so stored_size <= raw_size.
     "stored_size" / c.ExprValidator(
-        c.Int32ul, lambda v, ctx: v <= ctx.raw_size and _fits(ctx, v, after=8 + 8 + 4)
+        c.Int32ul,
+        lambda v, ctx: v <= ctx.raw_size and _fits(ctx, "stored_size", v, after=8 + 8 + 4),
     ),
     "raw_hash" / c.Int64ul,
     "stored_hash" / c.Int64ul,
@@ -269,23 +279,22 @@ assert [array(code).itemsize for code in "BHIQq"] == [1, 2, 4, 8, 8], "unexpecte
 _CodecRef = c.Struct("name" / _short_name(CODEC_NAME, 32), "version" / c.Int16ul)
 
 
-def _lengths_fit(lengths: array, ctx: Any, before: int = 0) -> bool:
-    return max(lengths, default=0) <= MAX_PATH and _fits(ctx, before + sum(lengths))
+def _lengths_fit(lengths: array, ctx: Any, field_name: str, before: int = 0) -> bool:
+    return max(lengths, default=0) <= MAX_PATH and _fits(ctx, field_name, before + sum(lengths))
 
 
 _IndexFields = c.Struct(
     "codec_count" / c.Rebuild(c.Int16ul, c.len_(this.codecs)),
     "codecs" / c.Array(this.codec_count, _CodecRef),
     "entry_count" / c.Rebuild(
-        c.ExprValidator(
-            c.Int32ul, lambda n, ctx: n <= MAX_ENTRIES and _fits(ctx, n * INDEX_ENTRY_WIDTH)
-        ),
+        c.ExprValidator(c.Int32ul, lambda n, ctx: n <= MAX_ENTRIES),
         c.len_(this.kinds),
     ),
     "block_count" / c.Rebuild(
-        c.ExprValidator(
-            c.Int32ul, lambda n, ctx: n <= MAX_BLOCKS and _fits(ctx, n * INDEX_BLOCK_WIDTH)
-        ),
+        # Both counts known: the columns they declare must fit in what remains.
+        c.ExprValidator(c.Int32ul, lambda n, ctx: n <= MAX_BLOCKS and _fits(
+            ctx, "the entry and block columns",
+            ctx.entry_count * INDEX_ENTRY_WIDTH + n * INDEX_BLOCK_WIDTH)),
         c.len_(this.offsets),
     ),
     # One column per entry field ...
@@ -294,10 +303,13 @@ _IndexFields = c.Struct(
     "mtimes" / _Column("q", this.entry_count),
     "sizes" / _Column("Q", this.entry_count),
     "block_counts" / _Column("I", this.entry_count),
-    "path_lengths" / c.ExprValidator(_Column("H", this.entry_count), _lengths_fit),
+    "path_lengths" / c.ExprValidator(
+        _Column("H", this.entry_count), lambda lengths, ctx: _lengths_fit(lengths, ctx, "paths")
+    ),
     "target_lengths" / c.ExprValidator(
         _Column("H", this.entry_count),
-        lambda lengths, ctx: _lengths_fit(lengths, ctx, before=sum(ctx.path_lengths)),
+        lambda lengths, ctx: _lengths_fit(lengths, ctx, "paths and targets",
+                                          before=sum(ctx.path_lengths)),
     ),
     "paths" / c.Bytes(lambda ctx: sum(ctx.path_lengths)),
     "targets" / c.Bytes(lambda ctx: sum(ctx.target_lengths)),
@@ -534,7 +546,7 @@ def _describe(error: c.ConstructError, what: str) -> FormatError:
     if isinstance(error, c.ConstError):
         return FormatError(f"{what}: bad magic number (not a pyarc archive, or corrupt)")
     if isinstance(error, _Truncated):
-        return FormatError(f"{what}: truncated: {_field_name(error)} {error.args[0]}")
+        return FormatError(f"{what}: truncated: {error.args[0]}")
     if isinstance(error, c.StreamError):
         return FormatError(f"{what}: truncated (the archive ends too early)")
     if isinstance(error, c.StringError):

@@ -97,9 +97,10 @@ class Registry:
         # A block records its codec's complete options: defaults must not fill gaps silently.
         expected = {spec.name for spec in found.codec.option_specs}
         if set(options) != expected:
-            missing = sorted(expected - set(options)) or ["none"]
-            raise UsageError(f"block options {sorted(options)} are not the codec's options "
-                             f"(missing: {', '.join(missing)})")
+            missing = ", ".join(sorted(expected - set(options))) or "none"
+            unexpected = ", ".join(sorted(set(options) - expected)) or "none"
+            raise UsageError(f"the block's options are not those of codec {name!r} "
+                             f"(missing: {missing}; unexpected: {unexpected})")
         return self._instantiate(found.codec, options)
 
     def _instantiate(self, codec: type[Codec], options: dict[str, Any]) -> Codec:
