@@ -7,6 +7,7 @@
 Codec plugins subclass `archiver.Codec` and register through `archiver.hookimpl`.
 """
 
+from archiver.api import compress, decompress, open_archive, pack, test, unpack
 from archiver.codec import Codec, Option
 from archiver.errors import (
     ChecksumError,
@@ -30,11 +31,3 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):  # type: ignore[no-untyped-def]
-    # The API imports the plugin registry, which imports plugins, which import this package
-    # for `Codec` and `hookimpl`: load it lazily to keep that cycle harmless.
-    if name in {"compress", "decompress", "open_archive", "pack", "test", "unpack"}:
-        from archiver import api
-
-        return getattr(api, name)
-    raise AttributeError(f"module 'archiver' has no attribute {name!r}")
