@@ -141,7 +141,9 @@ class _AtomicOutput:
         os.replace(self.temporary, self.path)
 
     def discard(self) -> None:
-        self.file.close()
+        # Closing flushes the buffer, which fails again on a full disk: the file goes anyway.
+        with contextlib.suppress(OSError):
+            self.file.close()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.temporary)
 

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 import random
+import resource
+import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -392,3 +395,44 @@ def test_pack_to_stdout_redirected_into_the_tree(tree: Path, tmp_path: Path) -> 
     names = [entry.path for entry in api.read_index(target).index.entries]
     assert "self.pyarc" not in names
     assert "a.txt" in names
+
+
+# -- a full disk ---------------------------------------------------------------------------------
+
+
+def _limited_file_size(limit: int) -> Callable[[], None]:
+    """A preexec_fn making every write beyond `limit` bytes fail with EFBIG, as a full disk
+    makes it fail with ENOSPC (SIGXFSZ is ignored so that the write returns the error)."""
+
+    def apply() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
+def _run_limited(limit: int, *args: str | Path) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([sys.executable, "-m", "archiver", *map(str, args)],
+                          capture_output=True, stdin=subprocess.DEVNULL,
+                          preexec_fn=_limited_file_size(limit))
+
+
+def test_pack_onto_a_full_disk_leaves_nothing(tmp_path: Path) -> None:
+    (tmp_path / "big").write_bytes(random.Random(3).randbytes(1 << 20))
+    out = tmp_path / "out"
+    out.mkdir()
+    done = _run_limited(256 * 1024, "pack", "-c", "store", out / "a.pyarc", tmp_path / "big")
+    assert done.returncode == 1
+    assert_one_error_line(done.stderr.decode())
+    assert "a.pyarc" in done.stderr.decode()
+    assert list(out.iterdir()) == []  # neither the archive nor its temporary file
+
+
+def test_unpack_onto_a_full_disk_leaves_no_partial_file(tmp_path: Path) -> None:
+    (tmp_path / "big").write_bytes(random.Random(4).randbytes(1 << 20))
+    archiver.pack([tmp_path / "big"], tmp_path / "a.pyarc", codec="store")
+    done = _run_limited(256 * 1024, "unpack", tmp_path / "a.pyarc", "-C", tmp_path / "out")
+    assert done.returncode == 1
+    assert_one_error_line(done.stderr.decode())
+    assert "big" in done.stderr.decode()
+    assert list((tmp_path / "out").iterdir()) == []
