@@ -13,7 +13,7 @@ import stat
 import warnings
 from collections.abc import Callable, Iterator
 
-from archiver.errors import PyarcError
+from archiver.errors import PyarcError, UsageError
 from archiver.format import Entry, Kind
 from archiver.writer import Source
 
@@ -84,19 +84,28 @@ def collect(
     block_size: int,
     exclude: Callable[[os.stat_result], bool] = lambda info: False,
 ) -> Iterator[Source]:
-    """Entries for every path and everything below it, each path once."""
-    seen: set[str] = set()
+    """Entries for every path and everything below it, each file once.
+
+    Two different files that would be stored under one name (`/a/data` and `/b/data` both
+    become `data`) are an error: one of them would be lost.
+    """
+    seen: dict[str, tuple[str, int, int]] = {}  # name -> (path, device, inode)
 
     def visit(name: str, path: str, info: os.stat_result) -> Iterator[Source]:
         if exclude(info):
             warnings.warn(f"skipping {path!r}: it is the archive being written",
                           SkippedFileWarning, stacklevel=2)
             return
-        if name and name not in seen:
+        if name in seen:
+            first, device, inode = seen[name]
+            if (device, inode) != (info.st_dev, info.st_ino):
+                raise UsageError(f"{path!r} and {first!r} would both be stored as {name!r}; "
+                                 f"pack them from a common parent folder")
+        elif name:
             entry = _entry_for(name, path, info)
             if entry is None:
                 return
-            seen.add(name)
+            seen[name] = (path, info.st_dev, info.st_ino)
             data = read_blocks(path, entry.size, block_size) if entry.kind == Kind.FILE else None
             yield entry, data
         if stat.S_ISDIR(info.st_mode):

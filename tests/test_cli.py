@@ -436,3 +436,20 @@ def test_unpack_onto_a_full_disk_leaves_no_partial_file(tmp_path: Path) -> None:
     assert_one_error_line(done.stderr.decode())
     assert "big" in done.stderr.decode()
     assert list((tmp_path / "out").iterdir()) == []
+
+
+def test_two_paths_stored_under_one_name_are_refused(tmp_path: Path, run_cli: RunCli) -> None:
+    for folder in ("a", "b"):
+        (tmp_path / folder / "data").mkdir(parents=True)
+        (tmp_path / folder / "data" / "x").write_text(folder)
+    code, _, err = run_cli("pack", tmp_path / "out.pyarc", tmp_path / "a" / "data",
+                           tmp_path / "b" / "data")
+    assert code == 2
+    assert_one_error_line(err)
+    assert "would both be stored as 'data'" in err
+    assert not (tmp_path / "out.pyarc").exists()
+    # The same folder given twice (or a folder and something inside it) is packed once.
+    code, _, err = run_cli("pack", "out.pyarc", "a", "a/data", "a", cwd=tmp_path)
+    assert code == 0, err
+    assert [entry.path for entry in api.read_index(tmp_path / "out.pyarc").index.entries] == [
+        "a", "a/data", "a/data/x"]
