@@ -10,7 +10,9 @@ Every rule of DESIGN.md's "Safety" section is enforced here, whatever the format
   on any error, KeyboardInterrupt included, the temporary file is removed;
 - nothing is overwritten without `force`, and a directory is never replaced, even with `force`;
 - symlinks are created last (so no entry is ever written through one), only when their target
-  stays inside the destination, both lexically and, once all of them exist, physically;
+  stays inside the destination, both lexically and, once all of them exist, physically; one
+  that does not is left out, the rest of the archive is extracted, and then the refusal is
+  reported as an `UnsafePathError`;
 - directory modes and mtimes are applied at the very end, deepest first, as tar does: writing
   children changes a directory's mtime, and a read-only mode would block them.
 
@@ -89,8 +91,6 @@ class Extractor:
         ancestors: set[str] = set()
         for entry in entries:
             _split(entry.path)
-            if entry.kind is Kind.SYMLINK:
-                _check_link_target(entry)
             kinds[entry.path] = entry.kind
             parent = posixpath.dirname(entry.path)
             while parent and parent not in ancestors:
@@ -144,7 +144,6 @@ class Extractor:
                 self._open_dir(entry.path, parts)
                 self._dir_meta[entry.path] = (entry.mode & 0o777, entry.mtime_ns)
             elif entry.kind is Kind.SYMLINK:
-                _check_link_target(entry)
                 self._links.append(entry)
             else:
                 raise FormatError(f"entry {entry.path!r} has an unknown kind {entry.kind!r}")
@@ -152,13 +151,16 @@ class Extractor:
     def finish(self) -> None:
         """Create the queued symlinks, check where they lead, then apply directory metadata.
 
-        If a symlink is refused, the directories keep their private 0o700 mode.
+        A symlink that points outside the destination is not created (or is removed again),
+        everything else is finished, and then one UnsafePathError names what was refused.
         """
         links, self._links = self._links, []
-        for entry in links:
+        refused = [entry for entry in links if _link_escapes(entry)]
+        created = [entry for entry in links if entry not in refused]
+        for entry in created:
             with _reporting(entry.path):
                 self._make_symlink(entry)
-        self._remove_escaping_links(links)
+        refused += self._remove_escaping_links(created)
         # Deepest first: every ancestor is still searchable (0o700) while we reach a directory.
         meta = sorted(self._dir_meta.items(), key=lambda item: item[0].count("/"), reverse=True)
         self._dir_meta = {}
@@ -168,6 +170,13 @@ class Extractor:
                 os.fchmod(fd, mode)
                 if mtime_ns is not None:
                     os.utime(fd, ns=(mtime_ns, mtime_ns))
+        if refused:
+            first = refused[0]
+            more = f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""
+            raise UnsafePathError(
+                f"refused symlink {first.path!r} -> {first.target!r}{more}: it points outside "
+                f"the destination; everything else was extracted"
+            )
 
     def close(self) -> None:
         """Remove a temporary file left behind, if any, and close every directory fd."""
@@ -255,8 +264,8 @@ class Extractor:
                 name, ns=(entry.mtime_ns, entry.mtime_ns), dir_fd=dir_fd, follow_symlinks=False
             )
 
-    def _remove_escaping_links(self, links: Sequence[Entry]) -> None:
-        """Remove every symlink that resolves outside the destination on disk, then refuse.
+    def _remove_escaping_links(self, links: Sequence[Entry]) -> list[Entry]:
+        """Remove, and return, every symlink that resolves outside the destination on disk.
 
         The lexical check cannot see chains such as 'a' -> 'b/..' with 'b' -> '.', nor links
         that lead through a symlink which was already in the destination.
@@ -272,12 +281,7 @@ class Extractor:
             with _reporting(entry.path):
                 parts = entry.path.split("/")
                 os.unlink(parts[-1], dir_fd=self._open_dir(entry.path, parts[:-1], create=False))
-        if escaping:
-            first = escaping[0]
-            raise UnsafePathError(
-                f"refusing symlink {first.path!r} -> {first.target!r}: "
-                "it resolves outside the destination"
-            )
+        return escaping
 
     # -- directories ---------------------------------------------------------------------------
 
@@ -353,16 +357,13 @@ def _split(path: str) -> list[str]:
     return parts
 
 
-def _check_link_target(entry: Entry) -> None:
-    """Refuse a symlink whose target is absolute or lexically leaves the destination."""
+def _link_escapes(entry: Entry) -> bool:
+    """True if a symlink's target is malformed, absolute, or lexically leaves the destination."""
     target = entry.target
-    if not target or "\0" in target:
-        raise UnsafePathError(f"refusing symlink {entry.path!r}: its target is empty or has NUL")
+    if not target or "\0" in target or target.startswith("/"):
+        return True
     resolved = posixpath.normpath(posixpath.join(posixpath.dirname(entry.path), target))
-    if target.startswith("/") or resolved == ".." or resolved.startswith("../"):
-        raise UnsafePathError(
-            f"refusing symlink {entry.path!r} -> {target!r}: it points outside the destination"
-        )
+    return resolved == ".." or resolved.startswith("../")
 
 
 def _parent_error(path: str, prefix: str, mode: int) -> PyarcError | None:
