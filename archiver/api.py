@@ -340,6 +340,9 @@ def unpack(
     try:
         if opened is not None:
             _check_all_found(paths, [entry.path for entry in selected])
+            for codec, version in sorted({(ref.codec, ref.version) for entry in selected
+                                          for ref in opened.blocks_of(entry)}):
+                opened.registry.require(codec, version)  # missing: refuse before writing
         with Extractor(dest, force=force) as extractor:
             if opened is not None:
                 extractor.check_conflicts(map(destination, selected))

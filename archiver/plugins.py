@@ -81,8 +81,9 @@ class Registry:
         name, options = parse_codec_spec(spec)
         return self._instantiate(self.get(name).codec, options)
 
-    def for_block(self, name: str, version: int, options: dict[str, str]) -> Codec:
-        """Build the decoder for a block written by codec `name` at payload `version`."""
+    def require(self, name: str, version: int) -> RegisteredCodec:
+        """The installed codec that reads payload `version` of codec `name`, or
+        MissingCodecError saying what to install."""
         found = self._codecs.get(name)
         if found is None:
             raise MissingCodecError(
@@ -94,6 +95,11 @@ class Registry:
                 f"the archive needs codec {name!r} payload version {version}, but the installed "
                 f"{name!r} ({found.distribution}) reads version {found.codec.version}"
             )
+        return found
+
+    def for_block(self, name: str, version: int, options: dict[str, str]) -> Codec:
+        """Build the decoder for a block written by codec `name` at payload `version`."""
+        found = self.require(name, version)
         # A block records its codec's complete options: defaults must not fill gaps silently.
         expected = {spec.name for spec in found.codec.option_specs}
         if set(options) != expected:

@@ -191,6 +191,18 @@ def test_archive_needing_a_missing_codec(tmp_path: Path) -> None:
         archiver.api.test(path, registry=without)
 
 
+def test_unpack_refuses_a_missing_codec_before_writing(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "a-store.txt").write_bytes(b"stored first")
+    (tree / "b-xor.txt").write_bytes(DATA)
+    path = tmp_path / "x.pyarc"
+    archiver.pack([tree], path, codec="xorcodec", registry=load(STORE, CODECS))
+    with pytest.raises(MissingCodecError, match="xorcodec"):
+        archiver.unpack(path, tmp_path / "out", registry=load(STORE))
+    assert not (tmp_path / "out").exists()  # not even the files that needed only store
+
+
 def test_archive_needing_another_codec_version() -> None:
     blob = archiver.compress(DATA, "xorcodec", registry=load(STORE, CODECS))
     newer = load(STORE, ep("xor2", "pt_xor_v2"))
