@@ -26,6 +26,7 @@ from archiver.format import (
     Entry,
     Index,
     Kind,
+    ParsedFrame,
     ReplayableStream,
     check_index,
     parse_footer,
@@ -197,7 +198,8 @@ class StreamReader:
     against what it read. Works on pipes: it never seeks outside the frame being read."""
 
     def __init__(self, stream: IO[bytes], registry: Registry | None = None) -> None:
-        self._stream = stream if stream.seekable() else ReplayableStream(stream)  # type: ignore[assignment]
+        self._stream: IO[bytes] | ReplayableStream = (
+            stream if stream.seekable() else ReplayableStream(stream))
         self.registry = registry or default_registry()
         self.seen = Index()
         self.block_size = 0
@@ -209,7 +211,7 @@ class StreamReader:
         """Bytes read so far; after the last entry, the archive's size."""
         return self._stream.tell()
 
-    def _next_frame(self):  # type: ignore[no-untyped-def]
+    def _next_frame(self) -> ParsedFrame:
         offset = self._stream.tell()
         frame = parse_frame(self._stream, offset)
         if isinstance(self._stream, ReplayableStream):

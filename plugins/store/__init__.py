@@ -6,6 +6,8 @@ block is never larger than its data.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from archiver import Codec, CodecError, hookimpl
 
 
@@ -24,5 +26,5 @@ class StoreCodec(Codec):
 
 
 @hookimpl
-def register_codecs(register):  # type: ignore[no-untyped-def]
+def register_codecs(register: Callable[[type[Codec]], None]) -> None:
     register(StoreCodec)
