@@ -195,15 +195,18 @@ def open_archive(path: str | os.PathLike[str], registry: Registry | None = None)
 
 class StreamReader:
     """Reads an archive front to back, verifying every frame, then the index and the footer
-    against what it read. Works on pipes: it never seeks outside the frame being read."""
+    against what it read. Works on pipes: it never seeks outside the frame being read.
+
+    The header is read at once, so a stream that is no archive fails before anything else.
+    """
 
     def __init__(self, stream: IO[bytes], registry: Registry | None = None) -> None:
         self._stream: IO[bytes] | ReplayableStream = (
             stream if stream.seekable() else ReplayableStream(stream))
         self.registry = registry or default_registry()
         self.seen = Index()
-        self.block_size = 0
-        self.format_version = ""
+        minor, self.block_size = parse_header(self._stream)
+        self.format_version = f"{FORMAT_MAJOR}.{minor}"
         self._skipping = False
 
     @property
@@ -224,8 +227,6 @@ class StreamReader:
         Each data iterator must be finished (or abandoned) before asking for the next entry;
         whatever is left of it is then read and checked without being decoded.
         """
-        minor, self.block_size = parse_header(self._stream)
-        self.format_version = f"{FORMAT_MAJOR}.{minor}"
         while True:
             frame = self._next_frame()
             if frame.index is not None:

@@ -453,3 +453,11 @@ def test_two_paths_stored_under_one_name_are_refused(tmp_path: Path, run_cli: Ru
     assert code == 0, err
     assert [entry.path for entry in api.read_index(tmp_path / "out.pyarc").index.entries] == [
         "a", "a/data", "a/data/x"]
+
+
+def test_unpack_of_a_stream_that_is_no_archive_creates_nothing(tmp_path: Path,
+                                                                run_cli: RunCli) -> None:
+    code, _, err = run_cli("unpack", "-", "-C", tmp_path / "out", stdin=b"not an archive" * 9)
+    assert code == 1
+    assert_one_error_line(err)
+    assert not (tmp_path / "out").exists()
