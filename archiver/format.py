@@ -522,7 +522,7 @@ class ReplayableStream:
                 break
             self._buffer += more
         end = len(self._buffer) if count < 0 else min(len(self._buffer), offset + count)
-        data = bytes(self._buffer[offset:end])
+        data = bytes(memoryview(self._buffer)[offset:end])  # one copy, not two
         self._position = self._start + end
         return data
 
