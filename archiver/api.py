@@ -31,7 +31,7 @@ from archiver.plugins import Registry
 from archiver.plugins import registry as default_registry
 from archiver.reader import Archive, StreamReader, open_archive
 from archiver.sources import collect
-from archiver.writer import WriteStats, write_archive
+from archiver.writer import Source, WriteStats, write_archive
 
 AUTO = "auto"
 STDIO = "-"
@@ -65,11 +65,10 @@ def make_encoder(codec: str = AUTO, registry: Registry | None = None,
     return BlockEncoder([registry.create(format_codec_spec(name, merged))], store)
 
 
-def check_block_size(block_size: int) -> int:
+def check_block_size(block_size: int) -> None:
     if not MIN_BLOCK_SIZE <= block_size <= MAX_BLOCK_SIZE:
         raise UsageError(f"block size {block_size} is outside {MIN_BLOCK_SIZE}.."
                          f"{MAX_BLOCK_SIZE} bytes")
-    return block_size
 
 
 def _slices(data: bytes, block_size: int) -> Iterator[bytes]:
@@ -96,17 +95,15 @@ def compress(data: bytes, codec: str = AUTO, *, block_size: int = DEFAULT_BLOCK_
 def decompress(blob: bytes, registry: Registry | None = None) -> bytes:
     """The data of a single-entry archive made by `compress` (or of any archive holding
     exactly one file), with every checksum verified."""
-    reader = StreamReader(io.BytesIO(blob), registry)
-    found: list[bytes] = []
-    entries = 0
-    for entry, data in reader.entries():
+    entries, found = 0, None
+    for entry, data in StreamReader(io.BytesIO(blob), registry).entries():
         entries += 1
-        if entry.kind == Kind.FILE and entries == 1:
-            found.append(b"".join(data))
-    if entries != 1 or not found:
+        if entries == 1 and entry.kind == Kind.FILE:
+            found = b"".join(data)
+    if entries != 1 or found is None:
         raise UsageError(f"the archive holds {entries} entries, not a single file; "
                          f"use open_archive() or unpack()")
-    return found[0]
+    return found
 
 
 # -- pack ------------------------------------------------------------------------------------
@@ -170,17 +167,17 @@ def pack(
     if not names:
         raise UsageError("nothing to pack: give at least one path")
     target = os.fspath(archive)
+
+    def sources(ours: set[tuple[int, int]]) -> Iterator[Source]:
+        """The entries to pack, without the archive itself (given by device and inode)."""
+        return collect(names, block_size, exclude=lambda info: (info.st_dev, info.st_ino) in ours)
+
     if target == STDIO:
         out = sys.stdout.buffer
         # `pyarc pack - . > x.pyarc` must not pack x.pyarc into itself.
         written = os.fstat(out.fileno())
-        stats = write_archive(
-            out,
-            collect(names, block_size,
-                    exclude=lambda info: (info.st_dev, info.st_ino)
-                    == (written.st_dev, written.st_ino) and stat.S_ISREG(written.st_mode)),
-            encoder, block_size, jobs, on_block,
-        )
+        ours = {(written.st_dev, written.st_ino)} if stat.S_ISREG(written.st_mode) else set()
+        stats = write_archive(out, sources(ours), encoder, block_size, jobs, on_block)
         out.flush()
         return stats
 
@@ -190,11 +187,7 @@ def pack(
         existing = os.stat(target)
         ours.add((existing.st_dev, existing.st_ino))
     try:
-        stats = write_archive(
-            output.file,
-            collect(names, block_size, exclude=lambda info: (info.st_dev, info.st_ino) in ours),
-            encoder, block_size, jobs, on_block,
-        )
+        stats = write_archive(output.file, sources(ours), encoder, block_size, jobs, on_block)
         output.commit()
     except OSError as error:
         output.discard()

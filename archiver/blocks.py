@@ -90,18 +90,16 @@ def decode_block(registry: Registry, header: BlockHeader, payload: bytes, where:
     return bytes(data)
 
 
-def ordered_map(
-    function: Callable[[T], R], items: Iterable[T], jobs: int, lookahead: int | None = None
-) -> Iterator[R]:
+def ordered_map(function: Callable[[T], R], items: Iterable[T], jobs: int) -> Iterator[R]:
     """map(function, items) on `jobs` threads, results in input order.
 
-    At most `lookahead` items (default 2 x jobs) are in flight, which bounds memory however
-    long the input is. The output does not depend on `jobs`.
+    At most 2 x jobs items are in flight, which bounds memory however long the input is.
+    The output does not depend on `jobs`.
     """
     if jobs <= 1:
         yield from map(function, items)
         return
-    window = lookahead or 2 * jobs
+    window = 2 * jobs
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="pyarc") as pool:
         pending: deque = deque()
         try:

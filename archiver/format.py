@@ -409,6 +409,11 @@ class BlockRef:
     codec: str
     version: int
 
+    @classmethod
+    def at(cls, offset: int, header: BlockHeader) -> BlockRef:
+        """The index record of the block frame with this header at this offset."""
+        return cls(offset, header.raw_size, header.stored_size, header.codec, header.version)
+
 
 @dataclass
 class Index:

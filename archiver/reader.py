@@ -21,7 +21,6 @@ from archiver.format import (
     FOOTER_SIZE,
     FORMAT_MAJOR,
     HEADER_SIZE,
-    BlockHeader,
     BlockRef,
     Entry,
     Index,
@@ -86,13 +85,6 @@ def summarize(index: Index, format_version: str, block_size: int,
             info.raw_bytes += ref.raw_size
             info.stored_bytes += ref.stored_size
     return info
-
-
-def _check_block(ref: BlockRef, header: BlockHeader, where: str) -> None:
-    if (header.codec, header.version, header.raw_size, header.stored_size) != (
-        ref.codec, ref.version, ref.raw_size, ref.stored_size
-    ):
-        raise FormatError(f"{where}: the block frame disagrees with the index")
 
 
 class Archive:
@@ -169,7 +161,8 @@ class Archive:
             frame = parse_frame(self._file, ref.offset)
             if frame.block is None:
                 raise FormatError(f"{where}: the index points at a frame that is not a block")
-            _check_block(ref, frame.block, where)
+            if BlockRef.at(ref.offset, frame.block) != ref:
+                raise FormatError(f"{where}: the block frame disagrees with the index")
             if self._file.tell() > self._frame_limit[ref.offset]:
                 raise FormatError(f"{where}: the block frame overlaps the next frame")
             yield decode_block(self.registry, frame.block, frame.payload, where)
@@ -260,8 +253,7 @@ class StreamReader:
                 raise FormatError(f"{where}: holds {header.raw_size} bytes, more than the "
                                   f"{remaining} left of the entry")
             remaining -= header.raw_size
-            refs.append(BlockRef(frame.offset, header.raw_size, header.stored_size,
-                                 header.codec, header.version))
+            refs.append(BlockRef.at(frame.offset, header))
             if decode and not self._skipping:
                 yield decode_block(self.registry, header, frame.payload, where)
             else:

@@ -36,7 +36,6 @@ class WriteStats:
     entries: int = 0
     blocks: int = 0
     raw_bytes: int = 0
-    stored_bytes: int = 0
     archive_bytes: int = 0
 
 
@@ -87,13 +86,11 @@ def write_archive(
             emit(build_entry_frame(result))
             continue
         header, payload = result
-        index.blocks[-1].append(BlockRef(position, header.raw_size, header.stored_size,
-                                         header.codec, header.version))
+        index.blocks[-1].append(BlockRef.at(position, header))
         emit(build_block_head(header))
         emit(payload)
         stats.blocks += 1
         stats.raw_bytes += header.raw_size
-        stats.stored_bytes += header.stored_size
         if on_block is not None:
             on_block(header.raw_size)
     index_offset = position
