@@ -7,9 +7,10 @@ pure-Python mode. It is installed as an ordinary ``.py`` module *and* compiled i
 module of the same dotted name (``plugins/huffman/huffman_kernel.py`` ->
 ``pyarc_plugins.huffman.huffman_kernel``); Python imports the extension when both exist.
 
-Compiling is best effort. When Cython is missing, no C compiler works (e.g. ``CC=false``) or a
-kernel fails to compile, the build prints one warning, skips the failing kernels and still
-succeeds: the pure-Python ``.py`` files are installed and pyarc runs uncompiled.
+Compiling is best effort and all or nothing (kernels ``cimport`` one another through their
+``.pxd`` files). When Cython is missing, no C compiler works (e.g. ``CC=false``) or a kernel fails
+to compile, the build prints one warning, skips every kernel and still succeeds: the pure-Python
+``.py`` files are installed and pyarc runs uncompiled.
 """
 
 from __future__ import annotations
@@ -71,7 +72,11 @@ class OptionalBuildExt(build_ext):
             except Exception as exc:  # CCompilerError, DistutilsExecError, OSError, Cython's errors
                 failed.append((ext, exc))
         if failed:
-            self._skipped([ext for ext, _ in failed], failed[0][1])
+            # Kernels cimport one another (the range coder, bit I/O), so a partial set could
+            # not be imported: keep all of them as pure Python, or none.
+            for ext in self.extensions:
+                Path(self.get_ext_fullpath(ext.name)).unlink(missing_ok=True)
+            self._skipped(list(self.extensions), failed[0][1])
 
     def _cythonize(self, ext: Extension) -> None:
         """Replace the kernel's .py source by the C file Cython generates next to it."""
@@ -82,10 +87,21 @@ class OptionalBuildExt(build_ext):
         (compiled,) = cythonize(
             [Extension(ext.name, list(ext.sources))],
             compiler_directives={"language_level": 3},
+            include_path=[self._cimport_root()],
             force=self.force,
             quiet=True,
         )
         ext.sources = compiled.sources
+
+    def _cimport_root(self) -> str:
+        """A folder where `pyarc_plugins/` resolves to `plugins/`, so that one kernel can
+        `cimport` another (e.g. the range coder) under its installed name."""
+        root = Path(self.build_temp).resolve() / "cimport-root"
+        root.mkdir(parents=True, exist_ok=True)
+        link = root / "pyarc_plugins"
+        if not link.is_symlink():
+            link.symlink_to(ROOT / "plugins", target_is_directory=True)
+        return str(root)
 
     def _skipped(self, exts: list[Extension], exc: BaseException) -> None:
         # Leave failed kernels out of every later step (copying in place, the wheel's file list).
@@ -102,6 +118,8 @@ class OptionalBuildExt(build_ext):
 setup(
     package_dir=PACKAGE_DIRS,
     packages=find_all_packages(),
+    # The .pxd files let third-party kernels cimport the shared coding primitives.
+    package_data={"pyarc_plugins": ["**/*.pxd"]},
     ext_modules=find_kernels(),
     cmdclass={"build_ext": OptionalBuildExt},
 )

@@ -1,0 +1,19 @@
+"""Coding primitives shared by the codecs: not a codec itself.
+
+Each module is one idea, written in Cython's pure-Python mode (it runs as plain Python and is
+compiled where a C compiler exists). Its `.pxd` file declares the C-level interface, so another
+kernel can `cimport` it and call it at C speed:
+
+    bitio_kernel          BitWriter / BitReader: bits, most significant first
+    integer_codes_kernel  Elias gamma and delta codes, zigzag for signed integers
+    rangecoder_kernel     RangeEncoder / RangeDecoder: frequencies and adaptive binary bits
+    frequencies_kernel    AdaptiveFrequencies: counts per context, cumulative via a Fenwick tree
+    mtf_kernel            the move-to-front (recency rank) transform
+
+From another kernel (see plugins/arithmetic/arithmetic_kernel.py):
+
+    if cython.compiled:
+        from cython.cimports.pyarc_plugins.coding.rangecoder_kernel import RangeEncoder
+    else:
+        from pyarc_plugins.coding.rangecoder_kernel import RangeEncoder
+"""

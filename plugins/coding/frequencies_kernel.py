@@ -1,0 +1,156 @@
+"""Adaptive frequency counts for a range coder: one table of counts per context.
+
+Each table estimates P(symbol | context) as count / total. Every count starts at 1 and grows by
+`increment` each time its symbol is coded in that context, so the estimate is the additive
+(Lidstone) one, (n_s + a) / (n + a * symbols) with a = 1 / increment; a = 1/2 would be the
+Krichevsky-Trofimov estimator. When a total would pass LIMIT the counts of that context are
+halved (rounding up, so no symbol drops to zero): old statistics fade, which helps on data whose
+statistics drift, and the total stays within what the range coder takes (MAX_TOTAL).
+
+The counts of a table live in a Fenwick (binary indexed) tree, so the cumulative count below a
+symbol, the update after coding it, and the decoder's search for the symbol holding a target
+all take log2(symbols) steps instead of a scan over the alphabet.
+
+Tables are created on first use of their context, from a pool of `slots` tables: a block of
+n bytes visits at most n + 1 contexts, so an order-2 model of a small block stays small.
+"""
+
+import cython
+
+#: Totals never exceed this (the range coder takes up to 2**16; a tree node holds 16 bits).
+LIMIT = cython.declare(cython.uint, 0xFFFF)
+
+
+@cython.final
+@cython.cclass
+class AdaptiveFrequencies:
+
+    def __init__(self, contexts: cython.Py_ssize_t, symbols: cython.uint = 256,
+                 increment: cython.uint = 32, slots: cython.Py_ssize_t = -1):
+        if symbols < 2 or symbols & (symbols - 1) or symbols > 4096:
+            raise ValueError("symbols must be a power of two from 2 to 4096")
+        if not 1 <= increment <= 1024:
+            raise ValueError("increment must be from 1 to 1024")
+        if slots < 0 or slots > contexts:
+            slots = contexts
+        self.symbols = symbols
+        self.increment = increment
+        self.used = 0
+        self.slot_of = memoryview(bytearray(b"\xff") * (4 * contexts)).cast("i")  # all -1
+        self.tree = memoryview(bytearray(2 * slots * symbols)).cast("H")
+        self.totals = memoryview(bytearray(4 * slots)).cast("I")
+        # The tree of a fresh table, every count 1: node i covers lowbit(i) counts.
+        self.fresh = memoryview(bytearray(2 * symbols)).cast("H")
+        i: cython.uint
+        for i in range(1, symbols + 1):
+            self.fresh[i - 1] = i & -i
+
+    @cython.ccall
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def table(self, context: cython.Py_ssize_t) -> cython.Py_ssize_t:
+        """The table of `context` (created on first use): pass it to the other methods."""
+        slot: cython.Py_ssize_t = self.slot_of[context]
+        base: cython.Py_ssize_t
+        i: cython.Py_ssize_t
+        if slot < 0:
+            slot = self.used
+            self.used += 1
+            self.slot_of[context] = cython.cast(cython.int, slot)
+            base = slot * self.symbols
+            for i in range(self.symbols):
+                self.tree[base + i] = self.fresh[i]
+            self.totals[slot] = self.symbols
+        return slot
+
+    @cython.ccall
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def total(self, slot: cython.Py_ssize_t) -> cython.uint:
+        return self.totals[slot]
+
+    @cython.ccall
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def cumulative(self, slot: cython.Py_ssize_t, symbol: cython.uint) -> cython.uint:
+        """Sum of the counts of the symbols below `symbol`."""
+        base: cython.Py_ssize_t = slot * self.symbols - 1  # node i (1-based) at tree[base + i]
+        node: cython.uint = symbol
+        cum: cython.uint = 0
+        while node:
+            cum += self.tree[base + node]
+            node &= node - 1
+        return cum
+
+    @cython.ccall
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def count(self, slot: cython.Py_ssize_t, symbol: cython.uint) -> cython.uint:
+        """The count of `symbol`: its node minus the nodes that node also covers."""
+        base: cython.Py_ssize_t = slot * self.symbols - 1
+        node: cython.uint = symbol + 1
+        value: cython.uint = self.tree[base + node]
+        stop: cython.uint = node & (node - 1)  # node minus its lowest bit
+        child: cython.uint = node - 1
+        while child != stop:
+            value -= self.tree[base + child]
+            child &= child - 1
+        return value
+
+    @cython.ccall
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def find(self, slot: cython.Py_ssize_t, target: cython.uint) -> cython.uint:
+        """The symbol s with cumulative(s) <= target < cumulative(s) + count(s) (target < total).
+
+        Also leaves cumulative(s) in `found_cumulative`.
+        """
+        base: cython.Py_ssize_t = slot * self.symbols - 1
+        node: cython.uint = 0
+        step: cython.uint = self.symbols
+        cum: cython.uint = 0
+        while step:
+            if node + step <= self.symbols and cum + self.tree[base + node + step] <= target:
+                node += step
+                cum += self.tree[base + node]
+            step >>= 1
+        self.found_cumulative = cum
+        return node
+
+    @cython.ccall
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def update(self, slot: cython.Py_ssize_t, symbol: cython.uint) -> cython.void:
+        """Count one more `symbol` in this table, halving the counts when the total gets big."""
+        base: cython.Py_ssize_t = slot * self.symbols - 1
+        node: cython.uint = symbol + 1
+        while node <= self.symbols:
+            self.tree[base + node] += self.increment
+            node += node & -node
+        self.totals[slot] += self.increment
+        if self.totals[slot] > LIMIT - self.increment:
+            self._halve(slot)
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _halve(self, slot: cython.Py_ssize_t) -> cython.void:
+        base: cython.Py_ssize_t = slot * self.symbols - 1
+        node: cython.uint
+        parent: cython.uint
+        total: cython.uint = 0
+        # Undo the tree (parents minus children, top down) to get plain counts ...
+        for node in range(self.symbols, 0, -1):
+            parent = node + (node & -node)
+            if parent <= self.symbols:
+                self.tree[base + parent] -= self.tree[base + node]
+        # ... halve them, rounding up so that none becomes 0 ...
+        for node in range(1, self.symbols + 1):
+            self.tree[base + node] = (self.tree[base + node] + 1) >> 1
+            total += self.tree[base + node]
+        # ... and build the tree again (children into parents, bottom up).
+        for node in range(1, self.symbols + 1):
+            parent = node + (node & -node)
+            if parent <= self.symbols:
+                self.tree[base + parent] += self.tree[base + node]
+        self.totals[slot] = total
