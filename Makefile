@@ -37,7 +37,7 @@ run: $(STAMP_TEST)
 	PATH="$(CURDIR)/$(BIN):$$PATH" bash scripts/demo.sh
 
 test: $(STAMP_TEST)
-	$(BIN)/pytest -q $(PYTEST_ARGS)
+	PYARC_REQUIRE_COMPILED=1 $(BIN)/pytest -q $(PYTEST_ARGS)
 
 bench: $(STAMP_TEST)
 	$(BIN)/python bench/bench.py

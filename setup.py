@@ -74,8 +74,6 @@ class OptionalBuildExt(build_ext):
         if failed:
             # Kernels cimport one another (the range coder, bit I/O), so a partial set could
             # not be imported: keep all of them as pure Python, or none.
-            for ext in self.extensions:
-                Path(self.get_ext_fullpath(ext.name)).unlink(missing_ok=True)
             self._skipped(list(self.extensions), failed[0][1])
 
     def _cythonize(self, ext: Extension) -> None:
@@ -104,8 +102,16 @@ class OptionalBuildExt(build_ext):
         return str(root)
 
     def _skipped(self, exts: list[Extension], exc: BaseException) -> None:
-        # Leave failed kernels out of every later step (copying in place, the wheel's file list).
+        # Leave failed kernels out of every later step (copying in place, the wheel's file list),
+        # and delete what an earlier build left of them: a stale extension next to its .py
+        # would shadow the source.
         self.extensions = [e for e in self.extensions if e not in exts]
+        for ext in exts:
+            built = Path(self.get_ext_fullpath(ext.name))
+            built.unlink(missing_ok=True)
+            source_dir = ROOT.joinpath("plugins", *ext.name.split(".")[1:-1])
+            for stale in source_dir.glob(built.name):
+                stale.unlink()
         names = ", ".join(e.name for e in exts)
         reason = f"{type(exc).__name__}: {exc}".strip().splitlines()[0]
         print(

@@ -1,8 +1,9 @@
 """`make bench`: pyarc's codecs and container next to Python's zlib, bz2 and lzma, same run.
 
-For each codec and each file: compressed size, bits per byte, compress and decompress MB/s,
-and those speeds as ratios to zlib level 6 timed in the same process (these machines are
-shared and noisy: quote the ratios). Then the container itself: `pack`/`unpack` with `store`
+For each codec (and each value of a small option such as arithmetic's order): compressed size,
+bits per byte, compress and decompress MB/s, and those speeds as ratios to zlib level 6 timed in
+the same process (these machines are shared and noisy: quote the ratios); then bits per byte
+per file next to the order-0 entropy H0. Then the container itself: `pack`/`unpack` with `store`
 against a plain copy of the same tree, and `list` on an archive of 10,000 small files.
 
 Data: the Calgary corpus in ../shared/corpus/calgary when present, else built-in demo data.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import bz2
 import lzma
+import math
 import os
 import random
 import shutil
@@ -21,6 +23,7 @@ import sys
 import tempfile
 import time
 import zlib
+from collections import Counter
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
@@ -72,11 +75,45 @@ def methods() -> dict[str, tuple[Callable[[bytes], bytes], Callable[[bytes], byt
         "bz2-9": (lambda d: bz2.compress(d, 9), bz2.decompress),
         "lzma-9e": (lambda d: lzma.compress(d, preset=9 | lzma.PRESET_EXTREME), lzma.decompress),
     }
-    for codec in registry():
-        name = codec.codec.name
-        found[f"pyarc {name}"] = (
-            lambda d, n=name: archiver.compress(d, n), archiver.decompress)
+    for spec in codec_variants():
+        found[f"pyarc {spec}"] = (
+            lambda d, s=spec: archiver.compress(d, s), archiver.decompress)
     return found
+
+
+def codec_variants() -> list[str]:
+    """Each installed codec with its defaults, and once per value of a small integer option
+    (such as arithmetic's order), so that every setting a user may choose is measured."""
+    specs = []
+    for loaded in registry():
+        codec = loaded.codec
+        specs.append(codec.name)
+        for option in codec.option_specs:
+            if option.minimum is None or option.maximum is None:
+                continue
+            if option.maximum - option.minimum <= 3:
+                specs += [f"{codec.name}:{option.name}={value}"
+                          for value in range(option.minimum, option.maximum + 1)]
+    return specs
+
+
+def order0_entropy(data: bytes) -> float:
+    """n * H0 / 8: the bytes an ideal order-0 code needs (the bound for huffman, arithmetic:0)."""
+    n = len(data)
+    return -sum(c * math.log2(c / n) for c in Counter(data).values()) / 8
+
+
+def per_file_table(data: dict[str, bytes]) -> list[str]:
+    """Bits per byte of each pyarc codec on each file, next to the order-0 entropy H0."""
+    specs = codec_variants()
+    lines = ["| file | bytes | H0 | " + " | ".join(specs) + " |",
+             "|---|---:|---:|" + "---:|" * len(specs)]
+    for name, original in data.items():
+        bound = 8 * order0_entropy(original) / len(original)
+        cells = [f"{8 * len(archiver.compress(original, spec)) / len(original):.3f}"
+                 for spec in specs]
+        lines.append(f"| {name} | {len(original):,} | {bound:.3f} | " + " | ".join(cells) + " |")
+    return lines
 
 
 def codec_table(data: dict[str, bytes]) -> list[str]:
@@ -157,6 +194,8 @@ def main() -> None:
            f"Best of {REPEATS} runs, one thread, Python {sys.version.split()[0]}, "
            f"{os.cpu_count()} cores.", "", "## Codecs", ""]
     out += codec_table(data)
+    out += ["", "## Bits per byte, per file (container included)", ""]
+    out += per_file_table(data)
     out += ["", "## Container", ""]
     out += container_table(data)
     text = "\n".join(out) + "\n"

@@ -61,5 +61,11 @@ def pure(name: str) -> ModuleType:
         for key in [key for key in sys.modules if _is_kernel(key)]:
             del sys.modules[key]
         sys.modules.update(saved)
+        # Importing a submodule also sets it as an attribute of its package: put the
+        # compiled ones back, or codecs that reach their kernel through it would run pure.
+        for key, original in saved.items():
+            package, _, leaf = key.rpartition(".")
+            if package in sys.modules:
+                setattr(sys.modules[package], leaf, original)
     assert module.__file__ and module.__file__.endswith(".py"), module.__file__
     return module

@@ -166,3 +166,18 @@ def test_wheel_maps_plugins_to_pyarc_plugins(project: Path, tmp_path: Path) -> N
     entry_points = zipfile.ZipFile(wheel).read("pyarc-0.1.0.dist-info/entry_points.txt").decode()
     assert "[pyarc.codecs]" in entry_points
     assert "store = pyarc_plugins.store" in entry_points
+
+
+@pytest.mark.skipif(os.environ.get("PYARC_REQUIRE_COMPILED") != "1",
+                    reason="PYARC_REQUIRE_COMPILED=1 (set by `make test`) requires compiled kernels")
+def test_every_installed_kernel_is_compiled() -> None:
+    """A kernel that silently failed to compile would make pyarc run as slow pure Python."""
+    import importlib
+
+    kernels = sorted(ROOT.glob("plugins/**/*_kernel.py"))
+    assert kernels
+    for source in kernels:
+        parts = source.relative_to(ROOT / "plugins").with_suffix("").parts
+        module = importlib.import_module(".".join(("pyarc_plugins", *parts)))
+        assert module.__file__ and module.__file__.endswith(EXT_SUFFIX), (
+            f"{module.__name__} is not compiled (pip install -v shows why)")

@@ -1,7 +1,16 @@
-"""Byte and bit I/O: ByteSink (a growing output buffer), BitWriter and BitReader.
+"""Byte and bit I/O: ByteSink (a growing output buffer), BitWriter and BitReader, and the bulk
+reading and writing of a static prefix code (such as a Huffman code).
 
 Bits are written most significant first, which keeps canonical Huffman codes in numeric
 order and lets a decoder peek at the next `n` bits as one integer.
+
+Prefix codes: BitWriter.write_codes writes codes[b] for every byte b, and BitReader.read_codes
+decodes with one lookup per symbol in a table indexed by the next max_length bits
+(decode_table). Optionally the runs of one byte are written as their lengths: two extra
+symbols, RUN_A (256) and RUN_B (257), are the digits 1 and 2 of a run's length k in bijective
+base 2, least significant first (as bzip2 codes runs of zeros). A run of k bytes then costs
+about log2(k) symbols, where a prefix code spends at least k bits. symbol_counts counts the
+symbols either way.
 
 The hot methods never raise and never touch Python objects, so a kernel may call them with the
 GIL released. A BitReader past the end of its data reads zero bits and counts them in
@@ -13,6 +22,79 @@ import cython
 MASK64 = cython.declare(cython.ulonglong, 0xFFFFFFFFFFFFFFFF)
 #: The most bits one write() or peek() may handle (the accumulator holds up to 7 more).
 MAX_BITS = cython.declare(cython.int, 56)
+RUN_A = cython.declare(cython.uint, 256)
+RUN_B = cython.declare(cython.uint, 257)
+#: Symbols of a prefix code with run digits: the 256 bytes, RUN_A and RUN_B (a Python int,
+#: so that codecs can import it).
+RUN_SYMBOLS = 258
+#: A decoded run is at most 2**MAX_RUN_DIGITS - 1 bytes long (far above any block).
+MAX_RUN_DIGITS = cython.declare(cython.int, 40)
+#: Codes in a decoding table are at most this long (entry = symbol << 4 | length).
+MAX_TABLE_BITS = cython.declare(cython.int, 15)
+
+
+@cython.boundscheck(False)  # i < size; symbols index the 258 counts
+@cython.wraparound(False)
+@cython.ccall
+def symbol_counts(data: cython.const[cython.uchar][:], run_byte: cython.int = -1) -> list:
+    """How often each byte occurs in `data`; with a run byte (0..255), each run of it counts
+    as its run digits instead, and the list has 258 entries."""
+    counts_buffer = bytearray(8 * RUN_SYMBOLS)
+    counts: cython.ulonglong[:] = memoryview(counts_buffer).cast("Q")
+    i: cython.Py_ssize_t = 0
+    run: cython.Py_ssize_t
+    size: cython.Py_ssize_t = len(data)
+    with cython.nogil:
+        while i < size:
+            if data[i] != run_byte:
+                counts[data[i]] += 1
+                i += 1
+                continue
+            run = 0
+            while i < size and data[i] == run_byte:
+                run += 1
+                i += 1
+            while run > 0:  # the digits of run in bijective base 2
+                if run & 1:
+                    counts[RUN_A] += 1
+                    run = (run - 1) >> 1
+                else:
+                    counts[RUN_B] += 1
+                    run = (run - 2) >> 1
+    return list(memoryview(counts_buffer).cast("Q"))[: RUN_SYMBOLS if run_byte >= 0 else 256]
+
+
+@cython.boundscheck(False)  # symbol and index ranges are checked
+@cython.wraparound(False)
+@cython.ccall
+def decode_table(lengths: cython.uchar[:], codes: cython.uint[:], max_length: cython.int):
+    """The table read_codes decodes with: for every value v of the next max_length bits,
+    table[v] = symbol << 4 | code length, the symbol whose code v starts with.
+
+    The code must be complete (Kraft sum exactly 1) for every entry to be set: a decoder
+    checks that before it builds the table.
+    """
+    if not 1 <= max_length <= MAX_TABLE_BITS or len(lengths) > RUN_SYMBOLS:
+        raise ValueError("codes of 1 to 15 bits for at most 258 symbols")
+    if len(codes) < len(lengths):
+        raise ValueError("a code for every length is needed")
+    table_buffer = bytearray(2 << max_length)
+    table: cython.ushort[:] = memoryview(table_buffer).cast("H")
+    symbol: cython.int
+    length: cython.int
+    first: cython.Py_ssize_t
+    index: cython.Py_ssize_t
+    for symbol in range(len(lengths)):
+        length = lengths[symbol]
+        if length == 0:
+            continue
+        if length > max_length or codes[symbol] >> length:
+            raise ValueError(f"symbol {symbol}: code does not fit its length")
+        first = cython.cast(cython.Py_ssize_t, codes[symbol]) << (max_length - length)
+        for index in range(first, first + (cython.cast(cython.Py_ssize_t, 1)
+                                           << (max_length - length))):
+            table[index] = (symbol << 4) | length
+    return memoryview(table_buffer).cast("H")
 
 
 @cython.cclass
@@ -25,6 +107,8 @@ class ByteSink:
         self.capacity = len(self.buffer)
         self.pos = 0
 
+    @cython.boundscheck(False)  # pos < capacity: _grow() keeps it so
+    @cython.wraparound(False)
     @cython.cfunc
     @cython.nogil
     @cython.exceptval(check=False)
@@ -64,12 +148,48 @@ class BitWriter(ByteSink):
     @cython.exceptval(check=False)
     def write(self, value: cython.ulonglong, nbits: cython.int) -> cython.void:
         """Append the low `nbits` bits of `value` (0 <= nbits <= 56)."""
-        # Invariant: acc holds `count` < 8 pending bits, in its low bits.
-        if nbits == 0:
-            return
+        # Invariant: acc holds the `count` pending bits in its low bits. Whole bytes leave
+        # only when the next field would not fit in 64 bits: one drain per several writes.
+        if self.count + nbits > 64:
+            self._drain()
         value &= (cython.cast(cython.ulonglong, 1) << nbits) - 1
         self.acc = ((self.acc << nbits) | value) & MASK64
         self.count += nbits
+
+    @cython.boundscheck(False)  # bytes and run digits index tables checked to fit them
+    @cython.wraparound(False)
+    @cython.ccall
+    def write_codes(self, data: cython.const[cython.uchar][:], codes: cython.uint[:],
+                    lengths: cython.uchar[:], run_byte: cython.int = -1) -> cython.void:
+        """Append codes[b] (lengths[b] bits) for every byte b of `data`; with a run byte
+        (0..255), each run of it as its run digits (see the module docstring)."""
+        i: cython.Py_ssize_t = 0
+        run: cython.Py_ssize_t
+        digit: cython.uint
+        size: cython.Py_ssize_t = len(data)
+        symbols: cython.int = RUN_SYMBOLS if run_byte >= 0 else 256
+        if len(codes) < symbols or len(lengths) < symbols:
+            raise ValueError(f"codes and lengths need {symbols} entries")
+        with cython.nogil:
+            while i < size:
+                if data[i] != run_byte:
+                    self.write(codes[data[i]], lengths[data[i]])
+                    i += 1
+                    continue
+                run = 0
+                while i < size and data[i] == run_byte:
+                    run += 1
+                    i += 1
+                while run > 0:
+                    digit = RUN_A if run & 1 else RUN_B
+                    self.write(codes[digit], lengths[digit])
+                    run = (run - 1) >> 1 if run & 1 else (run - 2) >> 1
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _drain(self) -> cython.void:
+        """Move the whole bytes of acc to the output, leaving count < 8."""
         while self.count >= 8:
             self.count -= 8
             self.put(cython.cast(cython.uint, (self.acc >> self.count) & 0xFF))
@@ -78,6 +198,7 @@ class BitWriter(ByteSink):
     @cython.ccall
     def finish(self) -> bytes:
         """Pad the last byte with zero bits and return everything written."""
+        self._drain()
         if self.count:
             self.put(cython.cast(cython.uint, (self.acc << (8 - self.count)) & 0xFF))
             self.acc = 0
@@ -97,6 +218,8 @@ class BitReader:
         self.acc = 0
         self.count = 0
 
+    @cython.boundscheck(False)  # pos < size is tested
+    @cython.wraparound(False)
     @cython.cfunc
     @cython.inline
     @cython.nogil
@@ -104,6 +227,13 @@ class BitReader:
     def _refill(self) -> cython.void:
         # Invariant: the `count` valid bits sit at the top of acc, the rest of acc is zero.
         byte: cython.ulonglong
+        if self.pos + 8 <= self.size:  # fast path: no end of data in sight
+            while self.count <= MAX_BITS:
+                self.acc |= cython.cast(cython.ulonglong, self.data[self.pos]) << (
+                    MAX_BITS - self.count)
+                self.pos += 1
+                self.count += 8
+            return
         while self.count <= MAX_BITS:
             byte = 0
             if self.pos < self.size:
@@ -140,6 +270,55 @@ class BitReader:
         value = self.peek(nbits)
         self.skip(nbits)
         return value
+
+    @cython.boundscheck(False)  # the table has 2**max_length entries (checked), and runs
+    @cython.wraparound(False)  # are checked against the room left in the output
+    @cython.ccall
+    def read_codes(self, table: cython.ushort[:], max_length: cython.int,
+                   size: cython.Py_ssize_t, run_byte: cython.int = -1) -> bytes:
+        """Decode `size` bytes written by BitWriter.write_codes, with the same run byte.
+
+        Returns fewer bytes if the symbols are corrupt (a run longer than the room left, too
+        many run digits, a run digit without a run byte) and stops early once the reader runs
+        past its data: a caller checks the length and overrun_bits().
+        """
+        out = bytearray(size)
+        data: cython.uchar[:] = out
+        pos: cython.Py_ssize_t = 0
+        run: cython.Py_ssize_t = 0  # the length of the pending run, from its digits so far
+        digits: cython.int = 0
+        entry: cython.ushort
+        symbol: cython.uint
+        corrupt: cython.bint = False
+        if not 1 <= max_length <= MAX_TABLE_BITS or len(table) < (1 << max_length):
+            raise ValueError("the decoding table does not match max_length")
+        with cython.nogil:
+            while pos + run < size:
+                entry = table[self.peek(max_length)]
+                self.skip(entry & 15)
+                symbol = entry >> 4
+                if symbol >= RUN_A:
+                    if run_byte < 0 or digits == MAX_RUN_DIGITS:
+                        corrupt = True
+                        break
+                    run += cython.cast(cython.Py_ssize_t, symbol - RUN_A + 1) << digits
+                    digits += 1
+                    continue
+                while run > 0:
+                    data[pos] = run_byte
+                    pos += 1
+                    run -= 1
+                digits = 0
+                data[pos] = symbol
+                pos += 1
+                if (pos & 4095) == 0 and self.overrun_bits() > 0:
+                    break
+            if not corrupt and pos + run == size:
+                while run > 0:
+                    data[pos] = run_byte
+                    pos += 1
+                    run -= 1
+        return bytes(out[:pos]) if pos < size else bytes(out)
 
     @cython.ccall
     @cython.nogil

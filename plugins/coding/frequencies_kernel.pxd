@@ -1,9 +1,12 @@
 # C-level interface of frequencies_kernel.py, for kernels that cimport it.
 cimport cython
+from pyarc_plugins.coding.rangecoder_kernel cimport RangeDecoder, RangeEncoder
 
 
 @cython.final
 cdef class AdaptiveFrequencies:
+    cdef readonly Py_ssize_t contexts
+    cdef readonly Py_ssize_t slots
     cdef readonly unsigned int symbols
     cdef readonly unsigned int increment
     cdef readonly Py_ssize_t used
@@ -13,6 +16,8 @@ cdef class AdaptiveFrequencies:
     cdef unsigned short[:] fresh
     cdef public unsigned int found_cumulative
     cpdef Py_ssize_t table(self, Py_ssize_t context) noexcept nogil
+    cpdef void encode(self, RangeEncoder coder, Py_ssize_t context, unsigned int symbol) noexcept nogil
+    cpdef unsigned int decode(self, RangeDecoder coder, Py_ssize_t context) noexcept nogil
     cpdef unsigned int total(self, Py_ssize_t slot) noexcept nogil
     cpdef unsigned int cumulative(self, Py_ssize_t slot, unsigned int symbol) noexcept nogil
     cpdef unsigned int count(self, Py_ssize_t slot, unsigned int symbol) noexcept nogil

@@ -11,11 +11,18 @@ The counts of a table live in a Fenwick (binary indexed) tree, so the cumulative
 symbol, the update after coding it, and the decoder's search for the symbol holding a target
 all take log2(symbols) steps instead of a scan over the alphabet.
 
+encode() and decode() do all of that for one symbol with a RangeEncoder / RangeDecoder.
+
 Tables are created on first use of their context, from a pool of `slots` tables: a block of
 n bytes visits at most n + 1 contexts, so an order-2 model of a small block stays small.
 """
 
 import cython
+
+if cython.compiled:
+    from cython.cimports.pyarc_plugins.coding.rangecoder_kernel import RangeDecoder, RangeEncoder
+else:
+    from pyarc_plugins.coding.rangecoder_kernel import RangeDecoder, RangeEncoder
 
 #: Totals never exceed this (the range coder takes up to 2**16; a tree node holds 16 bits).
 LIMIT = cython.declare(cython.uint, 0xFFFF)
@@ -33,6 +40,8 @@ class AdaptiveFrequencies:
             raise ValueError("increment must be from 1 to 1024")
         if slots < 0 or slots > contexts:
             slots = contexts
+        self.contexts = contexts
+        self.slots = slots
         self.symbols = symbols
         self.increment = increment
         self.used = 0
@@ -45,15 +54,27 @@ class AdaptiveFrequencies:
         for i in range(1, symbols + 1):
             self.fresh[i - 1] = i & -i
 
+    @cython.boundscheck(False)  # indices derive from a valid table and symbol
+    @cython.wraparound(False)
     @cython.ccall
     @cython.nogil
     @cython.exceptval(check=False)
     def table(self, context: cython.Py_ssize_t) -> cython.Py_ssize_t:
-        """The table of `context` (created on first use): pass it to the other methods."""
-        slot: cython.Py_ssize_t = self.slot_of[context]
+        """The table of `context` (created on first use): pass it to the other methods.
+
+        Once all `slots` tables are in use, further new contexts share table 0: the counts are
+        poorer but encoder and decoder stay in step. (Callers that size `slots` to the contexts
+        they can visit never get there.)
+        """
+        slot: cython.Py_ssize_t
         base: cython.Py_ssize_t
         i: cython.Py_ssize_t
+        if context < 0 or context >= self.contexts:
+            context = 0
+        slot = self.slot_of[context]
         if slot < 0:
+            if self.used == self.slots:
+                return 0
             slot = self.used
             self.used += 1
             self.slot_of[context] = cython.cast(cython.int, slot)
@@ -66,29 +87,55 @@ class AdaptiveFrequencies:
     @cython.ccall
     @cython.nogil
     @cython.exceptval(check=False)
-    def total(self, slot: cython.Py_ssize_t) -> cython.uint:
-        return self.totals[slot]
+    def encode(self, coder: RangeEncoder, context: cython.Py_ssize_t,
+               symbol: cython.uint) -> cython.void:
+        """Code `symbol` with the counts of `context`, then count it."""
+        table: cython.Py_ssize_t = self.table(context)
+        coder.encode(self.cumulative(table, symbol), self.count(table, symbol),
+                     self.totals[table])
+        self.update(table, symbol)
 
     @cython.ccall
     @cython.nogil
     @cython.exceptval(check=False)
+    def decode(self, coder: RangeDecoder, context: cython.Py_ssize_t) -> cython.uint:
+        """Decode a symbol coded by encode() in `context`, then count it."""
+        table: cython.Py_ssize_t = self.table(context)
+        symbol: cython.uint = self.find(table, coder.decode_target(self.totals[table]))
+        coder.decode_consume(self.found_cumulative, self.count(table, symbol))
+        self.update(table, symbol)
+        return symbol
+
+    @cython.ccall
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def total(self, slot: cython.Py_ssize_t) -> cython.uint:
+        return self.totals[slot]
+
+    @cython.boundscheck(False)  # indices derive from a valid table and symbol
+    @cython.wraparound(False)
+    @cython.ccall
+    @cython.nogil
+    @cython.exceptval(check=False)
     def cumulative(self, slot: cython.Py_ssize_t, symbol: cython.uint) -> cython.uint:
-        """Sum of the counts of the symbols below `symbol`."""
+        """Sum of the counts of the symbols below `symbol` (symbol <= symbols)."""
         base: cython.Py_ssize_t = slot * self.symbols - 1  # node i (1-based) at tree[base + i]
-        node: cython.uint = symbol
+        node: cython.uint = min(symbol, self.symbols)
         cum: cython.uint = 0
         while node:
             cum += self.tree[base + node]
             node &= node - 1
         return cum
 
+    @cython.boundscheck(False)  # indices derive from a valid table and symbol
+    @cython.wraparound(False)
     @cython.ccall
     @cython.nogil
     @cython.exceptval(check=False)
     def count(self, slot: cython.Py_ssize_t, symbol: cython.uint) -> cython.uint:
         """The count of `symbol`: its node minus the nodes that node also covers."""
         base: cython.Py_ssize_t = slot * self.symbols - 1
-        node: cython.uint = symbol + 1
+        node: cython.uint = (symbol & (self.symbols - 1)) + 1
         value: cython.uint = self.tree[base + node]
         stop: cython.uint = node & (node - 1)  # node minus its lowest bit
         child: cython.uint = node - 1
@@ -97,6 +144,8 @@ class AdaptiveFrequencies:
             child &= child - 1
         return value
 
+    @cython.boundscheck(False)  # indices derive from a valid table and symbol
+    @cython.wraparound(False)
     @cython.ccall
     @cython.nogil
     @cython.exceptval(check=False)
@@ -117,13 +166,15 @@ class AdaptiveFrequencies:
         self.found_cumulative = cum
         return node
 
+    @cython.boundscheck(False)  # indices derive from a valid table and symbol
+    @cython.wraparound(False)
     @cython.ccall
     @cython.nogil
     @cython.exceptval(check=False)
     def update(self, slot: cython.Py_ssize_t, symbol: cython.uint) -> cython.void:
         """Count one more `symbol` in this table, halving the counts when the total gets big."""
         base: cython.Py_ssize_t = slot * self.symbols - 1
-        node: cython.uint = symbol + 1
+        node: cython.uint = (symbol & (self.symbols - 1)) + 1
         while node <= self.symbols:
             self.tree[base + node] += self.increment
             node += node & -node
@@ -131,6 +182,8 @@ class AdaptiveFrequencies:
         if self.totals[slot] > LIMIT - self.increment:
             self._halve(slot)
 
+    @cython.boundscheck(False)  # indices derive from a valid table and symbol
+    @cython.wraparound(False)
     @cython.cfunc
     @cython.nogil
     @cython.exceptval(check=False)

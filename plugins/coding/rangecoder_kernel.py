@@ -19,8 +19,10 @@ Three kinds of event, freely mixed in one stream:
 
 Termination: the encoder ends with the value inside its final interval that has the most
 trailing zero bytes, and drops those zeros (up to FLUSH_BYTES); the decoder reads zeros past the
-end of its input. So a decoder consumes exactly its payload: every byte, plus at most
-FLUSH_BYTES implicit zeros. The first byte LZMA writes is always 0 and is not stored.
+end of its input, and at the end checks that it read exactly the number of zeros the encoder
+dropped (see RangeDecoder.finish). So a decoder consumes exactly its payload, and the payload
+is canonical: appending or removing a byte is an error. The first byte LZMA writes is always 0
+and is not stored.
 """
 
 import cython
@@ -183,6 +185,8 @@ class RangeDecoder:
         for _ in range(FLUSH_BYTES):
             self.code = (self.code << 8) | self._next_byte()
 
+    @cython.boundscheck(False)  # pos < size is tested
+    @cython.wraparound(False)
     @cython.cfunc
     @cython.inline
     @cython.nogil
@@ -285,11 +289,32 @@ class RangeDecoder:
         return self.corrupt or self.pos > self.size + FLUSH_BYTES
 
     def finish(self) -> None:
-        """Check that the stream ended exactly at the end of the payload; raise CodecError if not."""
+        """Check that the stream ended exactly at the end of the payload; raise CodecError if not.
+
+        The encoder ended on the first value from low that is a multiple of 256**z, for the
+        largest z its final interval allows, and dropped those z zero bytes; the decoder read
+        that many implicit zeros. From the last FLUSH_BYTES bytes read (that value) and `code`
+        (the value minus low) the decoder recomputes the encoder's choice and demands exactly
+        it: so a payload with bytes appended, cut short or changed at the end is rejected.
+        """
         if self.corrupt:
             raise CodecError("range decoder: the payload is corrupt (impossible code value)")
-        if self.pos > self.size + FLUSH_BYTES:
-            raise CodecError(f"range decoder: the payload ends {self.pos - self.size} bytes early")
         if self.pos < self.size:
             raise CodecError(f"range decoder: {self.size - self.pos} bytes left over after the "
                              f"last symbol")
+        implicit = self.pos - self.size
+        if implicit > FLUSH_BYTES:
+            raise CodecError(f"range decoder: the payload ends {implicit} bytes early")
+        value = 0
+        for index in range(self.pos - FLUSH_BYTES, self.pos):
+            value = (value << 8) | (self.data[index] if index < self.size else 0)
+        low = (value - self.code) & MASK32
+        dropped = 0
+        for zero_bytes in range(FLUSH_BYTES, 0, -1):  # the encoder's choice, as in finish()
+            if -low % (1 << (8 * zero_bytes)) < self.width:
+                dropped = zero_bytes
+                break
+        # ... and the encoder's value was the first multiple of 256**dropped from low.
+        if implicit != dropped or self.code >= 1 << (8 * dropped):
+            raise CodecError("range decoder: the payload does not end where its last symbol "
+                             "does")
