@@ -169,7 +169,7 @@ def test_wheel_maps_plugins_to_pyarc_plugins(project: Path, tmp_path: Path) -> N
 
 
 @pytest.mark.skipif(os.environ.get("PYARC_REQUIRE_COMPILED") != "1",
-                    reason="PYARC_REQUIRE_COMPILED=1 (set by `make test`) requires compiled kernels")
+                    reason="only with PYARC_REQUIRE_COMPILED=1 (`make test` sets it)")
 def test_every_installed_kernel_is_compiled() -> None:
     """A kernel that silently failed to compile would make pyarc run as slow pure Python."""
     import importlib

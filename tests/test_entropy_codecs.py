@@ -32,9 +32,12 @@ from pure_kernels import pure
 import archiver
 from archiver import Codec, CodecError, UsageError
 from pyarc_plugins.arithmetic import ArithmeticCodec
-from pyarc_plugins.huffman import MAX_CODE_LENGTH, HuffmanCodec
-
-from pyarc_plugins.huffman import code_table_kernel, package_merge_kernel
+from pyarc_plugins.huffman import (
+    MAX_CODE_LENGTH,
+    HuffmanCodec,
+    code_table_kernel,
+    package_merge_kernel,
+)
 from pyarc_plugins.huffman.code_table_kernel import canonical_codes
 from pyarc_plugins.huffman.package_merge_kernel import code_lengths
 

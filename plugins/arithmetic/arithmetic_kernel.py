@@ -2,8 +2,6 @@
 
 import cython
 
-from archiver.errors import CodecError
-
 if cython.compiled:
     from cython.cimports.pyarc_plugins.coding.frequencies_kernel import AdaptiveFrequencies
     from cython.cimports.pyarc_plugins.coding.rangecoder_kernel import (

@@ -123,7 +123,8 @@ class RangeEncoder(ByteSink):
     @cython.exceptval(check=False)
     def encode_tree(self, probs: cython.ushort[:], base: cython.Py_ssize_t, nbits: cython.int,
                     value: cython.uint) -> cython.void:
-        """Code the `nbits`-bit `value`, high bit first, with the 2**nbits models at probs[base:]."""
+        """Code the `nbits`-bit `value`, high bit first, with the 2**nbits models at
+        probs[base:]."""
         node: cython.uint = 1
         bit: cython.uint
         i: cython.int
@@ -259,8 +260,8 @@ class RangeDecoder:
                     nbits: cython.int) -> cython.uint:
         """Decode an `nbits`-bit value coded with encode_tree."""
         node: cython.uint = 1
-        i: cython.int
-        for i in range(nbits):
+        _bit: cython.int
+        for _bit in range(nbits):
             node = (node << 1) | self.decode_bit(probs, base + node)
         return node - (cython.cast(cython.uint, 1) << nbits)
 
@@ -270,8 +271,8 @@ class RangeDecoder:
     def decode_direct(self, nbits: cython.int) -> cython.uint:
         """Decode `nbits` equiprobable bits coded with encode_direct."""
         value: cython.uint = 0
-        i: cython.int
-        for i in range(nbits):
+        _bit: cython.int
+        for _bit in range(nbits):
             self.width >>= 1
             if self.code >= self.width:
                 self.code -= self.width
