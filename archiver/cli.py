@@ -93,7 +93,7 @@ def pack(
     paths: Annotated[list[str], typer.Argument(help="Files and directories to pack.")],
     codec: Annotated[str, typer.Option(
         "--codec", "-c", metavar="NAME[:K=V,...]|auto",
-        help="Codec for every block, with options (lz77:level=9), or 'auto': try every "
+        help="Codec for every block, with options (arithmetic:order=1), or 'auto': try every "
              "installed codec on each block and keep the smallest.")] = api.AUTO,
     block_size: Annotated[str, typer.Option(
         "--block-size", "-b", metavar="SIZE",

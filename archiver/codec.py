@@ -11,7 +11,7 @@ those values in each block header, so a decoder is always rebuilt with exactly t
 encoder used: nothing is assumed. Output must be deterministic: the same data and options give
 the same payload on every machine and thread count.
 
-Options are written `name:key=value,key=value` on the command line (`--codec lz77:level=9`);
+Options are written `name:key=value,key=value` on the command line (`--codec arithmetic:order=1`);
 `parse_codec_spec` is the one place that syntax is defined.
 """
 
@@ -118,7 +118,7 @@ class Codec:
 
     @property
     def spec(self) -> str:
-        """The codec and its options in command-line syntax, e.g. `lz77:level=9`."""
+        """The codec and its options in command-line syntax, e.g. `arithmetic:order=1`."""
         return format_codec_spec(self.name, self.options)
 
 

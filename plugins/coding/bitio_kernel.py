@@ -279,8 +279,8 @@ class BitReader:
         """Decode `size` bytes written by BitWriter.write_codes, with the same run byte.
 
         Returns fewer bytes if the symbols are corrupt (a run longer than the room left, too
-        many run digits, a run digit without a run byte) and stops early once the reader runs
-        past its data: a caller checks the length and overrun_bits().
+        many run digits) and stops early once the reader runs past its data: a caller checks
+        the length and overrun_bits().
         """
         out = bytearray(size)
         data: cython.uchar[:] = out
@@ -293,31 +293,40 @@ class BitReader:
         if not 1 <= max_length <= MAX_TABLE_BITS or len(table) < (1 << max_length):
             raise ValueError("the decoding table does not match max_length")
         with cython.nogil:
-            while pos + run < size:
-                entry = table[self.peek(max_length)]
-                self.skip(entry & 15)
-                symbol = entry >> 4
-                if symbol >= RUN_A:
-                    if run_byte < 0 or digits == MAX_RUN_DIGITS:
-                        corrupt = True
+            if run_byte < 0:  # no runs: the tightest loop, one lookup per byte
+                while pos < size:
+                    entry = table[self.peek(max_length)]
+                    self.skip(entry & 15)
+                    data[pos] = entry >> 4
+                    pos += 1
+                    if (pos & 4095) == 0 and self.overrun_bits() > 0:
                         break
-                    run += cython.cast(cython.Py_ssize_t, symbol - RUN_A + 1) << digits
-                    digits += 1
-                    continue
-                while run > 0:
-                    data[pos] = run_byte
+            else:
+                while pos + run < size:
+                    entry = table[self.peek(max_length)]
+                    self.skip(entry & 15)
+                    symbol = entry >> 4
+                    if symbol >= RUN_A:
+                        if digits == MAX_RUN_DIGITS:
+                            corrupt = True
+                            break
+                        run += cython.cast(cython.Py_ssize_t, symbol - RUN_A + 1) << digits
+                        digits += 1
+                        continue
+                    while run > 0:
+                        data[pos] = run_byte
+                        pos += 1
+                        run -= 1
+                    digits = 0
+                    data[pos] = symbol
                     pos += 1
-                    run -= 1
-                digits = 0
-                data[pos] = symbol
-                pos += 1
-                if (pos & 4095) == 0 and self.overrun_bits() > 0:
-                    break
-            if not corrupt and pos + run == size:
-                while run > 0:
-                    data[pos] = run_byte
-                    pos += 1
-                    run -= 1
+                    if (pos & 4095) == 0 and self.overrun_bits() > 0:
+                        break
+                if not corrupt and pos + run == size:
+                    while run > 0:
+                        data[pos] = run_byte
+                        pos += 1
+                        run -= 1
         return bytes(out[:pos]) if pos < size else bytes(out)
 
     @cython.ccall
