@@ -582,6 +582,18 @@ def test_random_payloads_raise_codec_error_or_decode(codec_id: str, codec: Codec
     assert slowest[0] < 10, f"one decode took {slowest[0]:.1f} s: {slowest}"
 
 
+def test_garbage_with_the_largest_block_size_fails_fast(codec_id: str, codec: Codec) -> None:
+    """A valid header followed by random bytes, declared as a 64 MiB block: the decoder notices
+    the damage (an impossible code, or the payload running out) long before 64 MiB."""
+    rng = random.Random(CODEC_IDS.index(codec_id) + 5)
+    header = codec.encode(TEXT * 3)[: 80 if codec_id == "huffman" else 1]
+    started = time.perf_counter()
+    for _ in range(5):
+        with pytest.raises(CodecError, match="early|corrupt"):
+            codec.decode(header + rng.randbytes(rng.randint(1, 3000)), 64 << 20)
+    assert time.perf_counter() - started < 10  # a hang guard, not a speed measurement
+
+
 def test_nonempty_payload_for_empty_block_is_rejected(codec: Codec) -> None:
     """A block of size 0 must have an empty payload: anything else is CodecError."""
     for payload in (b"\x00", b"\x05", codec.encode(b"abc")):
