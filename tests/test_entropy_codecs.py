@@ -851,13 +851,16 @@ def test_huffman_codec_compiled_matches_pure(monkeypatch: pytest.MonkeyPatch, na
     """The Huffman codec gives the same payload with the compiled and the pure kernels, and the
     pure variant decodes it."""
     import pyarc_plugins.huffman as huffman_module
+    import pyarc_plugins.huffman.static_code as static_code_module
 
     require_compiled(HuffmanCodec)
     data = AGREEMENT_INPUTS[name]
-    use_kernels(monkeypatch, huffman_module, "compiled")
+    for module in (huffman_module, static_code_module):
+        use_kernels(monkeypatch, module, "compiled")
     payload = HuffmanCodec().encode(data)
     assert HuffmanCodec().decode(payload, len(data)) == data
-    use_kernels(monkeypatch, huffman_module, "pure")
+    for module in (huffman_module, static_code_module):
+        use_kernels(monkeypatch, module, "pure")
     assert HuffmanCodec().encode(data) == payload
     assert HuffmanCodec().decode(payload, len(data)) == data
 
@@ -882,8 +885,10 @@ def test_pure_kernels_reject_garbage_like_compiled(monkeypatch: pytest.MonkeyPat
     """With the pure kernels the codecs still raise CodecError on a truncated payload."""
     import pyarc_plugins.arithmetic as arithmetic_module
     import pyarc_plugins.huffman as huffman_module
+    import pyarc_plugins.huffman.static_code as static_code_module
 
     use_kernels(monkeypatch, huffman_module, "pure")
+    use_kernels(monkeypatch, static_code_module, "pure")
     use_kernels(monkeypatch, arithmetic_module, "pure")
     for codec in (HuffmanCodec(), ArithmeticCodec(order=0)):
         payload = codec.encode(TEXT)
