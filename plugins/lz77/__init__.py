@@ -1,0 +1,101 @@
+"""`lz77`: LZ77 with a window of up to 16 MiB, hash-chain match finding, lazy matching and
+repeat offsets; literals and sequence codes are Huffman coded (see docs/lz77.md).
+
+Payload, version 1: a bit stream, most significant bit first.
+
+    delta(sequences + 1)      Elias delta: the number of sequences
+    delta(literals + 1)       the number of literal bytes
+    [literals]                a byte section (huffman/static_code.py), if there are any
+    [3 code sections]         the codes of literal lengths, match lengths, offset values (64
+                              symbols each), if there are sequences
+    sequences                 for each: literal length, match length - 4, offset value, each
+                              as its code and extra bits (lz77/sequences_kernel.py)
+    0-7 bits                  zero padding; nothing follows
+
+The block is the sequences executed in order (literals, then a copy), followed by the literals
+left over. Offset values 0-2 repeat one of the last three offsets; v >= 3 is distance v - 2.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Callable
+
+from archiver import Codec, CodecError, Option, hookimpl
+from pyarc_plugins.coding.bitio_kernel import BitReader, BitWriter
+from pyarc_plugins.coding.integer_codes_kernel import read_delta, write_delta
+from pyarc_plugins.huffman.static_code import (
+    check_end,
+    read_bytes,
+    read_code,
+    write_bytes,
+    write_code,
+)
+from pyarc_plugins.lz77 import parse_kernel, sequences_kernel
+
+#: level -> (hash chain candidates, lazy matching, nice length: stop searching at a match this long)
+LEVELS = {
+    1: (4, False, 16), 2: (8, False, 32), 3: (8, True, 32), 4: (16, True, 64),
+    5: (32, True, 64), 6: (64, True, 128), 7: (128, True, 258), 8: (512, True, 512),
+    9: (4096, True, 4096),
+}
+
+
+class Lz77Codec(Codec):
+    name = "lz77"
+    version = 1
+    description = "LZ77: hash chains, lazy matching, repeat offsets, Huffman-coded tokens"
+    option_specs = (
+        Option("level", 6, "search effort: 1 fastest .. 9 smallest", minimum=1, maximum=9),
+        Option("window", 20, "log2 of the window: how far back matches reach",
+               minimum=10, maximum=24),
+    )
+    kernels = ("pyarc_plugins.lz77.parse_kernel", "pyarc_plugins.lz77.sequences_kernel",
+               "pyarc_plugins.coding.bitio_kernel")
+
+    def encode(self, data: bytes) -> bytes:
+        if not data:
+            return b""
+        chain, lazy, nice = LEVELS[int(self.options["level"])]
+        literal_lengths, match_lengths, offset_values, literals = parse_kernel.parse(
+            data, int(self.options["window"]), chain, nice, lazy)
+        writer = BitWriter(len(data) // 2 + 1024)
+        write_delta(writer, len(literal_lengths) + 1)
+        write_delta(writer, len(literals) + 1)
+        if literals:
+            write_bytes(writer, literals)
+        if literal_lengths:
+            lengths_minus = array("I", (length - 4 for length in match_lengths))
+            ll = write_code(writer, sequences_kernel.bucket_counts(literal_lengths))
+            ml = write_code(writer, sequences_kernel.bucket_counts(lengths_minus))
+            of = write_code(writer, sequences_kernel.bucket_counts(offset_values))
+            sequences_kernel.write_sequences(writer, literal_lengths, match_lengths,
+                                             offset_values, *ll, *ml, *of)
+        return writer.finish()
+
+    def decode(self, payload: bytes, size: int) -> bytes:
+        if size == 0:
+            if payload:
+                raise CodecError(f"lz77: {len(payload)} bytes of payload for an empty block")
+            return b""
+        reader = BitReader(payload)
+        sequences = read_delta(reader) - 1
+        literal_count = read_delta(reader) - 1
+        if sequences < 0 or literal_count < 0 or literal_count > size or sequences > size:
+            raise CodecError("lz77: impossible sequence or literal count")
+        literals = read_bytes(reader, literal_count, self.name) if literal_count else b""
+        if sequences:
+            codes = [read_code(reader, sequences_kernel.CODES, self.name) for _ in range(3)]
+            data = sequences_kernel.execute(reader, sequences, literals, size,
+                                            *codes[0], *codes[1], *codes[2])
+        else:
+            data = literals
+        check_end(reader, len(payload), self.name)
+        if len(data) != size:
+            raise CodecError("lz77: the sequences do not rebuild the block")
+        return data
+
+
+@hookimpl
+def register_codecs(register: Callable[[type[Codec]], None]) -> None:
+    register(Lz77Codec)

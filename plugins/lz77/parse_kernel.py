@@ -1,0 +1,228 @@
+"""The LZ77 parse: cutting a block into sequences (literals, then a match) with hash chains.
+
+A sequence is (literal_length, match_length, offset_value): copy literal_length bytes from the
+literal stream, then match_length bytes from `offset` bytes back in the output (overlapping
+copies repeat a pattern). offset_value 0, 1, 2 means "the most recent offset", "the one before",
+"the one before that" (repeat offsets, as in LZMA and zstd: data with structure, such as tables
+and object code, reuses its offsets); offset_value = distance + 2 otherwise. The bytes after the
+last match are literals that no sequence claims.
+
+Match finding: a hash of the next MIN_MATCH bytes indexes `head`, the most recent position with
+that hash, and `prev` chains each position to the previous one with the same hash, within the
+window. Up to `max_chain` candidates are compared, nearest first. Lazy matching (zlib's): before
+taking a match, look one byte ahead; if a longer match starts there, emit a literal instead.
+"""
+
+from array import array
+
+import cython
+
+MIN_MATCH = cython.declare(cython.int, 4)
+HASH_LOG = cython.declare(cython.int, 18)
+#: A match of MIN_MATCH bytes farther than this costs more than its literals.
+FAR_SHORT_MATCH = cython.declare(cython.Py_ssize_t, 1 << 16)
+REPEATS = cython.declare(cython.int, 3)
+LOW32 = cython.declare(cython.longlong, 0xFFFFFFFF)
+MASK32 = cython.declare(cython.uint, 0xFFFFFFFF)
+
+
+@cython.boundscheck(False)  # pos + 3 < size: callers hash only where MIN_MATCH bytes remain
+@cython.wraparound(False)
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
+def _hash(data: cython.const[cython.uchar][:], pos: cython.Py_ssize_t) -> cython.uint:
+    word: cython.uint = (data[pos] | (cython.cast(cython.uint, data[pos + 1]) << 8)
+                         | (cython.cast(cython.uint, data[pos + 2]) << 16)
+                         | (cython.cast(cython.uint, data[pos + 3]) << 24))
+    return ((word * cython.cast(cython.uint, 2654435761)) & MASK32) >> (32 - HASH_LOG)
+
+
+@cython.boundscheck(False)  # b + limit <= size and a < b
+@cython.wraparound(False)
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
+def _match_length(data: cython.const[cython.uchar][:], a: cython.Py_ssize_t,
+                  b: cython.Py_ssize_t, limit: cython.Py_ssize_t) -> cython.Py_ssize_t:
+    """How many bytes from a equal those from b (a < b), at most limit."""
+    length: cython.Py_ssize_t = 0
+    while length < limit and data[a + length] == data[b + length]:
+        length += 1
+    return length
+
+
+@cython.final
+@cython.cclass
+class Parser:
+    """Hash chains over one block, and the sequences found so far."""
+
+    data: cython.const[cython.uchar][:]
+    size: cython.Py_ssize_t
+    window: cython.Py_ssize_t
+    mask: cython.Py_ssize_t
+    head: cython.int[:]
+    prev: cython.int[:]
+    inserted: cython.Py_ssize_t
+    max_chain: cython.int
+    nice: cython.Py_ssize_t
+    reps: cython.Py_ssize_t[3]
+
+    def __init__(self, data, window_log: cython.int, max_chain: cython.int,
+                 nice: cython.Py_ssize_t):
+        self.data = data
+        self.size = len(data)
+        self.window = cython.cast(cython.Py_ssize_t, 1) << window_log
+        self.head = array("i", [-1]) * (1 << HASH_LOG)
+        # prev has a slot per position of the window, or of the block if that is smaller.
+        slots: cython.Py_ssize_t = 1
+        while slots < min(self.window, self.size):
+            slots <<= 1
+        self.mask = slots - 1
+        self.prev = array("i", [-1]) * slots
+        self.inserted = 0
+        self.max_chain = max_chain
+        self.nice = nice
+        self.reps = [1, 4, 8]
+
+    @cython.boundscheck(False)  # positions below size; slots masked to the chain table
+    @cython.wraparound(False)
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def insert_up_to(self, end: cython.Py_ssize_t) -> cython.void:
+        """Enter every position before `end` into the hash chains."""
+        h: cython.uint
+        while self.inserted < end and self.inserted + MIN_MATCH <= self.size:
+            h = _hash(self.data, self.inserted)
+            self.prev[self.inserted & self.mask] = self.head[h]
+            self.head[h] = cython.cast(cython.int, self.inserted)
+            self.inserted += 1
+
+    @cython.boundscheck(False)  # candidates lie before pos; lengths stay within limit
+    @cython.wraparound(False)
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def best_match(self, pos: cython.Py_ssize_t) -> cython.longlong:
+        """The best match at pos, as length << 32 | offset_value (length 0: none)."""
+        limit: cython.Py_ssize_t = self.size - pos
+        best_length: cython.Py_ssize_t = 0
+        best_value: cython.Py_ssize_t = 0
+        length: cython.Py_ssize_t
+        distance: cython.Py_ssize_t
+        candidate: cython.Py_ssize_t
+        steps: cython.int = 0
+        r: cython.int
+        if limit < MIN_MATCH:
+            return 0
+        for r in range(REPEATS):  # repeat offsets first: they are the cheapest to code
+            distance = self.reps[r]
+            if distance <= pos:
+                length = _match_length(self.data, pos - distance, pos, limit)
+                if length > best_length:
+                    best_length = length
+                    best_value = r
+        if best_length >= self.nice:
+            return (cython.cast(cython.longlong, best_length) << 32) | best_value
+        self.insert_up_to(pos)
+        candidate = self.head[_hash(self.data, pos)]
+        # A new offset must beat a repeat by more than a byte to pay for coding its distance.
+        rep_length: cython.Py_ssize_t = best_length + 1 if best_length >= MIN_MATCH else 0
+        new_length: cython.Py_ssize_t = max(rep_length, MIN_MATCH - 1)
+        new_value: cython.Py_ssize_t = 0
+        while candidate >= 0 and steps < self.max_chain:
+            distance = pos - candidate
+            if distance >= self.window:  # (older positions' slots may have been reused)
+                break
+            steps += 1
+            if (new_length < limit
+                    and self.data[candidate + new_length] == self.data[pos + new_length]):
+                length = _match_length(self.data, candidate, pos, limit)
+                if length > new_length and (length > MIN_MATCH or distance <= FAR_SHORT_MATCH):
+                    new_length = length
+                    new_value = distance + 2
+                    if length >= self.nice:
+                        break
+            candidate = self.prev[candidate & self.mask]
+        if new_value and new_length > rep_length:
+            return (cython.cast(cython.longlong, new_length) << 32) | new_value
+        if best_length >= MIN_MATCH:
+            return (cython.cast(cython.longlong, best_length) << 32) | best_value
+        return 0
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def take(self, value: cython.Py_ssize_t) -> cython.Py_ssize_t:
+        """Update the repeat offsets for a match with this offset value; return its distance."""
+        distance: cython.Py_ssize_t
+        if value >= REPEATS:
+            distance = value - 2
+            self.reps[2] = self.reps[1]
+            self.reps[1] = self.reps[0]
+        else:
+            distance = self.reps[value]
+            if value == 2:
+                self.reps[2] = self.reps[1]
+            if value >= 1:
+                self.reps[1] = self.reps[0]
+        self.reps[0] = distance
+        return distance
+
+
+@cython.ccall
+def parse(data: cython.const[cython.uchar][:], window_log: cython.int, max_chain: cython.int,
+          nice: cython.Py_ssize_t, lazy: cython.bint) -> tuple:
+    """Cut `data` into sequences: (literal_lengths, match_lengths, offset_values, literals),
+    three arrays with one entry per sequence, and the literal bytes (the trailing ones too)."""
+    size: cython.Py_ssize_t = len(data)
+    parser: Parser = Parser(data, window_log, max_chain, nice)
+    most: cython.Py_ssize_t = size // MIN_MATCH + 1
+    literal_lengths = array("I", bytes(4 * most))
+    match_lengths = array("I", bytes(4 * most))
+    offset_values = array("I", bytes(4 * most))
+    literals = bytearray(size)
+    ll: cython.uint[:] = literal_lengths
+    ml: cython.uint[:] = match_lengths
+    ov: cython.uint[:] = offset_values
+    lit: cython.uchar[:] = literals
+    sequences: cython.Py_ssize_t = 0
+    literal_count: cython.Py_ssize_t = 0
+    pos: cython.Py_ssize_t = 0
+    anchor: cython.Py_ssize_t = 0  # the first byte not yet in a sequence
+    found: cython.longlong
+    ahead: cython.longlong
+    length: cython.Py_ssize_t
+    with cython.nogil:
+        while pos + MIN_MATCH <= size:
+            found = parser.best_match(pos)
+            if found == 0:
+                pos += 1
+                continue
+            while lazy and (found >> 32) < nice and pos + 1 + MIN_MATCH <= size:
+                ahead = parser.best_match(pos + 1)
+                if (ahead >> 32) <= (found >> 32):
+                    break
+                pos += 1  # the byte at pos becomes a literal
+                found = ahead
+            ll[sequences] = cython.cast(cython.uint, pos - anchor)
+            while anchor < pos:
+                lit[literal_count] = data[anchor]
+                literal_count += 1
+                anchor += 1
+            length = cython.cast(cython.Py_ssize_t, found >> 32)
+            ml[sequences] = cython.cast(cython.uint, length)
+            ov[sequences] = cython.cast(cython.uint, found & LOW32)
+            parser.take(cython.cast(cython.Py_ssize_t, found & LOW32))
+            sequences += 1
+            pos += length
+            anchor = pos
+        while anchor < size:
+            lit[literal_count] = data[anchor]
+            literal_count += 1
+            anchor += 1
+    return (literal_lengths[:sequences], match_lengths[:sequences], offset_values[:sequences],
+            bytes(literals[:literal_count]))

@@ -1,0 +1,160 @@
+"""Writing and reading LZ77 sequences: each of literal length, match length and offset value
+as a Huffman-coded bucket followed by extra bits, and executing them to rebuild a block.
+
+Buckets (for a value v >= 0): v < 16 is its own code with no extra bits; above, each power of
+two [2**n, 2**(n+1)) splits into two codes by its second-highest bit, and the n - 1 bits below
+that follow as extra bits: code = 16 + 2 * (n - 4) + that bit. So codes grow with log2(v) and
+the extra bits are what a uniform distribution within a bucket needs. 64 codes cover v < 2**29.
+"""
+
+import cython
+
+if cython.compiled:
+    from cython.cimports.pyarc_plugins.coding.bitio_kernel import BitReader, BitWriter
+else:
+    from pyarc_plugins.coding.bitio_kernel import BitReader, BitWriter
+
+CODES = 64
+DIRECT = cython.declare(cython.uint, 16)
+MIN_MATCH = cython.declare(cython.uint, 4)
+REPEATS = cython.declare(cython.int, 3)
+
+
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
+def _bucket(value: cython.uint) -> cython.uint:
+    top: cython.uint = 0  # the index of the highest set bit
+    if value < DIRECT:
+        return value
+    while (value >> top) > 1:
+        top += 1
+    return DIRECT + 2 * (top - 4) + ((value >> (top - 1)) & 1)
+
+
+@cython.ccall
+def bucket_counts(values: cython.uint[:]) -> list:
+    """How often each bucket code occurs among `values`."""
+    counts = [0] * CODES
+    i: cython.Py_ssize_t
+    for i in range(len(values)):
+        counts[_bucket(values[i])] += 1
+    return counts
+
+
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
+def _write_value(writer: BitWriter, value: cython.uint, codes: cython.uint[:],
+                 lengths: cython.uchar[:]) -> cython.void:
+    code: cython.uint = _bucket(value)
+    extra: cython.int
+    writer.write(codes[code], lengths[code])
+    if code >= DIRECT:
+        extra = cython.cast(cython.int, (code - DIRECT) >> 1) + 3  # n - 1, n = top bit
+        writer.write(value, extra)
+
+
+@cython.ccall
+def write_sequences(writer: BitWriter, literal_lengths: cython.uint[:],
+                    match_lengths: cython.uint[:], offset_values: cython.uint[:],
+                    ll_codes: cython.uint[:], ll_lengths: cython.uchar[:],
+                    ml_codes: cython.uint[:], ml_lengths: cython.uchar[:],
+                    of_codes: cython.uint[:], of_lengths: cython.uchar[:]) -> cython.void:
+    """Append every sequence: literal length, match length - MIN_MATCH, offset value."""
+    i: cython.Py_ssize_t
+    count: cython.Py_ssize_t = len(literal_lengths)
+    with cython.nogil:
+        for i in range(count):
+            _write_value(writer, literal_lengths[i], ll_codes, ll_lengths)
+            _write_value(writer, match_lengths[i] - MIN_MATCH, ml_codes, ml_lengths)
+            _write_value(writer, offset_values[i], of_codes, of_lengths)
+
+
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
+def _read_value(reader: BitReader, table: cython.ushort[:],
+                max_length: cython.int) -> cython.longlong:
+    entry: cython.ushort = table[reader.peek(max_length)]
+    code: cython.uint = entry >> 4
+    top: cython.int
+    reader.skip(entry & 15)
+    if code < DIRECT:
+        return code
+    top = cython.cast(cython.int, (code - DIRECT) >> 1) + 4
+    if top > 28:
+        return -1  # beyond any block: corrupt
+    return ((cython.cast(cython.longlong, 2 | ((code - DIRECT) & 1)) << (top - 1))
+            | cython.cast(cython.longlong, reader.read(top - 1)))
+
+
+@cython.boundscheck(False)  # every copy is checked against what exists before it is made
+@cython.wraparound(False)
+@cython.ccall
+def execute(reader: BitReader, sequences: cython.Py_ssize_t,
+            literals: cython.const[cython.uchar][:], size: cython.Py_ssize_t,
+            ll_table: cython.ushort[:], ll_max: cython.int,
+            ml_table: cython.ushort[:], ml_max: cython.int,
+            of_table: cython.ushort[:], of_max: cython.int) -> bytes:
+    """Read `sequences` sequences and rebuild the block from them and the literals.
+
+    Returns fewer than `size` bytes if a sequence is impossible (more literals than there are,
+    an offset before the start of the block, output beyond `size`) or the reader ran past its
+    data; the caller checks.
+    """
+    out = bytearray(size)
+    data: cython.uchar[:] = out
+    pos: cython.Py_ssize_t = 0
+    used: cython.Py_ssize_t = 0  # literals consumed
+    available: cython.Py_ssize_t = len(literals)
+    reps: cython.longlong[3] = [1, 4, 8]
+    _sequence: cython.Py_ssize_t
+    k: cython.Py_ssize_t
+    literal_length: cython.longlong
+    match_length: cython.longlong
+    value: cython.longlong
+    distance: cython.longlong
+    ok: cython.bint = True
+    if (len(ll_table) < (1 << ll_max) or len(ml_table) < (1 << ml_max)
+            or len(of_table) < (1 << of_max)):
+        raise ValueError("a decoding table does not match its max_length")
+    with cython.nogil:
+        for _sequence in range(sequences):
+            literal_length = _read_value(reader, ll_table, ll_max)
+            match_length = _read_value(reader, ml_table, ml_max) + MIN_MATCH
+            value = _read_value(reader, of_table, of_max)
+            if (literal_length < 0 or match_length < MIN_MATCH or value < 0
+                    or literal_length > available - used or literal_length > size - pos
+                    or reader.overrun_bits() > 0):
+                ok = False
+                break
+            for k in range(literal_length):
+                data[pos + k] = literals[used + k]
+            pos += literal_length
+            used += literal_length
+            if value >= REPEATS:  # a new offset; the repeat offsets move down
+                distance = value - 2
+                reps[2] = reps[1]
+                reps[1] = reps[0]
+            else:
+                distance = reps[value]
+                if value == 2:
+                    reps[2] = reps[1]
+                if value >= 1:
+                    reps[1] = reps[0]
+            reps[0] = distance
+            if distance > pos or match_length > size - pos:
+                ok = False
+                break
+            for k in range(match_length):  # byte by byte: the source may overlap the copy
+                data[pos + k] = data[pos - distance + k]
+            pos += match_length
+        if ok and available - used == size - pos:  # the literals after the last match
+            for k in range(available - used):
+                data[pos + k] = literals[used + k]
+            pos += available - used
+    return bytes(out[:pos]) if pos < size else bytes(out)
