@@ -18,7 +18,6 @@ left over. Offset values 0-2 repeat one of the last three offsets; v >= 3 is dis
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Callable
 
 from archiver import Codec, CodecError, Option, hookimpl
@@ -65,9 +64,8 @@ class Lz77Codec(Codec):
         if literals:
             write_bytes(writer, literals)
         if literal_lengths:
-            lengths_minus = array("I", (length - 4 for length in match_lengths))
             ll = write_code(writer, sequences_kernel.bucket_counts(literal_lengths))
-            ml = write_code(writer, sequences_kernel.bucket_counts(lengths_minus))
+            ml = write_code(writer, sequences_kernel.bucket_counts(match_lengths, 4))
             of = write_code(writer, sequences_kernel.bucket_counts(offset_values))
             sequences_kernel.write_sequences(writer, literal_lengths, match_lengths,
                                              offset_values, *ll, *ml, *of)

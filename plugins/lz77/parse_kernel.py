@@ -18,9 +18,12 @@ from array import array
 import cython
 
 MIN_MATCH = cython.declare(cython.int, 4)
-HASH_LOG = cython.declare(cython.int, 18)
-#: A match of MIN_MATCH bytes farther than this costs more than its literals.
-FAR_SHORT_MATCH = cython.declare(cython.Py_ssize_t, 1 << 16)
+#: The hash table has about one slot per byte of the block, at most 2**MAX_HASH_LOG.
+MAX_HASH_LOG = cython.declare(cython.int, 18)
+#: Short matches from far back cost more bits than their literals: a match of 4 bytes must
+#: come from within FAR_4 bytes, one of 5 from within FAR_5.
+FAR_4 = cython.declare(cython.Py_ssize_t, 1 << 12)
+FAR_5 = cython.declare(cython.Py_ssize_t, 1 << 16)
 REPEATS = cython.declare(cython.int, 3)
 LOW32 = cython.declare(cython.longlong, 0xFFFFFFFF)
 MASK32 = cython.declare(cython.uint, 0xFFFFFFFF)
@@ -32,11 +35,12 @@ MASK32 = cython.declare(cython.uint, 0xFFFFFFFF)
 @cython.inline
 @cython.nogil
 @cython.exceptval(check=False)
-def _hash(data: cython.const[cython.uchar][:], pos: cython.Py_ssize_t) -> cython.uint:
+def _hash(data: cython.const[cython.uchar][:], pos: cython.Py_ssize_t,
+          hash_log: cython.int) -> cython.uint:
     word: cython.uint = (data[pos] | (cython.cast(cython.uint, data[pos + 1]) << 8)
                          | (cython.cast(cython.uint, data[pos + 2]) << 16)
                          | (cython.cast(cython.uint, data[pos + 3]) << 24))
-    return ((word * cython.cast(cython.uint, 2654435761)) & MASK32) >> (32 - HASH_LOG)
+    return ((word * cython.cast(cython.uint, 2654435761)) & MASK32) >> (32 - hash_log)
 
 
 @cython.boundscheck(False)  # b + limit <= size and a < b
@@ -63,6 +67,7 @@ class Parser:
     size: cython.Py_ssize_t
     window: cython.Py_ssize_t
     mask: cython.Py_ssize_t
+    hash_log: cython.int
     head: cython.int[:]
     prev: cython.int[:]
     inserted: cython.Py_ssize_t
@@ -75,7 +80,10 @@ class Parser:
         self.data = data
         self.size = len(data)
         self.window = cython.cast(cython.Py_ssize_t, 1) << window_log
-        self.head = array("i", [-1]) * (1 << HASH_LOG)
+        self.hash_log = 10
+        while self.hash_log < MAX_HASH_LOG and (1 << self.hash_log) < self.size:
+            self.hash_log += 1
+        self.head = array("i", [-1]) * (1 << self.hash_log)
         # prev has a slot per position of the window, or of the block if that is smaller.
         slots: cython.Py_ssize_t = 1
         while slots < min(self.window, self.size):
@@ -96,7 +104,7 @@ class Parser:
         """Enter every position before `end` into the hash chains."""
         h: cython.uint
         while self.inserted < end and self.inserted + MIN_MATCH <= self.size:
-            h = _hash(self.data, self.inserted)
+            h = _hash(self.data, self.inserted, self.hash_log)
             self.prev[self.inserted & self.mask] = self.head[h]
             self.head[h] = cython.cast(cython.int, self.inserted)
             self.inserted += 1
@@ -128,7 +136,7 @@ class Parser:
         if best_length >= self.nice:
             return (cython.cast(cython.longlong, best_length) << 32) | best_value
         self.insert_up_to(pos)
-        candidate = self.head[_hash(self.data, pos)]
+        candidate = self.head[_hash(self.data, pos, self.hash_log)]
         # A new offset must beat a repeat by more than a byte to pay for coding its distance.
         rep_length: cython.Py_ssize_t = best_length + 1 if best_length >= MIN_MATCH else 0
         new_length: cython.Py_ssize_t = max(rep_length, MIN_MATCH - 1)
@@ -141,7 +149,8 @@ class Parser:
             if (new_length < limit
                     and self.data[candidate + new_length] == self.data[pos + new_length]):
                 length = _match_length(self.data, candidate, pos, limit)
-                if length > new_length and (length > MIN_MATCH or distance <= FAR_SHORT_MATCH):
+                if length > new_length and (length > 5 or distance <= (FAR_4 if length == 4
+                                                                       else FAR_5)):
                     new_length = length
                     new_value = distance + 2
                     if length >= self.nice:

@@ -34,13 +34,16 @@ def _bucket(value: cython.uint) -> cython.uint:
 
 
 @cython.ccall
-def bucket_counts(values: cython.uint[:]) -> list:
-    """How often each bucket code occurs among `values`."""
-    counts = [0] * CODES
+def bucket_counts(values: cython.uint[:], minus: cython.uint = 0) -> list:
+    """How often each bucket code occurs among the `values` less `minus`."""
+    counts_buffer = bytearray(8 * CODES)
+    counts: cython.ulonglong[:] = memoryview(counts_buffer).cast("Q")
     i: cython.Py_ssize_t
-    for i in range(len(values)):
-        counts[_bucket(values[i])] += 1
-    return counts
+    size: cython.Py_ssize_t = len(values)
+    with cython.nogil:
+        for i in range(size):
+            counts[_bucket(values[i] - minus)] += 1
+    return list(memoryview(counts_buffer).cast("Q"))
 
 
 @cython.cfunc
