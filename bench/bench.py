@@ -147,6 +147,37 @@ def codec_table(data: dict[str, bytes]) -> list[str]:
     return lines
 
 
+def curve_table(data: dict[str, bytes]) -> list[str]:
+    """Size against speed over every level: lz77 1-9 next to zlib 1-9 and lzma presets 0-9."""
+    total = sum(map(len, data.values()))
+    rows: list[tuple[str, Pack, Unpack]] = []
+    for level in range(1, 10):
+        codec = registry().create(f"lz77:level={level}")
+        rows.append((f"pyarc lz77:level={level}", codec.encode, codec.decode))
+    for level in range(1, 10):
+        rows.append((f"zlib-{level}", partial(zlib.compress, level=level),
+                     lambda p, n: zlib.decompress(p)))
+    for preset in range(10):
+        rows.append((f"lzma-{preset}", partial(lzma.compress, preset=preset),
+                     lambda p, n: lzma.decompress(p)))
+    base_pack = base_unpack = 0.0
+    for original in data.values():  # zlib-6, the yardstick of the other tables
+        packed = zlib.compress(original, 6)
+        base_pack += best_time(partial(zlib.compress, original, 6))
+        base_unpack += best_time(partial(zlib.decompress, packed))
+    lines = ["| method | bpc | compress ÷ zlib-6 | decompress ÷ zlib-6 |", "|---|---:|---:|---:|"]
+    for name, pack, unpack in rows:
+        size = pack_time = unpack_time = 0.0
+        for original in data.values():
+            packed = pack(original)
+            size += len(packed)
+            pack_time += best_time(partial(pack, original))
+            unpack_time += best_time(partial(unpack, packed, len(original)))
+        lines.append(f"| {name} | {8 * size / total:.3f} | {base_pack / pack_time:.2f} | "
+                     f"{base_unpack / unpack_time:.2f} |")
+    return lines
+
+
 def pyarc_cli(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "archiver", *args], check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -206,6 +237,8 @@ def main() -> None:
     out += codec_table(data)
     out += ["", "## Bits per byte, per file (codec payloads)", ""]
     out += per_file_table(data)
+    out += ["", "## Size and speed over every level", ""]
+    out += curve_table(data)
     out += ["", "## Container", ""]
     out += container_table(data)
     text = "\n".join(out) + "\n"
