@@ -6,7 +6,7 @@ Payload, version 1: a bit stream, most significant bit first.
     delta(sequences + 1)      Elias delta: the number of sequences
     delta(literals + 1)       the number of literal bytes
     [literals]                a byte section (huffman/static_code.py), if there are any
-    [3 code sections]         the codes of literal lengths, match lengths, offset values (64
+    [3 code sections]         the codes of literal lengths, match lengths, offset values (128
                               symbols each), if there are sequences
     sequences                 for each: literal length, match length - 4, offset value, each
                               as its code and extra bits (lz77/sequences_kernel.py)

@@ -19,7 +19,7 @@ import cython
 
 MIN_MATCH = cython.declare(cython.int, 4)
 #: The hash table has about one slot per byte of the block, at most 2**MAX_HASH_LOG.
-MAX_HASH_LOG = cython.declare(cython.int, 18)
+MAX_HASH_LOG = cython.declare(cython.int, 17)
 #: Short matches from far back cost more bits than their literals: a match of 4 bytes must
 #: come from within FAR_4 bytes, one of 5 from within FAR_5.
 FAR_4 = cython.declare(cython.Py_ssize_t, 1 << 12)
@@ -128,7 +128,8 @@ class Parser:
             return 0
         for r in range(REPEATS):  # repeat offsets first: they are the cheapest to code
             distance = self.reps[r]
-            if distance <= pos:
+            if (distance <= pos and best_length < limit  # (a cheap test first)
+                    and self.data[pos - distance + best_length] == self.data[pos + best_length]):
                 length = _match_length(self.data, pos - distance, pos, limit)
                 if length > best_length:
                     best_length = length

@@ -2,9 +2,10 @@
 as a Huffman-coded bucket followed by extra bits, and executing them to rebuild a block.
 
 Buckets (for a value v >= 0): v < 16 is its own code with no extra bits; above, each power of
-two [2**n, 2**(n+1)) splits into two codes by its second-highest bit, and the n - 1 bits below
-that follow as extra bits: code = 16 + 2 * (n - 4) + that bit. So codes grow with log2(v) and
-the extra bits are what a uniform distribution within a bucket needs. 64 codes cover v < 2**29.
+two [2**n, 2**(n+1)) splits into four codes by the two bits below its highest, and the n - 2
+bits below those follow as extra bits: code = 16 + 4 * (n - 4) + those two bits. So codes grow
+with log2(v), finely enough to follow how offsets and lengths thin out, and the extra bits are
+what a uniform distribution within a bucket needs. 128 codes cover v < 2**29.
 """
 
 import cython
@@ -14,7 +15,7 @@ if cython.compiled:
 else:
     from pyarc_plugins.coding.bitio_kernel import BitReader, BitWriter
 
-CODES = 64
+CODES = 128
 DIRECT = cython.declare(cython.uint, 16)
 MIN_MATCH = cython.declare(cython.uint, 4)
 REPEATS = cython.declare(cython.int, 3)
@@ -30,7 +31,7 @@ def _bucket(value: cython.uint) -> cython.uint:
         return value
     while (value >> top) > 1:
         top += 1
-    return DIRECT + 2 * (top - 4) + ((value >> (top - 1)) & 1)
+    return DIRECT + 4 * (top - 4) + ((value >> (top - 2)) & 3)
 
 
 @cython.ccall
@@ -56,7 +57,7 @@ def _write_value(writer: BitWriter, value: cython.uint, codes: cython.uint[:],
     extra: cython.int
     writer.write(codes[code], lengths[code])
     if code >= DIRECT:
-        extra = cython.cast(cython.int, (code - DIRECT) >> 1) + 3  # n - 1, n = top bit
+        extra = cython.cast(cython.int, (code - DIRECT) >> 2) + 2  # n - 2, n = top bit
         writer.write(value, extra)
 
 
@@ -88,11 +89,11 @@ def _read_value(reader: BitReader, table: cython.ushort[:],
     reader.skip(entry & 15)
     if code < DIRECT:
         return code
-    top = cython.cast(cython.int, (code - DIRECT) >> 1) + 4
+    top = cython.cast(cython.int, (code - DIRECT) >> 2) + 4
     if top > 28:
         return -1  # beyond any block: corrupt
-    return ((cython.cast(cython.longlong, 2 | ((code - DIRECT) & 1)) << (top - 1))
-            | cython.cast(cython.longlong, reader.read(top - 1)))
+    return ((cython.cast(cython.longlong, 4 | ((code - DIRECT) & 3)) << (top - 2))
+            | cython.cast(cython.longlong, reader.read(top - 2)))
 
 
 @cython.boundscheck(False)  # every copy is checked against what exists before it is made
