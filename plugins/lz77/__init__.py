@@ -18,10 +18,12 @@ left over. Offset values 0-2 repeat one of the last three offsets; v >= 3 is dis
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from array import array
+from collections.abc import Callable, Sequence
 
 from archiver import Codec, CodecError, Option, hookimpl
-from pyarc_plugins.coding.bitio_kernel import BitReader, BitWriter
+from pyarc_plugins.coding.bitio_kernel import BitReader, BitWriter, symbol_counts
 from pyarc_plugins.coding.integer_codes_kernel import read_delta, write_delta
 from pyarc_plugins.huffman.static_code import (
     check_end,
@@ -32,12 +34,16 @@ from pyarc_plugins.huffman.static_code import (
 )
 from pyarc_plugins.lz77 import parse_kernel, sequences_kernel
 
-#: level -> (hash chain candidates, lazy matching, nice length: stop searching at a match this long)
+#: level -> (hash chain candidates, lazy matching, nice length: stop searching at a match this
+#: long). Levels from OPTIMAL_FROM up parse optimally with their chain and nice length.
 LEVELS = {
     1: (4, False, 16), 2: (8, False, 32), 3: (8, True, 32), 4: (16, True, 64),
-    5: (32, True, 64), 6: (64, True, 128), 7: (128, True, 258), 8: (512, True, 512),
-    9: (4096, True, 4096),
+    5: (32, True, 64), 6: (64, True, 128), 7: (128, True, 258), 8: (32, True, 64),
+    9: (512, True, 1024),
 }
+OPTIMAL_FROM = 8
+#: Optimal parses per block: each is priced with the statistics of the one before.
+OPTIMAL_PASSES = 2
 
 
 class Lz77Codec(Codec):
@@ -55,9 +61,16 @@ class Lz77Codec(Codec):
     def encode(self, data: bytes) -> bytes:
         if not data:
             return b""
-        chain, lazy, nice = LEVELS[int(self.options["level"])]
-        literal_lengths, match_lengths, offset_values, literals = parse_kernel.parse(
-            data, int(self.options["window"]), chain, nice, lazy)
+        level = int(self.options["level"])
+        window = int(self.options["window"])
+        chain, lazy, nice = LEVELS[level]
+        if level < OPTIMAL_FROM:
+            parsed = parse_kernel.parse(data, window, chain, nice, lazy)
+        else:  # a lazy parse for the first prices, then optimal parses
+            parsed = parse_kernel.parse(data, window, *LEVELS[6][::2], True)
+            for _ in range(OPTIMAL_PASSES):
+                parsed = parse_kernel.optimal_parse(data, window, chain, nice, *prices(*parsed))
+        literal_lengths, match_lengths, offset_values, literals = parsed
         writer = BitWriter(len(data) // 2 + 1024)
         write_delta(writer, len(literal_lengths) + 1)
         write_delta(writer, len(literals) + 1)
@@ -92,6 +105,24 @@ class Lz77Codec(Codec):
         if len(data) != size:
             raise CodecError("lz77: the sequences do not rebuild the block")
         return data
+
+
+def prices(literal_lengths: array, match_lengths: array, offset_values: array,
+           literals: bytes) -> list[array]:
+    """What each literal and bucket code costs, in 1/16 bits, under the statistics of a parse:
+    -log2 of its frequency; symbols not seen cost 2 bits more than the rarest could."""
+    return [symbol_prices(counts) for counts in (
+        symbol_counts(literals) if literals else [0] * 256,
+        sequences_kernel.bucket_counts(literal_lengths),
+        sequences_kernel.bucket_counts(match_lengths, 4),
+        sequences_kernel.bucket_counts(offset_values))]
+
+
+def symbol_prices(counts: Sequence[int]) -> array:
+    total = sum(counts) + 1
+    unseen = 16 * (math.log2(total) + 2)
+    return array("i", (round(16 * math.log2(total / count)) if count else round(unseen)
+                       for count in counts))
 
 
 @hookimpl

@@ -1,4 +1,5 @@
-"""The LZ77 parse: cutting a block into sequences (literals, then a match) with hash chains.
+"""The LZ77 parse: cutting a block into sequences (literals, then a match) with hash chains,
+greedily or lazily (parse) or at the least price (optimal_parse).
 
 A sequence is (literal_length, match_length, offset_value): copy literal_length bytes from the
 literal stream, then match_length bytes from `offset` bytes back in the output (overlapping
@@ -236,3 +237,198 @@ def parse(data: cython.const[cython.uchar][:], window_log: cython.int, max_chain
             anchor += 1
     return (literal_lengths[:sequences], match_lengths[:sequences], offset_values[:sequences],
             bytes(literals[:literal_count]))
+
+
+# ---------------------------------------------------------------------------------------------
+# The optimal parse: instead of deciding greedily, find the cheapest way to write the whole
+# block, given a price in bits for every literal and every bucket code (from a first parse).
+
+
+INFINITE = cython.declare(cython.longlong, 1 << 62)
+#: Matches recorded per position, each longer than the one before.
+CANDIDATES = cython.declare(cython.int, 48)
+PRICE_ONE = cython.declare(cython.longlong, 16)  # prices are in 1/16 bits
+PRICED_LENGTHS = cython.declare(cython.Py_ssize_t, 4096)
+
+
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
+def _bucket_price(value: cython.Py_ssize_t, prices: cython.int[:]) -> cython.longlong:
+    """The price of a value: its bucket code's, plus its extra bits (see sequences_kernel)."""
+    top: cython.int = 0
+    if value < 16:
+        return prices[value]
+    while (value >> top) > 1:
+        top += 1
+    return prices[16 + 4 * (top - 4) + ((value >> (top - 2)) & 3)] + (top - 2) * PRICE_ONE
+
+
+@cython.boundscheck(False)  # candidates lie before pos and lengths within the block
+@cython.wraparound(False)
+@cython.cfunc
+@cython.nogil
+@cython.exceptval(check=False)
+def _collect(parser: Parser, pos: cython.Py_ssize_t, max_chain: cython.int,
+             reps: cython.int[:], first_rep: cython.Py_ssize_t, lengths: cython.longlong[:],
+             values: cython.longlong[:]) -> cython.int:
+    """Record at pos the repeat-offset and chain matches, each longer than the last; return
+    how many. reps[first_rep:first_rep + 3] are the repeat offsets in force at pos."""
+    data: cython.const[cython.uchar][:] = parser.data
+    limit: cython.Py_ssize_t = parser.size - pos
+    longest: cython.Py_ssize_t = MIN_MATCH - 1
+    count: cython.int = 0
+    r: cython.int
+    distance: cython.Py_ssize_t
+    length: cython.Py_ssize_t
+    candidate: cython.Py_ssize_t
+    steps: cython.int = 0
+    if limit < MIN_MATCH:
+        return 0
+    for r in range(REPEATS):
+        distance = reps[first_rep + r]
+        if (distance <= pos and longest < limit
+                and data[pos - distance + longest] == data[pos + longest]):
+            length = _match_length(data, pos - distance, pos, limit)
+            if length > longest:
+                longest = length
+                lengths[count] = length
+                values[count] = r
+                count += 1
+    parser.insert_up_to(pos)
+    candidate = parser.head[_hash(data, pos, parser.hash_log)]
+    while candidate >= 0 and steps < max_chain and longest < limit and count < CANDIDATES:
+        distance = pos - candidate
+        if distance >= parser.window:
+            break
+        steps += 1
+        if data[candidate + longest] == data[pos + longest]:
+            length = _match_length(data, candidate, pos, limit)
+            if length > longest and (length > 5 or distance <= (FAR_4 if length == 4
+                                                                else FAR_5)):
+                longest = length
+                lengths[count] = length
+                values[count] = distance + 2
+                count += 1
+                if length >= parser.nice:
+                    break
+        candidate = parser.prev[candidate & parser.mask]
+    return count
+
+
+@cython.boundscheck(False)  # positions stay within the block (i + length <= size)
+@cython.wraparound(False)
+@cython.ccall
+def optimal_parse(source, window_log: cython.int, max_chain: cython.int,
+                  nice: cython.Py_ssize_t, literal_prices: cython.int[:],
+                  ll_prices: cython.int[:], ml_prices: cython.int[:],
+                  of_prices: cython.int[:]) -> tuple:
+    """Like parse, but the cheapest parse under these prices (1/16 bits; literal_prices per
+    byte, the others per bucket code), found by dynamic programming over positions.
+
+    cost[i] is the cheapest way found to write the first i bytes. From each position in turn
+    it relaxes i + 1 (a literal) and i + L for every match length L available at i; a match
+    also pays the literal-length code of the literals before it. Each position remembers the
+    repeat offsets of its best path, so repeat matches are priced as what they will be.
+    A match of `nice` bytes or more is taken at once (the positions it covers are skipped).
+    """
+    data: cython.const[cython.uchar][:] = source
+    size: cython.Py_ssize_t = len(source)
+    parser: Parser = Parser(source, window_log, max_chain, nice)
+    cost_buffer = array("q", [INFINITE]) * (size + 1)
+    cost: cython.longlong[:] = cost_buffer
+    run: cython.int[:] = array("i", bytes(4 * (size + 1)))  # literals since the last match
+    length_in: cython.int[:] = array("i", bytes(4 * (size + 1)))  # 0: reached by a literal
+    value_in: cython.int[:] = array("i", bytes(4 * (size + 1)))
+    reps: cython.int[:] = array("i", [1, 4, 8]) * (size + 1)  # 3 per position
+    lengths: cython.longlong[:] = array("q", bytes(8 * CANDIDATES))
+    values: cython.longlong[:] = array("q", bytes(8 * CANDIDATES))
+    i: cython.Py_ssize_t = 0
+    j: cython.int
+    count: cython.int
+    length: cython.Py_ssize_t
+    shortest: cython.Py_ssize_t
+    value: cython.longlong
+    base: cython.longlong
+    price: cython.longlong
+    offset_price: cython.longlong
+    target: cython.Py_ssize_t
+    distance: cython.int
+    # The price of each match length, looked up instead of recomputed in the inner loop.
+    length_prices: cython.longlong[:] = array("q", bytes(8 * PRICED_LENGTHS))
+    for length in range(PRICED_LENGTHS):
+        length_prices[length] = _bucket_price(length, ml_prices)
+    cost[0] = 0
+    with cython.nogil:
+        while i < size:
+            price = cost[i] + literal_prices[data[i]]
+            if price < cost[i + 1]:
+                cost[i + 1] = price
+                length_in[i + 1] = 0
+                run[i + 1] = run[i] + 1
+                reps[3 * i + 3] = reps[3 * i]
+                reps[3 * i + 4] = reps[3 * i + 1]
+                reps[3 * i + 5] = reps[3 * i + 2]
+            count = _collect(parser, i, max_chain, reps, 3 * i, lengths, values)
+            base = cost[i] + _bucket_price(run[i], ll_prices)
+            shortest = MIN_MATCH
+            for j in range(count):
+                value = values[j]
+                offset_price = base + _bucket_price(value, of_prices)
+                for length in range(shortest, lengths[j] + 1):
+                    if length - MIN_MATCH < PRICED_LENGTHS:
+                        price = offset_price + length_prices[length - MIN_MATCH]
+                    else:
+                        price = offset_price + _bucket_price(length - MIN_MATCH, ml_prices)
+                    target = i + length
+                    if price < cost[target]:
+                        cost[target] = price
+                        length_in[target] = cython.cast(cython.int, length)
+                        value_in[target] = cython.cast(cython.int, value)
+                        run[target] = 0
+                        # the repeat offsets after this match (as Parser.take)
+                        if value >= REPEATS:
+                            distance = cython.cast(cython.int, value - 2)
+                            reps[3 * target + 1] = reps[3 * i]
+                            reps[3 * target + 2] = reps[3 * i + 1]
+                        else:
+                            distance = reps[3 * i + value]
+                            reps[3 * target + 1] = reps[3 * i] if value >= 1 else reps[3 * i + 1]
+                            reps[3 * target + 2] = (reps[3 * i + 1] if value == 2
+                                                    else reps[3 * i + 2])
+                        reps[3 * target] = distance
+                shortest = lengths[j] + 1
+            if count and lengths[count - 1] >= nice:
+                i += lengths[count - 1]  # take it: positions inside a long match wait
+            else:
+                i += 1
+    return _backtrack(source, length_in, value_in, size)
+
+
+@cython.ccall
+def _backtrack(data, length_in: cython.int[:], value_in: cython.int[:],
+               size: cython.Py_ssize_t) -> tuple:
+    """The sequences of the cheapest path, read backwards from the end of the block."""
+    matches = []
+    pos: cython.Py_ssize_t = size
+    while pos > 0:
+        if length_in[pos]:
+            matches.append((pos - length_in[pos], length_in[pos], value_in[pos]))
+            pos -= length_in[pos]
+        else:
+            pos -= 1
+    matches.reverse()
+    literal_lengths = array("I")
+    match_lengths = array("I")
+    offset_values = array("I")
+    literals = bytearray()
+    anchor: cython.Py_ssize_t = 0
+    for start, length, value in matches:
+        literal_lengths.append(start - anchor)
+        literals += data[anchor:start]
+        match_lengths.append(length)
+        offset_values.append(value)
+        anchor = start + length
+    literals += data[anchor:size]
+    return literal_lengths, match_lengths, offset_values, bytes(literals)
