@@ -166,3 +166,16 @@ def test_cli_round_trip_and_bad_option(tmp_path: Path, run_cli: RunCli) -> None:
     code, _, err = run_cli("pack", "--codec", "lz77:level=10", tmp_path / "x.pyarc", tree)
     assert code == 2
     assert "level" in assert_one_error_line(err)
+
+
+def test_blocks_too_big_for_the_optimal_parse_are_parsed_lazily(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Above OPTIMAL_MAX_BLOCK, levels 8 and 9 give level 7's payload (bounded memory)."""
+    import pyarc_plugins.lz77 as lz77_module
+
+    data = TEXT[:5000]
+    optimal = Lz77Codec(level=9).encode(data)
+    monkeypatch.setattr(lz77_module, "OPTIMAL_MAX_BLOCK", len(data) - 1)
+    lazy = Lz77Codec(level=9).encode(data)
+    assert lazy == Lz77Codec(level=7).encode(data) != optimal
+    assert Lz77Codec().decode(lazy, len(data)) == data

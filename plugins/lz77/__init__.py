@@ -42,6 +42,9 @@ LEVELS = {
     9: (512, True, 1024),
 }
 OPTIMAL_FROM = 8
+#: The optimal parse keeps about 32 bytes per byte of block: larger blocks are parsed lazily,
+#: as at level 7, rather than take more than 256 MiB.
+OPTIMAL_MAX_BLOCK = 8 << 20
 #: Optimal parses per block: each is priced with the statistics of the one before.
 OPTIMAL_PASSES = 2
 
@@ -63,10 +66,11 @@ class Lz77Codec(Codec):
             return b""
         level = int(self.options["level"])
         window = int(self.options["window"])
-        chain, lazy, nice = LEVELS[level]
-        if level < OPTIMAL_FROM:
+        if level < OPTIMAL_FROM or len(data) > OPTIMAL_MAX_BLOCK:
+            chain, lazy, nice = LEVELS[min(level, OPTIMAL_FROM - 1)]
             parsed = parse_kernel.parse(data, window, chain, nice, lazy)
         else:  # a lazy parse for the first prices, then optimal parses
+            chain, _, nice = LEVELS[level]
             parsed = parse_kernel.parse(data, window, *LEVELS[6][::2], True)
             for _ in range(OPTIMAL_PASSES):
                 parsed = parse_kernel.optimal_parse(data, window, chain, nice, *prices(*parsed))
