@@ -59,6 +59,35 @@ def _match_length(data: cython.const[cython.uchar][:], a: cython.Py_ssize_t,
     return length
 
 
+@cython.cfunc
+@cython.nogil
+@cython.exceptval(check=False)
+def _update_repeats(reps: cython.int[:], source: cython.Py_ssize_t, target: cython.Py_ssize_t,
+                    value: cython.Py_ssize_t) -> cython.void:
+    """The repeat offsets after a match with this offset value: reps[target:target + 3] from
+    reps[source:source + 3] (which may be the same three). A repeat moves to the front; a new
+    distance goes in front of the others. (sequences_kernel.execute mirrors this.)"""
+    r0: cython.int = reps[source]
+    r1: cython.int = reps[source + 1]
+    r2: cython.int = reps[source + 2]
+    if value >= REPEATS:
+        reps[target] = cython.cast(cython.int, value - 2)
+        reps[target + 1] = r0
+        reps[target + 2] = r1
+    elif value == 0:
+        reps[target] = r0
+        reps[target + 1] = r1
+        reps[target + 2] = r2
+    elif value == 1:
+        reps[target] = r1
+        reps[target + 1] = r0
+        reps[target + 2] = r2
+    else:
+        reps[target] = r2
+        reps[target + 1] = r0
+        reps[target + 2] = r1
+
+
 @cython.final
 @cython.cclass
 class Parser:
@@ -74,7 +103,7 @@ class Parser:
     inserted: cython.Py_ssize_t
     max_chain: cython.int
     nice: cython.Py_ssize_t
-    reps: cython.Py_ssize_t[3]
+    reps: cython.int[:]  # the three repeat offsets in force
 
     def __init__(self, data, window_log: cython.int, max_chain: cython.int,
                  nice: cython.Py_ssize_t):
@@ -94,7 +123,7 @@ class Parser:
         self.inserted = 0
         self.max_chain = max_chain
         self.nice = nice
-        self.reps = [1, 4, 8]
+        self.reps = array("i", [1, 4, 8])
 
     @cython.boundscheck(False)  # positions below size; slots masked to the chain table
     @cython.wraparound(False)
@@ -164,25 +193,6 @@ class Parser:
             return (cython.cast(cython.longlong, best_length) << 32) | best_value
         return 0
 
-    @cython.cfunc
-    @cython.nogil
-    @cython.exceptval(check=False)
-    def take(self, value: cython.Py_ssize_t) -> cython.Py_ssize_t:
-        """Update the repeat offsets for a match with this offset value; return its distance."""
-        distance: cython.Py_ssize_t
-        if value >= REPEATS:
-            distance = value - 2
-            self.reps[2] = self.reps[1]
-            self.reps[1] = self.reps[0]
-        else:
-            distance = self.reps[value]
-            if value == 2:
-                self.reps[2] = self.reps[1]
-            if value >= 1:
-                self.reps[1] = self.reps[0]
-        self.reps[0] = distance
-        return distance
-
 
 @cython.ccall
 def parse(data: cython.const[cython.uchar][:], window_log: cython.int, max_chain: cython.int,
@@ -227,7 +237,7 @@ def parse(data: cython.const[cython.uchar][:], window_log: cython.int, max_chain
             length = cython.cast(cython.Py_ssize_t, found >> 32)
             ml[sequences] = cython.cast(cython.uint, length)
             ov[sequences] = cython.cast(cython.uint, found & LOW32)
-            parser.take(cython.cast(cython.Py_ssize_t, found & LOW32))
+            _update_repeats(parser.reps, 0, 0, cython.cast(cython.Py_ssize_t, found & LOW32))
             sequences += 1
             pos += length
             anchor = pos
@@ -354,7 +364,6 @@ def optimal_parse(source, window_log: cython.int, max_chain: cython.int,
     price: cython.longlong
     offset_price: cython.longlong
     target: cython.Py_ssize_t
-    distance: cython.int
     # The price of each match length, looked up instead of recomputed in the inner loop.
     length_prices: cython.longlong[:] = array("q", bytes(8 * PRICED_LENGTHS))
     for length in range(PRICED_LENGTHS):
@@ -387,17 +396,7 @@ def optimal_parse(source, window_log: cython.int, max_chain: cython.int,
                         length_in[target] = cython.cast(cython.int, length)
                         value_in[target] = cython.cast(cython.int, value)
                         run[target] = 0
-                        # the repeat offsets after this match (as Parser.take)
-                        if value >= REPEATS:
-                            distance = cython.cast(cython.int, value - 2)
-                            reps[3 * target + 1] = reps[3 * i]
-                            reps[3 * target + 2] = reps[3 * i + 1]
-                        else:
-                            distance = reps[3 * i + value]
-                            reps[3 * target + 1] = reps[3 * i] if value >= 1 else reps[3 * i + 1]
-                            reps[3 * target + 2] = (reps[3 * i + 1] if value == 2
-                                                    else reps[3 * i + 2])
-                        reps[3 * target] = distance
+                        _update_repeats(reps, 3 * i, 3 * target, value)
                 shortest = lengths[j] + 1
             if count and lengths[count - 1] >= nice:
                 i += lengths[count - 1]  # take it: positions inside a long match wait

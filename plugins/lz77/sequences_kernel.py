@@ -140,6 +140,7 @@ def execute(reader: BitReader, sequences: cython.Py_ssize_t,
                 data[pos + k] = literals[used + k]
             pos += literal_length
             used += literal_length
+            # The repeat offsets after this match, as parse_kernel._update_repeats.
             if value >= REPEATS:  # a new offset; the repeat offsets move down
                 distance = value - 2
                 reps[2] = reps[1]
