@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 import subprocess
@@ -13,6 +14,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 CALGARY = ROOT.parent / "shared" / "corpus" / "calgary"
+#: Every file of the corpus, and the usual 14 whose totals ../shared/corpus/ANCHORS.md quotes.
+CALGARY_FILES = ["bib", "book1", "book2", "geo", "news", "obj1", "obj2", "paper1", "paper2",
+                 "paper3", "paper4", "paper5", "paper6", "pic", "progc", "progl", "progp",
+                 "trans"]
+CALGARY_14 = ["bib", "book1", "book2", "geo", "news", "obj1", "obj2", "paper1", "paper2", "pic",
+              "progc", "progl", "progp", "trans"]
 
 #: (returncode, stdout bytes, stderr text)
 CliResult = tuple[int, bytes, str]
@@ -25,6 +32,14 @@ def corpus_dir() -> Path:
     if not CALGARY.is_dir() or not any(CALGARY.iterdir()):
         pytest.skip(f"the Calgary corpus is not available at {CALGARY}")
     return CALGARY
+
+
+@functools.cache
+def corpus_file(directory: Path, name: str) -> bytes:
+    """One corpus file (from the corpus_dir fixture), read once per session."""
+    path = directory / name
+    assert path.is_file(), f"{path} is missing from the corpus"
+    return path.read_bytes()
 
 
 def _run_cli(

@@ -26,7 +26,14 @@ from pathlib import Path
 from types import CodeType, ModuleType
 
 import pytest
-from conftest import RunCli, assert_one_error_line, tree_snapshot
+from conftest import (
+    CALGARY_14,
+    CALGARY_FILES,
+    RunCli,
+    assert_one_error_line,
+    corpus_file,
+    tree_snapshot,
+)
 from pure_kernels import pure
 
 import archiver
@@ -448,20 +455,6 @@ def test_canonical_codes_prefix_free_and_consecutive() -> None:
 
 # ---------------------------------------------------------------------------------------------
 # 3. The Calgary corpus
-
-CALGARY_FILES = ["bib", "book1", "book2", "geo", "news", "obj1", "obj2", "paper1", "paper2",
-                 "paper3", "paper4", "paper5", "paper6", "pic", "progc", "progl", "progp",
-                 "trans"]
-CALGARY_14 = ["bib", "book1", "book2", "geo", "news", "obj1", "obj2", "paper1", "paper2", "pic",
-              "progc", "progl", "progp", "trans"]
-
-
-@functools.cache
-def corpus_file(directory: Path, name: str) -> bytes:
-    path = directory / name
-    assert path.is_file(), f"{path} is missing from the corpus"
-    return path.read_bytes()
-
 
 @functools.cache
 def corpus_payload(directory: Path, name: str, codec_id: str) -> bytes:

@@ -7,14 +7,12 @@ import random
 from pathlib import Path
 
 import pytest
-from conftest import RunCli, assert_one_error_line, tree_snapshot
+from conftest import CALGARY_14, RunCli, assert_one_error_line, tree_snapshot
 from pure_kernels import pure
 
 from archiver import CodecError
 from pyarc_plugins.lz77 import LEVELS, Lz77Codec
 
-CALGARY_14 = ["bib", "book1", "book2", "geo", "news", "obj1", "obj2", "paper1", "paper2",
-              "pic", "progc", "progl", "progp", "trans"]
 TEXT = (Path(__file__).resolve().parents[1] / "README.md").read_bytes()[:20000]
 
 

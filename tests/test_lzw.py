@@ -23,7 +23,14 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
-from conftest import RunCli, assert_one_error_line, tree_snapshot
+from conftest import (
+    CALGARY_14,
+    CALGARY_FILES,
+    RunCli,
+    assert_one_error_line,
+    corpus_file,
+    tree_snapshot,
+)
 from pure_kernels import pure
 
 import archiver
@@ -340,20 +347,6 @@ def test_incompressible_data_grows_little() -> None:
 
 # ---------------------------------------------------------------------------------------------
 # 3. The Calgary corpus
-
-CALGARY_FILES = ["bib", "book1", "book2", "geo", "news", "obj1", "obj2", "paper1", "paper2",
-                 "paper3", "paper4", "paper5", "paper6", "pic", "progc", "progl", "progp",
-                 "trans"]
-CALGARY_14 = ["bib", "book1", "book2", "geo", "news", "obj1", "obj2", "paper1", "paper2", "pic",
-              "progc", "progl", "progp", "trans"]
-
-
-@functools.cache
-def corpus_file(directory: Path, name: str) -> bytes:
-    path = directory / name
-    assert path.is_file(), f"{path} is missing from the corpus"
-    return path.read_bytes()
-
 
 @functools.cache
 def corpus_payload(directory: Path, name: str, max_bits: int = 16) -> bytes:
