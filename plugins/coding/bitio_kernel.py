@@ -33,6 +33,39 @@ MAX_RUN_DIGITS = cython.declare(cython.int, 40)
 MAX_TABLE_BITS = cython.declare(cython.int, 15)
 
 
+@cython.boundscheck(False)  # start < size, and the scan stops at size
+@cython.wraparound(False)
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
+def _run_end(data: cython.const[cython.uchar][:], start: cython.Py_ssize_t,
+             size: cython.Py_ssize_t) -> cython.Py_ssize_t:
+    """Where the run of data[start] that begins at start ends."""
+    end: cython.Py_ssize_t = start + 1
+    while end < size and data[end] == data[start]:
+        end += 1
+    return end
+
+
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
+def _run_digit(run: cython.Py_ssize_t) -> cython.uint:
+    """The lowest digit of a run length in bijective base 2: RUN_A (1) or RUN_B (2)."""
+    return RUN_A if run & 1 else RUN_B
+
+
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
+def _run_rest(run: cython.Py_ssize_t) -> cython.Py_ssize_t:
+    """The run length without its lowest digit (read_codes adds digits back, lowest first)."""
+    return (run - 1) >> 1 if run & 1 else (run - 2) >> 1
+
+
 @cython.boundscheck(False)  # i < size; symbols index the 258 counts
 @cython.wraparound(False)
 @cython.ccall
@@ -50,17 +83,11 @@ def symbol_counts(data: cython.const[cython.uchar][:], run_byte: cython.int = -1
                 counts[data[i]] += 1
                 i += 1
                 continue
-            run = 0
-            while i < size and data[i] == run_byte:
-                run += 1
-                i += 1
-            while run > 0:  # the digits of run in bijective base 2
-                if run & 1:
-                    counts[RUN_A] += 1
-                    run = (run - 1) >> 1
-                else:
-                    counts[RUN_B] += 1
-                    run = (run - 2) >> 1
+            run = _run_end(data, i, size) - i
+            i += run
+            while run > 0:
+                counts[_run_digit(run)] += 1
+                run = _run_rest(run)
     return list(memoryview(counts_buffer).cast("Q"))[: RUN_SYMBOLS if run_byte >= 0 else 256]
 
 
@@ -130,7 +157,7 @@ class ByteSink:
 
     def written(self) -> bytes:
         """Everything written so far."""
-        return bytes(self.buffer[: self.pos])
+        return bytes(memoryview(self.buffer)[: self.pos])
 
 
 @cython.final
@@ -176,14 +203,12 @@ class BitWriter(ByteSink):
                     self.write(codes[data[i]], lengths[data[i]])
                     i += 1
                     continue
-                run = 0
-                while i < size and data[i] == run_byte:
-                    run += 1
-                    i += 1
+                run = _run_end(data, i, size) - i
+                i += run
                 while run > 0:
-                    digit = RUN_A if run & 1 else RUN_B
+                    digit = _run_digit(run)
                     self.write(codes[digit], lengths[digit])
-                    run = (run - 1) >> 1 if run & 1 else (run - 2) >> 1
+                    run = _run_rest(run)
 
     @cython.cfunc
     @cython.nogil

@@ -10,6 +10,7 @@ cdef class RangeEncoder(ByteSink):
     cdef unsigned int cache
     cdef Py_ssize_t pending
     cdef void _shift_low(self) noexcept nogil
+    cdef inline void _normalize(self) noexcept nogil
     cpdef void encode(self, unsigned int cum, unsigned int freq, unsigned int total) noexcept nogil
     cpdef void encode_bit(self, unsigned short[:] probs, Py_ssize_t index, unsigned int bit) noexcept nogil
     cpdef void encode_tree(self, unsigned short[:] probs, Py_ssize_t base, int nbits, unsigned int value) noexcept nogil

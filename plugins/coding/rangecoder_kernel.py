@@ -87,6 +87,16 @@ class RangeEncoder(ByteSink):
         self.pending += 1
         self.low = (self.low & 0x00FFFFFF) << 8
 
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _normalize(self) -> cython.void:
+        # Keep width in [2**24, 2**32): shift out each settled top byte.
+        while self.width < TOP:
+            self.width <<= 8
+            self._shift_low()
+
     @cython.ccall
     @cython.nogil
     @cython.exceptval(check=False)
@@ -95,9 +105,7 @@ class RangeEncoder(ByteSink):
         step: cython.uint = self.width // total
         self.low += cython.cast(cython.ulonglong, step) * cum
         self.width = step * freq
-        while self.width < TOP:
-            self.width <<= 8
-            self._shift_low()
+        self._normalize()
 
     @cython.ccall
     @cython.nogil
@@ -114,9 +122,7 @@ class RangeEncoder(ByteSink):
             self.low += bound
             self.width -= bound
             probs[index] = prob - (prob >> ADAPT_SHIFT)
-        while self.width < TOP:
-            self.width <<= 8
-            self._shift_low()
+        self._normalize()
 
     @cython.ccall
     @cython.nogil
@@ -143,9 +149,7 @@ class RangeEncoder(ByteSink):
             self.width >>= 1
             if (value >> i) & 1:
                 self.low += self.width
-            while self.width < TOP:
-                self.width <<= 8
-                self._shift_low()
+            self._normalize()
 
     @cython.ccall
     def finish(self) -> bytes:
@@ -163,7 +167,7 @@ class RangeEncoder(ByteSink):
             zero_bytes = 0
         for _ in range(FLUSH_BYTES + 1):
             self._shift_low()
-        return bytes(self.buffer[1 : self.pos - zero_bytes])
+        return bytes(memoryview(self.buffer)[1 : self.pos - zero_bytes])
 
 
 @cython.final
