@@ -18,6 +18,17 @@ from array import array
 
 import cython
 
+if cython.compiled:
+    from cython.cimports.pyarc_plugins.lz77.sequences_kernel import (
+        bucket,
+        extra_bits,
+        update_repeats,
+    )
+else:
+    from pyarc_plugins.lz77.sequences_kernel import bucket, extra_bits, update_repeats
+
+from pyarc_plugins.lz77.sequences_kernel import initial_repeats
+
 MIN_MATCH = cython.declare(cython.int, 4)
 #: The hash table has about one slot per byte of the block, at most 2**MAX_HASH_LOG.
 MAX_HASH_LOG = cython.declare(cython.int, 17)
@@ -59,35 +70,6 @@ def _match_length(data: cython.const[cython.uchar][:], a: cython.Py_ssize_t,
     return length
 
 
-@cython.cfunc
-@cython.nogil
-@cython.exceptval(check=False)
-def _update_repeats(reps: cython.int[:], source: cython.Py_ssize_t, target: cython.Py_ssize_t,
-                    value: cython.Py_ssize_t) -> cython.void:
-    """The repeat offsets after a match with this offset value: reps[target:target + 3] from
-    reps[source:source + 3] (which may be the same three). A repeat moves to the front; a new
-    distance goes in front of the others. (sequences_kernel.execute mirrors this.)"""
-    r0: cython.int = reps[source]
-    r1: cython.int = reps[source + 1]
-    r2: cython.int = reps[source + 2]
-    if value >= REPEATS:
-        reps[target] = cython.cast(cython.int, value - 2)
-        reps[target + 1] = r0
-        reps[target + 2] = r1
-    elif value == 0:
-        reps[target] = r0
-        reps[target + 1] = r1
-        reps[target + 2] = r2
-    elif value == 1:
-        reps[target] = r1
-        reps[target + 1] = r0
-        reps[target + 2] = r2
-    else:
-        reps[target] = r2
-        reps[target + 1] = r0
-        reps[target + 2] = r1
-
-
 @cython.final
 @cython.cclass
 class Parser:
@@ -123,7 +105,7 @@ class Parser:
         self.inserted = 0
         self.max_chain = max_chain
         self.nice = nice
-        self.reps = array("i", [1, 4, 8])
+        self.reps = initial_repeats()
 
     @cython.boundscheck(False)  # positions below size; slots masked to the chain table
     @cython.wraparound(False)
@@ -237,7 +219,7 @@ def parse(data: cython.const[cython.uchar][:], window_log: cython.int, max_chain
             length = cython.cast(cython.Py_ssize_t, found >> 32)
             ml[sequences] = cython.cast(cython.uint, length)
             ov[sequences] = cython.cast(cython.uint, found & LOW32)
-            _update_repeats(parser.reps, 0, 0, cython.cast(cython.Py_ssize_t, found & LOW32))
+            update_repeats(parser.reps, 0, 0, cython.cast(cython.Py_ssize_t, found & LOW32))
             sequences += 1
             pos += length
             anchor = pos
@@ -266,13 +248,9 @@ PRICED_LENGTHS = cython.declare(cython.Py_ssize_t, 4096)
 @cython.nogil
 @cython.exceptval(check=False)
 def _bucket_price(value: cython.Py_ssize_t, prices: cython.int[:]) -> cython.longlong:
-    """The price of a value: its bucket code's, plus its extra bits (see sequences_kernel)."""
-    top: cython.int = 0
-    if value < 16:
-        return prices[value]
-    while (value >> top) > 1:
-        top += 1
-    return prices[16 + 4 * (top - 4) + ((value >> (top - 2)) & 3)] + (top - 2) * PRICE_ONE
+    """The price of a value: its bucket code's, plus its extra bits."""
+    code: cython.uint = bucket(cython.cast(cython.uint, value))
+    return prices[code] + extra_bits(code) * PRICE_ONE
 
 
 @cython.boundscheck(False)  # candidates lie before pos and lengths within the block
@@ -351,7 +329,7 @@ def optimal_parse(source, window_log: cython.int, max_chain: cython.int,
     run: cython.int[:] = array("i", bytes(4 * (size + 1)))  # literals since the last match
     length_in: cython.int[:] = array("i", bytes(4 * (size + 1)))  # 0: reached by a literal
     value_in: cython.int[:] = array("i", bytes(4 * (size + 1)))
-    reps: cython.int[:] = array("i", [1, 4, 8]) * (size + 1)  # 3 per position
+    reps: cython.int[:] = initial_repeats(size + 1)  # 3 per position
     lengths: cython.longlong[:] = array("q", bytes(8 * CANDIDATES))
     values: cython.longlong[:] = array("q", bytes(8 * CANDIDATES))
     i: cython.Py_ssize_t = 0
@@ -396,7 +374,7 @@ def optimal_parse(source, window_log: cython.int, max_chain: cython.int,
                         length_in[target] = cython.cast(cython.int, length)
                         value_in[target] = cython.cast(cython.int, value)
                         run[target] = 0
-                        _update_repeats(reps, 3 * i, 3 * target, value)
+                        update_repeats(reps, 3 * i, 3 * target, value)
                 shortest = lengths[j] + 1
             if count and lengths[count - 1] >= nice:
                 i += lengths[count - 1]  # take it: positions inside a long match wait

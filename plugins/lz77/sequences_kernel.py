@@ -6,7 +6,13 @@ two [2**n, 2**(n+1)) splits into four codes by the two bits below its highest, a
 bits below those follow as extra bits: code = 16 + 4 * (n - 4) + those two bits. So codes grow
 with log2(v), finely enough to follow how offsets and lengths thin out, and the extra bits are
 what a uniform distribution within a bucket needs. 128 codes cover v < 2**29.
+
+Repeat offsets: offset values 0, 1, 2 reuse one of the last three distances (update_repeats
+keeps them); parse_kernel cimports bucket, extra_bits and update_repeats, so that the encoder
+prices and tracks exactly what this module writes and reads.
 """
+
+from array import array
 
 import cython
 
@@ -22,16 +28,62 @@ REPEATS = cython.declare(cython.int, 3)
 
 
 @cython.cfunc
-@cython.inline
 @cython.nogil
 @cython.exceptval(check=False)
-def _bucket(value: cython.uint) -> cython.uint:
+def bucket(value: cython.uint) -> cython.uint:
+    """The bucket code of a value."""
     top: cython.uint = 0  # the index of the highest set bit
     if value < DIRECT:
         return value
     while (value >> top) > 1:
         top += 1
     return DIRECT + 4 * (top - 4) + ((value >> (top - 2)) & 3)
+
+
+@cython.cfunc
+@cython.nogil
+@cython.exceptval(check=False)
+def extra_bits(code: cython.uint) -> cython.int:
+    """How many extra bits follow a bucket code."""
+    if code < DIRECT:
+        return 0
+    return cython.cast(cython.int, (code - DIRECT) >> 2) + 2  # n - 2, n = the top bit
+
+
+def initial_repeats(count: int = 1):
+    """The repeat offsets at the start of a block (1, 4, 8), `count` times over."""
+    return array("i", [1, 4, 8]) * count
+
+
+@cython.boundscheck(False)  # callers pass slots of three inside reps
+@cython.wraparound(False)
+@cython.cfunc
+@cython.nogil
+@cython.exceptval(check=False)
+def update_repeats(reps: cython.int[:], source: cython.Py_ssize_t, target: cython.Py_ssize_t,
+                   value: cython.Py_ssize_t) -> cython.void:
+    """The repeat offsets after a match with this offset value: reps[target:target + 3] from
+    reps[source:source + 3] (which may be the same three). A repeat moves to the front; a new
+    distance goes in front of the others. The match's distance ends up in reps[target]."""
+    r0: cython.int = reps[source]
+    r1: cython.int = reps[source + 1]
+    r2: cython.int = reps[source + 2]
+    if value >= REPEATS:
+        reps[target] = cython.cast(cython.int, value - 2)
+        reps[target + 1] = r0
+        reps[target + 2] = r1
+    elif value == 0:
+        reps[target] = r0
+        reps[target + 1] = r1
+        reps[target + 2] = r2
+    elif value == 1:
+        reps[target] = r1
+        reps[target + 1] = r0
+        reps[target + 2] = r2
+    else:
+        reps[target] = r2
+        reps[target + 1] = r0
+        reps[target + 2] = r1
 
 
 @cython.ccall
@@ -43,7 +95,7 @@ def bucket_counts(values: cython.uint[:], minus: cython.uint = 0) -> list:
     size: cython.Py_ssize_t = len(values)
     with cython.nogil:
         for i in range(size):
-            counts[_bucket(values[i] - minus)] += 1
+            counts[bucket(values[i] - minus)] += 1
     return list(memoryview(counts_buffer).cast("Q"))
 
 
@@ -53,12 +105,9 @@ def bucket_counts(values: cython.uint[:], minus: cython.uint = 0) -> list:
 @cython.exceptval(check=False)
 def _write_value(writer: BitWriter, value: cython.uint, codes: cython.uint[:],
                  lengths: cython.uchar[:]) -> cython.void:
-    code: cython.uint = _bucket(value)
-    extra: cython.int
+    code: cython.uint = bucket(value)
     writer.write(codes[code], lengths[code])
-    if code >= DIRECT:
-        extra = cython.cast(cython.int, (code - DIRECT) >> 2) + 2  # n - 2, n = top bit
-        writer.write(value, extra)
+    writer.write(value, extra_bits(code))
 
 
 @cython.ccall
@@ -85,15 +134,14 @@ def _read_value(reader: BitReader, table: cython.ushort[:],
                 max_length: cython.int) -> cython.longlong:
     entry: cython.ushort = table[reader.peek(max_length)]
     code: cython.uint = entry >> 4
-    top: cython.int
+    extra: cython.int = extra_bits(code)
     reader.skip(entry & 15)
     if code < DIRECT:
         return code
-    top = cython.cast(cython.int, (code - DIRECT) >> 2) + 4
-    if top > 28:
+    if extra > 26:
         return -1  # beyond any block: corrupt
-    return ((cython.cast(cython.longlong, 4 | ((code - DIRECT) & 3)) << (top - 2))
-            | cython.cast(cython.longlong, reader.read(top - 2)))
+    return ((cython.cast(cython.longlong, 4 | ((code - DIRECT) & 3)) << extra)
+            | cython.cast(cython.longlong, reader.read(extra)))
 
 
 @cython.boundscheck(False)  # every copy is checked against what exists before it is made
@@ -115,7 +163,7 @@ def execute(reader: BitReader, sequences: cython.Py_ssize_t,
     pos: cython.Py_ssize_t = 0
     used: cython.Py_ssize_t = 0  # literals consumed
     available: cython.Py_ssize_t = len(literals)
-    reps: cython.longlong[3] = [1, 4, 8]
+    reps: cython.int[:] = initial_repeats()
     _sequence: cython.Py_ssize_t
     k: cython.Py_ssize_t
     literal_length: cython.longlong
@@ -140,18 +188,8 @@ def execute(reader: BitReader, sequences: cython.Py_ssize_t,
                 data[pos + k] = literals[used + k]
             pos += literal_length
             used += literal_length
-            # The repeat offsets after this match, as parse_kernel._update_repeats.
-            if value >= REPEATS:  # a new offset; the repeat offsets move down
-                distance = value - 2
-                reps[2] = reps[1]
-                reps[1] = reps[0]
-            else:
-                distance = reps[value]
-                if value == 2:
-                    reps[2] = reps[1]
-                if value >= 1:
-                    reps[1] = reps[0]
-            reps[0] = distance
+            update_repeats(reps, 0, 0, value)
+            distance = reps[0]
             if distance > pos or match_length > size - pos:
                 ok = False
                 break
