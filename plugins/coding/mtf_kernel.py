@@ -9,6 +9,19 @@ easy prey for an order-0 entropy coder. decode(encode(data)) == data, and both k
 import cython
 
 
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
+def _to_front(order: cython.uchar[:], rank: cython.int) -> cython.void:
+    """Move order[rank] to the front, shifting the bytes before it one place back."""
+    byte: cython.uchar = order[rank]
+    while rank > 0:
+        order[rank] = order[rank - 1]
+        rank -= 1
+    order[0] = byte
+
+
 @cython.ccall
 def mtf_encode(data: cython.const[cython.uchar][:]) -> bytes:
     out = bytearray(len(data))
@@ -25,10 +38,7 @@ def mtf_encode(data: cython.const[cython.uchar][:]) -> bytes:
             while order[rank] != byte:
                 rank += 1
             ranks[i] = rank
-            while rank > 0:  # shift the bytes before it one place back
-                order[rank] = order[rank - 1]
-                rank -= 1
-            order[0] = byte
+            _to_front(order, rank)
     return bytes(out)
 
 
@@ -39,15 +49,10 @@ def mtf_decode(ranks: cython.const[cython.uchar][:]) -> bytes:
     order: cython.uchar[:] = bytearray(range(256))  # byte values, most recent first
     i: cython.Py_ssize_t
     rank: cython.int
-    byte: cython.uchar
     size: cython.Py_ssize_t = len(ranks)
     with cython.nogil:
         for i in range(size):
             rank = ranks[i]
-            byte = order[rank]
-            data[i] = byte
-            while rank > 0:
-                order[rank] = order[rank - 1]
-                rank -= 1
-            order[0] = byte
+            data[i] = order[rank]
+            _to_front(order, rank)
     return bytes(out)
