@@ -91,7 +91,8 @@ def methods() -> dict[str, tuple[Pack, Unpack]]:
 
 def codec_variants() -> list[str]:
     """Each installed codec with its defaults, and once per value of a small integer option
-    (such as arithmetic's order), so that every setting a user may choose is measured."""
+    (such as arithmetic's order) and per other choice of a named option (such as lz77's
+    coder), so that every setting a user may choose is measured."""
     specs = []
     for loaded in registry():
         codec = loaded.codec
@@ -99,6 +100,8 @@ def codec_variants() -> list[str]:
             continue
         specs.append(codec.name)
         for option in codec.option_specs:
+            specs += [f"{codec.name}:{option.name}={choice}" for choice in option.choices
+                      if choice != option.default]
             if option.minimum is None or option.maximum is None:
                 continue
             if option.maximum - option.minimum <= 3:
@@ -148,12 +151,15 @@ def codec_table(data: dict[str, bytes]) -> list[str]:
 
 
 def curve_table(data: dict[str, bytes]) -> list[str]:
-    """Size against speed over every level: lz77 1-9 next to zlib 1-9 and lzma presets 0-9."""
+    """Size against speed over every level: lz77 1-9 (Huffman-coded tokens to 7, range coded
+    at 8 and 9, and each level with the other coder) next to zlib 1-9 and lzma presets 0-9."""
     total = sum(map(len, data.values()))
     rows: list[tuple[str, Pack, Unpack]] = []
     for level in range(1, 10):
-        codec = registry().create(f"lz77:level={level}")
-        rows.append((f"pyarc lz77:level={level}", codec.encode, codec.decode))
+        for coder in ("auto", "range" if level < 8 else "huffman"):
+            spec = f"lz77:level={level}" + (f",coder={coder}" if coder != "auto" else "")
+            codec = registry().create(spec)
+            rows.append((f"pyarc {spec}", codec.encode, codec.decode))
     for level in range(1, 10):
         rows.append((f"zlib-{level}", partial(zlib.compress, level=level),
                      lambda p, n: zlib.decompress(p)))

@@ -7,7 +7,7 @@ import random
 from pathlib import Path
 
 import pytest
-from conftest import CALGARY_14, RunCli, assert_one_error_line, tree_snapshot
+from conftest import CALGARY_14, RunCli, assert_one_error_line, corpus_file, tree_snapshot
 from pure_kernels import pure
 
 from archiver import CodecError
@@ -36,9 +36,12 @@ def edge_cases() -> dict[str, bytes]:
 
 @pytest.mark.parametrize("name", list(edge_cases()))
 @pytest.mark.parametrize("options", [{}, {"level": 1}, {"level": 9}, {"window": 10},
-                                     {"level": 3, "window": 16}])
-def test_round_trip(name: str, options: dict[str, int]) -> None:
-    """decode(encode(x)) == x for every level and window setting on the edge cases."""
+                                     {"level": 3, "window": 16}, {"coder": "range"},
+                                     {"level": 1, "window": 10, "coder": "range"},
+                                     {"level": 9, "coder": "huffman"}])
+def test_round_trip(name: str, options: dict[str, int | str]) -> None:
+    """decode(encode(x)) == x for levels, windows and token coders on the edge cases (the run
+    is one match longer than the range coder's longest: it is split)."""
     data = edge_cases()[name]
     codec = Lz77Codec(**options)
     assert codec.decode(codec.encode(data), len(data)) == data
@@ -83,14 +86,17 @@ def corrupt_variants(payload: bytes, rng: random.Random) -> list[bytes]:
     return variants
 
 
-def test_corrupt_payloads_give_codec_error() -> None:
+@pytest.mark.parametrize("coder", ["huffman", "range"])
+def test_corrupt_payloads_give_codec_error(coder: str) -> None:
     """Truncated, extended, bit-flipped and random payloads raise CodecError or decode to
     `size` bytes; never another exception."""
     rng = random.Random(11)
     data = TEXT[:4000] + b"a" * 500 + TEXT[:2000]
-    codec = Lz77Codec()
+    codec = Lz77Codec(coder=coder)
     payload = codec.encode(data)
-    for variant in corrupt_variants(payload, rng):
+    variants = corrupt_variants(payload, rng)
+    variants += [payload[:1] + variant for variant in corrupt_variants(payload[1:], rng)]
+    for variant in variants:
         try:
             out = codec.decode(variant, len(data))
         except CodecError:
@@ -104,10 +110,35 @@ def test_corrupt_payloads_give_codec_error() -> None:
         codec.decode(payload[:-3], len(data))
 
 
-def test_garbage_declared_as_a_huge_block_fails_fast() -> None:
+def test_unknown_token_coder_and_empty_payload() -> None:
+    """A first byte naming no token coder, or no payload for a non-empty block, is refused."""
+    codec = Lz77Codec()
+    payload = codec.encode(TEXT)
+    with pytest.raises(CodecError, match="token coder"):
+        codec.decode(b"\x02" + payload[1:], len(TEXT))
+    with pytest.raises(CodecError):
+        codec.decode(b"", len(TEXT))
+
+
+def test_coder_auto_picks_range_coding_from_level_8() -> None:
+    """coder=auto: Huffman tokens up to level 7, range-coded tokens at 8 and 9, which are
+    smaller on text; coder=huffman/range overrides the level's choice."""
+    from pyarc_plugins.lz77 import ADAPTIVE_TOKENS, HUFFMAN_TOKENS
+
+    assert [Lz77Codec(level=level).encode(TEXT)[0] for level in (1, 7, 8, 9)] == [
+        HUFFMAN_TOKENS, HUFFMAN_TOKENS, ADAPTIVE_TOKENS, ADAPTIVE_TOKENS]
+    assert Lz77Codec(level=9, coder="huffman").encode(TEXT)[0] == HUFFMAN_TOKENS
+    assert Lz77Codec(level=1, coder="range").encode(TEXT)[0] == ADAPTIVE_TOKENS
+    for level in (1, 6, 9):
+        huffman = len(Lz77Codec(level=level, coder="huffman").encode(TEXT))
+        assert len(Lz77Codec(level=level, coder="range").encode(TEXT)) < huffman
+
+
+@pytest.mark.parametrize("coder", ["huffman", "range"])
+def test_garbage_declared_as_a_huge_block_fails_fast(coder: str) -> None:
     """Random bytes declared as a 64 MiB block end in CodecError, not a long decode."""
     rng = random.Random(5)
-    codec = Lz77Codec()
+    codec = Lz77Codec(coder=coder)
     header = codec.encode(TEXT)[:200]
     for _ in range(10):
         with pytest.raises(CodecError):
@@ -115,7 +146,8 @@ def test_garbage_declared_as_a_huge_block_fails_fast() -> None:
 
 
 @pytest.mark.parametrize("kernel", ["pyarc_plugins.lz77.parse_kernel",
-                                    "pyarc_plugins.lz77.sequences_kernel"])
+                                    "pyarc_plugins.lz77.sequences_kernel",
+                                    "pyarc_plugins.lz77.adaptive_tokens_kernel"])
 def test_compiled_and_pure_agree(kernel: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """With a kernel run as plain Python the payloads are byte-identical and decode back."""
     import pyarc_plugins.lz77 as lz77_module
@@ -125,11 +157,13 @@ def test_compiled_and_pure_agree(kernel: str, monkeypatch: pytest.MonkeyPatch) -
         pytest.skip(f"{kernel} is not compiled: nothing to compare with")
     inputs = [b"x", b"abc" * 300, TEXT[:3000], bytes(range(256)) * 3,
               random.Random(2).randbytes(2000)]
-    expected = [Lz77Codec(level=level).encode(data) for data in inputs for level in (1, 9)]
+    settings = [{"level": 1}, {"level": 6}, {"level": 9}, {"level": 1, "coder": "range"}]
+    expected = [Lz77Codec(**options).encode(data) for data in inputs for options in settings]
     monkeypatch.setattr(lz77_module, kernel.rpartition(".")[2], pure(kernel))
-    assert [Lz77Codec(level=level).encode(data) for data in inputs
-            for level in (1, 9)] == expected
-    for data in inputs:
+    assert [Lz77Codec(**options).encode(data) for data in inputs
+            for options in settings] == expected
+    for data, payload in zip(inputs, expected[2::len(settings)]):  # level 9: range coded
+        assert Lz77Codec().decode(payload, len(data)) == data
         assert Lz77Codec().decode(Lz77Codec().encode(data), len(data)) == data
 
 
@@ -149,6 +183,21 @@ def test_corpus_round_trip_and_default_size(corpus_dir: Path) -> None:
     assert 8 * packed / total <= 2.45
 
 
+@pytest.mark.corpus
+def test_corpus_top_level_size(corpus_dir: Path) -> None:
+    """Level 9 (optimal parse, range-coded tokens) packs Calgary-14 into at most 2.25 bits
+    per byte (xz -9e reaches 2.149) and round-trips it."""
+    codec = Lz77Codec(level=9)
+    total = packed = 0
+    for name in CALGARY_14:
+        data = corpus_file(corpus_dir, name)
+        payload = codec.encode(data)
+        assert codec.decode(payload, len(data)) == data, name
+        total += len(data)
+        packed += len(payload)
+    assert 8 * packed / total <= 2.25
+
+
 def test_cli_round_trip_and_bad_option(tmp_path: Path, run_cli: RunCli) -> None:
     """`pyarc pack --codec lz77:level=1` round-trips a tree; `lz77:level=10` is a usage error."""
     tree = tmp_path / "tree"
@@ -156,7 +205,7 @@ def test_cli_round_trip_and_bad_option(tmp_path: Path, run_cli: RunCli) -> None:
     (tree / "a.txt").write_bytes(TEXT)
     (tree / "b.bin").write_bytes(b"abc" * 3000)
     archive = tmp_path / "t.pyarc"
-    code, _, err = run_cli("pack", "--codec", "lz77:level=1", archive, tree)
+    code, _, err = run_cli("pack", "--codec", "lz77:level=1,coder=range", archive, tree)
     assert code == 0, err
     code, _, err = run_cli("unpack", archive, "-C", tmp_path / "out")
     assert code == 0, err
@@ -164,16 +213,20 @@ def test_cli_round_trip_and_bad_option(tmp_path: Path, run_cli: RunCli) -> None:
     code, _, err = run_cli("pack", "--codec", "lz77:level=10", tmp_path / "x.pyarc", tree)
     assert code == 2
     assert "level" in assert_one_error_line(err)
+    code, _, err = run_cli("pack", "--codec", "lz77:coder=zip", tmp_path / "y.pyarc", tree)
+    assert code == 2
+    assert "coder" in assert_one_error_line(err)
 
 
 def test_blocks_too_big_for_the_optimal_parse_are_parsed_lazily(
         monkeypatch: pytest.MonkeyPatch) -> None:
-    """Above OPTIMAL_MAX_BLOCK, levels 8 and 9 give level 7's payload (bounded memory)."""
+    """Above OPTIMAL_MAX_BLOCK, levels 8 and 9 parse as level 7 does (bounded memory), and
+    still range code the tokens."""
     import pyarc_plugins.lz77 as lz77_module
 
     data = TEXT[:5000]
     optimal = Lz77Codec(level=9).encode(data)
     monkeypatch.setattr(lz77_module, "OPTIMAL_MAX_BLOCK", len(data) - 1)
     lazy = Lz77Codec(level=9).encode(data)
-    assert lazy == Lz77Codec(level=7).encode(data) != optimal
+    assert lazy == Lz77Codec(level=7, coder="range").encode(data) != optimal
     assert Lz77Codec().decode(lazy, len(data)) == data

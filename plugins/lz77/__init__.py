@@ -1,7 +1,11 @@
-"""`lz77`: LZ77 with a window of up to 16 MiB, hash-chain match finding, lazy matching and
-repeat offsets; literals and sequence codes are Huffman coded (see docs/lz77.md).
+"""`lz77`: LZ77 with a window of up to 16 MiB, hash-chain match finding, lazy matching or an
+optimal parse, and repeat offsets; the tokens are Huffman coded or, at levels 8 and 9, range
+coded with adaptive models (see docs/lz77.md).
 
-Payload, version 1: a bit stream, most significant bit first.
+Payload, version 2: one byte, the token coder (HUFFMAN_TOKENS or ADAPTIVE_TOKENS), then
+
+- adaptive tokens: the range coder's stream of lz77/adaptive_tokens_kernel.py;
+- Huffman tokens: a bit stream, most significant bit first:
 
     delta(sequences + 1)      Elias delta: the number of sequences
     delta(literals + 1)       the number of literal bytes
@@ -21,6 +25,7 @@ from __future__ import annotations
 import math
 from array import array
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 from archiver import Codec, CodecError, Option, hookimpl
 from pyarc_plugins.coding.bitio_kernel import BitReader, BitWriter, symbol_counts
@@ -32,50 +37,81 @@ from pyarc_plugins.huffman.static_code import (
     write_bytes,
     write_code,
 )
-from pyarc_plugins.lz77 import parse_kernel, sequences_kernel
+from pyarc_plugins.coding.rangecoder_kernel import RangeDecoder
+from pyarc_plugins.lz77 import adaptive_tokens_kernel, parse_kernel, sequences_kernel
 
-#: level -> (hash chain candidates, lazy matching, nice length: stop searching at a match this
-#: long). Levels from OPTIMAL_FROM up parse optimally with their chain and nice length.
+class Search(NamedTuple):
+    """How a level parses: see parse_kernel.py and docs/lz77.md."""
+
+    parse: str  # "greedy", "lazy" or "optimal"
+    chain: int  # hash-chain candidates compared at a position
+    nice: int  # a match this long is taken without searching further
+    good: int  # lazy: once the match in hand is this long, look ahead with a quarter chain
+    hash_bytes: int  # chains link positions whose next 4 or 5 bytes hash alike
+
+
 LEVELS = {
-    1: (4, False, 16), 2: (8, False, 32), 3: (8, True, 32), 4: (16, True, 64),
-    5: (32, True, 64), 6: (64, True, 128), 7: (128, True, 258), 8: (32, True, 64),
-    9: (512, True, 1024),
+    1: Search("greedy", 4, 16, 0, 5), 2: Search("greedy", 8, 32, 0, 5),
+    3: Search("lazy", 8, 32, 8, 5), 4: Search("lazy", 16, 64, 8, 5),
+    5: Search("lazy", 32, 64, 8, 5), 6: Search("lazy", 48, 128, 8, 5),
+    7: Search("lazy", 128, 258, 32, 5),
+    8: Search("optimal", 32, 64, 0, 4), 9: Search("optimal", 512, 1024, 0, 4),
 }
-OPTIMAL_FROM = 8
+#: The optimal parse is priced first by the statistics of a parse at this level.
+FIRST_PRICES_LEVEL = 6
 #: The optimal parse keeps about 32 bytes per byte of block: larger blocks are parsed lazily,
 #: as at level 7, rather than take more than 256 MiB.
+LARGE_BLOCK_LEVEL = 7
 OPTIMAL_MAX_BLOCK = 8 << 20
 #: Optimal parses per block: each is priced with the statistics of the one before.
 OPTIMAL_PASSES = 2
+#: The first payload byte: how the tokens are coded.
+HUFFMAN_TOKENS = 0
+ADAPTIVE_TOKENS = 1
+#: coder=auto: Huffman (fast to decode) below this level, adaptive range coding from it.
+ADAPTIVE_FROM = 8
 
 
 class Lz77Codec(Codec):
     name = "lz77"
-    version = 1
-    description = "LZ77: hash chains, lazy matching, repeat offsets, Huffman-coded tokens"
+    version = 2
+    description = ("LZ77: hash chains, lazy or optimal parse, repeat offsets; Huffman or "
+                   "range-coded tokens")
     option_specs = (
         Option("level", 6, "search effort: 1 fastest .. 9 smallest", minimum=1, maximum=9),
         Option("window", 20, "log2 of the window: how far back matches reach",
                minimum=10, maximum=24),
+        Option("coder", "auto", "token coding: huffman (fast decoding), range (adaptive, "
+               "smaller), auto (range from level 8)", choices=("auto", "huffman", "range")),
     )
     kernels = ("pyarc_plugins.lz77.parse_kernel", "pyarc_plugins.lz77.sequences_kernel",
-               "pyarc_plugins.coding.bitio_kernel")
+               "pyarc_plugins.lz77.adaptive_tokens_kernel",
+               "pyarc_plugins.coding.bitio_kernel", "pyarc_plugins.coding.rangecoder_kernel")
 
     def encode(self, data: bytes) -> bytes:
         if not data:
             return b""
         level = int(self.options["level"])
         window = int(self.options["window"])
-        if level < OPTIMAL_FROM or len(data) > OPTIMAL_MAX_BLOCK:
-            chain, lazy, nice = LEVELS[min(level, OPTIMAL_FROM - 1)]
-            parsed = parse_kernel.parse(data, window, chain, nice, lazy)
-        else:  # a lazy parse for the first prices, then optimal parses
-            chain, _, nice = LEVELS[level]
-            parsed = parse_kernel.parse(data, window, *LEVELS[6][::2], True)
+        search = LEVELS[level]
+        if search.parse == "optimal" and len(data) > OPTIMAL_MAX_BLOCK:
+            search = LEVELS[LARGE_BLOCK_LEVEL]
+        if search.parse == "optimal":  # priced by a lazy parse, then by each optimal one
+            parsed = greedy_or_lazy_parse(data, window, LEVELS[FIRST_PRICES_LEVEL])
             for _ in range(OPTIMAL_PASSES):
-                parsed = parse_kernel.optimal_parse(data, window, chain, nice, *prices(*parsed))
+                parsed = parse_kernel.optimal_parse(data, window, search.chain, search.nice,
+                                                    search.hash_bytes, *prices(*parsed))
+        else:
+            parsed = greedy_or_lazy_parse(data, window, search)
+        coder = self.options["coder"]
+        if coder == "range" or (coder == "auto" and level >= ADAPTIVE_FROM):
+            return bytes([ADAPTIVE_TOKENS]) + adaptive_tokens_kernel.encode(data, *parsed[:3])
+        return bytes([HUFFMAN_TOKENS]) + self._huffman_tokens(parsed, len(data))
+
+    @staticmethod
+    def _huffman_tokens(parsed: tuple, size: int) -> bytes:
         literal_lengths, match_lengths, offset_values, literals = parsed
-        writer = BitWriter(len(data) // 2 + 1024)
+        writer = BitWriter(size // 2 + 1024)
         write_delta(writer, len(literal_lengths) + 1)
         write_delta(writer, len(literals) + 1)
         if literals:
@@ -93,6 +129,21 @@ class Lz77Codec(Codec):
             if payload:
                 raise CodecError(f"lz77: {len(payload)} bytes of payload for an empty block")
             return b""
+        if not payload:
+            raise CodecError(f"lz77: an empty payload for a block of {size} bytes")
+        if payload[0] == ADAPTIVE_TOKENS:
+            decoder = RangeDecoder(memoryview(payload)[1:])
+            data = adaptive_tokens_kernel.decode(decoder, size)
+            if len(data) != size:
+                raise CodecError("lz77: a token reaches outside the block, or the payload "
+                                 "ends early")
+            decoder.finish()
+            return data
+        if payload[0] != HUFFMAN_TOKENS:
+            raise CodecError(f"lz77: unknown token coder {payload[0]}")
+        return self._decode_huffman_tokens(memoryview(payload)[1:], size)
+
+    def _decode_huffman_tokens(self, payload: memoryview, size: int) -> bytes:
         reader = BitReader(payload)
         sequences = read_delta(reader) - 1
         literal_count = read_delta(reader) - 1
@@ -109,6 +160,12 @@ class Lz77Codec(Codec):
         if len(data) != size:
             raise CodecError("lz77: the sequences do not rebuild the block")
         return data
+
+
+def greedy_or_lazy_parse(data: bytes, window: int, search: Search) -> tuple:
+    """A greedy or lazy parse of data."""
+    return parse_kernel.parse(data, window, search.chain, search.nice, search.hash_bytes,
+                              search.parse == "lazy", search.good)
 
 
 def prices(literal_lengths: array, match_lengths: array, offset_values: array,

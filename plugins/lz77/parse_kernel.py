@@ -8,10 +8,15 @@ copies repeat a pattern). offset_value 0, 1, 2 means "the most recent offset", "
 and object code, reuses its offsets); offset_value = distance + 2 otherwise. The bytes after the
 last match are literals that no sequence claims.
 
-Match finding: a hash of the next MIN_MATCH bytes indexes `head`, the most recent position with
-that hash, and `prev` chains each position to the previous one with the same hash, within the
-window. Up to `max_chain` candidates are compared, nearest first. Lazy matching (zlib's): before
-taking a match, look one byte ahead; if a longer match starts there, emit a literal instead.
+Match finding: a hash of the next `hash_bytes` bytes (4 or 5) indexes `head`, the most recent
+position with that hash, and `prev` chains each position to the previous one with the same
+hash, within the window. Up to `max_chain` candidates are compared, nearest first. Hashing 5
+bytes keeps most 4-byte matches out of the chains: on text they are so many that a chain of 64
+would not reach past them, and they are rarely worth coding anyway (see FAR_4).
+
+Lazy matching (zlib's): before taking a match, look one byte ahead; if a longer match starts
+there, emit a literal instead. When the match in hand is already `good` bytes long, the look
+ahead searches only a quarter of the chain.
 """
 
 from array import array
@@ -37,22 +42,28 @@ MAX_HASH_LOG = cython.declare(cython.int, 17)
 FAR_4 = cython.declare(cython.Py_ssize_t, 1 << 12)
 FAR_5 = cython.declare(cython.Py_ssize_t, 1 << 16)
 REPEATS = cython.declare(cython.int, 3)
+HASH_PRIME = cython.declare(cython.ulonglong, 0x9E3779B97F4A7C15)  # 2**64 / golden ratio
+MASK64 = cython.declare(cython.ulonglong, 0xFFFFFFFFFFFFFFFF)  # (the wrap C does anyway)
 LOW32 = cython.declare(cython.longlong, 0xFFFFFFFF)
-MASK32 = cython.declare(cython.uint, 0xFFFFFFFF)
 
 
-@cython.boundscheck(False)  # pos + 3 < size: callers hash only where MIN_MATCH bytes remain
+@cython.boundscheck(False)  # pos + hash_bytes <= size: callers hash only where that many remain
 @cython.wraparound(False)
 @cython.cfunc
 @cython.inline
 @cython.nogil
 @cython.exceptval(check=False)
-def _hash(data: cython.const[cython.uchar][:], pos: cython.Py_ssize_t,
+def _hash(data: cython.const[cython.uchar][:], pos: cython.Py_ssize_t, hash_bytes: cython.int,
           hash_log: cython.int) -> cython.uint:
-    word: cython.uint = (data[pos] | (cython.cast(cython.uint, data[pos + 1]) << 8)
-                         | (cython.cast(cython.uint, data[pos + 2]) << 16)
-                         | (cython.cast(cython.uint, data[pos + 3]) << 24))
-    return ((word * cython.cast(cython.uint, 2654435761)) & MASK32) >> (32 - hash_log)
+    """A multiplicative hash of the hash_bytes (4 or 5) bytes at pos: their little-endian word,
+    shifted to the top of 64 bits, times a large odd constant; the top hash_log bits."""
+    word: cython.ulonglong = (data[pos] | (cython.cast(cython.ulonglong, data[pos + 1]) << 8)
+                              | (cython.cast(cython.ulonglong, data[pos + 2]) << 16)
+                              | (cython.cast(cython.ulonglong, data[pos + 3]) << 24))
+    if hash_bytes == 5:
+        word |= cython.cast(cython.ulonglong, data[pos + 4]) << 32
+    word <<= 64 - 8 * hash_bytes
+    return cython.cast(cython.uint, ((word * HASH_PRIME) & MASK64) >> (64 - hash_log))
 
 
 @cython.boundscheck(False)  # b + limit <= size and a < b
@@ -79,17 +90,18 @@ class Parser:
     size: cython.Py_ssize_t
     window: cython.Py_ssize_t
     mask: cython.Py_ssize_t
+    hash_bytes: cython.int  # positions are chained by a hash of this many bytes
     hash_log: cython.int
     head: cython.int[:]
     prev: cython.int[:]
     inserted: cython.Py_ssize_t
-    max_chain: cython.int
     nice: cython.Py_ssize_t
     reps: cython.int[:]  # the three repeat offsets in force
 
-    def __init__(self, data, window_log: cython.int, max_chain: cython.int,
-                 nice: cython.Py_ssize_t):
+    def __init__(self, data, window_log: cython.int, nice: cython.Py_ssize_t,
+                 hash_bytes: cython.int):
         self.data = data
+        self.hash_bytes = hash_bytes
         self.size = len(data)
         self.window = cython.cast(cython.Py_ssize_t, 1) << window_log
         self.hash_log = 10
@@ -103,7 +115,6 @@ class Parser:
         self.mask = slots - 1
         self.prev = array("i", [-1]) * slots
         self.inserted = 0
-        self.max_chain = max_chain
         self.nice = nice
         self.reps = initial_repeats()
 
@@ -115,8 +126,8 @@ class Parser:
     def insert_up_to(self, end: cython.Py_ssize_t) -> cython.void:
         """Enter every position before `end` into the hash chains."""
         h: cython.uint
-        while self.inserted < end and self.inserted + MIN_MATCH <= self.size:
-            h = _hash(self.data, self.inserted, self.hash_log)
+        while self.inserted < end and self.inserted + self.hash_bytes <= self.size:
+            h = _hash(self.data, self.inserted, self.hash_bytes, self.hash_log)
             self.prev[self.inserted & self.mask] = self.head[h]
             self.head[h] = cython.cast(cython.int, self.inserted)
             self.inserted += 1
@@ -126,8 +137,9 @@ class Parser:
     @cython.cfunc
     @cython.nogil
     @cython.exceptval(check=False)
-    def best_match(self, pos: cython.Py_ssize_t) -> cython.longlong:
-        """The best match at pos, as length << 32 | offset_value (length 0: none)."""
+    def best_match(self, pos: cython.Py_ssize_t, max_chain: cython.int) -> cython.longlong:
+        """The best match at pos among up to max_chain chain candidates, as
+        length << 32 | offset_value (length 0: none)."""
         limit: cython.Py_ssize_t = self.size - pos
         best_length: cython.Py_ssize_t = 0
         best_value: cython.Py_ssize_t = 0
@@ -146,15 +158,17 @@ class Parser:
                 if length > best_length:
                     best_length = length
                     best_value = r
-        if best_length >= self.nice:
+        if best_length >= self.nice or (limit < self.hash_bytes and best_length >= MIN_MATCH):
             return (cython.cast(cython.longlong, best_length) << 32) | best_value
+        if limit < self.hash_bytes:
+            return 0
         self.insert_up_to(pos)
-        candidate = self.head[_hash(self.data, pos, self.hash_log)]
+        candidate = self.head[_hash(self.data, pos, self.hash_bytes, self.hash_log)]
         # A new offset must beat a repeat by more than a byte to pay for coding its distance.
         rep_length: cython.Py_ssize_t = best_length + 1 if best_length >= MIN_MATCH else 0
         new_length: cython.Py_ssize_t = max(rep_length, MIN_MATCH - 1)
         new_value: cython.Py_ssize_t = 0
-        while candidate >= 0 and steps < self.max_chain:
+        while candidate >= 0 and steps < max_chain:
             distance = pos - candidate
             if distance >= self.window:  # (older positions' slots may have been reused)
                 break
@@ -176,13 +190,16 @@ class Parser:
         return 0
 
 
+@cython.boundscheck(False)  # at most one sequence per MIN_MATCH bytes, literals within size
+@cython.wraparound(False)
 @cython.ccall
 def parse(data: cython.const[cython.uchar][:], window_log: cython.int, max_chain: cython.int,
-          nice: cython.Py_ssize_t, lazy: cython.bint) -> tuple:
+          nice: cython.Py_ssize_t, hash_bytes: cython.int, lazy: cython.bint,
+          good: cython.Py_ssize_t) -> tuple:
     """Cut `data` into sequences: (literal_lengths, match_lengths, offset_values, literals),
     three arrays with one entry per sequence, and the literal bytes (the trailing ones too)."""
     size: cython.Py_ssize_t = len(data)
-    parser: Parser = Parser(data, window_log, max_chain, nice)
+    parser: Parser = Parser(data, window_log, nice, hash_bytes)
     most: cython.Py_ssize_t = size // MIN_MATCH + 1
     literal_lengths = array("I", bytes(4 * most))
     match_lengths = array("I", bytes(4 * most))
@@ -201,12 +218,13 @@ def parse(data: cython.const[cython.uchar][:], window_log: cython.int, max_chain
     length: cython.Py_ssize_t
     with cython.nogil:
         while pos + MIN_MATCH <= size:
-            found = parser.best_match(pos)
+            found = parser.best_match(pos, max_chain)
             if found == 0:
                 pos += 1
                 continue
             while lazy and (found >> 32) < nice and pos + 1 + MIN_MATCH <= size:
-                ahead = parser.best_match(pos + 1)
+                ahead = parser.best_match(pos + 1, max_chain >> 2 if (found >> 32) >= good
+                                         else max_chain)
                 if (ahead >> 32) <= (found >> 32):
                     break
                 pos += 1  # the byte at pos becomes a literal
@@ -284,8 +302,10 @@ def _collect(parser: Parser, pos: cython.Py_ssize_t, max_chain: cython.int,
                 lengths[count] = length
                 values[count] = r
                 count += 1
+    if limit < parser.hash_bytes:
+        return count
     parser.insert_up_to(pos)
-    candidate = parser.head[_hash(data, pos, parser.hash_log)]
+    candidate = parser.head[_hash(data, pos, parser.hash_bytes, parser.hash_log)]
     while candidate >= 0 and steps < max_chain and longest < limit and count < CANDIDATES:
         distance = pos - candidate
         if distance >= parser.window:
@@ -309,7 +329,7 @@ def _collect(parser: Parser, pos: cython.Py_ssize_t, max_chain: cython.int,
 @cython.wraparound(False)
 @cython.ccall
 def optimal_parse(source, window_log: cython.int, max_chain: cython.int,
-                  nice: cython.Py_ssize_t, literal_prices: cython.int[:],
+                  nice: cython.Py_ssize_t, hash_bytes: cython.int, literal_prices: cython.int[:],
                   ll_prices: cython.int[:], ml_prices: cython.int[:],
                   of_prices: cython.int[:]) -> tuple:
     """Like parse, but the cheapest parse under these prices (1/16 bits; literal_prices per
@@ -323,7 +343,7 @@ def optimal_parse(source, window_log: cython.int, max_chain: cython.int,
     """
     data: cython.const[cython.uchar][:] = source
     size: cython.Py_ssize_t = len(source)
-    parser: Parser = Parser(source, window_log, max_chain, nice)
+    parser: Parser = Parser(source, window_log, nice, hash_bytes)
     cost_buffer = array("q", [INFINITE]) * (size + 1)
     cost: cython.longlong[:] = cost_buffer
     run: cython.int[:] = array("i", bytes(4 * (size + 1)))  # literals since the last match
