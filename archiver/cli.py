@@ -32,6 +32,7 @@ from rich.table import Table
 
 from archiver import api
 from archiver.codec import kernel_status
+from archiver.entropy import DEFAULT_ORDER, MAX_ORDER, Measure, estimate
 from archiver.errors import PyarcError, UsageError
 from archiver.format import DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE, Kind
 from archiver.plugins import registry
@@ -220,6 +221,44 @@ def info(archive: ArchiveArg, as_json: JsonOption = False) -> None:
                           f"{usage.stored_bytes:,}",
                           f"{usage.stored_bytes / usage.raw_bytes:.4f}")
         stdout.print(table)
+
+
+@app.command()
+def entropy(
+    files: Annotated[list[str], typer.Argument(help="Files to measure.", metavar="FILE...")],
+    max_order: Annotated[int, typer.Option(
+        "--max-order", "-k", metavar="K",
+        help=f"Measure context orders up to K (0 to {MAX_ORDER}).")] = DEFAULT_ORDER,
+    as_json: JsonOption = False,
+) -> None:
+    """Estimate how far each FILE can be compressed: H0, empirical H1..Hk (descriptive, not
+    bounds), the exact code lengths of adaptive order-k models and of a context-model codec,
+    and from those the estimated achievable size."""
+    if not 0 <= max_order <= MAX_ORDER:
+        raise UsageError(f"--max-order {max_order} is outside 0..{MAX_ORDER}")
+    reports = {}
+    for name in files:
+        if os.path.isdir(name):
+            raise UsageError(f"{name!r} is a directory: name the files to measure")
+        with open(name, "rb") as file:
+            reports[name] = estimate(file.read(), max_order)
+    if as_json:
+        print(json.dumps({name: report.as_dict() for name, report in reports.items()},
+                         indent=1))
+        return
+    for name, report in reports.items():
+        table = Table("measure", "bits per byte", "bytes", "what it is",
+                      title=f"{name}: {report.size:,} bytes", title_justify="left")
+        rows = [Measure("H0", report.h0, "a bound for order-0 codes"), *report.empirical,
+                *report.adaptive]
+        for measure in rows:
+            table.add_row(measure.name, f"{measure.bits_per_byte:.3f}",
+                          f"{measure.bits_per_byte * report.size / 8:,.0f}", measure.meaning)
+        stdout.print(table)
+        ratio = report.achievable_bytes / report.size if report.size else 1.0
+        stdout.print(f"estimated achievable: {report.achievable_bytes:,} bytes "
+                     f"({report.achievable_bits_per_byte:.3f} bits per byte, ratio {ratio:.3f})"
+                     f"; {report.reasoning}")
 
 
 @app.command()
