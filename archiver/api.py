@@ -34,29 +34,41 @@ from archiver.sources import collect
 from archiver.writer import Source, WriteStats, write_archive
 
 AUTO = "auto"
+AUTO_SAMPLE = "auto-sample"
 STDIO = "-"
 
 __all__ = [
-    "AUTO", "Listing", "compress", "decompress", "make_encoder", "open_archive", "pack",
+    "AUTO", "AUTO_SAMPLE", "Listing", "compress", "decompress", "make_encoder", "open_archive", "pack",
     "read_index",
     "test", "unpack",
 ]
 
 
 def make_encoder(codec: str = AUTO, registry: Registry | None = None,
+                 auto_codecs: Sequence[str] | None = None,
                  **options: OptionValue) -> BlockEncoder:
-    """The block encoder for a codec spec (`name`, `name:key=value,...`) or `auto`.
+    """The block encoder for a codec spec (`name`, `name:key=value,...`), `auto` or
+    `auto-sample`.
 
-    `auto` tries every installed codec at its default settings and keeps the smallest result.
+    `auto` tries every installed codec (or those named in `auto_codecs`) at its default
+    settings on each block and keeps the smallest; `auto-sample` first tries them on a sample
+    of the block and compresses the whole block with the SAMPLE_FINALISTS best only.
     """
     registry = registry or default_registry()
     store = registry.create(STORE)
-    if codec == AUTO:
+    if codec in (AUTO, AUTO_SAMPLE):
         if options:
-            raise UsageError("codec options need a codec name, not 'auto'")
-        # store first: on a tie the fastest decoder wins.
-        names = [STORE] + [name for name in registry.names() if name != STORE]
-        return BlockEncoder([registry.create(name) for name in names], store)
+            raise UsageError(f"codec options need a codec name, not {codec!r}")
+        names = list(auto_codecs) if auto_codecs else registry.names()
+        unknown = sorted(set(names) - set(registry.names()))
+        if unknown:
+            raise UsageError(f"--auto-codecs: no codec named {unknown[0]!r} is installed "
+                             f"(see pyarc codecs)")
+        candidates = sorted((registry.create(name) for name in set(names) | {STORE}),
+                            key=lambda candidate: (candidate.decode_rank, candidate.name))
+        return BlockEncoder(candidates, store, sample=codec == AUTO_SAMPLE)
+    if auto_codecs:
+        raise UsageError("--auto-codecs goes with --codec auto or auto-sample")
     name, text_options = parse_codec_spec(codec)
     clash = set(text_options) & set(options)
     if clash:
@@ -78,13 +90,14 @@ def _slices(data: bytes, block_size: int) -> Iterator[bytes]:
 
 
 def compress(data: bytes, codec: str = AUTO, *, block_size: int = DEFAULT_BLOCK_SIZE,
-             jobs: int = 1, registry: Registry | None = None, **options: OptionValue) -> bytes:
+             jobs: int = 1, registry: Registry | None = None,
+             auto_codecs: Sequence[str] | None = None, **options: OptionValue) -> bytes:
     """Compress `data` into a self-contained pyarc archive holding one unnamed entry.
 
-    `codec` is a codec name (options may follow as keyword arguments or in `name:k=v` form)
-    or "auto". The result is the same for any `jobs`.
+    `codec` is a codec name (options may follow as keyword arguments or in `name:k=v` form),
+    "auto" or "auto-sample" (see make_encoder). The result is the same for any `jobs`.
     """
-    encoder = make_encoder(codec, registry, **options)
+    encoder = make_encoder(codec, registry, auto_codecs, **options)
     check_block_size(block_size)
     entry = Entry("", Kind.FILE, 0o644, 0, len(data))
     out = io.BytesIO()
@@ -150,6 +163,7 @@ def pack(
     archive: str | os.PathLike[str],
     *,
     codec: str = AUTO,
+    auto_codecs: Sequence[str] | None = None,
     block_size: int = DEFAULT_BLOCK_SIZE,
     jobs: int = 1,
     force: bool = False,
@@ -161,7 +175,7 @@ def pack(
     The archive appears at its final path only once it is complete; on any error nothing is
     left behind and an existing archive is untouched.
     """
-    encoder = make_encoder(codec, registry)
+    encoder = make_encoder(codec, registry, auto_codecs)
     check_block_size(block_size)
     names = [os.fspath(path) for path in paths]
     if not names:

@@ -75,6 +75,7 @@ ADAPTIVE_FROM = 8
 class Lz77Codec(Codec):
     name = "lz77"
     version = 2
+    decode_rank = 20
     description = ("LZ77: hash chains, lazy or optimal parse, repeat offsets; Huffman or "
                    "range-coded tokens")
     option_specs = (
