@@ -16,7 +16,7 @@ BUILD_INPUTS := pyproject.toml setup.py $(KERNELS)
 STAMP_TEST := $(VENV)/.pyarc-stamp-test
 STAMP_LINT := $(VENV)/.pyarc-stamp-lint
 
-.PHONY: all run test bench lint clean venv
+.PHONY: all run test bench fuzz lint clean venv
 
 all: test
 
@@ -41,6 +41,11 @@ test: $(STAMP_TEST)
 
 bench: $(STAMP_TEST)
 	$(BIN)/python bench/bench.py
+
+# FUZZ_ARGS, e.g. "--archives 100000 --payloads 10000 --seed 7"; see tests/fuzzing.py.
+FUZZ_ARGS ?=
+fuzz: $(STAMP_TEST)
+	$(BIN)/python tests/fuzzing.py $(FUZZ_ARGS)
 
 lint: $(STAMP_LINT)
 	$(BIN)/ruff check .
