@@ -30,6 +30,7 @@ from archiver.format import (
 from archiver.plugins import Registry
 from archiver.plugins import registry as default_registry
 from archiver.reader import Archive, StreamReader, open_archive
+from archiver.salvage import Scan, intact_data, scan
 from archiver.sources import collect
 from archiver.writer import Source, WriteStats, write_archive
 
@@ -39,7 +40,7 @@ STDIO = "-"
 
 __all__ = [
     "AUTO", "AUTO_SAMPLE", "Listing", "compress", "decompress", "make_encoder", "open_archive", "pack",
-    "read_index",
+    "read_index", "salvage",
     "test", "unpack",
 ]
 
@@ -297,6 +298,38 @@ def _selector(paths: Iterable[str]) -> Callable[[str], bool]:
     if not wanted:
         return lambda name: True
     return lambda name: any(name == w or name.startswith(w + "/") for w in wanted)
+
+
+def salvage(
+    archive: str | os.PathLike[str],
+    dest: str | os.PathLike[str] = ".",
+    paths: Sequence[str] = (),
+    *,
+    force: bool = False,
+    registry: Registry | None = None,
+) -> tuple[ReadStats, Scan]:
+    """Extract every intact entry of a damaged archive (or of those named in `paths`) into
+    `dest`, found by scanning its frames (archiver/salvage.py) without trusting its index.
+    Returns what was extracted and the scan, whose `damaged` entries were left out."""
+    source = os.fspath(archive)
+    if source == STDIO:
+        raise UsageError("salvage needs an archive file, not a stream")
+    wanted = _selector(paths)
+    found = scan(source, registry)
+    stats = ReadStats()
+    with Extractor(dest, force=force) as extractor:
+        for scanned in found.intact:
+            entry = scanned.entry
+            if not wanted(entry.path):
+                continue
+            entry = replace(entry, path=_unnamed_name(source)) if not entry.path else entry
+            data = intact_data(source, scanned, registry) if entry.kind == Kind.FILE else ()
+            extractor.extract(entry, data)
+            stats.entries += 1
+            stats.files += entry.kind == Kind.FILE
+            stats.bytes += entry.size if entry.kind == Kind.FILE else 0
+        extractor.finish()
+    return stats, found
 
 
 def _check_all_found(paths: Sequence[str], found: Sequence[str]) -> None:

@@ -37,6 +37,8 @@ from archiver.errors import PyarcError, UsageError
 from archiver.format import DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE, Kind
 from archiver.plugins import registry
 from archiver.reader import summarize
+from archiver.salvage import Scan
+from archiver.salvage import scan as salvage_scan
 from archiver.sources import collect
 
 app = typer.Typer(
@@ -131,6 +133,30 @@ def pack(
         )
 
 
+def _total_size(archive: str) -> int | None:
+    """The archive's data size for a progress bar, when one is shown and the index reads."""
+    if archive == api.STDIO or not sys.stderr.isatty():
+        return None
+    try:
+        return sum(entry.size for entry in api.read_index(archive).index.entries)
+    except PyarcError:
+        return None  # the command itself reports the damage
+
+
+def _report_damage(found: Scan) -> None:
+    """Every damaged place and entry a salvage scan found, on standard output."""
+    for damage in found.damage:
+        stdout.print(f"damaged  offset {damage.offset}: {damage.message}")
+    for scanned in found.damaged:
+        stdout.print(f"damaged entry  {_printable(scanned.entry.path)}")
+
+
+def _damage_summary(found: Scan, fate: str) -> str:
+    places = _count(len(found.damage), "damaged place", "damaged places")
+    return (f"{places}; {len(found.damaged)} of {len(found.entries)} entries {fate} "
+            f"(listed on standard output)")
+
+
 @app.command()
 def unpack(
     archive: ArchiveArg,
@@ -141,11 +167,20 @@ def unpack(
         help="Extract into DIR (created if missing).")] = ".",
     force: Annotated[bool, typer.Option(
         "--force", "-f", help="Replace existing files and symlinks.")] = False,
+    salvage: Annotated[bool, typer.Option(
+        "--salvage", help="For a damaged archive: extract every entry whose data is intact, "
+                          "found by scanning its frames, and list the damaged ones.")] = False,
 ) -> None:
     """Extract ARCHIVE, verifying every checksum before a file is put in place."""
-    total = None
-    if archive != api.STDIO and sys.stderr.isatty():
-        total = sum(entry.size for entry in api.read_index(archive).index.entries)
+    if salvage:
+        stats, found = api.salvage(archive, directory, paths or [], force=force)
+        _report_damage(found)
+        salvaged = f"salvaged {_count(stats.entries, 'entry', 'entries')}, {stats.bytes:,} bytes"
+        if found.damage:
+            raise PyarcError(f"{salvaged}; {_damage_summary(found, 'not extracted')}")
+        stderr.print(salvaged)
+        return
+    total = _total_size(archive)
     with _progress(total, "unpacking") as on_block:
         api.unpack(archive, directory, paths or [], force=force, on_block=on_block)
 
@@ -191,12 +226,20 @@ def list_(archive: ArchiveArg, as_json: JsonOption = False) -> None:
 
 @app.command()
 def test(archive: ArchiveArg) -> None:
-    """Verify every checksum of ARCHIVE (frames, data, index, footer) without writing."""
-    total = None
-    if archive != api.STDIO and sys.stderr.isatty():
-        total = sum(entry.size for entry in api.read_index(archive).index.entries)
-    with _progress(total, "testing") as on_block:
-        stats = api.test(archive, on_block=on_block)
+    """Verify every checksum of ARCHIVE (frames, data, index, footer) without writing. On
+    damage, scan the whole archive and list every damaged block and entry."""
+    total = _total_size(archive)
+    try:
+        with _progress(total, "testing") as on_block:
+            stats = api.test(archive, on_block=on_block)
+    except PyarcError as error:
+        if archive == api.STDIO:
+            raise
+        found = salvage_scan(archive)
+        _report_damage(found)
+        if found.damage:
+            raise PyarcError(f"{error}; {_damage_summary(found, 'damaged')}") from None
+        raise
     stderr.print(f"OK: {_count(stats.entries, 'entry', 'entries')}, {stats.bytes:,} bytes verified")
 
 
