@@ -30,6 +30,7 @@ from archiver.format import (
 from archiver.plugins import Registry
 from archiver.plugins import registry as default_registry
 from archiver.reader import Archive, StreamReader, open_archive
+from archiver.limits import DEFAULT_MAX_RATIO, OutputCap, free_space
 from archiver.salvage import Scan, intact_data, scan
 from archiver.sources import collect
 from archiver.writer import Source, WriteStats, write_archive
@@ -346,16 +347,22 @@ def unpack(
     force: bool = False,
     registry: Registry | None = None,
     on_block: Callable[[int], None] | None = None,
+    max_output: int | None = None,
+    max_ratio: int = DEFAULT_MAX_RATIO,
 ) -> ReadStats:
     """Extract every entry (or those named in `paths`, with everything below them) into `dest`.
 
     Each file is verified before it is renamed into place; existing files are refused unless
-    `force`; nothing is ever written through a symlink or outside `dest`.
+    `force`; nothing is ever written through a symlink or outside `dest`. At most `max_output`
+    bytes are written (default: the free space at `dest`), and at most `max_ratio` times the
+    archive's size (0: no ratio cap); see archiver/limits.py.
     """
     source = os.fspath(archive)
     wanted = _selector(paths)
     stats = ReadStats()
     extracted: list[str] = []
+    cap = OutputCap(free_space(dest) if max_output is None else max_output, max_ratio,
+                    repr(os.fspath(dest)))
 
     def destination(entry: Entry) -> Entry:
         return replace(entry, path=_unnamed_name(source)) if not entry.path else entry
@@ -363,16 +370,19 @@ def unpack(
     def counted(data: Iterable[bytes]) -> Iterator[bytes]:
         for block in data:
             stats.bytes += len(block)
+            if stream is not None:  # sizes were not known in advance: cap as they come
+                cap.add(len(block), stream.position)
             if on_block is not None:
                 on_block(len(block))
             yield block
 
     # Open and check the archive before anything is created at the destination.
     opened: Archive | None = None
+    stream: StreamReader | None = None
     if source == STDIO:
-        reader = StreamReader(sys.stdin.buffer, registry).entries()
+        stream = StreamReader(sys.stdin.buffer, registry)
         pairs: Iterable[tuple[Entry, Iterable[bytes]]] = (
-            (entry, data) for entry, data in reader if wanted(entry.path))
+            (entry, data) for entry, data in stream.entries() if wanted(entry.path))
     else:
         opened = _open_index(source, registry)
         selected = [entry for entry in opened.entries if wanted(entry.path)]
@@ -380,6 +390,7 @@ def unpack(
     try:
         if opened is not None:
             _check_all_found(paths, [entry.path for entry in selected])
+            cap.check_declared(sum(entry.size for entry in selected), opened.size)
             for codec, version in sorted({(ref.codec, ref.version) for entry in selected
                                           for ref in opened.blocks_of(entry)}):
                 opened.registry.require(codec, version)  # missing: refuse before writing

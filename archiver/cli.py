@@ -36,6 +36,7 @@ from archiver.entropy import DEFAULT_ORDER, MAX_ORDER, Measure, estimate
 from archiver.errors import PyarcError, UsageError
 from archiver.format import DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE, Kind
 from archiver.plugins import registry
+from archiver.limits import DEFAULT_MAX_RATIO
 from archiver.reader import summarize
 from archiver.salvage import Scan
 from archiver.salvage import scan as salvage_scan
@@ -59,11 +60,11 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 _SIZE = re.compile(r"(\d+)\s*([kmg]?)(i?b)?", re.IGNORECASE)
 
 
-def parse_size(text: str) -> int:
+def parse_size(text: str, option: str = "--block-size") -> int:
     """'65536', '64K', '64KiB', '1M', '1MB' -> bytes (K, M and G are powers of 1024)."""
     match = _SIZE.fullmatch(text.strip())
     if not match:
-        raise UsageError(f"--block-size: {text!r} is not a size (e.g. 65536, 64K, 1M)")
+        raise UsageError(f"{option}: {text!r} is not a size (e.g. 65536, 64K, 1M)")
     number, unit = int(match.group(1)), match.group(2).lower()
     return number * {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[unit]
 
@@ -170,6 +171,14 @@ def unpack(
     salvage: Annotated[bool, typer.Option(
         "--salvage", help="For a damaged archive: extract every entry whose data is intact, "
                           "found by scanning its frames, and list the damaged ones.")] = False,
+    max_output: Annotated[str | None, typer.Option(
+        "--max-output", metavar="SIZE",
+        help="Refuse to write more than SIZE bytes of data (suffixes K, M, G); default: the "
+             "free space at the destination.")] = None,
+    max_ratio: Annotated[int, typer.Option(
+        "--max-ratio", metavar="N", min=0,
+        help="Refuse an archive whose data is more than N times its size (a decompression "
+             "bomb); 0: no limit.")] = DEFAULT_MAX_RATIO,
 ) -> None:
     """Extract ARCHIVE, verifying every checksum before a file is put in place."""
     if salvage:
@@ -182,7 +191,10 @@ def unpack(
         return
     total = _total_size(archive)
     with _progress(total, "unpacking") as on_block:
-        api.unpack(archive, directory, paths or [], force=force, on_block=on_block)
+        api.unpack(archive, directory, paths or [], force=force, on_block=on_block,
+                   max_output=None if max_output is None else parse_size(max_output,
+                                                                         "--max-output"),
+                   max_ratio=max_ratio)
 
 
 def _printable(name: str) -> str:
