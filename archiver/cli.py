@@ -57,6 +57,9 @@ ArchiveArg = Annotated[str, typer.Argument(help="The archive file; '-' for stdin
                                            metavar="ARCHIVE")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
+#: What typer returns (standalone_mode=False) when a command was interrupted by Ctrl-C.
+TYPER_INTERRUPTED = 130
+
 _SIZE = re.compile(r"(\d+)\s*([kmg]?)(i?b)?", re.IGNORECASE)
 
 
@@ -355,8 +358,10 @@ def main(argv: list[str] | None = None) -> int:
     warnings.showwarning = _show_warning
     try:
         code = app(args=argv, prog_name="pyarc", standalone_mode=False)
+        if code == TYPER_INTERRUPTED:
+            raise KeyboardInterrupt
         return code if isinstance(code, int) else 0  # --help returns its exit code
-    except typer.Abort:  # Ctrl-C
+    except (typer.Abort, KeyboardInterrupt):  # Ctrl-C
         print("pyarc: interrupted", file=sys.stderr)
         return 1
     except typer.TyperException as error:  # the argument parser's errors
