@@ -16,7 +16,7 @@ BUILD_INPUTS := pyproject.toml setup.py $(KERNELS)
 STAMP_TEST := $(VENV)/.pyarc-stamp-test
 STAMP_LINT := $(VENV)/.pyarc-stamp-lint
 
-.PHONY: all run test bench fuzz lint clean venv
+.PHONY: all run test bench fuzz fuzz-reader lint clean venv
 
 all: test
 
@@ -46,6 +46,14 @@ bench: $(STAMP_TEST)
 FUZZ_ARGS ?=
 fuzz: $(STAMP_TEST)
 	$(BIN)/python tests/fuzzing.py $(FUZZ_ARGS)
+
+# Coverage-guided fuzzing of the readers with atheris, FUZZ_SECONDS long (findings stop it and
+# are written as crash-* files).
+FUZZ_SECONDS ?= 300
+fuzz-reader: $(STAMP_TEST)
+	$(PIP) install -q -e '.[test,fuzz]'
+	mkdir -p build/fuzz-corpus && cp spec/vectors/good/*.pyarc build/fuzz-corpus/
+	$(BIN)/python tests/fuzz_reader_atheris.py build/fuzz-corpus -max_total_time=$(FUZZ_SECONDS)
 
 lint: $(STAMP_LINT)
 	$(BIN)/ruff check .
