@@ -3,13 +3,12 @@
 The rule they check: whatever the input, the result is the exact original data or a pyarc
 error; never wrong data reported as success, never another exception (a crash), never a hang.
 
-- `fuzz_decoders`: each codec's `decode` gets mutated valid payloads (bit flips, byte changes,
-  truncations, splices, extensions) and raw random payloads, some declared with the wrong
-  size. It must raise CodecError or return exactly `size` bytes (the original data, if the
-  payload was not changed), each within `PAYLOAD_SECONDS`.
-- `fuzz_blocks`: the same mutants through the block pipeline (`decode_block`) with the payload
+- decoders: each codec's `decode` gets mutated valid payloads and raw random payloads, some
+  declared with the wrong size (archiver.testing.fuzz_decoder, which the conformance kit
+  runs too): CodecError or exactly `size` bytes, each within a second;
+- `fuzz_blocks`: mutated payloads through the block pipeline (`decode_block`) with the payload
   checksum fixed up, so that they reach the decoder as an archive's block would after a
-  checksum collision: the result must be the original data or a PyarcError.
+  checksum collision: the original data or a PyarcError;
 - `fuzz_archives`: archives made with every codec (and auto), mutated as a whole, read by
   `decompress` and by the stream reader: the original data or a PyarcError, each within
   `ARCHIVE_SECONDS`; every tenth also by `pyarc test`, which must keep the CLI's contract of
@@ -29,34 +28,23 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import archiver
 from archiver import cli
 from archiver.blocks import BlockEncoder, decode_block
-from archiver.codec import Codec
-from archiver.errors import CodecError, PyarcError
+from archiver.errors import PyarcError
 from archiver.format import xxh3
 from archiver.plugins import registry
 from archiver.reader import StreamReader
+from archiver.testing import Failure, fuzz_decoder, mutate, standard_inputs
 
-PAYLOAD_SECONDS = 1.0
 ARCHIVE_SECONDS = 5.0
 BLOCK_SIZE = 1024
 #: Settings beyond each codec's defaults whose decoders differ.
 EXTRA_SPECS = ("lz77:coder=range", "arithmetic:order=0")
-
-
-@dataclass
-class Failure:
-    kind: str  # "crash", "wrong data", "wrong length", "hang"
-    target: str  # the codec spec or archive
-    mutation: str
-    detail: str
-
-    def __str__(self) -> str:
-        return f"{self.kind}: {self.target} ({self.mutation}): {self.detail}"
+KINDS = ("crash", "wrong data", "wrong length", "hang")
 
 
 def codec_specs() -> list[str]:
@@ -65,41 +53,15 @@ def codec_specs() -> list[str]:
     return names + [spec for spec in EXTRA_SPECS if spec.partition(":")[0] in names]
 
 
-def sample_inputs(rng: random.Random) -> list[bytes]:
-    """Small inputs of every character: text, runs, structure, noise, and the tiny ones."""
-    text = (Path(__file__).resolve().parents[1] / "README.md").read_bytes()
-    start = rng.randrange(len(text) - 3000)
-    return [
-        b"", b"a", b"ab" * 3, text[start:start + 3000], b"z" * 2000,
-        bytes(range(256)) * 6, rng.randbytes(1500),
-        b"".join(bytes([i % 7]) * (i % 13 + 1) for i in range(400)),
-    ]
+def small_inputs(rng: random.Random) -> list[bytes]:
+    return [data for data in standard_inputs(rng.randrange(1 << 30)).values()
+            if len(data) <= 20_000]
 
 
-def mutate(blob: bytes, rng: random.Random, donor: bytes = b"") -> tuple[str, bytes]:
-    """One random mutation of blob, and its name."""
-    kind = rng.choice(["flip", "byte", "truncate", "splice", "insert", "delete", "random"])
-    if not blob and kind != "random":
-        kind = "insert"
-    position = rng.randrange(len(blob)) if blob else 0
-    if kind == "flip":
-        mutant = bytearray(blob)
-        mutant[position] ^= 1 << rng.randrange(8)
-        return kind, bytes(mutant)
-    if kind == "byte":
-        mutant = bytearray(blob)
-        mutant[position] = rng.randrange(256)
-        return kind, bytes(mutant)
-    if kind == "truncate":
-        return kind, blob[:position]
-    if kind == "splice":  # a piece of another valid blob in place of the rest
-        piece = donor[rng.randrange(len(donor) + 1):] if donor else rng.randbytes(20)
-        return kind, blob[:position] + piece
-    if kind == "insert":
-        return kind, blob[:position] + rng.randbytes(rng.randint(1, 16)) + blob[position:]
-    if kind == "delete":
-        return kind, blob[:position] + blob[position + rng.randint(1, 16):]
-    return kind, rng.randbytes(rng.randint(0, 400))
+def fuzz_decoders(spec: str, rng: random.Random, cases: int,
+                  only_random: bool = False) -> Iterator[Failure]:
+    """Mutated payloads (or, with only_random, random bytes) into one codec's decoder."""
+    return fuzz_decoder(registry().create(spec), rng, cases, only_random, small_inputs(rng))
 
 
 def _timed(call: Callable[[], bytes]) -> tuple[bytes | BaseException, float]:
@@ -111,56 +73,34 @@ def _timed(call: Callable[[], bytes]) -> tuple[bytes | BaseException, float]:
     return result, time.perf_counter() - start
 
 
-def fuzz_decoders(spec: str, rng: random.Random, cases: int,
-                  only_random: bool = False) -> Iterator[Failure]:
-    """Mutated payloads (or, with only_random, random bytes) straight into one codec's
-    decoder."""
-    codec = registry().create(spec)
-    valid = [(data, codec.encode(data)) for data in sample_inputs(rng)]
-    for _ in range(cases):
-        data, payload = rng.choice(valid)
-        if only_random:
-            mutation, mutant = "random", rng.randbytes(rng.randint(0, 2000))
-        else:
-            mutation, mutant = mutate(payload, rng, rng.choice(valid)[1])
-        size = len(data) if rng.random() < 0.8 else rng.choice([0, 1, len(data) + 1, 1 << 20])
-        result, seconds = _timed(lambda: codec.decode(mutant, size))
-        label = f"{mutation}, {len(mutant)} bytes as {size}"
-        if seconds > PAYLOAD_SECONDS:
-            yield Failure("hang", spec, label, f"{seconds:.1f} s")
-        if isinstance(result, CodecError):
-            continue
-        if isinstance(result, BaseException):
-            yield Failure("crash", spec, label, f"{type(result).__name__}: {result}")
-        elif len(result) != size:
-            yield Failure("wrong length", spec, label, f"{len(result)} bytes")
-        elif mutant == payload and size == len(data) and result != data:
-            yield Failure("wrong data", spec, label, "an intact payload decoded wrongly")
+def _judge(result: bytes | BaseException, seconds: float, expected: bytes, limit: float,
+           where: str) -> Iterator[Failure]:
+    """Whether a reader kept the rule: the expected data or a PyarcError, in time."""
+    if seconds > limit:
+        yield Failure("hang", f"{where}: {seconds:.1f} s")
+    if isinstance(result, PyarcError):
+        return
+    if isinstance(result, BaseException):
+        yield Failure("crash", f"{where}: {type(result).__name__}: {result}")
+    elif result != expected:
+        yield Failure("wrong data", f"{where}: reported success")
 
 
 def fuzz_blocks(spec: str, rng: random.Random, cases: int) -> Iterator[Failure]:
     """Mutated payloads with their checksum fixed, through the block pipeline."""
-    codec: Codec = registry().create(spec)
-    encoder = BlockEncoder([codec], registry().create("store"))
-    blocks = [(data, *encoder.encode(data)) for data in sample_inputs(rng) if data]
+    encoder = BlockEncoder([registry().create(spec)], registry().create("store"))
+    blocks = [(data, *encoder.encode(data)) for data in small_inputs(rng) if data]
     for _ in range(cases):
         data, header, payload = rng.choice(blocks)
         mutation, mutant = mutate(payload, rng)
         forged = replace(header, stored_size=len(mutant), stored_hash=xxh3(mutant))
         result, seconds = _timed(lambda: decode_block(registry(), forged, mutant, "fuzz"))
-        if seconds > PAYLOAD_SECONDS:
-            yield Failure("hang", spec, mutation, f"{seconds:.1f} s")
-        if isinstance(result, PyarcError):
-            continue
-        if isinstance(result, BaseException):
-            yield Failure("crash", spec, mutation, f"{type(result).__name__}: {result}")
-        elif result != data:
-            yield Failure("wrong data", spec, mutation, "decode_block returned other data")
+        yield from _judge(result, seconds, data, 1.0, f"{spec} block, {mutation}")
 
 
 def sample_archives(rng: random.Random) -> list[tuple[str, bytes, bytes]]:
     """(codec spec, archive, its data): several blocks per archive, one archive per codec."""
-    inputs = [data for data in sample_inputs(rng) if len(data) > 100]
+    inputs = [data for data in small_inputs(rng) if len(data) > 100]
     made = []
     for spec in codec_specs() + ["auto"]:
         data = b"".join(rng.sample(inputs, 3))
@@ -204,18 +144,11 @@ def fuzz_archives(rng: random.Random, cases: int, folder: Path,
         if case % cli_every == 0:
             problem = cli_problem(mutant, folder)
             if problem:
-                yield Failure("crash", f"{spec} archive, pyarc test", mutation, problem)
+                yield Failure("crash", f"{spec} archive, pyarc test, {mutation}: {problem}")
         for reader, read in readers.items():
             result, seconds = _timed(lambda: read(mutant))
-            target = f"{spec} archive, {reader}"
-            if seconds > ARCHIVE_SECONDS:
-                yield Failure("hang", target, mutation, f"{seconds:.1f} s")
-            if isinstance(result, PyarcError):
-                continue
-            if isinstance(result, BaseException):
-                yield Failure("crash", target, mutation, f"{type(result).__name__}: {result}")
-            elif result != data:
-                yield Failure("wrong data", target, mutation, "reported success")
+            yield from _judge(result, seconds, data, ARCHIVE_SECONDS,
+                              f"{spec} archive, {reader}, {mutation}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -242,14 +175,13 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as folder:
         found = list(fuzz_archives(rng, args.archives, Path(folder)))
-    print(f"archives: {args.archives} mutants x 2 readers, {len(found)} failures, "
-          f"{time.perf_counter() - start:.1f} s")
+    print(f"archives: {args.archives} mutants x 2 readers (and pyarc test on every tenth), "
+          f"{len(found)} failures, {time.perf_counter() - start:.1f} s")
     failures += found
     for failure in failures[:50]:
         print(failure)
-    kinds = {kind: sum(f.kind == kind for f in failures)
-             for kind in ("crash", "wrong data", "wrong length", "hang")}
-    print("totals: " + ", ".join(f"{count} {kind}" for kind, count in kinds.items()))
+    print("totals: " + ", ".join(f"{sum(f.check == kind for f in failures)} {kind}"
+                                 for kind in KINDS))
     return 1 if failures else 0
 
 
