@@ -27,10 +27,10 @@ from archiver.format import (
     Index,
     Kind,
 )
+from archiver.limits import DEFAULT_MAX_RATIO, OutputCap, free_space
 from archiver.plugins import Registry
 from archiver.plugins import registry as default_registry
 from archiver.reader import Archive, StreamReader, open_archive
-from archiver.limits import DEFAULT_MAX_RATIO, OutputCap, free_space
 from archiver.salvage import Scan, intact_data, scan
 from archiver.sources import collect
 from archiver.writer import Source, WriteStats, write_archive
@@ -40,7 +40,8 @@ AUTO_SAMPLE = "auto-sample"
 STDIO = "-"
 
 __all__ = [
-    "AUTO", "AUTO_SAMPLE", "Listing", "compress", "decompress", "make_encoder", "open_archive", "pack",
+    "AUTO", "AUTO_SAMPLE", "Listing", "compress", "decompress", "make_encoder", "open_archive",
+    "pack",
     "read_index", "salvage",
     "test", "unpack",
 ]

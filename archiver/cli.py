@@ -35,8 +35,8 @@ from archiver.codec import kernel_status
 from archiver.entropy import DEFAULT_ORDER, MAX_ORDER, Measure, estimate
 from archiver.errors import PyarcError, UsageError
 from archiver.format import DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE, Kind
-from archiver.plugins import registry
 from archiver.limits import DEFAULT_MAX_RATIO
+from archiver.plugins import registry
 from archiver.reader import summarize
 from archiver.salvage import Scan
 from archiver.salvage import scan as salvage_scan

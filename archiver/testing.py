@@ -198,7 +198,7 @@ def _options(codec_class: type[Codec]) -> Iterator[Failure]:
         if codec_class(**as_text).options != codec.options:
             yield Failure("options", f"{options} do not survive a block header's text form")
     for spec in codec_class.option_specs:
-        bad = [spec.minimum - 1] if spec.minimum is not None else []
+        bad: list[OptionValue] = [spec.minimum - 1] if spec.minimum is not None else []
         bad += [spec.maximum + 1] if spec.maximum is not None else []
         bad += ["not-a-choice"] if spec.choices else []
         for value in bad:

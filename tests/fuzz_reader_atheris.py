@@ -8,6 +8,7 @@ spec/vectors/good, copied to build/fuzz-corpus where libFuzzer adds what it find
     python tests/fuzz_reader_atheris.py build/fuzz-corpus -max_total_time=300
 """
 
+import contextlib
 import io
 import sys
 
@@ -20,16 +21,12 @@ with atheris.instrument_imports():
 
 
 def read_everything(data: bytes) -> None:
-    try:
+    with contextlib.suppress(PyarcError):
         archiver.decompress(data)
-    except PyarcError:
-        pass
-    try:
+    with contextlib.suppress(PyarcError):
         for _, blocks in StreamReader(io.BytesIO(data)).entries():
             for _ in blocks:
                 pass
-    except PyarcError:
-        pass
 
 
 if __name__ == "__main__":

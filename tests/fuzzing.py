@@ -29,6 +29,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import archiver
@@ -94,7 +95,7 @@ def fuzz_blocks(spec: str, rng: random.Random, cases: int) -> Iterator[Failure]:
         data, header, payload = rng.choice(blocks)
         mutation, mutant = mutate(payload, rng)
         forged = replace(header, stored_size=len(mutant), stored_hash=xxh3(mutant))
-        result, seconds = _timed(lambda: decode_block(registry(), forged, mutant, "fuzz"))
+        result, seconds = _timed(partial(decode_block, registry(), forged, mutant, "fuzz"))
         yield from _judge(result, seconds, data, 1.0, f"{spec} block, {mutation}")
 
 
@@ -146,7 +147,7 @@ def fuzz_archives(rng: random.Random, cases: int, folder: Path,
             if problem:
                 yield Failure("crash", f"{spec} archive, pyarc test, {mutation}: {problem}")
         for reader, read in readers.items():
-            result, seconds = _timed(lambda: read(mutant))
+            result, seconds = _timed(partial(read, mutant))
             yield from _judge(result, seconds, data, ARCHIVE_SECONDS,
                               f"{spec} archive, {reader}, {mutation}")
 

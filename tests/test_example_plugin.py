@@ -59,7 +59,8 @@ def test_listed_used_and_considered_by_auto(fresh_python: Path, tmp_path: Path) 
     packed = run("-m", "archiver", "pack", "--codec", "delta:distance=1,then=huffman",
                  "a.pyarc", "ramp.raw", python=fresh_python, cwd=tmp_path)
     assert packed.returncode == 0, packed.stderr
-    unpacked = run("-m", "archiver", "unpack", "a.pyarc", "-C", "out", python=fresh_python, cwd=tmp_path)
+    unpacked = run("-m", "archiver", "unpack", "a.pyarc", "-C", "out", python=fresh_python,
+                   cwd=tmp_path)
     assert unpacked.returncode == 0, unpacked.stderr
     assert (tmp_path / "out" / "ramp.raw").read_bytes() == samples
 

@@ -2,8 +2,9 @@
 
 import random
 
-from archiver.testing import assert_conforms
 from pyarc_delta import DeltaCodec, delta_decode, delta_encode
+
+from archiver.testing import assert_conforms
 
 
 def test_conforms() -> None:
