@@ -1,0 +1,811 @@
+"""The PPM model: a context trie in flat arrays, escapes with SEE, exclusion, inheritance.
+
+Every byte is predicted by the longest context (the bytes before it) that the model knows,
+falling back to shorter ones ("escaping") when that context has not seen the byte. The
+structure and most update rules follow Shkarin's PPMII (PPMd var.H/I); the escape model is a
+binary decision per context under an adaptive secondary estimate (SEE), as in PPMZ.
+
+The trie (flat integer arrays, no Python objects):
+- a context c has `order[c]` bytes, a `suffix[c]` (the context one byte shorter; the root,
+  order 0, has none: -1), and a block of `count[c]` symbol states at `stats[c]` (capacity
+  2**capclass[c]) whose frequencies sum to `summ[c]`;
+- a state s has a byte `sym[s]`, a frequency `freq[s]` and a `child[s]`: the context one byte
+  longer (this context followed by sym[s]) when child > 0, or, when child < 0, the position
+  -child in the data where that longer context was last followed by something ("lazy"
+  successor: a context seen once costs nothing until it is seen again, PPMd's trick). At the
+  maximum order the child is the context of the same order that follows (the suffix's child).
+- invariant: a context's states are a block of the state pool of its capacity class; freed
+  blocks go on one free list per class (linked through child[]).
+
+Coding a byte at position i, starting from `maxctx` (the longest context known to match):
+- a context with one state (a "binary" or deterministic context) codes hit / escape with an
+  adaptive probability chosen by small features (BinSumm in PPMd): how often the state was
+  hit, how many symbols the shorter context has, whether the last byte was predicted, ...
+- a context with more states codes escape / no escape as one binary decision under an SEE
+  probability chosen by features (symbols left, their mean frequency, order, ...), then, when
+  no escape, the byte by the frequencies of the states not excluded;
+- on an escape, the symbols of that context are excluded (masked) in every shorter one: they
+  are known not to be the byte. Past the root, order -1 codes the byte uniformly among the
+  values not yet excluded.
+
+Updating after the byte (`_update`): the found state gains 4 (halving every count of the
+context once one passes MAX_FREQ), the byte is added to every context that escaped, with an
+initial frequency inherited from the context where it was found (PPMII's "information
+inheritance"), and the next `maxctx` is the found state's child, created now if it was lazy
+(`_child`). When the memory limit is reached the model restarts empty (the SEE tables keep
+what they learned): deterministic, and the same for the encoder and the decoder.
+"""
+
+from array import array
+
+import cython
+
+if cython.compiled:
+    from cython.cimports.pyarc_plugins.coding.rangecoder_kernel import (
+        RangeDecoder,
+        RangeEncoder,
+    )
+else:
+    from pyarc_plugins.coding.rangecoder_kernel import RangeDecoder, RangeEncoder
+
+MAX_FREQ = cython.declare(cython.int, 124)
+MAX_BIN_FREQ = cython.declare(cython.int, 128)
+#: Probabilities of escape are kept with PROB_BITS bits and coded with CODE_BITS (total 2**16).
+PROB_BITS = cython.declare(cython.int, 22)
+CODE_BITS = cython.declare(cython.int, 16)
+CODE_TOTAL = cython.declare(cython.uint, 1 << 16)
+#: An adaptive probability moves 1/(n + 2) of the way to each outcome for its first n uses,
+#: then 1/(LIMIT + 2): fast to learn, then stable.
+SEE_LIMIT = cython.declare(cython.int, 255)
+BIN_LIMIT = cython.declare(cython.int, 127)
+CLASSES = cython.declare(cython.int, 9)  # state blocks of 1, 2, 4, ..., 256 states
+ROOT = cython.declare(cython.int, 0)
+#: Bytes of model memory per context and per state slot (for the memory limit).
+CONTEXT_BYTES = cython.declare(cython.Py_ssize_t, 14)
+STATE_BYTES = cython.declare(cython.Py_ssize_t, 6)
+MAX_STACK = cython.declare(cython.int, 260)  # > maximum order + 2
+
+# Feature sizes of the two adaptive tables.
+BIN_FREQS = cython.declare(cython.int, 64)
+BIN_SIZE = cython.declare(cython.Py_ssize_t, 64 * 4 * 2 * 4 * 2 * 3)
+SEE_SIZE = cython.declare(cython.Py_ssize_t, 12 * 8 * 6 * 2 * 2 * 2 * 2)
+
+
+def _bucket_table():
+    # Number of symbols -> one of 12 buckets (finer for few symbols).
+    edges = [1, 2, 3, 4, 5, 7, 10, 15, 23, 37, 65, 129, 257]
+    table = array("B", bytes(257))
+    for b in range(12):
+        for n in range(edges[b], edges[b + 1]):
+            table[n] = b
+    return table
+
+
+_COUNT_BUCKET = _bucket_table()
+
+
+def _extended(a, length):
+    """A copy of the array or bytearray `a`, zero-filled to `length` items."""
+    if isinstance(a, bytearray):
+        return a + bytearray(length - len(a))
+    return a + array(a.typecode, [0]) * (length - len(a))
+
+
+@cython.final
+@cython.cclass
+class Model:
+    # Parameters and limits
+    max_order: cython.int
+    max_contexts: cython.Py_ssize_t
+    max_states: cython.Py_ssize_t
+    size: cython.Py_ssize_t
+    data: cython.const[cython.uchar][:]
+    # Contexts
+    suffix: cython.int[:]
+    stats: cython.int[:]
+    summ: cython.int[:]
+    count: cython.ushort[:]
+    order: cython.uchar[:]
+    capclass: cython.uchar[:]
+    ncontexts: cython.Py_ssize_t
+    context_capacity: cython.Py_ssize_t
+    context_arrays: list
+    # States
+    sym: cython.uchar[:]
+    freq: cython.uchar[:]
+    child: cython.int[:]
+    nstates: cython.Py_ssize_t
+    state_capacity: cython.Py_ssize_t
+    state_arrays: list
+    free_head: cython.int[:]
+    # Adaptive escape estimates: probability (PROB_BITS) and use count
+    bin_prob: cython.int[:]
+    bin_uses: cython.uchar[:]
+    see_prob: cython.int[:]
+    see_uses: cython.uchar[:]
+    bucket: cython.uchar[:]
+    # Exclusion: sym is masked while mask[sym] == stamp
+    mask: cython.uint[:]
+    stamp: cython.uint
+    # Coding state
+    maxctx: cython.int
+    prev_sym: cython.int
+    prev_success: cython.int
+    restarts: cython.Py_ssize_t
+    failed: cython.bint
+    stack_c: cython.int[:]
+    stack_s: cython.int[:]
+    # Results of the last coded byte, for _update
+    found_ctx: cython.int
+    found_state: cython.int
+    escaped_from: cython.int
+
+    def __init__(self, data, max_order: cython.int, memory: cython.Py_ssize_t):
+        self.data = data
+        self.size = len(data)
+        self.max_order = max_order
+        # Split the budget: about 1 context per 2 state slots is what text needs.
+        self.max_contexts = max(memory * 3 // 10 // CONTEXT_BYTES, 1024)
+        self.max_states = max(memory * 7 // 10 // STATE_BYTES, 4096)
+        self.bin_prob = array("i", [0]) * BIN_SIZE
+        self.bin_uses = bytearray(BIN_SIZE)
+        self.see_prob = array("i", [0]) * SEE_SIZE
+        self.see_uses = bytearray(SEE_SIZE)
+        self.bucket = _COUNT_BUCKET
+        self.mask = array("I", [0]) * 256
+        self.stamp = 0
+        self.stack_c = array("i", [0]) * MAX_STACK
+        self.stack_s = array("i", [0]) * MAX_STACK
+        self.free_head = array("i", [-1]) * CLASSES
+        self.restarts = 0
+        self.failed = False
+        self.prev_sym = 0
+        self.prev_success = 0
+        # Start small and grow by doubling up to the limits: small blocks stay cheap.
+        self._allocate(min(self.max_contexts, 4096), min(self.max_states, 16384))
+        self._restart()
+
+    # -----------------------------------------------------------------------------------------
+    # Memory
+
+    def _allocate(self, contexts: cython.Py_ssize_t, states: cython.Py_ssize_t):
+        self.context_arrays = [array("i", [0]) * contexts, array("i", [0]) * contexts,
+                               array("i", [0]) * contexts, array("H", [0]) * contexts,
+                               bytearray(contexts), bytearray(contexts)]
+        self.state_arrays = [bytearray(states), bytearray(states), array("i", [0]) * states]
+        self._views()
+
+    def _views(self):
+        # The typed views the hot code uses, onto the arrays that own the memory.
+        (self.suffix, self.stats, self.summ, self.count, self.order,
+         self.capclass) = [memoryview(a) for a in self.context_arrays]
+        self.sym, self.freq, self.child = [memoryview(a) for a in self.state_arrays]
+        self.context_capacity = len(self.context_arrays[0])
+        self.state_capacity = len(self.state_arrays[0])
+
+    def _grow_contexts(self) -> cython.bint:
+        """Double the context arrays (within the limit); False when at the limit."""
+        new: cython.Py_ssize_t = min(2 * self.context_capacity, self.max_contexts)
+        if new <= self.context_capacity:
+            return False
+        self.context_arrays = [_extended(a, new) for a in self.context_arrays]
+        self._views()
+        return True
+
+    def _grow_states(self) -> cython.bint:
+        new: cython.Py_ssize_t = min(2 * self.state_capacity, self.max_states)
+        if new <= self.state_capacity:
+            return False
+        self.state_arrays = [_extended(a, new) for a in self.state_arrays]
+        self._views()
+        return True
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _restart(self) -> cython.void:
+        """Empty the trie: only the root, with no symbols (order -1 codes the first bytes)."""
+        k: cython.int
+        self.ncontexts = 1
+        self.nstates = 0
+        for k in range(CLASSES):
+            self.free_head[k] = -1
+        self.suffix[ROOT] = -1
+        self.order[ROOT] = 0
+        self.count[ROOT] = 0
+        self.summ[ROOT] = 0
+        self.capclass[ROOT] = 0
+        self.stats[ROOT] = self._alloc_states(0)
+        self.maxctx = ROOT
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _alloc_states(self, k: cython.int) -> cython.int:
+        """A free block of 2**k states, or -1 when the state memory is full."""
+        block: cython.int = self.free_head[k]
+        grew: cython.bint
+        if block >= 0:
+            self.free_head[k] = self.child[block]
+            return block
+        while self.nstates + (1 << k) > self.state_capacity:
+            with cython.gil:
+                grew = self._grow_states()
+            if not grew:
+                return -1
+        block = cython.cast(cython.int, self.nstates)
+        self.nstates += 1 << k
+        return block
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _new_context(self, order: cython.int, suffix: cython.int) -> cython.int:
+        """A context with room for one state, or -1 when memory is full."""
+        c: cython.int
+        block: cython.int
+        grew: cython.bint
+        if self.ncontexts >= self.context_capacity:
+            with cython.gil:
+                grew = self._grow_contexts()
+            if not grew:
+                return -1
+        block = self._alloc_states(0)
+        if block < 0:
+            return -1
+        c = cython.cast(cython.int, self.ncontexts)
+        self.ncontexts += 1
+        self.suffix[c] = suffix
+        self.order[c] = order
+        self.count[c] = 0
+        self.summ[c] = 0
+        self.capclass[c] = 0
+        self.stats[c] = block
+        return c
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _add_state(self, c: cython.int, symbol: cython.int, f: cython.int,
+                   child: cython.int) -> cython.int:
+        """Append a state to context c (moving its block when full); -1 when memory is full."""
+        n: cython.int = self.count[c]
+        k: cython.int = self.capclass[c]
+        old: cython.int = self.stats[c]
+        block: cython.int
+        i: cython.int
+        if n >= (1 << k):
+            block = self._alloc_states(k + 1)
+            if block < 0:
+                return -1
+            for i in range(n):
+                self.sym[block + i] = self.sym[old + i]
+                self.freq[block + i] = self.freq[old + i]
+                self.child[block + i] = self.child[old + i]
+            self.child[old] = self.free_head[k]
+            self.free_head[k] = old
+            self.stats[c] = block
+            self.capclass[c] = k + 1
+            old = block
+        self.sym[old + n] = symbol
+        self.freq[old + n] = f
+        self.child[old + n] = child
+        self.count[c] = n + 1
+        self.summ[c] += f
+        return old + n
+
+    # -----------------------------------------------------------------------------------------
+    # Adaptive probabilities
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _adapt(self, prob: cython.int, uses: cython.int, escape: cython.int) -> cython.int:
+        target: cython.int = (1 << PROB_BITS) if escape else 0
+        return prob + (target - prob) // (uses + 2)
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _code_prob(self, prob: cython.int) -> cython.uint:
+        """The escape probability as a coder frequency out of CODE_TOTAL, never 0 or all."""
+        p: cython.int = prob >> (PROB_BITS - CODE_BITS)
+        if p < 16:
+            p = 16
+        elif p > cython.cast(cython.int, CODE_TOTAL) - 16:
+            p = CODE_TOTAL - 16
+        return p
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _bin_index(self, c: cython.int, s: cython.int, masked: cython.int) -> cython.Py_ssize_t:
+        f: cython.int = self.freq[s]
+        sc: cython.int = self.suffix[c]
+        ns: cython.int = self.count[sc] if sc >= 0 else 0
+        nb: cython.int
+        ob: cython.int
+        o: cython.int = self.order[c]
+        i: cython.Py_ssize_t
+        if f > BIN_FREQS:
+            f = BIN_FREQS
+        nb = 0 if ns <= 1 else (1 if ns == 2 else (2 if ns < 12 else 3))
+        ob = 0 if o <= 2 else (1 if o <= 4 else 2)
+        i = f - 1
+        i = i * 4 + nb
+        i = i * 2 + self.prev_success
+        i = i * 4 + (self.sym[s] >= 0x40) * 2 + (self.prev_sym >= 0x40)
+        i = i * 2 + masked
+        i = i * 3 + ob
+        return i
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _see_index(self, c: cython.int, d: cython.int, total: cython.int,
+                   masked: cython.int) -> cython.Py_ssize_t:
+        mean: cython.int = total // d
+        mb: cython.int = 0
+        o: cython.int = self.order[c]
+        i: cython.Py_ssize_t
+        while mean > 1 and mb < 7:
+            mean >>= 1
+            mb += 1
+        i = self.bucket[d]
+        i = i * 8 + mb
+        i = i * 6 + (o if o < 5 else 5)
+        i = i * 2 + (masked > 0)
+        i = i * 2 + (masked > d)
+        i = i * 2 + self.prev_success
+        i = i * 2 + (self.prev_sym >= 0x40)
+        return i
+
+    # -----------------------------------------------------------------------------------------
+    # Coding one byte
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def encode_byte(self, coder: RangeEncoder, symbol: cython.int) -> cython.void:
+        c: cython.int = self.maxctx
+        n: cython.int
+        s: cython.int
+        first: cython.int
+        d: cython.int
+        total: cython.int
+        cum: cython.int
+        target_cum: cython.int
+        target_freq: cython.int
+        masked: cython.int = 0
+        esc: cython.uint
+        idx: cython.Py_ssize_t
+        j: cython.int
+        stamp: cython.uint
+        self.stamp += 1
+        if self.stamp == 0:  # wrapped: clear the mask once every 2**32 bytes
+            for j in range(256):
+                self.mask[j] = 0
+            self.stamp = 1
+        stamp = self.stamp
+        self.escaped_from = c
+        self.found_ctx = -1
+        self.found_state = -1
+        while c >= 0:
+            n = self.count[c]
+            first = self.stats[c]
+            if n == 1:
+                if self.mask[self.sym[first]] != stamp:
+                    idx = self._bin_index(c, first, masked > 0)
+                    self._init_bin(idx, first)
+                    esc = self._code_prob(self.bin_prob[idx])
+                    if self.sym[first] == symbol:
+                        coder.encode(esc, CODE_TOTAL - esc, CODE_TOTAL)
+                        self._learn_bin(idx, 0)
+                        self.found_ctx = c
+                        self.found_state = first
+                        return
+                    coder.encode(0, esc, CODE_TOTAL)
+                    self._learn_bin(idx, 1)
+                    self.mask[self.sym[first]] = stamp
+                    masked += 1
+            elif n > 1:
+                d = 0
+                total = 0
+                target_cum = -1
+                target_freq = 0
+                for s in range(first, first + n):
+                    if self.mask[self.sym[s]] != stamp:
+                        if self.sym[s] == symbol:
+                            target_cum = total
+                            target_freq = self.freq[s]
+                            self.found_state = s
+                        d += 1
+                        total += self.freq[s]
+                if d > 0:
+                    idx = self._see_index(c, d, total, masked)
+                    self._init_see(idx, d, total)
+                    esc = self._code_prob(self.see_prob[idx])
+                    if target_cum >= 0:
+                        coder.encode(esc, CODE_TOTAL - esc, CODE_TOTAL)
+                        self._learn_see(idx, 0)
+                        coder.encode(target_cum, target_freq, total)
+                        self.found_ctx = c
+                        return
+                    coder.encode(0, esc, CODE_TOTAL)
+                    self._learn_see(idx, 1)
+                    for s in range(first, first + n):
+                        self.mask[self.sym[s]] = stamp
+                    masked += d
+            c = self.suffix[c]
+        # Order -1: every byte value not excluded, equally likely.
+        cum = 0
+        for j in range(symbol):
+            cum += self.mask[j] != stamp
+        coder.encode(cum, 1, 256 - masked)
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def decode_byte(self, coder: RangeDecoder) -> cython.int:
+        """The next byte, or -1 when the payload proves corrupt."""
+        c: cython.int = self.maxctx
+        n: cython.int
+        s: cython.int
+        first: cython.int
+        d: cython.int
+        total: cython.int
+        cum: cython.int
+        masked: cython.int = 0
+        esc: cython.uint
+        target: cython.uint
+        idx: cython.Py_ssize_t
+        j: cython.int
+        stamp: cython.uint
+        self.stamp += 1
+        if self.stamp == 0:
+            for j in range(256):
+                self.mask[j] = 0
+            self.stamp = 1
+        stamp = self.stamp
+        self.escaped_from = c
+        self.found_ctx = -1
+        self.found_state = -1
+        while c >= 0:
+            n = self.count[c]
+            first = self.stats[c]
+            if n == 1:
+                if self.mask[self.sym[first]] != stamp:
+                    idx = self._bin_index(c, first, masked > 0)
+                    self._init_bin(idx, first)
+                    esc = self._code_prob(self.bin_prob[idx])
+                    if coder.decode_target(CODE_TOTAL) >= esc:
+                        coder.decode_consume(esc, CODE_TOTAL - esc)
+                        self._learn_bin(idx, 0)
+                        self.found_ctx = c
+                        self.found_state = first
+                        return self.sym[first]
+                    coder.decode_consume(0, esc)
+                    self._learn_bin(idx, 1)
+                    self.mask[self.sym[first]] = stamp
+                    masked += 1
+            elif n > 1:
+                d = 0
+                total = 0
+                for s in range(first, first + n):
+                    if self.mask[self.sym[s]] != stamp:
+                        d += 1
+                        total += self.freq[s]
+                if d > 0:
+                    idx = self._see_index(c, d, total, masked)
+                    self._init_see(idx, d, total)
+                    esc = self._code_prob(self.see_prob[idx])
+                    if coder.decode_target(CODE_TOTAL) >= esc:
+                        coder.decode_consume(esc, CODE_TOTAL - esc)
+                        self._learn_see(idx, 0)
+                        target = coder.decode_target(total)
+                        cum = 0
+                        for s in range(first, first + n):
+                            if self.mask[self.sym[s]] != stamp:
+                                if cum + self.freq[s] > target:
+                                    break
+                                cum += self.freq[s]
+                        coder.decode_consume(cum, self.freq[s])
+                        self.found_ctx = c
+                        self.found_state = s
+                        return self.sym[s]
+                    coder.decode_consume(0, esc)
+                    self._learn_see(idx, 1)
+                    for s in range(first, first + n):
+                        self.mask[self.sym[s]] = stamp
+                    masked += d
+            c = self.suffix[c]
+        if masked >= 256:  # every byte excluded: no encoder writes this
+            return -1
+        target = coder.decode_target(256 - masked)
+        cum = 0
+        for j in range(256):
+            if self.mask[j] != stamp:
+                if cum == cython.cast(cython.int, target):
+                    break
+                cum += 1
+        coder.decode_consume(cum, 1)
+        return j
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _init_bin(self, idx: cython.Py_ssize_t, s: cython.int) -> cython.void:
+        # First use of this feature cell: start from 1 / (2 * freq + 2).
+        if self.bin_uses[idx] == 0 and self.bin_prob[idx] == 0:
+            self.bin_prob[idx] = (1 << PROB_BITS) // (2 * self.freq[s] + 2)
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _learn_bin(self, idx: cython.Py_ssize_t, escape: cython.int) -> cython.void:
+        uses: cython.int = self.bin_uses[idx]
+        self.bin_prob[idx] = self._adapt(self.bin_prob[idx], uses, escape)
+        if uses < BIN_LIMIT:
+            self.bin_uses[idx] = uses + 1
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _init_see(self, idx: cython.Py_ssize_t, d: cython.int, total: cython.int) -> cython.void:
+        # First use: start from method C's estimate, d / (total + d).
+        if self.see_uses[idx] == 0 and self.see_prob[idx] == 0:
+            self.see_prob[idx] = cython.cast(cython.int, (cython.cast(cython.longlong, d)
+                                                          << PROB_BITS) // (total + d))
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _learn_see(self, idx: cython.Py_ssize_t, escape: cython.int) -> cython.void:
+        uses: cython.int = self.see_uses[idx]
+        self.see_prob[idx] = self._adapt(self.see_prob[idx], uses, escape)
+        if uses < SEE_LIMIT:
+            self.see_uses[idx] = uses + 1
+
+    # -----------------------------------------------------------------------------------------
+    # Updating after a byte
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def update(self, symbol: cython.int, pos: cython.Py_ssize_t) -> cython.void:
+        """Learn data[pos] == symbol (just coded) and move to the context of pos + 1."""
+        c: cython.int
+        fc: cython.int = self.found_ctx
+        fs: cython.int = self.found_state
+        f: cython.int
+        n: cython.int
+        nxt: cython.int
+        self.prev_success = fc == self.escaped_from
+        self.prev_sym = symbol
+        if fc >= 0:
+            fs = self._reward(fc, fs)
+        # The byte is new in every context that escaped: add it, inheriting its frequency.
+        c = self.escaped_from
+        while c != fc:
+            f = self._inherit(c, fc, fs)
+            if self.count[c] == 1:  # a binary context becomes a multi-symbol one
+                n = self.freq[self.stats[c]]
+                n = 2 * n if n < MAX_FREQ // 4 - 1 else MAX_FREQ - 4
+                self.freq[self.stats[c]] = n
+                self.summ[c] = n
+            if self._add_state(c, symbol, f, -cython.cast(cython.int, pos + 1)) < 0:
+                self._memory_full()
+                return
+            c = self.suffix[c]
+        if fc < 0:
+            self.maxctx = ROOT
+            return
+        nxt = self._child(fc, fs, pos)
+        if nxt < 0:
+            self._memory_full()
+            return
+        self.maxctx = nxt
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _memory_full(self) -> cython.void:
+        self.restarts += 1
+        self._restart()
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _reward(self, c: cython.int, s: cython.int) -> cython.int:
+        """Count one more occurrence of state s in context c; return where s now is."""
+        first: cython.int = self.stats[c]
+        sym: cython.uchar
+        f: cython.uchar
+        ch: cython.int
+        i: cython.int
+        total: cython.int
+        if self.count[c] == 1:
+            if self.freq[s] < MAX_BIN_FREQ:
+                self.freq[s] += 1
+            return s
+        self.freq[s] += 4
+        self.summ[c] += 4
+        # Keep states roughly sorted by frequency: frequent ones are found sooner.
+        if s > first and self.freq[s] > self.freq[s - 1]:
+            sym = self.sym[s]
+            f = self.freq[s]
+            ch = self.child[s]
+            self.sym[s] = self.sym[s - 1]
+            self.freq[s] = self.freq[s - 1]
+            self.child[s] = self.child[s - 1]
+            s -= 1
+            self.sym[s] = sym
+            self.freq[s] = f
+            self.child[s] = ch
+        if self.freq[s] > MAX_FREQ:  # halve: old statistics fade, totals stay small
+            total = 0
+            for i in range(first, first + self.count[c]):
+                self.freq[i] = (self.freq[i] + 1) >> 1
+                total += self.freq[i]
+            self.summ[c] = total
+        return s
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _inherit(self, c: cython.int, fc: cython.int, fs: cython.int) -> cython.int:
+        """Initial frequency of a byte new in context c, found in the shorter context fc as fs.
+
+        PPMII's rule: the byte gets about the share it has in fc, scaled to c's total."""
+        fsum: cython.int
+        cf: cython.int
+        sf: cython.int
+        csum: cython.int
+        if fc < 0:
+            return 1
+        if self.count[fc] == 1:
+            return 1 + (self.freq[fs] > 8) + (self.freq[fs] > 32)
+        fsum = self.summ[fc] - self.freq[fs]
+        csum = self.summ[c] if self.count[c] > 1 else 2 * self.freq[self.stats[c]]
+        cf = 2 * self.freq[fs] * (csum + 6)
+        sf = fsum + csum
+        if cf < 6 * sf:
+            return 1 + (cf > sf) + (cf >= 4 * sf)
+        return 4 + (cf >= 9 * sf) + (cf >= 12 * sf) + (cf >= 15 * sf)
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _find(self, c: cython.int, symbol: cython.int) -> cython.int:
+        first: cython.int = self.stats[c]
+        s: cython.int
+        for s in range(first, first + self.count[c]):
+            if self.sym[s] == symbol:
+                return s
+        return -1
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _child(self, c: cython.int, s: cython.int, pos: cython.Py_ssize_t) -> cython.int:
+        """The context that follows context c and its state s (c + sym[s]), creating it and the
+        missing shorter ones below it if they were lazy. -1 when memory is full.
+
+        A lazy child -t says: at position t - 1 this context and byte occurred, and data[t]
+        followed. The new contexts (c + sym, suffix(c) + sym, ...) each start with that one
+        byte, their own lazy child t + 1, and a frequency inherited from the shorter context.
+        """
+        symbol: cython.int = self.sym[s]
+        n: cython.int = 0
+        cc: cython.int = c
+        ss: cython.int = s
+        base: cython.int
+        text: cython.Py_ssize_t = -1
+        nxt: cython.int
+        nb: cython.int
+        f: cython.int
+        fsum: cython.int
+        up: cython.int
+        while True:
+            if self.child[ss] > 0:
+                base = self.child[ss]
+                break
+            if text < 0:
+                text = -self.child[ss]
+            if n >= MAX_STACK:
+                return -1
+            self.stack_c[n] = cc
+            self.stack_s[n] = ss
+            n += 1
+            if cc == ROOT:
+                base = ROOT
+                break
+            cc = self.suffix[cc]
+            ss = self._find(cc, symbol)
+            if ss < 0:  # the shorter context lost it to a restart or never had it
+                ss = self._add_state(cc, symbol, 1, -cython.cast(cython.int, text))
+                if ss < 0:
+                    return -1
+        if n == 0:
+            return base
+        if text <= 0 or text > pos:  # cannot happen: lazy children point behind pos
+            text = pos
+        up = self.data[text]
+        while n > 0:
+            n -= 1
+            cc = self.stack_c[n]
+            ss = self.stack_s[n]
+            if self.order[cc] >= self.max_order:
+                self.child[ss] = base  # at the top order the child is the suffix's child
+                continue
+            # Inherit the first frequency from how `up` fares in the shorter context `base`.
+            f = 1
+            if base != ROOT or self.count[base] > 0:
+                nb = self._find(base, up)
+                if nb >= 0:
+                    if self.count[base] == 1:
+                        f = self.freq[nb]
+                    else:
+                        fsum = self.summ[base] - self.count[base] - (self.freq[nb] - 1)
+                        f = self.freq[nb] - 1
+                        if fsum < 1:
+                            fsum = 1
+                        if 2 * f <= fsum:
+                            f = 1 + (5 * f > fsum)
+                        else:
+                            f = 1 + (2 * f + 3 * fsum - 1) // (2 * fsum)
+                        if f > MAX_BIN_FREQ // 4:
+                            f = MAX_BIN_FREQ // 4
+            nxt = self._new_context(self.order[cc] + 1, base)
+            if nxt < 0:
+                return -1
+            # Fresh context: _add_state cannot fail (its block was just allocated).
+            self._add_state(nxt, up, f, -cython.cast(cython.int, text + 1))
+            self.child[self.stack_s[n]] = nxt
+            base = nxt
+        return base
+
+
+@cython.ccall
+def encode(data: cython.const[cython.uchar][:], max_order: cython.int,
+           memory: cython.Py_ssize_t) -> bytes:
+    """Code every byte of `data` with the PPM model of `max_order` and `memory` bytes."""
+    size: cython.Py_ssize_t = len(data)
+    model: Model = Model(data, max_order, memory)
+    coder: RangeEncoder = RangeEncoder(size // 2 + 64)
+    i: cython.Py_ssize_t
+    symbol: cython.int
+    with cython.nogil:
+        for i in range(size):
+            symbol = data[i]
+            model.encode_byte(coder, symbol)
+            model.update(symbol, i)
+    return coder.finish()
+
+
+@cython.ccall
+def decode(payload: cython.const[cython.uchar][:], size: cython.Py_ssize_t,
+           max_order: cython.int, memory: cython.Py_ssize_t) -> bytes:
+    """The inverse of encode: `size` bytes, or CodecError."""
+    out = bytearray(size)
+    data: cython.uchar[:] = out
+    model: Model = Model(out, max_order, memory)
+    coder: RangeDecoder = RangeDecoder(payload)
+    i: cython.Py_ssize_t
+    symbol: cython.int
+    with cython.nogil:
+        for i in range(size):
+            symbol = model.decode_byte(coder)
+            if symbol < 0 or coder.failed():
+                coder.corrupt = True
+                break
+            data[i] = symbol
+            model.update(symbol, i)
+    coder.finish()  # raises CodecError unless the payload ended exactly after the last byte
+    return bytes(out)
