@@ -12,7 +12,6 @@ The trie (flat integer arrays, no Python objects):
 - a state s has a byte `sym[s]`, a frequency `freq[s]` and a `child[s]`: the context one byte
   longer (this context followed by sym[s]) when child > 0, or, when child < 0, the position
   -child in the data where that longer context was last followed by something ("lazy"
-  successor: a context seen once costs nothing until it is seen again, PPMd's trick). At the
   maximum order the child is the context of the same order that follows (the suffix's child).
 - invariant: a context's states are a block of the state pool of its capacity class; freed
   blocks go on one free list per class (linked through child[]).
@@ -50,6 +49,8 @@ else:
 
 MAX_FREQ = cython.declare(cython.int, 124)
 MAX_BIN_FREQ = cython.declare(cython.int, 128)
+DROP_RARE = cython.declare(cython.bint, True)
+SUFFIX_BONUS = cython.declare(cython.bint, True)
 #: Probabilities of escape are kept with PROB_BITS bits and coded with CODE_BITS (total 2**16).
 PROB_BITS = cython.declare(cython.int, 22)
 CODE_BITS = cython.declare(cython.int, 16)
@@ -82,6 +83,7 @@ def _bucket_table():
 
 
 _COUNT_BUCKET = _bucket_table()
+KNOBS = [1, 255, 127, 2, 4, 1]
 
 
 def _extended(a, length):
@@ -91,6 +93,14 @@ def _extended(a, length):
     return a + array(a.typecode, [0]) * (length - len(a))
 
 
+# Every index below comes from the model's own bookkeeping (contexts < ncontexts, states inside
+# their context's block, bytes < 256, feature cells inside their tables), never from the payload
+# directly: a corrupt payload only steers the decoder through valid model states. Divisions are
+# of non-negative numbers, where C and Python agree.
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.cdivision(True)
+@cython.initializedcheck(False)
 @cython.final
 @cython.cclass
 class Model:
@@ -139,6 +149,12 @@ class Model:
     found_ctx: cython.int
     found_state: cython.int
     escaped_from: cython.int
+    k0: cython.int
+    k1: cython.int
+    k2: cython.int
+    k3: cython.int
+    k4: cython.int
+    k5: cython.int
 
     def __init__(self, data, max_order: cython.int, memory: cython.Py_ssize_t):
         self.data = data
@@ -158,6 +174,7 @@ class Model:
         self.stack_s = array("i", [0]) * MAX_STACK
         self.free_head = array("i", [-1]) * CLASSES
         self.restarts = 0
+        self.k0, self.k1, self.k2, self.k3, self.k4, self.k5 = KNOBS
         self.failed = False
         self.prev_sym = 0
         self.prev_success = 0
@@ -302,8 +319,9 @@ class Model:
     @cython.nogil
     @cython.exceptval(check=False)
     def _adapt(self, prob: cython.int, uses: cython.int, escape: cython.int) -> cython.int:
-        target: cython.int = (1 << PROB_BITS) if escape else 0
-        return prob + (target - prob) // (uses + 2)
+        if escape:
+            return prob + ((1 << PROB_BITS) - prob) // (uses + 2)
+        return prob - prob // (uses + 2)
 
     @cython.cfunc
     @cython.inline
@@ -331,6 +349,8 @@ class Model:
         i: cython.Py_ssize_t
         if f > BIN_FREQS:
             f = BIN_FREQS
+        elif f < 1:
+            f = 1
         nb = 0 if ns <= 1 else (1 if ns == 2 else (2 if ns < 12 else 3))
         ob = 0 if o <= 2 else (1 if o <= 4 else 2)
         i = f - 1
@@ -540,7 +560,7 @@ class Model:
     def _init_bin(self, idx: cython.Py_ssize_t, s: cython.int) -> cython.void:
         # First use of this feature cell: start from 1 / (2 * freq + 2).
         if self.bin_uses[idx] == 0 and self.bin_prob[idx] == 0:
-            self.bin_prob[idx] = (1 << PROB_BITS) // (2 * self.freq[s] + 2)
+            self.bin_prob[idx] = (1 << PROB_BITS) // (self.k3 * self.freq[s] + 2)
 
     @cython.cfunc
     @cython.inline
@@ -549,7 +569,7 @@ class Model:
     def _learn_bin(self, idx: cython.Py_ssize_t, escape: cython.int) -> cython.void:
         uses: cython.int = self.bin_uses[idx]
         self.bin_prob[idx] = self._adapt(self.bin_prob[idx], uses, escape)
-        if uses < BIN_LIMIT:
+        if uses < self.k2:
             self.bin_uses[idx] = uses + 1
 
     @cython.cfunc
@@ -569,7 +589,7 @@ class Model:
     def _learn_see(self, idx: cython.Py_ssize_t, escape: cython.int) -> cython.void:
         uses: cython.int = self.see_uses[idx]
         self.see_prob[idx] = self._adapt(self.see_prob[idx], uses, escape)
-        if uses < SEE_LIMIT:
+        if uses < self.k1:
             self.see_uses[idx] = uses + 1
 
     # -----------------------------------------------------------------------------------------
@@ -589,7 +609,9 @@ class Model:
         self.prev_success = fc == self.escaped_from
         self.prev_sym = symbol
         if fc >= 0:
-            fs = self._reward(fc, fs)
+            fs = self._reward(fc, fs, (self.k0 == 1 and fc == self.escaped_from) or (self.k0 == 2 and fc == self.escaped_from and self.order[fc] == self.max_order) or (self.k0 == 3 and fc == self.escaped_from and self.order[fc] >= 3))
+            if self.freq[fs] < MAX_FREQ // 4 and self.suffix[fc] >= 0:
+                self._suffix_bonus(self.suffix[fc], symbol)
         # The byte is new in every context that escaped: add it, inheriting its frequency.
         c = self.escaped_from
         while c != fc:
@@ -622,7 +644,7 @@ class Model:
     @cython.cfunc
     @cython.nogil
     @cython.exceptval(check=False)
-    def _reward(self, c: cython.int, s: cython.int) -> cython.int:
+    def _reward(self, c: cython.int, s: cython.int, drop: cython.bint) -> cython.int:
         """Count one more occurrence of state s in context c; return where s now is."""
         first: cython.int = self.stats[c]
         sym: cython.uchar
@@ -634,8 +656,8 @@ class Model:
             if self.freq[s] < MAX_BIN_FREQ:
                 self.freq[s] += 1
             return s
-        self.freq[s] += 4
-        self.summ[c] += 4
+        self.freq[s] += self.k4
+        self.summ[c] += self.k4
         # Keep states roughly sorted by frequency: frequent ones are found sooner.
         if s > first and self.freq[s] > self.freq[s - 1]:
             sym = self.sym[s]
@@ -648,13 +670,53 @@ class Model:
             self.sym[s] = sym
             self.freq[s] = f
             self.child[s] = ch
-        if self.freq[s] > MAX_FREQ:  # halve: old statistics fade, totals stay small
-            total = 0
-            for i in range(first, first + self.count[c]):
-                self.freq[i] = (self.freq[i] + 1) >> 1
-                total += self.freq[i]
-            self.summ[c] = total
+        if self.freq[s] > MAX_FREQ:
+            s = self._rescale(c, s, drop)
         return s
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _suffix_bonus(self, c: cython.int, symbol: cython.int) -> cython.void:
+        """A byte found in a young state also gains a little in the shorter context (PPMd)."""
+        s: cython.int = self._find(c, symbol)
+        if s < 0:
+            return
+        if self.count[c] == 1:
+            if self.freq[s] < 32:
+                self.freq[s] += 1
+        elif self.freq[s] < MAX_FREQ - 9:
+            self.freq[s] += 2
+            self.summ[c] += 2
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _rescale(self, c: cython.int, s: cython.int, drop: cython.bint) -> cython.int:
+        """Halve every frequency of context c: old statistics fade and totals stay small. With
+        `drop`, states that fall to 0 are removed (rare bytes of a context that predicts well);
+        the found state s (frequency > MAX_FREQ) stays. Return where s now is."""
+        first: cython.int = self.stats[c]
+        keep: cython.int = first
+        total: cython.int = 0
+        i: cython.int
+        f: cython.int
+        found: cython.int = s
+        for i in range(first, first + self.count[c]):
+            f = (self.freq[i] + (not drop)) >> 1
+            if f > 0:
+                if i == s:
+                    found = keep
+                self.sym[keep] = self.sym[i]
+                self.freq[keep] = f
+                self.child[keep] = self.child[i]
+                keep += 1
+                total += f
+        self.count[c] = keep - first
+        self.summ[c] = total
+        if keep - first == 1:  # now a binary context: its frequency counts hits
+            self.freq[first] = (self.freq[first] + 3) >> 2
+        return found
 
     @cython.cfunc
     @cython.nogil
