@@ -49,8 +49,6 @@ else:
 
 MAX_FREQ = cython.declare(cython.int, 124)
 MAX_BIN_FREQ = cython.declare(cython.int, 128)
-DROP_RARE = cython.declare(cython.bint, True)
-SUFFIX_BONUS = cython.declare(cython.bint, True)
 #: Probabilities of escape are kept with PROB_BITS bits and coded with CODE_BITS (total 2**16).
 PROB_BITS = cython.declare(cython.int, 22)
 CODE_BITS = cython.declare(cython.int, 16)
@@ -83,7 +81,6 @@ def _bucket_table():
 
 
 _COUNT_BUCKET = _bucket_table()
-KNOBS = [1, 255, 127, 2, 4, 1]
 
 
 def _extended(a, length):
@@ -111,31 +108,31 @@ class Model:
     size: cython.Py_ssize_t
     data: cython.const[cython.uchar][:]
     # Contexts
-    suffix: cython.int[:]
-    stats: cython.int[:]
-    summ: cython.int[:]
-    count: cython.ushort[:]
-    order: cython.uchar[:]
-    capclass: cython.uchar[:]
+    suffix: cython.int[::1]
+    stats: cython.int[::1]
+    summ: cython.int[::1]
+    count: cython.ushort[::1]
+    order: cython.uchar[::1]
+    capclass: cython.uchar[::1]
     ncontexts: cython.Py_ssize_t
     context_capacity: cython.Py_ssize_t
     context_arrays: list
     # States
-    sym: cython.uchar[:]
-    freq: cython.uchar[:]
-    child: cython.int[:]
+    sym: cython.uchar[::1]
+    freq: cython.uchar[::1]
+    child: cython.int[::1]
     nstates: cython.Py_ssize_t
     state_capacity: cython.Py_ssize_t
     state_arrays: list
-    free_head: cython.int[:]
+    free_head: cython.int[::1]
     # Adaptive escape estimates: probability (PROB_BITS) and use count
-    bin_prob: cython.int[:]
-    bin_uses: cython.uchar[:]
-    see_prob: cython.int[:]
-    see_uses: cython.uchar[:]
-    bucket: cython.uchar[:]
+    bin_prob: cython.int[::1]
+    bin_uses: cython.uchar[::1]
+    see_prob: cython.int[::1]
+    see_uses: cython.uchar[::1]
+    bucket: cython.uchar[::1]
     # Exclusion: sym is masked while mask[sym] == stamp
-    mask: cython.uint[:]
+    mask: cython.uint[::1]
     stamp: cython.uint
     # Coding state
     maxctx: cython.int
@@ -143,18 +140,12 @@ class Model:
     prev_success: cython.int
     restarts: cython.Py_ssize_t
     failed: cython.bint
-    stack_c: cython.int[:]
-    stack_s: cython.int[:]
+    stack_c: cython.int[::1]
+    stack_s: cython.int[::1]
     # Results of the last coded byte, for _update
     found_ctx: cython.int
     found_state: cython.int
     escaped_from: cython.int
-    k0: cython.int
-    k1: cython.int
-    k2: cython.int
-    k3: cython.int
-    k4: cython.int
-    k5: cython.int
 
     def __init__(self, data, max_order: cython.int, memory: cython.Py_ssize_t):
         self.data = data
@@ -174,7 +165,6 @@ class Model:
         self.stack_s = array("i", [0]) * MAX_STACK
         self.free_head = array("i", [-1]) * CLASSES
         self.restarts = 0
-        self.k0, self.k1, self.k2, self.k3, self.k4, self.k5 = KNOBS
         self.failed = False
         self.prev_sym = 0
         self.prev_success = 0
@@ -291,6 +281,12 @@ class Model:
         old: cython.int = self.stats[c]
         block: cython.int
         i: cython.int
+        f1: cython.int
+        if n == 1:  # a binary context becomes a multi-symbol one: hits count 2 each
+            f1 = self.freq[old]
+            f1 = 2 * f1 if f1 < MAX_FREQ // 4 - 1 else MAX_FREQ - 4
+            self.freq[old] = f1
+            self.summ[c] = f1
         if n >= (1 << k):
             block = self._alloc_states(k + 1)
             if block < 0:
@@ -431,18 +427,30 @@ class Model:
                     self.mask[self.sym[first]] = stamp
                     masked += 1
             elif n > 1:
-                d = 0
-                total = 0
                 target_cum = -1
                 target_freq = 0
-                for s in range(first, first + n):
-                    if self.mask[self.sym[s]] != stamp:
+                if masked == 0:  # nothing excluded yet: the totals are known, stop at the byte
+                    d = n
+                    total = self.summ[c]
+                    cum = 0
+                    for s in range(first, first + n):
                         if self.sym[s] == symbol:
-                            target_cum = total
+                            target_cum = cum
                             target_freq = self.freq[s]
                             self.found_state = s
-                        d += 1
-                        total += self.freq[s]
+                            break
+                        cum += self.freq[s]
+                else:
+                    d = 0
+                    total = 0
+                    for s in range(first, first + n):
+                        if self.mask[self.sym[s]] != stamp:
+                            if self.sym[s] == symbol:
+                                target_cum = total
+                                target_freq = self.freq[s]
+                                self.found_state = s
+                            d += 1
+                            total += self.freq[s]
                 if d > 0:
                     idx = self._see_index(c, d, total, masked)
                     self._init_see(idx, d, total)
@@ -511,12 +519,16 @@ class Model:
                     self.mask[self.sym[first]] = stamp
                     masked += 1
             elif n > 1:
-                d = 0
-                total = 0
-                for s in range(first, first + n):
-                    if self.mask[self.sym[s]] != stamp:
-                        d += 1
-                        total += self.freq[s]
+                if masked == 0:
+                    d = n
+                    total = self.summ[c]
+                else:
+                    d = 0
+                    total = 0
+                    for s in range(first, first + n):
+                        if self.mask[self.sym[s]] != stamp:
+                            d += 1
+                            total += self.freq[s]
                 if d > 0:
                     idx = self._see_index(c, d, total, masked)
                     self._init_see(idx, d, total)
@@ -527,7 +539,7 @@ class Model:
                         target = coder.decode_target(total)
                         cum = 0
                         for s in range(first, first + n):
-                            if self.mask[self.sym[s]] != stamp:
+                            if masked == 0 or self.mask[self.sym[s]] != stamp:
                                 if cum + self.freq[s] > target:
                                     break
                                 cum += self.freq[s]
@@ -558,9 +570,9 @@ class Model:
     @cython.nogil
     @cython.exceptval(check=False)
     def _init_bin(self, idx: cython.Py_ssize_t, s: cython.int) -> cython.void:
-        # First use of this feature cell: start from 1 / (2 * freq + 2).
+        # First use of this feature cell: start from 1 / (freq + 2).
         if self.bin_uses[idx] == 0 and self.bin_prob[idx] == 0:
-            self.bin_prob[idx] = (1 << PROB_BITS) // (self.k3 * self.freq[s] + 2)
+            self.bin_prob[idx] = (1 << PROB_BITS) // (self.freq[s] + 2)
 
     @cython.cfunc
     @cython.inline
@@ -569,7 +581,7 @@ class Model:
     def _learn_bin(self, idx: cython.Py_ssize_t, escape: cython.int) -> cython.void:
         uses: cython.int = self.bin_uses[idx]
         self.bin_prob[idx] = self._adapt(self.bin_prob[idx], uses, escape)
-        if uses < self.k2:
+        if uses < BIN_LIMIT:
             self.bin_uses[idx] = uses + 1
 
     @cython.cfunc
@@ -589,7 +601,7 @@ class Model:
     def _learn_see(self, idx: cython.Py_ssize_t, escape: cython.int) -> cython.void:
         uses: cython.int = self.see_uses[idx]
         self.see_prob[idx] = self._adapt(self.see_prob[idx], uses, escape)
-        if uses < self.k1:
+        if uses < SEE_LIMIT:
             self.see_uses[idx] = uses + 1
 
     # -----------------------------------------------------------------------------------------
@@ -609,18 +621,13 @@ class Model:
         self.prev_success = fc == self.escaped_from
         self.prev_sym = symbol
         if fc >= 0:
-            fs = self._reward(fc, fs, (self.k0 == 1 and fc == self.escaped_from) or (self.k0 == 2 and fc == self.escaped_from and self.order[fc] == self.max_order) or (self.k0 == 3 and fc == self.escaped_from and self.order[fc] >= 3))
+            fs = self._reward(fc, fs, fc == self.escaped_from and self.order[fc] == self.max_order)
             if self.freq[fs] < MAX_FREQ // 4 and self.suffix[fc] >= 0:
                 self._suffix_bonus(self.suffix[fc], symbol)
         # The byte is new in every context that escaped: add it, inheriting its frequency.
         c = self.escaped_from
         while c != fc:
             f = self._inherit(c, fc, fs)
-            if self.count[c] == 1:  # a binary context becomes a multi-symbol one
-                n = self.freq[self.stats[c]]
-                n = 2 * n if n < MAX_FREQ // 4 - 1 else MAX_FREQ - 4
-                self.freq[self.stats[c]] = n
-                self.summ[c] = n
             if self._add_state(c, symbol, f, -cython.cast(cython.int, pos + 1)) < 0:
                 self._memory_full()
                 return
@@ -656,8 +663,8 @@ class Model:
             if self.freq[s] < MAX_BIN_FREQ:
                 self.freq[s] += 1
             return s
-        self.freq[s] += self.k4
-        self.summ[c] += self.k4
+        self.freq[s] += 4
+        self.summ[c] += 4
         # Keep states roughly sorted by frequency: frequent ones are found sooner.
         if s > first and self.freq[s] > self.freq[s - 1]:
             sym = self.sym[s]
