@@ -39,6 +39,8 @@ from array import array
 
 import cython
 
+from archiver.errors import CodecError
+
 if cython.compiled:
     from cython.cimports.pyarc_plugins.coding.rangecoder_kernel import (
         RangeDecoder,
@@ -60,8 +62,9 @@ BIN_LIMIT = cython.declare(cython.int, 127)
 CLASSES = cython.declare(cython.int, 9)  # state blocks of 1, 2, 4, ..., 256 states
 ROOT = cython.declare(cython.int, 0)
 #: Bytes of model memory per context and per state slot (for the memory limit).
-CONTEXT_BYTES = cython.declare(cython.Py_ssize_t, 14)
+CONTEXT_BYTES = cython.declare(cython.Py_ssize_t, 16)
 STATE_BYTES = cython.declare(cython.Py_ssize_t, 6)
+SIZE_LENGTH_BITS = cython.declare(cython.int, 6)
 MAX_STACK = cython.declare(cython.int, 260)  # > maximum order + 2
 
 # Feature sizes of the two adaptive tables.
@@ -841,6 +844,26 @@ class Model:
         return base
 
 
+def _code_size(coder: RangeEncoder, size: cython.Py_ssize_t) -> None:
+    # The block size opens the stream (its bit length in 6 bits, then its bits), so that a
+    # payload decoded against another size is refused instead of read on into zeros.
+    length: cython.int = size.bit_length() if size > 0 else 0
+    coder.encode_direct(length, SIZE_LENGTH_BITS)
+    if length > 32:
+        coder.encode_direct(cython.cast(cython.uint, size >> 32), length - 32)
+        length = 32
+    coder.encode_direct(cython.cast(cython.uint, size & 0xFFFFFFFF), length)
+
+
+def _decode_size(coder: RangeDecoder) -> cython.Py_ssize_t:
+    length: cython.int = coder.decode_direct(SIZE_LENGTH_BITS)
+    size: cython.Py_ssize_t = 0
+    if length > 32:
+        size = coder.decode_direct(length - 32)
+        length = 32
+    return (size << length) | coder.decode_direct(length)
+
+
 @cython.ccall
 def encode(data: cython.const[cython.uchar][:], max_order: cython.int,
            memory: cython.Py_ssize_t) -> bytes:
@@ -850,12 +873,28 @@ def encode(data: cython.const[cython.uchar][:], max_order: cython.int,
     coder: RangeEncoder = RangeEncoder(size // 2 + 64)
     i: cython.Py_ssize_t
     symbol: cython.int
+    _code_size(coder, size)
     with cython.nogil:
         for i in range(size):
             symbol = data[i]
             model.encode_byte(coder, symbol)
             model.update(symbol, i)
     return coder.finish()
+
+
+def statistics(data, max_order: cython.int, memory: cython.Py_ssize_t) -> dict:
+    """Code `data` as encode() does and report the model's size: contexts, state slots, the
+    bytes their arrays hold, and how often the model restarted because memory was full."""
+    model: Model = Model(data, max_order, memory)
+    coder: RangeEncoder = RangeEncoder(len(data) // 2 + 64)
+    i: cython.Py_ssize_t
+    for i in range(len(data)):
+        model.encode_byte(coder, data[i])
+        model.update(data[i], i)
+    return {"contexts": model.ncontexts, "states": model.nstates, "restarts": model.restarts,
+            "array_bytes": model.context_capacity * CONTEXT_BYTES
+            + model.state_capacity * STATE_BYTES,
+            "payload_bytes": len(coder.finish())}
 
 
 @cython.ccall
@@ -868,6 +907,8 @@ def decode(payload: cython.const[cython.uchar][:], size: cython.Py_ssize_t,
     coder: RangeDecoder = RangeDecoder(payload)
     i: cython.Py_ssize_t
     symbol: cython.int
+    if _decode_size(coder) != size:
+        raise CodecError(f"ppm: the payload codes a block of another size than {size}")
     with cython.nogil:
         for i in range(size):
             symbol = model.decode_byte(coder)
