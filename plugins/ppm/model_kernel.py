@@ -55,8 +55,9 @@ MAX_BIN_FREQ = cython.declare(cython.int, 128)
 PROB_BITS = cython.declare(cython.int, 22)
 CODE_BITS = cython.declare(cython.int, 16)
 CODE_TOTAL = cython.declare(cython.uint, 1 << 16)
-#: An adaptive probability moves 1/(n + 2) of the way to each outcome for its first n uses,
-#: then 1/(LIMIT + 2): fast to learn, then stable.
+#: An adaptive probability moves 1/(n + RATE_START) of the way to each outcome at its n-th
+#: use, then 1/(LIMIT + RATE_START): fast to learn, then stable.
+RATE_START = cython.declare(cython.int, 8)
 SEE_LIMIT = cython.declare(cython.int, 255)
 BIN_LIMIT = cython.declare(cython.int, 127)
 CLASSES = cython.declare(cython.int, 9)  # state blocks of 1, 2, 4, ..., 256 states
@@ -319,8 +320,8 @@ class Model:
     @cython.exceptval(check=False)
     def _adapt(self, prob: cython.int, uses: cython.int, escape: cython.int) -> cython.int:
         if escape:
-            return prob + ((1 << PROB_BITS) - prob) // (uses + 2)
-        return prob - prob // (uses + 2)
+            return prob + ((1 << PROB_BITS) - prob) // (uses + RATE_START)
+        return prob - prob // (uses + RATE_START)
 
     @cython.cfunc
     @cython.inline
@@ -573,9 +574,9 @@ class Model:
     @cython.nogil
     @cython.exceptval(check=False)
     def _init_bin(self, idx: cython.Py_ssize_t, s: cython.int) -> cython.void:
-        # First use of this feature cell: start from 1 / (freq + 2).
+        # First use of this feature cell: start from 2 / (freq + 2).
         if self.bin_uses[idx] == 0 and self.bin_prob[idx] == 0:
-            self.bin_prob[idx] = (1 << PROB_BITS) // (self.freq[s] + 2)
+            self.bin_prob[idx] = (2 << PROB_BITS) // (self.freq[s] + 2)
 
     @cython.cfunc
     @cython.inline
@@ -592,10 +593,11 @@ class Model:
     @cython.nogil
     @cython.exceptval(check=False)
     def _init_see(self, idx: cython.Py_ssize_t, d: cython.int, total: cython.int) -> cython.void:
-        # First use: start from method C's estimate, d / (total + d).
+        # First use: start from 3d / (total + 3d), method C's estimate with each new symbol
+        # counted thrice (measured: new feature cells are met early, when escapes abound).
         if self.see_uses[idx] == 0 and self.see_prob[idx] == 0:
-            self.see_prob[idx] = cython.cast(cython.int, (cython.cast(cython.longlong, d)
-                                                          << PROB_BITS) // (total + d))
+            self.see_prob[idx] = cython.cast(cython.int, (cython.cast(cython.longlong, 3 * d)
+                                                          << PROB_BITS) // (total + 3 * d))
 
     @cython.cfunc
     @cython.inline
