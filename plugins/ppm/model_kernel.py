@@ -64,7 +64,7 @@ CLASSES = cython.declare(cython.int, 9)  # state blocks of 1, 2, 4, ..., 256 sta
 ROOT = cython.declare(cython.int, 0)
 #: Bytes of model memory per context and per state slot (for the memory limit).
 CONTEXT_BYTES = cython.declare(cython.Py_ssize_t, 16)
-STATE_BYTES = cython.declare(cython.Py_ssize_t, 6)
+STATE_BYTES = cython.declare(cython.Py_ssize_t, 8)
 SIZE_LENGTH_BITS = cython.declare(cython.int, 6)
 MAX_STACK = cython.declare(cython.int, 260)  # > maximum order + 2
 
@@ -120,19 +120,12 @@ class Model:
     size: cython.Py_ssize_t
     data: cython.const[cython.uchar][:]
     # Contexts
-    suffix: cython.int[::1]
-    stats: cython.int[::1]
-    summ: cython.int[::1]
-    count: cython.ushort[::1]
-    order: cython.uchar[::1]
-    capclass: cython.uchar[::1]
+    contexts: cython.int[::1]
     ncontexts: cython.Py_ssize_t
     context_capacity: cython.Py_ssize_t
     context_arrays: list
     # States
-    sym: cython.uchar[::1]
-    freq: cython.uchar[::1]
-    child: cython.int[::1]
+    states: cython.int[::1]
     nstates: cython.Py_ssize_t
     state_capacity: cython.Py_ssize_t
     state_arrays: list
@@ -193,26 +186,23 @@ class Model:
     # Memory
 
     def _allocate(self, contexts: cython.Py_ssize_t, states: cython.Py_ssize_t):
-        self.context_arrays = [array("i", [0]) * contexts, array("i", [0]) * contexts,
-                               array("i", [0]) * contexts, array("H", [0]) * contexts,
-                               bytearray(contexts), bytearray(contexts)]
-        self.state_arrays = [bytearray(states), bytearray(states), array("i", [0]) * states]
+        self.context_arrays = [array("i", [0]) * (4 * contexts)]
+        self.state_arrays = [array("i", [0]) * (2 * states)]
         self._views()
 
     def _views(self):
         # The typed views the hot code uses, onto the arrays that own the memory.
-        (self.suffix, self.stats, self.summ, self.count, self.order,
-         self.capclass) = [memoryview(a) for a in self.context_arrays]
-        self.sym, self.freq, self.child = [memoryview(a) for a in self.state_arrays]
-        self.context_capacity = len(self.context_arrays[0])
-        self.state_capacity = len(self.state_arrays[0])
+        self.contexts = memoryview(self.context_arrays[0])
+        self.states = memoryview(self.state_arrays[0])
+        self.context_capacity = len(self.context_arrays[0]) // 4
+        self.state_capacity = len(self.state_arrays[0]) // 2
 
     def _grow_contexts(self) -> cython.bint:
         """Double the context arrays (within the limit); False when at the limit."""
         new: cython.Py_ssize_t = min(2 * self.context_capacity, self.max_contexts)
         if new <= self.context_capacity:
             return False
-        self.context_arrays = [_extended(a, new) for a in self.context_arrays]
+        self.context_arrays = [_extended(a, 4 * new) for a in self.context_arrays]
         self._views()
         return True
 
@@ -220,7 +210,7 @@ class Model:
         new: cython.Py_ssize_t = min(2 * self.state_capacity, self.max_states)
         if new <= self.state_capacity:
             return False
-        self.state_arrays = [_extended(a, new) for a in self.state_arrays]
+        self.state_arrays = [_extended(a, 2 * new) for a in self.state_arrays]
         self._views()
         return True
 
@@ -234,12 +224,7 @@ class Model:
         self.nstates = 0
         for k in range(CLASSES):
             self.free_head[k] = -1
-        self.suffix[ROOT] = -1
-        self.order[ROOT] = 0
-        self.count[ROOT] = 0
-        self.summ[ROOT] = 0
-        self.capclass[ROOT] = 0
-        self.stats[ROOT] = self._alloc_states(0)
+        self._init_context(ROOT, 0, -1, self._alloc_states(0))
         self.maxctx = ROOT
 
     @cython.cfunc
@@ -250,7 +235,7 @@ class Model:
         block: cython.int = self.free_head[k]
         grew: cython.bint
         if block >= 0:
-            self.free_head[k] = self.child[block]
+            self.free_head[k] = self._child(block)
             return block
         while self.nstates + (1 << k) > self.state_capacity:
             with cython.gil:
@@ -279,12 +264,7 @@ class Model:
             return -1
         c = cython.cast(cython.int, self.ncontexts)
         self.ncontexts += 1
-        self.suffix[c] = suffix
-        self.order[c] = order
-        self.count[c] = 0
-        self.summ[c] = 0
-        self.capclass[c] = 0
-        self.stats[c] = block
+        self._init_context(c, order, suffix, block)
         return c
 
     @cython.cfunc
@@ -293,36 +273,165 @@ class Model:
     def _add_state(self, c: cython.int, symbol: cython.int, f: cython.int,
                    child: cython.int) -> cython.int:
         """Append a state to context c (moving its block when full); -1 when memory is full."""
-        n: cython.int = self.count[c]
-        k: cython.int = self.capclass[c]
-        old: cython.int = self.stats[c]
+        n: cython.int = self._count(c)
+        k: cython.int = self._capclass(c)
+        old: cython.int = self._stats(c)
         block: cython.int
         i: cython.int
         f1: cython.int
         if n == 1:  # a binary context becomes a multi-symbol one: hits count 2 each
-            f1 = self.freq[old]
+            f1 = self._freq(old)
             f1 = 2 * f1 if f1 < MAX_FREQ // 4 - 1 else MAX_FREQ - 4
-            self.freq[old] = f1
-            self.summ[c] = f1
+            self._set_freq(old, f1)
+            self._set_summ(c, f1)
         if n >= (1 << k):
             block = self._alloc_states(k + 1)
             if block < 0:
                 return -1
             for i in range(n):
-                self.sym[block + i] = self.sym[old + i]
-                self.freq[block + i] = self.freq[old + i]
-                self.child[block + i] = self.child[old + i]
-            self.child[old] = self.free_head[k]
+                self._set_sym(block + i, self._sym(old + i))
+                self._set_freq(block + i, self._freq(old + i))
+                self._set_child(block + i, self._child(old + i))
+            self._set_child(old, self.free_head[k])
             self.free_head[k] = old
-            self.stats[c] = block
-            self.capclass[c] = k + 1
+            self._set_stats(c, block)
+            self._set_capclass(c, k + 1)
             old = block
-        self.sym[old + n] = symbol
-        self.freq[old + n] = f
-        self.child[old + n] = child
-        self.count[c] = n + 1
-        self.summ[c] += f
+        self._set_sym(old + n, symbol)
+        self._set_freq(old + n, f)
+        self._set_child(old + n, child)
+        self._set_count(c, n + 1)
+        self._set_summ(c, self._summ(c) + f)
         return old + n
+
+    # -----------------------------------------------------------------------------------------
+    # Contexts: four ints each, side by side: suffix, stats, summ, count | order << 16 |
+    # capclass << 24
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _init_context(self, c: cython.int, order: cython.int, suffix: cython.int,
+                      block: cython.int) -> cython.void:
+        self.contexts[4 * c] = suffix
+        self.contexts[4 * c + 1] = block
+        self.contexts[4 * c + 2] = 0
+        self.contexts[4 * c + 3] = order << 16
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _suffix(self, c: cython.int) -> cython.int:
+        return self.contexts[4 * c + 0]
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _stats(self, c: cython.int) -> cython.int:
+        return self.contexts[4 * c + 1]
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _summ(self, c: cython.int) -> cython.int:
+        return self.contexts[4 * c + 2]
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _set_stats(self, c: cython.int, value: cython.int) -> cython.void:
+        self.contexts[4 * c + 1] = value
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _set_summ(self, c: cython.int, value: cython.int) -> cython.void:
+        self.contexts[4 * c + 2] = value
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _count(self, c: cython.int) -> cython.int:
+        return self.contexts[4 * c + 3] & 0xFFFF
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _order(self, c: cython.int) -> cython.int:
+        return (self.contexts[4 * c + 3] >> 16) & 0xFF
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _capclass(self, c: cython.int) -> cython.int:
+        return (self.contexts[4 * c + 3] >> 24) & 0xFF
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _set_count(self, c: cython.int, value: cython.int) -> cython.void:
+        self.contexts[4 * c + 3] = (self.contexts[4 * c + 3] & ~0xFFFF) | value
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _set_capclass(self, c: cython.int, value: cython.int) -> cython.void:
+        self.contexts[4 * c + 3] = (self.contexts[4 * c + 3] & 0xFFFFFF) | (value << 24)
+
+    # -----------------------------------------------------------------------------------------
+    # States: two ints each, side by side (one cache line holds eight): sym | freq << 8, child
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _sym(self, s: cython.int) -> cython.int:
+        return self.states[2 * s] & 0xFF
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _freq(self, s: cython.int) -> cython.int:
+        return self.states[2 * s] >> 8
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _child(self, s: cython.int) -> cython.int:
+        return self.states[2 * s + 1]
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _set_sym(self, s: cython.int, symbol: cython.int) -> cython.void:
+        self.states[2 * s] = (self.states[2 * s] & ~0xFF) | symbol
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _set_freq(self, s: cython.int, f: cython.int) -> cython.void:
+        self.states[2 * s] = (self.states[2 * s] & 0xFF) | (f << 8)
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _set_child(self, s: cython.int, child: cython.int) -> cython.void:
+        self.states[2 * s + 1] = child
 
     # -----------------------------------------------------------------------------------------
     # Adaptive probabilities
@@ -382,12 +491,12 @@ class Model:
     @cython.nogil
     @cython.exceptval(check=False)
     def _bin_index(self, c: cython.int, s: cython.int, masked: cython.int) -> cython.Py_ssize_t:
-        f: cython.int = self.freq[s]
-        sc: cython.int = self.suffix[c]
-        ns: cython.int = self.count[sc] if sc >= 0 else 0
+        f: cython.int = self._freq(s)
+        sc: cython.int = self._suffix(c)
+        ns: cython.int = self._count(sc) if sc >= 0 else 0
         nb: cython.int
         ob: cython.int
-        o: cython.int = self.order[c]
+        o: cython.int = self._order(c)
         i: cython.Py_ssize_t
         if f > BIN_FREQS:
             f = BIN_FREQS
@@ -398,7 +507,7 @@ class Model:
         i = f - 1
         i = i * 4 + nb
         i = i * 2 + self.prev_success
-        i = i * 4 + (self.sym[s] >= 0x40) * 2 + (self.prev_sym >= 0x40)
+        i = i * 4 + (self._sym(s) >= 0x40) * 2 + (self.prev_sym >= 0x40)
         i = i * 2 + masked
         i = i * 3 + ob
         return i
@@ -410,7 +519,7 @@ class Model:
                    masked: cython.int) -> cython.Py_ssize_t:
         mean: cython.int = total // d
         mb: cython.int = 0
-        o: cython.int = self.order[c]
+        o: cython.int = self._order(c)
         i: cython.Py_ssize_t
         while mean > 1 and mb < 7:
             mean >>= 1
@@ -455,14 +564,14 @@ class Model:
         self.found_ctx = -1
         self.found_state = -1
         while c >= 0:
-            n = self.count[c]
-            first = self.stats[c]
+            n = self._count(c)
+            first = self._stats(c)
             if n == 1:
-                if self.mask[self.sym[first]] != stamp:
+                if self.mask[self._sym(first)] != stamp:
                     idx = self._bin_index(c, first, masked > 0)
                     self._init_bin(idx, first)
-                    esc = self._code_prob(self._refine(self.bin_prob[idx], 0, self.sym[first]))
-                    if self.sym[first] == symbol:
+                    esc = self._code_prob(self._refine(self.bin_prob[idx], 0, self._sym(first)))
+                    if self._sym(first) == symbol:
                         coder.encode(esc, CODE_TOTAL - esc, CODE_TOTAL)
                         self._learn_bin(idx, 0)
                         self.found_ctx = c
@@ -470,33 +579,33 @@ class Model:
                         return
                     coder.encode(0, esc, CODE_TOTAL)
                     self._learn_bin(idx, 1)
-                    self.mask[self.sym[first]] = stamp
+                    self.mask[self._sym(first)] = stamp
                     masked += 1
             elif n > 1:
                 target_cum = -1
                 target_freq = 0
                 if masked == 0:  # nothing excluded yet: the totals are known, stop at the byte
                     d = n
-                    total = self.summ[c]
+                    total = self._summ(c)
                     cum = 0
                     for s in range(first, first + n):
-                        if self.sym[s] == symbol:
+                        if self._sym(s) == symbol:
                             target_cum = cum
-                            target_freq = self.freq[s]
+                            target_freq = self._freq(s)
                             self.found_state = s
                             break
-                        cum += self.freq[s]
+                        cum += self._freq(s)
                 else:
                     d = 0
                     total = 0
                     for s in range(first, first + n):
-                        if self.mask[self.sym[s]] != stamp:
-                            if self.sym[s] == symbol:
+                        if self.mask[self._sym(s)] != stamp:
+                            if self._sym(s) == symbol:
                                 target_cum = total
-                                target_freq = self.freq[s]
+                                target_freq = self._freq(s)
                                 self.found_state = s
                             d += 1
-                            total += self.freq[s]
+                            total += self._freq(s)
                 if d > 0:
                     idx = self._see_index(c, d, total, masked)
                     self._init_see(idx, d, total)
@@ -510,9 +619,9 @@ class Model:
                     coder.encode(0, esc, CODE_TOTAL)
                     self._learn_see(idx, 1)
                     for s in range(first, first + n):
-                        self.mask[self.sym[s]] = stamp
+                        self.mask[self._sym(s)] = stamp
                     masked += d
-            c = self.suffix[c]
+            c = self._suffix(c)
         # Order -1: every byte value not excluded, equally likely.
         cum = 0
         for j in range(symbol):
@@ -547,34 +656,34 @@ class Model:
         self.found_ctx = -1
         self.found_state = -1
         while c >= 0:
-            n = self.count[c]
-            first = self.stats[c]
+            n = self._count(c)
+            first = self._stats(c)
             if n == 1:
-                if self.mask[self.sym[first]] != stamp:
+                if self.mask[self._sym(first)] != stamp:
                     idx = self._bin_index(c, first, masked > 0)
                     self._init_bin(idx, first)
-                    esc = self._code_prob(self._refine(self.bin_prob[idx], 0, self.sym[first]))
+                    esc = self._code_prob(self._refine(self.bin_prob[idx], 0, self._sym(first)))
                     if coder.decode_target(CODE_TOTAL) >= esc:
                         coder.decode_consume(esc, CODE_TOTAL - esc)
                         self._learn_bin(idx, 0)
                         self.found_ctx = c
                         self.found_state = first
-                        return self.sym[first]
+                        return self._sym(first)
                     coder.decode_consume(0, esc)
                     self._learn_bin(idx, 1)
-                    self.mask[self.sym[first]] = stamp
+                    self.mask[self._sym(first)] = stamp
                     masked += 1
             elif n > 1:
                 if masked == 0:
                     d = n
-                    total = self.summ[c]
+                    total = self._summ(c)
                 else:
                     d = 0
                     total = 0
                     for s in range(first, first + n):
-                        if self.mask[self.sym[s]] != stamp:
+                        if self.mask[self._sym(s)] != stamp:
                             d += 1
-                            total += self.freq[s]
+                            total += self._freq(s)
                 if d > 0:
                     idx = self._see_index(c, d, total, masked)
                     self._init_see(idx, d, total)
@@ -585,20 +694,20 @@ class Model:
                         target = coder.decode_target(total)
                         cum = 0
                         for s in range(first, first + n):
-                            if masked == 0 or self.mask[self.sym[s]] != stamp:
-                                if cum + self.freq[s] > target:
+                            if masked == 0 or self.mask[self._sym(s)] != stamp:
+                                if cum + self._freq(s) > target:
                                     break
-                                cum += self.freq[s]
-                        coder.decode_consume(cum, self.freq[s])
+                                cum += self._freq(s)
+                        coder.decode_consume(cum, self._freq(s))
                         self.found_ctx = c
                         self.found_state = s
-                        return self.sym[s]
+                        return self._sym(s)
                     coder.decode_consume(0, esc)
                     self._learn_see(idx, 1)
                     for s in range(first, first + n):
-                        self.mask[self.sym[s]] = stamp
+                        self.mask[self._sym(s)] = stamp
                     masked += d
-            c = self.suffix[c]
+            c = self._suffix(c)
         if masked >= 256:  # every byte excluded: no encoder writes this
             return -1
         target = coder.decode_target(256 - masked)
@@ -618,7 +727,7 @@ class Model:
     def _init_bin(self, idx: cython.Py_ssize_t, s: cython.int) -> cython.void:
         # First use of this feature cell: start from 2 / (freq + 2).
         if self.bin_uses[idx] == 0 and self.bin_prob[idx] == 0:
-            self.bin_prob[idx] = (2 << PROB_BITS) // (self.freq[s] + 2)
+            self.bin_prob[idx] = (2 << PROB_BITS) // (self._freq(s) + 2)
 
     @cython.cfunc
     @cython.inline
@@ -670,9 +779,9 @@ class Model:
         self.prev_success = fc == self.escaped_from
         self.prev_sym = symbol
         if fc >= 0:
-            fs = self._reward(fc, fs, fc == self.escaped_from and self.order[fc] == self.max_order)
-            if self.freq[fs] < MAX_FREQ // 4 and self.suffix[fc] >= 0:
-                self._suffix_bonus(self.suffix[fc], symbol)
+            fs = self._reward(fc, fs, fc == self.escaped_from and self._order(fc) == self.max_order)
+            if self._freq(fs) < MAX_FREQ // 4 and self._suffix(fc) >= 0:
+                self._suffix_bonus(self._suffix(fc), symbol)
         # The byte is new in every context that escaped: add it, inheriting its frequency.
         c = self.escaped_from
         while c != fc:
@@ -680,11 +789,11 @@ class Model:
             if self._add_state(c, symbol, f, -cython.cast(cython.int, pos + 1)) < 0:
                 self._memory_full()
                 return
-            c = self.suffix[c]
+            c = self._suffix(c)
         if fc < 0:
             self.maxctx = ROOT
             return
-        nxt = self._child(fc, fs, pos)
+        nxt = self._successor(fc, fs, pos)
         if nxt < 0:
             self._memory_full()
             return
@@ -702,31 +811,31 @@ class Model:
     @cython.exceptval(check=False)
     def _reward(self, c: cython.int, s: cython.int, drop: cython.bint) -> cython.int:
         """Count one more occurrence of state s in context c; return where s now is."""
-        first: cython.int = self.stats[c]
+        first: cython.int = self._stats(c)
         sym: cython.uchar
         f: cython.uchar
         ch: cython.int
         i: cython.int
         total: cython.int
-        if self.count[c] == 1:
-            if self.freq[s] < MAX_BIN_FREQ:
-                self.freq[s] += 1
+        if self._count(c) == 1:
+            if self._freq(s) < MAX_BIN_FREQ:
+                self._set_freq(s, self._freq(s) + 1)
             return s
-        self.freq[s] += 4
-        self.summ[c] += 4
+        self._set_freq(s, self._freq(s) + 4)
+        self._set_summ(c, self._summ(c) + 4)
         # Keep states roughly sorted by frequency: frequent ones are found sooner.
-        if s > first and self.freq[s] > self.freq[s - 1]:
-            sym = self.sym[s]
-            f = self.freq[s]
-            ch = self.child[s]
-            self.sym[s] = self.sym[s - 1]
-            self.freq[s] = self.freq[s - 1]
-            self.child[s] = self.child[s - 1]
+        if s > first and self._freq(s) > self._freq(s - 1):
+            sym = self._sym(s)
+            f = self._freq(s)
+            ch = self._child(s)
+            self._set_sym(s, self._sym(s - 1))
+            self._set_freq(s, self._freq(s - 1))
+            self._set_child(s, self._child(s - 1))
             s -= 1
-            self.sym[s] = sym
-            self.freq[s] = f
-            self.child[s] = ch
-        if self.freq[s] > MAX_FREQ:
+            self._set_sym(s, sym)
+            self._set_freq(s, f)
+            self._set_child(s, ch)
+        if self._freq(s) > MAX_FREQ:
             s = self._rescale(c, s, drop)
         return s
 
@@ -738,12 +847,12 @@ class Model:
         s: cython.int = self._find(c, symbol)
         if s < 0:
             return
-        if self.count[c] == 1:
-            if self.freq[s] < 32:
-                self.freq[s] += 1
-        elif self.freq[s] < MAX_FREQ - 9:
-            self.freq[s] += 2
-            self.summ[c] += 2
+        if self._count(c) == 1:
+            if self._freq(s) < 32:
+                self._set_freq(s, self._freq(s) + 1)
+        elif self._freq(s) < MAX_FREQ - 9:
+            self._set_freq(s, self._freq(s) + 2)
+            self._set_summ(c, self._summ(c) + 2)
 
     @cython.cfunc
     @cython.nogil
@@ -752,26 +861,26 @@ class Model:
         """Halve every frequency of context c: old statistics fade and totals stay small. With
         `drop`, states that fall to 0 are removed (rare bytes of a context that predicts well);
         the found state s (frequency > MAX_FREQ) stays. Return where s now is."""
-        first: cython.int = self.stats[c]
+        first: cython.int = self._stats(c)
         keep: cython.int = first
         total: cython.int = 0
         i: cython.int
         f: cython.int
         found: cython.int = s
-        for i in range(first, first + self.count[c]):
-            f = (self.freq[i] + (not drop)) >> 1
+        for i in range(first, first + self._count(c)):
+            f = (self._freq(i) + (not drop)) >> 1
             if f > 0:
                 if i == s:
                     found = keep
-                self.sym[keep] = self.sym[i]
-                self.freq[keep] = f
-                self.child[keep] = self.child[i]
+                self._set_sym(keep, self._sym(i))
+                self._set_freq(keep, f)
+                self._set_child(keep, self._child(i))
                 keep += 1
                 total += f
-        self.count[c] = keep - first
-        self.summ[c] = total
+        self._set_count(c, keep - first)
+        self._set_summ(c, total)
         if keep - first == 1:  # now a binary context: its frequency counts hits
-            self.freq[first] = (self.freq[first] + 3) >> 2
+            self._set_freq(first, (self._freq(first) + 3) >> 2)
         return found
 
     @cython.cfunc
@@ -788,11 +897,11 @@ class Model:
         csum: cython.int
         if fc < 0:
             return 1
-        if self.count[fc] == 1:
-            return _boost(1 + (self.freq[fs] > 8) + (self.freq[fs] > 32))
-        fsum = self.summ[fc] - self.freq[fs]
-        csum = self.summ[c] if self.count[c] > 1 else 2 * self.freq[self.stats[c]]
-        cf = 2 * self.freq[fs] * (csum + 6)
+        if self._count(fc) == 1:
+            return _boost(1 + (self._freq(fs) > 8) + (self._freq(fs) > 32))
+        fsum = self._summ(fc) - self._freq(fs)
+        csum = self._summ(c) if self._count(c) > 1 else 2 * self._freq(self._stats(c))
+        cf = 2 * self._freq(fs) * (csum + 6)
         sf = fsum + csum
         if cf < 6 * sf:
             return _boost(1 + (cf > sf) + (cf >= 4 * sf))
@@ -802,17 +911,17 @@ class Model:
     @cython.nogil
     @cython.exceptval(check=False)
     def _find(self, c: cython.int, symbol: cython.int) -> cython.int:
-        first: cython.int = self.stats[c]
+        first: cython.int = self._stats(c)
         s: cython.int
-        for s in range(first, first + self.count[c]):
-            if self.sym[s] == symbol:
+        for s in range(first, first + self._count(c)):
+            if self._sym(s) == symbol:
                 return s
         return -1
 
     @cython.cfunc
     @cython.nogil
     @cython.exceptval(check=False)
-    def _child(self, c: cython.int, s: cython.int, pos: cython.Py_ssize_t) -> cython.int:
+    def _successor(self, c: cython.int, s: cython.int, pos: cython.Py_ssize_t) -> cython.int:
         """The context that follows context c and its state s (c + sym[s]), creating it and the
         missing shorter ones below it if they were lazy. -1 when memory is full.
 
@@ -820,7 +929,7 @@ class Model:
         followed. The new contexts (c + sym, suffix(c) + sym, ...) each start with that one
         byte, their own lazy child t + 1, and a frequency inherited from the shorter context.
         """
-        symbol: cython.int = self.sym[s]
+        symbol: cython.int = self._sym(s)
         n: cython.int = 0
         cc: cython.int = c
         ss: cython.int = s
@@ -832,11 +941,11 @@ class Model:
         fsum: cython.int
         up: cython.int
         while True:
-            if self.child[ss] > 0:
-                base = self.child[ss]
+            if self._child(ss) > 0:
+                base = self._child(ss)
                 break
             if text < 0:
-                text = -self.child[ss]
+                text = -self._child(ss)
             if n >= MAX_STACK:
                 return -1
             self.stack_c[n] = cc
@@ -845,7 +954,7 @@ class Model:
             if cc == ROOT:
                 base = ROOT
                 break
-            cc = self.suffix[cc]
+            cc = self._suffix(cc)
             ss = self._find(cc, symbol)
             if ss < 0:  # the shorter context lost it to a restart or never had it
                 ss = self._add_state(cc, symbol, 1, -cython.cast(cython.int, text))
@@ -860,19 +969,19 @@ class Model:
             n -= 1
             cc = self.stack_c[n]
             ss = self.stack_s[n]
-            if self.order[cc] >= self.max_order:
-                self.child[ss] = base  # at the top order the child is the suffix's child
+            if self._order(cc) >= self.max_order:
+                self._set_child(ss, base)  # at the top order: the suffix's child
                 continue
             # Inherit the first frequency from how `up` fares in the shorter context `base`.
             f = 1
-            if base != ROOT or self.count[base] > 0:
+            if base != ROOT or self._count(base) > 0:
                 nb = self._find(base, up)
                 if nb >= 0:
-                    if self.count[base] == 1:
-                        f = self.freq[nb]
+                    if self._count(base) == 1:
+                        f = self._freq(nb)
                     else:
-                        fsum = self.summ[base] - self.count[base] - (self.freq[nb] - 1)
-                        f = self.freq[nb] - 1
+                        fsum = self._summ(base) - self._count(base) - (self._freq(nb) - 1)
+                        f = self._freq(nb) - 1
                         if fsum < 1:
                             fsum = 1
                         if 2 * f <= fsum:
@@ -881,12 +990,12 @@ class Model:
                             f = 1 + (2 * f + 3 * fsum - 1) // (2 * fsum)
                         if f > MAX_BIN_FREQ // 4:
                             f = MAX_BIN_FREQ // 4
-            nxt = self._new_context(self.order[cc] + 1, base)
+            nxt = self._new_context(self._order(cc) + 1, base)
             if nxt < 0:
                 return -1
             # Fresh context: _add_state cannot fail (its block was just allocated).
             self._add_state(nxt, up, f, -cython.cast(cython.int, text + 1))
-            self.child[self.stack_s[n]] = nxt
+            self._set_child(self.stack_s[n], nxt)
             base = nxt
         return base
 
