@@ -71,6 +71,7 @@ MAX_STACK = cython.declare(cython.int, 260)  # > maximum order + 2
 # Feature sizes of the two adaptive tables.
 BIN_FREQS = cython.declare(cython.int, 64)
 BIN_SIZE = cython.declare(cython.Py_ssize_t, 64 * 4 * 2 * 4 * 2 * 3)
+APM_LEVELS = cython.declare(cython.Py_ssize_t, 30)
 SEE_SIZE = cython.declare(cython.Py_ssize_t, 12 * 8 * 6 * 2 * 2 * 2 * 2)
 
 
@@ -85,6 +86,18 @@ def _bucket_table():
 
 
 _COUNT_BUCKET = _bucket_table()
+
+
+def _level_table():
+    # Probability >> 8 (14 bits) -> its half-octave: 2 * bit length + the bit below the top.
+    table = bytearray(1 << 14)
+    for x in range(1, 1 << 14):
+        n = x.bit_length()
+        table[x] = 2 * n + ((x >> (n - 2)) & 1 if n >= 2 else 0)
+    return table
+
+
+_LEVELS = _level_table()
 
 
 def _extended(a, length):
@@ -138,6 +151,7 @@ class Model:
     apm_prob: cython.int[::1]
     apm_uses: cython.uchar[::1]
     apm_idx: cython.Py_ssize_t
+    level: cython.uchar[::1]
     bucket: cython.uchar[::1]
     # Exclusion: sym is masked while mask[sym] == stamp
     mask: cython.uint[::1]
@@ -166,8 +180,9 @@ class Model:
         self.bin_uses = bytearray(BIN_SIZE)
         self.see_prob = array("i", [0]) * SEE_SIZE
         self.see_uses = bytearray(SEE_SIZE)
-        self.apm_prob = array("i", [0]) * (2 * 256 * 48)
-        self.apm_uses = bytearray(2 * 256 * 48)
+        self.apm_prob = array("i", [0]) * (2 * 256 * APM_LEVELS)
+        self.apm_uses = bytearray(2 * 256 * APM_LEVELS)
+        self.level = _LEVELS
         self.bucket = _COUNT_BUCKET
         self.mask = array("I", [0]) * 256
         self.stamp = 0
@@ -449,16 +464,9 @@ class Model:
     @cython.nogil
     @cython.exceptval(check=False)
     def _refine(self, prob: cython.int, kind: cython.int, byte: cython.int) -> cython.int:
-        """Second estimate of an escape probability from the byte before and the first
-        estimate (quantized on a log scale), averaged with the first."""
-        q: cython.int = 0
-        x: cython.int = prob
-        idx: cython.Py_ssize_t
-        while x > 1 and q < 22:
-            x >>= 1
-            q += 1
-        q = 2 * q + ((prob >> (q - 1)) & 1 if q > 0 else 0)
-        idx = ((kind * 256 + byte) * 48 + q)
+        """A second estimate of an escape probability, learned for `byte` and the first
+        estimate on a log scale (half-octave steps); the two are averaged."""
+        idx: cython.Py_ssize_t = (kind * 256 + byte) * APM_LEVELS + self.level[prob >> 8]
         self.apm_idx = idx
         if self.apm_uses[idx] == 0 and self.apm_prob[idx] == 0:
             self.apm_prob[idx] = prob
