@@ -101,16 +101,12 @@ _LEVELS = _level_table()
 
 
 def _extended(a, length):
-    """A copy of the array or bytearray `a`, zero-filled to `length` items."""
-    if isinstance(a, bytearray):
-        return a + bytearray(length - len(a))
-    return a + array(a.typecode, [0]) * (length - len(a))
+    """A copy of the int array `a`, zero-filled to `length` items (no other temporary)."""
+    grown = array("i", [0]) * length
+    memoryview(grown)[: len(a)] = memoryview(a)
+    return grown
 
 
-# Every index below comes from the model's own bookkeeping (contexts < ncontexts, states inside
-# their context's block, bytes < 256, feature cells inside their tables), never from the payload
-# directly: a corrupt payload only steers the decoder through valid model states. Divisions are
-# of non-negative numbers, where C and Python agree.
 @cython.cfunc
 @cython.inline
 @cython.nogil
@@ -173,9 +169,10 @@ class Model:
         self.data = data
         self.size = len(data)
         self.max_order = max_order
-        # Split the budget: about 1 context per 2 state slots is what text needs.
-        self.max_contexts = max(memory * 3 // 10 // CONTEXT_BYTES, 1024)
-        self.max_states = max(memory * 7 // 10 // STATE_BYTES, 4096)
+        # 40% of the budget for each pool: while one pool doubles (its old and new copies
+        # side by side, 1.5 times its final size) the total stays within `memory`.
+        self.max_contexts = max(memory * 2 // 5 // CONTEXT_BYTES, 1024)
+        self.max_states = max(memory * 2 // 5 // STATE_BYTES, 1024)
         self.bin_prob = array("i", [0]) * BIN_SIZE
         self.bin_uses = bytearray(BIN_SIZE)
         self.see_prob = array("i", [0]) * SEE_SIZE
