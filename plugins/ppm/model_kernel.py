@@ -1,40 +1,46 @@
 """The PPM model: a context trie in flat arrays, escapes with SEE, exclusion, inheritance.
 
 Every byte is predicted by the longest context (the bytes before it) that the model knows,
-falling back to shorter ones ("escaping") when that context has not seen the byte. The
-structure and most update rules follow Shkarin's PPMII (PPMd var.H/I); the escape model is a
-binary decision per context under an adaptive secondary estimate (SEE), as in PPMZ.
+falling back to shorter ones ("escaping") when that context has not seen the byte. The trie
+and most update rules follow Shkarin's PPMII (PPMd var.H/I); escapes are coded as binary
+decisions under adaptive secondary estimates (SEE), as in PPMZ. docs/ppm.md explains it all
+with a worked example.
 
-The trie (flat integer arrays, no Python objects):
-- a context c has `order[c]` bytes, a `suffix[c]` (the context one byte shorter; the root,
-  order 0, has none: -1), and a block of `count[c]` symbol states at `stats[c]` (capacity
-  2**capclass[c]) whose frequencies sum to `summ[c]`;
-- a state s has a byte `sym[s]`, a frequency `freq[s]` and a `child[s]`: the context one byte
-  longer (this context followed by sym[s]) when child > 0, or, when child < 0, the position
-  -child in the data where that longer context was last followed by something ("lazy"
-  maximum order the child is the context of the same order that follows (the suffix's child).
-- invariant: a context's states are a block of the state pool of its capacity class; freed
-  blocks go on one free list per class (linked through child[]).
+The trie lives in two int arrays (no Python objects), records side by side so that one cache
+line holds a whole record:
+- context c (`contexts[4c:4c+4]`): its `suffix` (the context one byte shorter; the root, order
+  0, has -1), `stats` (the first of its states), `summ` (their frequencies' sum, kept exact
+  for contexts of two or more states), and `count | order << 16 | capclass << 24`: how many
+  states, how many bytes of context, and the capacity 2**capclass of its block of states;
+- state s (`states[2s:2s+2]`): `sym | freq << 8`, and `child`: the context one byte longer
+  (this context followed by sym) when child > 0; when child < 0, the position -child in the
+  data that followed this context and byte the last time (a "lazy" child: a context seen once
+  costs nothing until it is seen again, PPMd's trick); at the maximum order, the child is the
+  context of the same order that follows (the suffix's child);
+- a context's states are one block of the pool; a block that fills is moved to one twice the
+  size, and the old one goes on the free list of its size (linked through child).
 
-Coding a byte at position i, starting from `maxctx` (the longest context known to match):
-- a context with one state (a "binary" or deterministic context) codes hit / escape with an
-  adaptive probability chosen by small features (BinSumm in PPMd): how often the state was
-  hit, how many symbols the shorter context has, whether the last byte was predicted, ...
+Coding a byte, starting from `maxctx` (the longest context known to match):
+- a context with one state (a "binary", deterministic context) codes hit / escape with an
+  adaptive probability chosen by small features (PPMd's BinSumm): how often the state was hit,
+  how many states the shorter context has, whether the last byte was predicted, ...;
 - a context with more states codes escape / no escape as one binary decision under an SEE
-  probability chosen by features (symbols left, their mean frequency, order, ...), then, when
+  probability chosen by features (states left, their mean frequency, order, ...), then, when
   no escape, the byte by the frequencies of the states not excluded;
-- on an escape, the symbols of that context are excluded (masked) in every shorter one: they
-  are known not to be the byte. Past the root, order -1 codes the byte uniformly among the
+- each escape probability is then averaged with a second estimate learned for (the byte before,
+  or the predicted byte) x (the first estimate on a log scale): an "APM" stage;
+- on an escape the context's bytes are excluded (masked) in every shorter context: the byte is
+  known not to be one of them. Past the root, order -1 codes the byte uniformly among the
   values not yet excluded.
 
-Updating after the byte (`_update`): the found state gains 4 (halving every count of the
-context once one passes MAX_FREQ), the byte is added to every context that escaped, with an
-initial frequency inherited from the context where it was found (PPMII's "information
+Updating after the byte (`update`): the found state gains 4 (every frequency of the context is
+halved once one passes MAX_FREQ; at the top order, states that fall to 0 are dropped), the
+shorter context gains 2 when the found state is young, the byte is added to every context that
+escaped with a frequency inherited from the context where it was found (PPMII's "information
 inheritance"), and the next `maxctx` is the found state's child, created now if it was lazy
-(`_child`). When the memory limit is reached the model restarts empty (the SEE tables keep
-what they learned): deterministic, and the same for the encoder and the decoder.
+(`_successor`). When the memory limit is reached the model restarts empty (the adaptive tables
+keep what they learned): deterministic, and the same in the encoder and the decoder.
 """
-
 from array import array
 
 import cython
