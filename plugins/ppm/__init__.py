@@ -1,0 +1,78 @@
+"""`ppm`: prediction by partial matching, after Shkarin's PPMII (PPMd var.H/I), with SEE.
+
+Each byte is coded with the statistics of the longest context (up to `order` bytes before it)
+that has been seen before; a context that has not seen the byte codes an escape, and the next
+shorter context tries, with the bytes already refused excluded. The model and its update rules
+are in model_kernel.py; docs/ppm.md explains escapes, exclusion and SEE with a worked example.
+
+Options (both are recorded in the block header, so the decoder rebuilds the same model):
+- `order`: the longest context, 1 to 64 bytes (default 6, the best single setting on the
+  Calgary corpus; 16 does better on text with long repeats, at some cost in memory);
+- `memory`: the model's memory limit in MiB, 1 to 1024 (default 256). When the trie fills it,
+  the model restarts empty and learns again from the next byte (PPMd's "restart" policy); the
+  adaptive escape tables are kept. Memory grows by doubling as needed, so small blocks use little.
+
+Payload, version 1:
+
+    1 byte       0: the range coder's output follows (coding/rangecoder_kernel.py; exact
+                 termination, so a payload with bytes cut or appended is refused)
+                 1: the data follows as it is (chosen when modelling would not shrink it,
+                 so incompressible data grows by this one byte)
+    rest         as the first byte says
+
+An empty block has an empty payload.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from archiver import Codec, CodecError, Option, hookimpl
+from pyarc_plugins.ppm import model_kernel
+
+MODELLED = 0
+STORED = 1
+MIB = 1 << 20
+
+
+class PpmCodec(Codec):
+    name = "ppm"
+    version = 1
+    description = "PPM (PPMII-style context trie, SEE escapes, exclusion), orders up to 64"
+    option_specs = (
+        Option("order", 6, "longest context in bytes", minimum=1, maximum=64),
+        Option("memory", 256, "model memory limit in MiB (the model restarts when full)",
+               minimum=1, maximum=1024),
+    )
+    kernels = ("pyarc_plugins.ppm.model_kernel",)
+
+    def _settings(self) -> tuple[int, int]:
+        return int(self.options["order"]), int(self.options["memory"]) * MIB
+
+    def encode(self, data: bytes) -> bytes:
+        if not data:
+            return b""
+        modelled = model_kernel.encode(data, *self._settings())
+        if len(modelled) < len(data):
+            return bytes([MODELLED]) + modelled
+        return bytes([STORED]) + bytes(data)
+
+    def decode(self, payload: bytes, size: int) -> bytes:
+        if size == 0:
+            if payload:
+                raise CodecError(f"ppm: {len(payload)} bytes of payload for an empty block")
+            return b""
+        if not payload:
+            raise CodecError("ppm: empty payload for a non-empty block")
+        if payload[0] == STORED:
+            if len(payload) != size + 1:
+                raise CodecError(f"ppm: stored block of {len(payload) - 1} bytes, expected {size}")
+            return bytes(payload[1:])
+        if payload[0] != MODELLED:
+            raise CodecError(f"ppm: unknown payload kind {payload[0]}")
+        return model_kernel.decode(memoryview(payload)[1:], size, *self._settings())
+
+
+@hookimpl
+def register_codecs(register: Callable[[type[Codec]], None]) -> None:
+    register(PpmCodec)

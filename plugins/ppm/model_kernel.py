@@ -1,0 +1,1088 @@
+"""The PPM model: a context trie in flat arrays, escapes with SEE, exclusion, inheritance.
+
+Every byte is predicted by the longest context (the bytes before it) that the model knows,
+falling back to shorter ones ("escaping") when that context has not seen the byte. The trie
+and most update rules follow Shkarin's PPMII (PPMd var.H/I); escapes are coded as binary
+decisions under adaptive secondary estimates (SEE), as in PPMZ. docs/ppm.md explains it all
+with a worked example.
+
+The trie lives in two int arrays (no Python objects), records side by side so that one cache
+line holds a whole record:
+- context c (`contexts[4c:4c+4]`): its `suffix` (the context one byte shorter; the root, order
+  0, has -1), `stats` (the first of its states), `summ` (their frequencies' sum, kept exact
+  for contexts of two or more states), and `count | order << 16 | capclass << 24`: how many
+  states, how many bytes of context, and the capacity 2**capclass of its block of states;
+- state s (`states[2s:2s+2]`): `sym | freq << 8`, and `child`: the context one byte longer
+  (this context followed by sym) when child > 0; when child < 0, the position -child in the
+  data that followed this context and byte the last time (a "lazy" child: a context seen once
+  costs nothing until it is seen again, PPMd's trick); at the maximum order, the child is the
+  context of the same order that follows (the suffix's child);
+- a context's states are one block of the pool; a block that fills is moved to one twice the
+  size, and the old one goes on the free list of its size (linked through child).
+
+Coding a byte, starting from `maxctx` (the longest context known to match):
+- a context with one state (a "binary", deterministic context) codes hit / escape with an
+  adaptive probability chosen by small features (PPMd's BinSumm): how often the state was hit,
+  how many states the shorter context has, whether the last byte was predicted, ...;
+- a context with more states codes escape / no escape as one binary decision under an SEE
+  probability chosen by features (states left, their mean frequency, order, ...), then, when
+  no escape, the byte by the frequencies of the states not excluded;
+- each escape probability is then averaged with a second estimate learned for (the byte before,
+  or the predicted byte) x (the first estimate on a log scale): an "APM" stage;
+- on an escape the context's bytes are excluded (masked) in every shorter context: the byte is
+  known not to be one of them. Past the root, order -1 codes the byte uniformly among the
+  values not yet excluded.
+
+Updating after the byte (`update`): the found state gains 4 (every frequency of the context is
+halved once one passes MAX_FREQ; at the top order, states that fall to 0 are dropped), the
+shorter context gains 2 when the found state is young, the byte is added to every context that
+escaped with a frequency inherited from the context where it was found (PPMII's "information
+inheritance"), and the next `maxctx` is the found state's child, created now if it was lazy
+(`_successor`). When the memory limit is reached the model restarts empty (the adaptive tables
+keep what they learned): deterministic, and the same in the encoder and the decoder.
+"""
+from array import array
+
+import cython
+
+from archiver.errors import CodecError
+
+if cython.compiled:
+    from cython.cimports.pyarc_plugins.coding.rangecoder_kernel import (
+        RangeDecoder,
+        RangeEncoder,
+    )
+else:
+    from pyarc_plugins.coding.rangecoder_kernel import RangeDecoder, RangeEncoder
+
+MAX_FREQ = cython.declare(cython.int, 124)
+MAX_BIN_FREQ = cython.declare(cython.int, 128)
+#: Probabilities of escape are kept with PROB_BITS bits and coded with CODE_BITS (total 2**16).
+PROB_BITS = cython.declare(cython.int, 22)
+CODE_BITS = cython.declare(cython.int, 16)
+CODE_TOTAL = cython.declare(cython.uint, 1 << 16)
+#: An adaptive probability moves 1/(n + RATE_START) of the way to each outcome at its n-th
+#: use, then 1/(LIMIT + RATE_START): fast to learn, then stable.
+RATE_START = cython.declare(cython.int, 8)
+SEE_LIMIT = cython.declare(cython.int, 255)
+BIN_LIMIT = cython.declare(cython.int, 127)
+CLASSES = cython.declare(cython.int, 9)  # state blocks of 1, 2, 4, ..., 256 states
+ROOT = cython.declare(cython.int, 0)
+#: Bytes of model memory per context and per state slot (for the memory limit).
+CONTEXT_BYTES = cython.declare(cython.Py_ssize_t, 16)
+STATE_BYTES = cython.declare(cython.Py_ssize_t, 8)
+SIZE_LENGTH_BITS = cython.declare(cython.int, 6)
+MAX_STACK = cython.declare(cython.int, 260)  # > maximum order + 2
+
+# Feature sizes of the two adaptive tables.
+BIN_FREQS = cython.declare(cython.int, 64)
+BIN_SIZE = cython.declare(cython.Py_ssize_t, 64 * 4 * 2 * 4 * 2 * 3)
+APM_LEVELS = cython.declare(cython.Py_ssize_t, 30)
+SEE_SIZE = cython.declare(cython.Py_ssize_t, 12 * 8 * 6 * 2 * 2 * 2 * 2)
+
+
+def _bucket_table():
+    # Number of symbols -> one of 12 buckets (finer for few symbols).
+    edges = [1, 2, 3, 4, 5, 7, 10, 15, 23, 37, 65, 129, 257]
+    table = array("B", bytes(257))
+    for b in range(12):
+        for n in range(edges[b], edges[b + 1]):
+            table[n] = b
+    return table
+
+
+_COUNT_BUCKET = _bucket_table()
+
+
+def _level_table():
+    # Probability >> 8 (14 bits) -> its half-octave: 2 * bit length + the bit below the top.
+    table = bytearray(1 << 14)
+    for x in range(1, 1 << 14):
+        n = x.bit_length()
+        table[x] = 2 * n + ((x >> (n - 2)) & 1 if n >= 2 else 0)
+    return table
+
+
+_LEVELS = _level_table()
+
+
+def _extended(a, length):
+    """A copy of the int array `a`, zero-filled to `length` items (no other temporary)."""
+    grown = array("i", [0]) * length
+    memoryview(grown)[: len(a)] = memoryview(a)
+    return grown
+
+
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
+def _boost(f: cython.int) -> cython.int:
+    return (5 * f + 2) // 4
+
+
+@cython.boundscheck(False)
+@cython.wraparound(False)
+@cython.cdivision(True)
+@cython.initializedcheck(False)
+@cython.final
+@cython.cclass
+class Model:
+    # Parameters and limits
+    max_order: cython.int
+    max_contexts: cython.Py_ssize_t
+    max_states: cython.Py_ssize_t
+    size: cython.Py_ssize_t
+    data: cython.const[cython.uchar][:]
+    # Contexts
+    contexts: cython.int[::1]
+    ncontexts: cython.Py_ssize_t
+    context_capacity: cython.Py_ssize_t
+    context_arrays: list
+    # States
+    states: cython.int[::1]
+    nstates: cython.Py_ssize_t
+    state_capacity: cython.Py_ssize_t
+    state_arrays: list
+    free_head: cython.int[::1]
+    # Adaptive escape estimates: probability (PROB_BITS) and use count
+    bin_prob: cython.int[::1]
+    bin_uses: cython.uchar[::1]
+    see_prob: cython.int[::1]
+    see_uses: cython.uchar[::1]
+    apm_prob: cython.int[::1]
+    apm_uses: cython.uchar[::1]
+    apm_idx: cython.Py_ssize_t
+    level: cython.uchar[::1]
+    bucket: cython.uchar[::1]
+    # Exclusion: sym is masked while mask[sym] == stamp
+    mask: cython.uint[::1]
+    stamp: cython.uint
+    # Coding state
+    maxctx: cython.int
+    prev_sym: cython.int
+    prev_success: cython.int
+    restarts: cython.Py_ssize_t
+    failed: cython.bint
+    stack_c: cython.int[::1]
+    stack_s: cython.int[::1]
+    # Results of the last coded byte, for _update
+    found_ctx: cython.int
+    found_state: cython.int
+    escaped_from: cython.int
+
+    def __init__(self, data, max_order: cython.int, memory: cython.Py_ssize_t):
+        self.data = data
+        self.size = len(data)
+        self.max_order = max_order
+        # 40% of the budget for each pool: while one pool doubles (its old and new copies
+        # side by side, 1.5 times its final size) the total stays within `memory`.
+        self.max_contexts = max(memory * 2 // 5 // CONTEXT_BYTES, 1024)
+        self.max_states = max(memory * 2 // 5 // STATE_BYTES, 1024)
+        self.bin_prob = array("i", [0]) * BIN_SIZE
+        self.bin_uses = bytearray(BIN_SIZE)
+        self.see_prob = array("i", [0]) * SEE_SIZE
+        self.see_uses = bytearray(SEE_SIZE)
+        self.apm_prob = array("i", [0]) * (2 * 256 * APM_LEVELS)
+        self.apm_uses = bytearray(2 * 256 * APM_LEVELS)
+        self.level = _LEVELS
+        self.bucket = _COUNT_BUCKET
+        self.mask = array("I", [0]) * 256
+        self.stamp = 0
+        self.stack_c = array("i", [0]) * MAX_STACK
+        self.stack_s = array("i", [0]) * MAX_STACK
+        self.free_head = array("i", [-1]) * CLASSES
+        self.restarts = 0
+        self.failed = False
+        self.prev_sym = 0
+        self.prev_success = 0
+        # Start small and grow by doubling up to the limits: small blocks stay cheap.
+        self._allocate(min(self.max_contexts, 4096), min(self.max_states, 16384))
+        self._restart()
+
+    # -----------------------------------------------------------------------------------------
+    # Memory
+
+    def _allocate(self, contexts: cython.Py_ssize_t, states: cython.Py_ssize_t):
+        self.context_arrays = [array("i", [0]) * (4 * contexts)]
+        self.state_arrays = [array("i", [0]) * (2 * states)]
+        self._views()
+
+    def _views(self):
+        # The typed views the hot code uses, onto the arrays that own the memory.
+        self.contexts = memoryview(self.context_arrays[0])
+        self.states = memoryview(self.state_arrays[0])
+        self.context_capacity = len(self.context_arrays[0]) // 4
+        self.state_capacity = len(self.state_arrays[0]) // 2
+
+    def _grow_contexts(self) -> cython.bint:
+        """Double the context arrays (within the limit); False when at the limit."""
+        new: cython.Py_ssize_t = min(2 * self.context_capacity, self.max_contexts)
+        if new <= self.context_capacity:
+            return False
+        self.context_arrays = [_extended(a, 4 * new) for a in self.context_arrays]
+        self._views()
+        return True
+
+    def _grow_states(self) -> cython.bint:
+        new: cython.Py_ssize_t = min(2 * self.state_capacity, self.max_states)
+        if new <= self.state_capacity:
+            return False
+        self.state_arrays = [_extended(a, 2 * new) for a in self.state_arrays]
+        self._views()
+        return True
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _restart(self) -> cython.void:
+        """Empty the trie: only the root, with no symbols (order -1 codes the first bytes)."""
+        k: cython.int
+        self.ncontexts = 1
+        self.nstates = 0
+        for k in range(CLASSES):
+            self.free_head[k] = -1
+        self._init_context(ROOT, 0, -1, self._alloc_states(0))
+        self.maxctx = ROOT
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _alloc_states(self, k: cython.int) -> cython.int:
+        """A free block of 2**k states, or -1 when the state memory is full."""
+        block: cython.int = self.free_head[k]
+        grew: cython.bint
+        if block >= 0:
+            self.free_head[k] = self._child(block)
+            return block
+        while self.nstates + (1 << k) > self.state_capacity:
+            with cython.gil:
+                grew = self._grow_states()
+            if not grew:
+                return -1
+        block = cython.cast(cython.int, self.nstates)
+        self.nstates += 1 << k
+        return block
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _new_context(self, order: cython.int, suffix: cython.int) -> cython.int:
+        """A context with room for one state, or -1 when memory is full."""
+        c: cython.int
+        block: cython.int
+        grew: cython.bint
+        if self.ncontexts >= self.context_capacity:
+            with cython.gil:
+                grew = self._grow_contexts()
+            if not grew:
+                return -1
+        block = self._alloc_states(0)
+        if block < 0:
+            return -1
+        c = cython.cast(cython.int, self.ncontexts)
+        self.ncontexts += 1
+        self._init_context(c, order, suffix, block)
+        return c
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _add_state(self, c: cython.int, symbol: cython.int, f: cython.int,
+                   child: cython.int) -> cython.int:
+        """Append a state to context c (moving its block when full); -1 when memory is full."""
+        n: cython.int = self._count(c)
+        k: cython.int = self._capclass(c)
+        old: cython.int = self._stats(c)
+        block: cython.int
+        i: cython.int
+        f1: cython.int
+        if n == 1:  # a binary context becomes a multi-symbol one: hits count 2 each
+            f1 = self._freq(old)
+            f1 = 2 * f1 if f1 < MAX_FREQ // 4 - 1 else MAX_FREQ - 4
+            self._set_freq(old, f1)
+            self._set_summ(c, f1)
+        if n >= (1 << k):
+            block = self._alloc_states(k + 1)
+            if block < 0:
+                return -1
+            for i in range(n):
+                self._set_sym(block + i, self._sym(old + i))
+                self._set_freq(block + i, self._freq(old + i))
+                self._set_child(block + i, self._child(old + i))
+            self._set_child(old, self.free_head[k])
+            self.free_head[k] = old
+            self._set_stats(c, block)
+            self._set_capclass(c, k + 1)
+            old = block
+        self._set_sym(old + n, symbol)
+        self._set_freq(old + n, f)
+        self._set_child(old + n, child)
+        self._set_count(c, n + 1)
+        self._set_summ(c, self._summ(c) + f)
+        return old + n
+
+    # -----------------------------------------------------------------------------------------
+    # Contexts: four ints each, side by side: suffix, stats, summ, count | order << 16 |
+    # capclass << 24
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _init_context(self, c: cython.int, order: cython.int, suffix: cython.int,
+                      block: cython.int) -> cython.void:
+        self.contexts[4 * c] = suffix
+        self.contexts[4 * c + 1] = block
+        self.contexts[4 * c + 2] = 0
+        self.contexts[4 * c + 3] = order << 16
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _suffix(self, c: cython.int) -> cython.int:
+        return self.contexts[4 * c + 0]
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _stats(self, c: cython.int) -> cython.int:
+        return self.contexts[4 * c + 1]
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _summ(self, c: cython.int) -> cython.int:
+        return self.contexts[4 * c + 2]
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _set_stats(self, c: cython.int, value: cython.int) -> cython.void:
+        self.contexts[4 * c + 1] = value
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _set_summ(self, c: cython.int, value: cython.int) -> cython.void:
+        self.contexts[4 * c + 2] = value
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _count(self, c: cython.int) -> cython.int:
+        return self.contexts[4 * c + 3] & 0xFFFF
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _order(self, c: cython.int) -> cython.int:
+        return (self.contexts[4 * c + 3] >> 16) & 0xFF
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _capclass(self, c: cython.int) -> cython.int:
+        return (self.contexts[4 * c + 3] >> 24) & 0xFF
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _set_count(self, c: cython.int, value: cython.int) -> cython.void:
+        self.contexts[4 * c + 3] = (self.contexts[4 * c + 3] & ~0xFFFF) | value
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _set_capclass(self, c: cython.int, value: cython.int) -> cython.void:
+        self.contexts[4 * c + 3] = (self.contexts[4 * c + 3] & 0xFFFFFF) | (value << 24)
+
+    # -----------------------------------------------------------------------------------------
+    # States: two ints each, side by side (one cache line holds eight): sym | freq << 8, child
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _sym(self, s: cython.int) -> cython.int:
+        return self.states[2 * s] & 0xFF
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _freq(self, s: cython.int) -> cython.int:
+        return self.states[2 * s] >> 8
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _child(self, s: cython.int) -> cython.int:
+        return self.states[2 * s + 1]
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _set_sym(self, s: cython.int, symbol: cython.int) -> cython.void:
+        self.states[2 * s] = (self.states[2 * s] & ~0xFF) | symbol
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _set_freq(self, s: cython.int, f: cython.int) -> cython.void:
+        self.states[2 * s] = (self.states[2 * s] & 0xFF) | (f << 8)
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _set_child(self, s: cython.int, child: cython.int) -> cython.void:
+        self.states[2 * s + 1] = child
+
+    # -----------------------------------------------------------------------------------------
+    # Adaptive probabilities
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _adapt(self, prob: cython.int, uses: cython.int, escape: cython.int) -> cython.int:
+        if escape:
+            return prob + ((1 << PROB_BITS) - prob) // (uses + RATE_START)
+        return prob - prob // (uses + RATE_START)
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _refine(self, prob: cython.int, kind: cython.int, byte: cython.int) -> cython.int:
+        """A second estimate of an escape probability, learned for `byte` and the first
+        estimate on a log scale (half-octave steps); the two are averaged."""
+        idx: cython.Py_ssize_t = (kind * 256 + byte) * APM_LEVELS + self.level[prob >> 8]
+        self.apm_idx = idx
+        if self.apm_uses[idx] == 0 and self.apm_prob[idx] == 0:
+            self.apm_prob[idx] = prob
+        return (prob + self.apm_prob[idx]) >> 1
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _learn_apm(self, escape: cython.int) -> cython.void:
+        uses: cython.int = self.apm_uses[self.apm_idx]
+        self.apm_prob[self.apm_idx] = self._adapt(self.apm_prob[self.apm_idx], uses, escape)
+        if uses < SEE_LIMIT:
+            self.apm_uses[self.apm_idx] = uses + 1
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _code_prob(self, prob: cython.int) -> cython.uint:
+        """The escape probability as a coder frequency out of CODE_TOTAL, never 0 or all."""
+        p: cython.int = prob >> (PROB_BITS - CODE_BITS)
+        if p < 16:
+            p = 16
+        elif p > cython.cast(cython.int, CODE_TOTAL) - 16:
+            p = CODE_TOTAL - 16
+        return p
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _bin_index(self, c: cython.int, s: cython.int, masked: cython.int) -> cython.Py_ssize_t:
+        f: cython.int = self._freq(s)
+        sc: cython.int = self._suffix(c)
+        ns: cython.int = self._count(sc) if sc >= 0 else 0
+        nb: cython.int
+        ob: cython.int
+        o: cython.int = self._order(c)
+        i: cython.Py_ssize_t
+        if f > BIN_FREQS:
+            f = BIN_FREQS
+        elif f < 1:
+            f = 1
+        nb = 0 if ns <= 1 else (1 if ns == 2 else (2 if ns < 12 else 3))
+        ob = 0 if o <= 2 else (1 if o <= 4 else 2)
+        i = f - 1
+        i = i * 4 + nb
+        i = i * 2 + self.prev_success
+        i = i * 4 + (self._sym(s) >= 0x40) * 2 + (self.prev_sym >= 0x40)
+        i = i * 2 + masked
+        i = i * 3 + ob
+        return i
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _see_index(self, c: cython.int, d: cython.int, total: cython.int,
+                   masked: cython.int) -> cython.Py_ssize_t:
+        mean: cython.int = total // d
+        mb: cython.int = 0
+        o: cython.int = self._order(c)
+        i: cython.Py_ssize_t
+        while mean > 1 and mb < 7:
+            mean >>= 1
+            mb += 1
+        i = self.bucket[d]
+        i = i * 8 + mb
+        i = i * 6 + (o if o < 5 else 5)
+        i = i * 2 + (masked > 0)
+        i = i * 2 + (masked > d)
+        i = i * 2 + self.prev_success
+        i = i * 2 + (self.prev_sym >= 0x40)
+        return i
+
+    # -----------------------------------------------------------------------------------------
+    # Coding one byte
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def encode_byte(self, coder: RangeEncoder, symbol: cython.int) -> cython.void:
+        c: cython.int = self.maxctx
+        n: cython.int
+        s: cython.int
+        first: cython.int
+        d: cython.int
+        total: cython.int
+        cum: cython.int
+        target_cum: cython.int
+        target_freq: cython.int
+        masked: cython.int = 0
+        esc: cython.uint
+        idx: cython.Py_ssize_t
+        j: cython.int
+        stamp: cython.uint
+        self.stamp += 1
+        if self.stamp == 0:  # wrapped: clear the mask once every 2**32 bytes
+            for j in range(256):
+                self.mask[j] = 0
+            self.stamp = 1
+        stamp = self.stamp
+        self.escaped_from = c
+        self.found_ctx = -1
+        self.found_state = -1
+        while c >= 0:
+            n = self._count(c)
+            first = self._stats(c)
+            if n == 1:
+                if self.mask[self._sym(first)] != stamp:
+                    idx = self._bin_index(c, first, masked > 0)
+                    self._init_bin(idx, first)
+                    esc = self._code_prob(self._refine(self.bin_prob[idx], 0, self._sym(first)))
+                    if self._sym(first) == symbol:
+                        coder.encode(esc, CODE_TOTAL - esc, CODE_TOTAL)
+                        self._learn_bin(idx, 0)
+                        self.found_ctx = c
+                        self.found_state = first
+                        return
+                    coder.encode(0, esc, CODE_TOTAL)
+                    self._learn_bin(idx, 1)
+                    self.mask[self._sym(first)] = stamp
+                    masked += 1
+            elif n > 1:
+                target_cum = -1
+                target_freq = 0
+                if masked == 0:  # nothing excluded yet: the totals are known, stop at the byte
+                    d = n
+                    total = self._summ(c)
+                    cum = 0
+                    for s in range(first, first + n):
+                        if self._sym(s) == symbol:
+                            target_cum = cum
+                            target_freq = self._freq(s)
+                            self.found_state = s
+                            break
+                        cum += self._freq(s)
+                else:
+                    d = 0
+                    total = 0
+                    for s in range(first, first + n):
+                        if self.mask[self._sym(s)] != stamp:
+                            if self._sym(s) == symbol:
+                                target_cum = total
+                                target_freq = self._freq(s)
+                                self.found_state = s
+                            d += 1
+                            total += self._freq(s)
+                if d > 0:
+                    idx = self._see_index(c, d, total, masked)
+                    self._init_see(idx, d, total)
+                    esc = self._code_prob(self._refine(self.see_prob[idx], 1, self.prev_sym))
+                    if target_cum >= 0:
+                        coder.encode(esc, CODE_TOTAL - esc, CODE_TOTAL)
+                        self._learn_see(idx, 0)
+                        coder.encode(target_cum, target_freq, total)
+                        self.found_ctx = c
+                        return
+                    coder.encode(0, esc, CODE_TOTAL)
+                    self._learn_see(idx, 1)
+                    for s in range(first, first + n):
+                        self.mask[self._sym(s)] = stamp
+                    masked += d
+            c = self._suffix(c)
+        # Order -1: every byte value not excluded, equally likely.
+        cum = 0
+        for j in range(symbol):
+            cum += self.mask[j] != stamp
+        coder.encode(cum, 1, 256 - masked)
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def decode_byte(self, coder: RangeDecoder) -> cython.int:
+        """The next byte, or -1 when the payload proves corrupt."""
+        c: cython.int = self.maxctx
+        n: cython.int
+        s: cython.int
+        first: cython.int
+        d: cython.int
+        total: cython.int
+        cum: cython.int
+        masked: cython.int = 0
+        esc: cython.uint
+        target: cython.uint
+        idx: cython.Py_ssize_t
+        j: cython.int
+        stamp: cython.uint
+        self.stamp += 1
+        if self.stamp == 0:
+            for j in range(256):
+                self.mask[j] = 0
+            self.stamp = 1
+        stamp = self.stamp
+        self.escaped_from = c
+        self.found_ctx = -1
+        self.found_state = -1
+        while c >= 0:
+            n = self._count(c)
+            first = self._stats(c)
+            if n == 1:
+                if self.mask[self._sym(first)] != stamp:
+                    idx = self._bin_index(c, first, masked > 0)
+                    self._init_bin(idx, first)
+                    esc = self._code_prob(self._refine(self.bin_prob[idx], 0, self._sym(first)))
+                    if coder.decode_target(CODE_TOTAL) >= esc:
+                        coder.decode_consume(esc, CODE_TOTAL - esc)
+                        self._learn_bin(idx, 0)
+                        self.found_ctx = c
+                        self.found_state = first
+                        return self._sym(first)
+                    coder.decode_consume(0, esc)
+                    self._learn_bin(idx, 1)
+                    self.mask[self._sym(first)] = stamp
+                    masked += 1
+            elif n > 1:
+                if masked == 0:
+                    d = n
+                    total = self._summ(c)
+                else:
+                    d = 0
+                    total = 0
+                    for s in range(first, first + n):
+                        if self.mask[self._sym(s)] != stamp:
+                            d += 1
+                            total += self._freq(s)
+                if d > 0:
+                    idx = self._see_index(c, d, total, masked)
+                    self._init_see(idx, d, total)
+                    esc = self._code_prob(self._refine(self.see_prob[idx], 1, self.prev_sym))
+                    if coder.decode_target(CODE_TOTAL) >= esc:
+                        coder.decode_consume(esc, CODE_TOTAL - esc)
+                        self._learn_see(idx, 0)
+                        target = coder.decode_target(total)
+                        cum = 0
+                        for s in range(first, first + n):
+                            if masked == 0 or self.mask[self._sym(s)] != stamp:
+                                if cum + self._freq(s) > target:
+                                    break
+                                cum += self._freq(s)
+                        coder.decode_consume(cum, self._freq(s))
+                        self.found_ctx = c
+                        self.found_state = s
+                        return self._sym(s)
+                    coder.decode_consume(0, esc)
+                    self._learn_see(idx, 1)
+                    for s in range(first, first + n):
+                        self.mask[self._sym(s)] = stamp
+                    masked += d
+            c = self._suffix(c)
+        if masked >= 256:  # every byte excluded: no encoder writes this
+            return -1
+        target = coder.decode_target(256 - masked)
+        cum = 0
+        for j in range(256):
+            if self.mask[j] != stamp:
+                if cum == cython.cast(cython.int, target):
+                    break
+                cum += 1
+        coder.decode_consume(cum, 1)
+        return j
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _init_bin(self, idx: cython.Py_ssize_t, s: cython.int) -> cython.void:
+        # First use of this feature cell: start from 2 / (freq + 2).
+        if self.bin_uses[idx] == 0 and self.bin_prob[idx] == 0:
+            self.bin_prob[idx] = (2 << PROB_BITS) // (self._freq(s) + 2)
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _learn_bin(self, idx: cython.Py_ssize_t, escape: cython.int) -> cython.void:
+        uses: cython.int = self.bin_uses[idx]
+        self._learn_apm(escape)
+        self.bin_prob[idx] = self._adapt(self.bin_prob[idx], uses, escape)
+        if uses < BIN_LIMIT:
+            self.bin_uses[idx] = uses + 1
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _init_see(self, idx: cython.Py_ssize_t, d: cython.int, total: cython.int) -> cython.void:
+        # First use: start from 3d / (total + 3d), method C's estimate with each new symbol
+        # counted thrice (measured: new feature cells are met early, when escapes abound).
+        if self.see_uses[idx] == 0 and self.see_prob[idx] == 0:
+            self.see_prob[idx] = cython.cast(cython.int, (cython.cast(cython.longlong, 3 * d)
+                                                          << PROB_BITS) // (total + 3 * d))
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _learn_see(self, idx: cython.Py_ssize_t, escape: cython.int) -> cython.void:
+        uses: cython.int = self.see_uses[idx]
+        self._learn_apm(escape)
+        self.see_prob[idx] = self._adapt(self.see_prob[idx], uses, escape)
+        if uses < SEE_LIMIT:
+            self.see_uses[idx] = uses + 1
+
+    # -----------------------------------------------------------------------------------------
+    # Updating after a byte
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def update(self, symbol: cython.int, pos: cython.Py_ssize_t) -> cython.void:
+        """Learn data[pos] == symbol (just coded) and move to the context of pos + 1."""
+        c: cython.int
+        fc: cython.int = self.found_ctx
+        fs: cython.int = self.found_state
+        f: cython.int
+        n: cython.int
+        nxt: cython.int
+        self.prev_success = fc == self.escaped_from
+        self.prev_sym = symbol
+        if fc >= 0:
+            fs = self._reward(fc, fs, fc == self.escaped_from and self._order(fc) == self.max_order)
+            if self._freq(fs) < MAX_FREQ // 4 and self._suffix(fc) >= 0:
+                self._suffix_bonus(self._suffix(fc), symbol)
+        # The byte is new in every context that escaped: add it, inheriting its frequency.
+        c = self.escaped_from
+        while c != fc:
+            f = self._inherit(c, fc, fs)
+            if self._add_state(c, symbol, f, -cython.cast(cython.int, pos + 1)) < 0:
+                self._memory_full()
+                return
+            c = self._suffix(c)
+        if fc < 0:
+            self.maxctx = ROOT
+            return
+        nxt = self._successor(fc, fs, pos)
+        if nxt < 0:
+            self._memory_full()
+            return
+        self.maxctx = nxt
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _memory_full(self) -> cython.void:
+        self.restarts += 1
+        self._restart()
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _reward(self, c: cython.int, s: cython.int, drop: cython.bint) -> cython.int:
+        """Count one more occurrence of state s in context c; return where s now is."""
+        first: cython.int = self._stats(c)
+        sym: cython.uchar
+        f: cython.uchar
+        ch: cython.int
+        i: cython.int
+        total: cython.int
+        if self._count(c) == 1:
+            if self._freq(s) < MAX_BIN_FREQ:
+                self._set_freq(s, self._freq(s) + 1)
+            return s
+        self._set_freq(s, self._freq(s) + 4)
+        self._set_summ(c, self._summ(c) + 4)
+        # Keep states roughly sorted by frequency: frequent ones are found sooner.
+        if s > first and self._freq(s) > self._freq(s - 1):
+            sym = self._sym(s)
+            f = self._freq(s)
+            ch = self._child(s)
+            self._set_sym(s, self._sym(s - 1))
+            self._set_freq(s, self._freq(s - 1))
+            self._set_child(s, self._child(s - 1))
+            s -= 1
+            self._set_sym(s, sym)
+            self._set_freq(s, f)
+            self._set_child(s, ch)
+        if self._freq(s) > MAX_FREQ:
+            s = self._rescale(c, s, drop)
+        return s
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _suffix_bonus(self, c: cython.int, symbol: cython.int) -> cython.void:
+        """A byte found in a young state also gains a little in the shorter context (PPMd)."""
+        s: cython.int = self._find(c, symbol)
+        if s < 0:
+            return
+        if self._count(c) == 1:
+            if self._freq(s) < 32:
+                self._set_freq(s, self._freq(s) + 1)
+        elif self._freq(s) < MAX_FREQ - 9:
+            self._set_freq(s, self._freq(s) + 2)
+            self._set_summ(c, self._summ(c) + 2)
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _rescale(self, c: cython.int, s: cython.int, drop: cython.bint) -> cython.int:
+        """Halve every frequency of context c: old statistics fade and totals stay small. With
+        `drop`, states that fall to 0 are removed (rare bytes of a context that predicts well);
+        the found state s (frequency > MAX_FREQ) stays. Return where s now is."""
+        first: cython.int = self._stats(c)
+        keep: cython.int = first
+        total: cython.int = 0
+        i: cython.int
+        f: cython.int
+        found: cython.int = s
+        for i in range(first, first + self._count(c)):
+            f = (self._freq(i) + (not drop)) >> 1
+            if f > 0:
+                if i == s:
+                    found = keep
+                self._set_sym(keep, self._sym(i))
+                self._set_freq(keep, f)
+                self._set_child(keep, self._child(i))
+                keep += 1
+                total += f
+        self._set_count(c, keep - first)
+        self._set_summ(c, total)
+        if keep - first == 1:  # now a binary context: its frequency counts hits
+            self._set_freq(first, (self._freq(first) + 3) >> 2)
+        return found
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _inherit(self, c: cython.int, fc: cython.int, fs: cython.int) -> cython.int:
+        """Initial frequency of a byte new in context c, found in the shorter context fc as fs.
+
+        PPMII's rule: the byte gets about the share it has in fc, scaled to c's total (then
+        a quarter more, which measured better with this model's escape estimates)."""
+        fsum: cython.int
+        cf: cython.int
+        sf: cython.int
+        csum: cython.int
+        if fc < 0:
+            return 1
+        if self._count(fc) == 1:
+            return _boost(1 + (self._freq(fs) > 8) + (self._freq(fs) > 32))
+        fsum = self._summ(fc) - self._freq(fs)
+        csum = self._summ(c) if self._count(c) > 1 else 2 * self._freq(self._stats(c))
+        cf = 2 * self._freq(fs) * (csum + 6)
+        sf = fsum + csum
+        if cf < 6 * sf:
+            return _boost(1 + (cf > sf) + (cf >= 4 * sf))
+        return _boost(4 + (cf >= 9 * sf) + (cf >= 12 * sf) + (cf >= 15 * sf))
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _find(self, c: cython.int, symbol: cython.int) -> cython.int:
+        first: cython.int = self._stats(c)
+        s: cython.int
+        for s in range(first, first + self._count(c)):
+            if self._sym(s) == symbol:
+                return s
+        return -1
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _successor(self, c: cython.int, s: cython.int, pos: cython.Py_ssize_t) -> cython.int:
+        """The context that follows context c and its state s (c + sym[s]), creating it and the
+        missing shorter ones below it if they were lazy. -1 when memory is full.
+
+        A lazy child -t says: at position t - 1 this context and byte occurred, and data[t]
+        followed. The new contexts (c + sym, suffix(c) + sym, ...) each start with that one
+        byte, their own lazy child t + 1, and a frequency inherited from the shorter context.
+        """
+        symbol: cython.int = self._sym(s)
+        n: cython.int = 0
+        cc: cython.int = c
+        ss: cython.int = s
+        base: cython.int
+        text: cython.Py_ssize_t = -1
+        nxt: cython.int
+        nb: cython.int
+        f: cython.int
+        fsum: cython.int
+        up: cython.int
+        while True:
+            if self._child(ss) > 0:
+                base = self._child(ss)
+                break
+            if text < 0:
+                text = -self._child(ss)
+            if n >= MAX_STACK:
+                return -1
+            self.stack_c[n] = cc
+            self.stack_s[n] = ss
+            n += 1
+            if cc == ROOT:
+                base = ROOT
+                break
+            cc = self._suffix(cc)
+            ss = self._find(cc, symbol)
+            if ss < 0:  # the shorter context lost it to a restart or never had it
+                ss = self._add_state(cc, symbol, 1, -cython.cast(cython.int, text))
+                if ss < 0:
+                    return -1
+        if n == 0:
+            return base
+        if text <= 0 or text > pos:  # cannot happen: lazy children point behind pos
+            text = pos
+        up = self.data[text]
+        while n > 0:
+            n -= 1
+            cc = self.stack_c[n]
+            ss = self.stack_s[n]
+            if self._order(cc) >= self.max_order:
+                self._set_child(ss, base)  # at the top order: the suffix's child
+                continue
+            # Inherit the first frequency from how `up` fares in the shorter context `base`.
+            f = 1
+            if base != ROOT or self._count(base) > 0:
+                nb = self._find(base, up)
+                if nb >= 0:
+                    if self._count(base) == 1:
+                        f = self._freq(nb)
+                    else:
+                        fsum = self._summ(base) - self._count(base) - (self._freq(nb) - 1)
+                        f = self._freq(nb) - 1
+                        if fsum < 1:
+                            fsum = 1
+                        if 2 * f <= fsum:
+                            f = 1 + (5 * f > fsum)
+                        else:
+                            f = 1 + (2 * f + 3 * fsum - 1) // (2 * fsum)
+                        if f > MAX_BIN_FREQ // 4:
+                            f = MAX_BIN_FREQ // 4
+            nxt = self._new_context(self._order(cc) + 1, base)
+            if nxt < 0:
+                return -1
+            # Fresh context: _add_state cannot fail (its block was just allocated).
+            self._add_state(nxt, up, f, -cython.cast(cython.int, text + 1))
+            self._set_child(self.stack_s[n], nxt)
+            base = nxt
+        return base
+
+
+def _code_size(coder: RangeEncoder, size: cython.Py_ssize_t) -> None:
+    # The block size opens the stream (its bit length in 6 bits, then its bits), so that a
+    # payload decoded against another size is refused instead of read on into zeros.
+    length: cython.int = size.bit_length() if size > 0 else 0
+    coder.encode_direct(length, SIZE_LENGTH_BITS)
+    if length > 32:
+        coder.encode_direct(cython.cast(cython.uint, size >> 32), length - 32)
+        length = 32
+    coder.encode_direct(cython.cast(cython.uint, size & 0xFFFFFFFF), length)
+
+
+def _decode_size(coder: RangeDecoder) -> cython.Py_ssize_t:
+    length: cython.int = coder.decode_direct(SIZE_LENGTH_BITS)
+    size: cython.Py_ssize_t = 0
+    if length > 32:
+        size = coder.decode_direct(length - 32)
+        length = 32
+    return (size << length) | coder.decode_direct(length)
+
+
+@cython.ccall
+def encode(data: cython.const[cython.uchar][:], max_order: cython.int,
+           memory: cython.Py_ssize_t) -> bytes:
+    """Code every byte of `data` with the PPM model of `max_order` and `memory` bytes."""
+    size: cython.Py_ssize_t = len(data)
+    model: Model = Model(data, max_order, memory)
+    coder: RangeEncoder = RangeEncoder(size // 2 + 64)
+    i: cython.Py_ssize_t
+    symbol: cython.int
+    _code_size(coder, size)
+    with cython.nogil:
+        for i in range(size):
+            symbol = data[i]
+            model.encode_byte(coder, symbol)
+            model.update(symbol, i)
+    return coder.finish()
+
+
+def statistics(data, max_order: cython.int, memory: cython.Py_ssize_t) -> dict:
+    """Code `data` as encode() does and report the model's size: contexts, state slots, the
+    bytes their arrays hold, and how often the model restarted because memory was full."""
+    model: Model = Model(data, max_order, memory)
+    coder: RangeEncoder = RangeEncoder(len(data) // 2 + 64)
+    i: cython.Py_ssize_t
+    for i in range(len(data)):
+        model.encode_byte(coder, data[i])
+        model.update(data[i], i)
+    return {"contexts": model.ncontexts, "states": model.nstates, "restarts": model.restarts,
+            "array_bytes": model.context_capacity * CONTEXT_BYTES
+            + model.state_capacity * STATE_BYTES,
+            "payload_bytes": len(coder.finish())}
+
+
+@cython.ccall
+def decode(payload: cython.const[cython.uchar][:], size: cython.Py_ssize_t,
+           max_order: cython.int, memory: cython.Py_ssize_t) -> bytes:
+    """The inverse of encode: `size` bytes, or CodecError."""
+    out = bytearray(size)
+    data: cython.uchar[:] = out
+    model: Model = Model(out, max_order, memory)
+    coder: RangeDecoder = RangeDecoder(payload)
+    i: cython.Py_ssize_t
+    symbol: cython.int
+    if _decode_size(coder) != size:
+        raise CodecError(f"ppm: the payload codes a block of another size than {size}")
+    with cython.nogil:
+        for i in range(size):
+            symbol = model.decode_byte(coder)
+            if symbol < 0 or coder.failed():
+                coder.corrupt = True
+                break
+            data[i] = symbol
+            model.update(symbol, i)
+    coder.finish()  # raises CodecError unless the payload ended exactly after the last byte
+    return bytes(out)

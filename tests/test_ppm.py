@@ -1,0 +1,224 @@
+"""The ppm codec: losslessness on edge cases, orders and memory limits (with restarts), the
+stored fallback for incompressible data, corrupt payloads, compiled and pure kernels agreeing,
+the CLI, and the size targets on the Calgary corpus."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from conftest import CALGARY_14, RunCli, assert_one_error_line, corpus_file, tree_snapshot
+from pure_kernels import pure
+
+from archiver import CodecError, UsageError
+from pyarc_plugins.ppm import MODELLED, STORED, PpmCodec
+
+KERNEL = "pyarc_plugins.ppm.model_kernel"
+TEXT = (Path(__file__).resolve().parents[1] / "README.md").read_bytes()[:20000]
+
+
+def edge_cases() -> dict[str, bytes]:
+    rng = random.Random(5)
+    return {
+        "one byte": b"x",
+        "two bytes": b"xy",
+        "one repeated byte": b"a" * 100_000,
+        "all bytes": bytes(range(256)) * 4,
+        "all bytes backwards": bytes(range(255, -1, -1)) * 3,
+        "random": rng.randbytes(50_000),
+        "text": TEXT,
+        "long runs": TEXT[:3000] + b"\0" * 30_000 + TEXT[:3000] + b" " * 70_000 + TEXT[:5000],
+        "period 7": b"abcdefg" * 5000,
+        "binary records": b"".join(i.to_bytes(4, "little") + b"\xff\x00" for i in range(5000)),
+    }
+
+
+@pytest.mark.parametrize("name", list(edge_cases()))
+@pytest.mark.parametrize("options", [{}, {"order": 1}, {"order": 2}, {"order": 16},
+                                     {"order": 64}, {"order": 4, "memory": 1}])
+def test_round_trip(name: str, options: dict[str, int]) -> None:
+    """decode(encode(x)) == x for orders 1 to 64 and a 1 MiB memory limit."""
+    data = edge_cases()[name]
+    codec = PpmCodec(**options)
+    assert codec.decode(codec.encode(data), len(data)) == data
+
+
+def test_empty_block() -> None:
+    """An empty block has an empty payload, and only an empty payload decodes to it."""
+    codec = PpmCodec()
+    assert codec.encode(b"") == b""
+    assert codec.decode(b"", 0) == b""
+    with pytest.raises(CodecError):
+        codec.decode(b"\x00", 0)
+    with pytest.raises(CodecError):
+        codec.decode(b"", 10)
+
+
+def test_incompressible_data_grows_by_one_byte() -> None:
+    """Random bytes are stored (one byte of payload kind), far below the 1% allowed; text and
+    runs are modelled and shrink."""
+    data = random.Random(3).randbytes(50_000)
+    payload = PpmCodec().encode(data)
+    assert payload[0] == STORED and len(payload) == len(data) + 1
+    assert len(payload) < 1.01 * len(data)
+    assert PpmCodec().encode(TEXT)[0] == MODELLED
+    assert len(PpmCodec().encode(TEXT)) < 0.4 * len(TEXT)
+    assert len(PpmCodec().encode(b"a" * 100_000)) < 100
+
+
+def test_higher_orders_help_on_text() -> None:
+    """On text order 1 < order 2 < order 6 in size (more context, better predictions)."""
+    sizes = [len(PpmCodec(order=order).encode(TEXT)) for order in (1, 2, 6)]
+    assert sizes[0] > sizes[1] > sizes[2]
+
+
+def test_memory_limit_restarts_the_model() -> None:
+    """With a 1 MiB limit, 400 kB of varied text fills the model: it restarts (several times),
+    stays within its arrays' budget, and the data still round-trips."""
+    from pyarc_plugins.ppm import model_kernel
+
+    rng = random.Random(9)
+    words = TEXT.split()
+    data = b" ".join(rng.choice(words) + bytes([rng.randrange(97, 123)])
+                     for _ in range(70_000))[:400_000]
+    small = model_kernel.statistics(data, 6, 1 << 20)
+    assert small["restarts"] >= 1
+    assert small["array_bytes"] <= 1 << 20
+    large = model_kernel.statistics(data, 6, 256 << 20)
+    assert large["restarts"] == 0
+    codec = PpmCodec(memory=1)
+    assert codec.decode(codec.encode(data), len(data)) == data
+
+
+def test_options_are_checked() -> None:
+    """Orders 1..64 and memory 1..1024 MiB; anything else is a usage error."""
+    for bad in ({"order": 0}, {"order": 65}, {"memory": 0}, {"memory": 2048},
+                {"order": "six"}, {"window": 3}):
+        with pytest.raises(UsageError):
+            PpmCodec(**bad)
+
+
+def corrupt_variants(payload: bytes, rng: random.Random) -> list[bytes]:
+    variants = [payload[:cut] for cut in (1, 2, len(payload) // 2, len(payload) - 1)]
+    variants += [payload + tail for tail in (b"\0", b"\xff", b"\0\0\0\0\0")]
+    for _ in range(40):
+        flipped = bytearray(payload)
+        flipped[rng.randrange(1, len(flipped))] ^= 1 << rng.randrange(8)
+        variants.append(bytes(flipped))
+    variants += [b"\x00" + rng.randbytes(rng.randint(1, 400)) for _ in range(40)]
+    return variants
+
+
+@pytest.mark.parametrize("order", [2, 6, 16])
+def test_corrupt_payloads_give_codec_error(order: int) -> None:
+    """Truncated, extended, bit-flipped and random payloads raise CodecError or decode to
+    exactly `size` bytes; never another exception, never a hang."""
+    rng = random.Random(order)
+    data = TEXT[:4000] + b"a" * 500 + TEXT[:2000]
+    codec = PpmCodec(order=order)
+    payload = codec.encode(data)
+    for variant in corrupt_variants(payload, rng):
+        try:
+            out = codec.decode(variant, len(data))
+        except CodecError:
+            continue
+        assert len(out) == len(data)
+    with pytest.raises(CodecError):
+        codec.decode(payload + b"\0", len(data))  # the range coder ends exactly
+    with pytest.raises(CodecError):
+        codec.decode(payload[:-3], len(data))
+    with pytest.raises(CodecError):
+        codec.decode(payload, len(data) + 1)
+
+
+def test_bad_payload_kind_and_stored_size() -> None:
+    """A first byte that is neither kind, or a stored payload of the wrong size, is refused."""
+    codec = PpmCodec()
+    with pytest.raises(CodecError, match="kind"):
+        codec.decode(b"\x02abc", 3)
+    with pytest.raises(CodecError, match="stored"):
+        codec.decode(b"\x01abc", 4)
+    assert codec.decode(b"\x01abc", 3) == b"abc"
+
+
+def test_garbage_declared_as_a_huge_block_fails_fast() -> None:
+    """Random bytes declared as a 64 MiB block end in CodecError soon after the payload runs
+    out, not after decoding 64 MiB."""
+    rng = random.Random(4)
+    codec = PpmCodec()
+    for _ in range(5):
+        with pytest.raises(CodecError):
+            codec.decode(b"\x00" + rng.randbytes(rng.randint(1, 2000)), 64 << 20)
+
+
+def test_compiled_and_pure_agree(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The model run as plain Python writes byte-identical payloads, and decodes them."""
+    import pyarc_plugins.ppm as ppm_module
+
+    if ppm_module.model_kernel.__file__.endswith(".py"):
+        pytest.skip(f"{KERNEL} is not compiled: nothing to compare with")
+    inputs = [b"x", b"abc" * 300, TEXT[:3000], bytes(range(256)) * 2, b"\0" * 2000,
+              random.Random(2).randbytes(600) * 2]
+    settings = [{"order": 1}, {"order": 2}, {}, {"order": 16}]
+    expected = [PpmCodec(**options).encode(data) for data in inputs for options in settings]
+    monkeypatch.setattr(ppm_module, "model_kernel", pure(KERNEL))
+    assert [PpmCodec(**options).encode(data) for data in inputs
+            for options in settings] == expected
+    for data, payload in zip(inputs, expected[2::len(settings)]):  # default options
+        assert PpmCodec().decode(payload, len(data)) == data
+
+
+def test_cli_round_trip_and_bad_option(tmp_path: Path, run_cli: RunCli) -> None:
+    """`pyarc pack --codec ppm:order=4` round-trips a tree; `ppm:order=0` is a usage error."""
+    tree = tmp_path / "tree"
+    tree.mkdir()
+    (tree / "a.txt").write_bytes(TEXT)
+    (tree / "b.bin").write_bytes(b"abc" * 3000)
+    archive = tmp_path / "t.pyarc"
+    code, _, err = run_cli("pack", "--codec", "ppm:order=4,memory=16", archive, tree)
+    assert code == 0, err
+    code, _, err = run_cli("unpack", archive, "-C", tmp_path / "out")
+    assert code == 0, err
+    assert tree_snapshot(tmp_path / "out" / "tree") == tree_snapshot(tree)
+    code, _, err = run_cli("pack", "--codec", "ppm:order=0", tmp_path / "x.pyarc", tree)
+    assert code == 2
+    assert "order" in assert_one_error_line(err)
+    code, _, err = run_cli("pack", "--codec", "ppm:memory=big", tmp_path / "y.pyarc", tree)
+    assert code == 2
+    assert "memory" in assert_one_error_line(err)
+
+
+def calgary_bpc(corpus_dir: Path, codec: PpmCodec) -> float:
+    """Calgary-14 total in bits per byte, checking that every file round-trips."""
+    total = packed = 0
+    for name in CALGARY_14:
+        data = corpus_file(corpus_dir, name)
+        payload = codec.encode(data)
+        assert codec.decode(payload, len(data)) == data, name
+        total += len(data)
+        packed += len(payload)
+    return 8 * packed / total
+
+
+@pytest.mark.corpus
+def test_corpus_default_size(corpus_dir: Path) -> None:
+    """Default settings (order 6): Calgary-14 in at most 1.95 bits per byte (PPMd var.I at
+    order 6 reaches 1.907, bzip2 -9 2.109)."""
+    assert calgary_bpc(corpus_dir, PpmCodec()) <= 1.95
+
+
+@pytest.mark.corpus
+def test_corpus_best_size(corpus_dir: Path) -> None:
+    """The best settings measured (order 64, see docs/ppm.md): at most 1.91 bits per byte.
+    The issue's target, 1.89, is not reached yet (PPMd var.I at order 16: 1.887)."""
+    assert calgary_bpc(corpus_dir, PpmCodec(order=64)) <= 1.91
+
+
+@pytest.mark.corpus
+def test_corpus_round_trip_all_files(corpus_dir: Path) -> None:
+    """Every file of the corpus (the papers too) round-trips at the default settings."""
+    codec = PpmCodec()
+    for path in sorted(corpus_dir.iterdir()):
+        data = path.read_bytes()
+        assert codec.decode(codec.encode(data), len(data)) == data, path.name
