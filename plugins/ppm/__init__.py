@@ -38,6 +38,7 @@ MIB = 1 << 20
 class PpmCodec(Codec):
     name = "ppm"
     version = 1
+    decode_rank = 80
     description = "PPM (PPMII-style context trie, SEE escapes, exclusion), orders up to 64"
     option_specs = (
         Option("order", 6, "longest context in bytes", minimum=1, maximum=64),
