@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import RunCli, assert_one_error_line
+from conftest import RunCli, assert_one_error_line, corpus_file
 
 from archiver.entropy import adaptive_code_length, empirical_entropy, estimate
 
@@ -115,3 +115,17 @@ def test_cli_errors(tmp_path: Path, run_cli: RunCli) -> None:
     code, _, err = run_cli("entropy", "-k", "9", tmp_path / "f")
     assert code == 2
     assert "max-order" in assert_one_error_line(err)
+
+
+@pytest.mark.corpus
+def test_estimate_is_near_the_best_pyarc_reaches(corpus_dir: Path) -> None:
+    """On every Calgary file the estimated achievable size is within 10% of the smallest
+    payload of any installed codec (the estimate is a code length a coder attains, so it is
+    never far above it; a model much better than the codecs would show as far below)."""
+    from archiver.plugins import registry
+
+    for name in ("bib", "geo", "obj1", "paper2", "progp", "trans"):
+        data = corpus_file(corpus_dir, name)
+        best = min(len(registry().create(codec).encode(data)) for codec in registry().names())
+        estimated = estimate(data, max_order=3).achievable_bytes
+        assert abs(estimated / best - 1) <= 0.10, (name, estimated, best)
