@@ -93,13 +93,14 @@ class BwtCodec(Codec):
                              f"{header}-byte header")
         crc, *primaries = struct.unpack_from(f"<I{blocks}I", payload)
         stage = ranks_kernel if mtf else context_model_kernel
-        outputs = stage.decode(memoryview(payload)[header:], size)
+        outputs = memoryview(stage.decode(memoryview(payload)[header:], size))
         pieces = []
         for index, primary in enumerate(primaries):
             last = outputs[index * step:(index + 1) * step]
             if mtf:
                 last = mtf_kernel.mtf_decode(last)
             pieces.append(transform_kernel.inverse(last, primary))
+        del outputs, last  # memory: at most the pieces and their join from here on
         data = b"".join(pieces)
         if zlib.crc32(data) != crc:
             raise CodecError("bwt: the decoded block fails its CRC-32")

@@ -55,14 +55,16 @@ def forward(data: cython.const[cython.uchar][:], sa: cython.const[cython.int][:]
 @cython.boundscheck(False)  # every index is in range for any L and primary (module docstring)
 @cython.wraparound(False)
 @cython.ccall
-def inverse(last: cython.const[cython.uchar][:], primary: cython.Py_ssize_t) -> bytes:
-    """The block whose transform is (last, primary); CodecError if the walk proves it wrong."""
+def inverse(last: cython.const[cython.uchar][:], primary: cython.Py_ssize_t) -> bytearray:
+    """The block whose transform is (last, primary); CodecError if the walk proves it wrong.
+
+    A bytearray, not a copy as bytes: the caller joins the blocks (and memory is the limit)."""
     n: cython.Py_ssize_t = len(last)
     if not 1 <= n <= MAX_BLOCK:
         raise CodecError(f"bwt: a block of {n} bytes is outside 1..{MAX_BLOCK}")
     if not 1 <= primary <= n:
         raise CodecError(f"bwt: primary index {primary} is outside 1..{n}")
-    table_array = array("I", bytes(4 * (n + 1)))
+    table_array = array("I", [0]) * (n + 1)
     table: cython.uint[:] = table_array
     out = bytearray(n)
     data: cython.uchar[:] = out
@@ -97,4 +99,4 @@ def inverse(last: cython.const[cython.uchar][:], primary: cython.Py_ssize_t) -> 
     # A true (L, primary) reaches the row of the whole block after exactly n steps.
     if k != 0 or row != primary:
         raise CodecError("bwt: the primary index does not match the transform")
-    return bytes(out)
+    return out
