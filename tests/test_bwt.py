@@ -190,8 +190,10 @@ def test_compiled_and_pure_agree(monkeypatch: pytest.MonkeyPatch) -> None:
               b"ab" * 600]
     settings = [{}, {"stage": "mtf"}, {"block": 1}]
     expected = [BwtCodec(**options).encode(data) for data in inputs for options in settings]
-    for name in KERNELS:
-        monkeypatch.setattr(bwt_module, name.rpartition(".")[2], pure(name))
+    sources = {name: pure(name) for name in KERNELS}  # (pure() resets the package's modules)
+    for name, source in sources.items():
+        monkeypatch.setattr(bwt_module, name.rpartition(".")[2], source)
+    assert bwt_module.transform_kernel.__file__.endswith(".py")
     assert [BwtCodec(**options).encode(data) for data in inputs
             for options in settings] == expected
     payloads = iter(expected)

@@ -137,10 +137,8 @@ def decode(payload: cython.const[cython.uchar][:], size: cython.Py_ssize_t) -> b
     class1: cython.Py_ssize_t = 0
     class2: cython.Py_ssize_t = 0
     rank: cython.uint
-    value: cython.uint
     length: cython.int
-    j: cython.int
-    bit: cython.uint
+    _bit: cython.int
     node: cython.Py_ssize_t
     context: cython.Py_ssize_t
     with cython.nogil:
@@ -161,7 +159,7 @@ def decode(payload: cython.const[cython.uchar][:], size: cython.Py_ssize_t) -> b
                 while length < MAX_LENGTH and models.decode(coder, LENGTH + class1 * 8 + length):
                     length += 1
                 node = 1
-                for j in range(length):
+                for _bit in range(length):
                     node = 2 * node + models.decode(coder, MANTISSA + length * 128 + node)
                 rank = node + 2  # node = the top bit and the `length` bits below it: v
                 if rank > 255:  # v <= 253 from any encoder

@@ -68,7 +68,8 @@ def inverse(last: cython.const[cython.uchar][:], primary: cython.Py_ssize_t) -> 
     table: cython.uint[:] = table_array
     out = bytearray(n)
     data: cython.uchar[:] = out
-    first: cython.uint[256]  # first: row - 1 of the next occurrence of each byte in F
+    first_array = array("I", [0]) * 256
+    first: cython.uint[:] = first_array  # row - 1 of the next occurrence of each byte in F
     i: cython.Py_ssize_t
     k: cython.Py_ssize_t
     c: cython.uint
@@ -76,8 +77,6 @@ def inverse(last: cython.const[cython.uchar][:], primary: cython.Py_ssize_t) -> 
     entry: cython.uint
     row: cython.Py_ssize_t
     with cython.nogil:
-        for c in range(256):
-            first[c] = 0
         for i in range(n):
             first[last[i]] += 1
         for c in range(256):  # counts -> rows before each byte's block of F (less the $ row)
