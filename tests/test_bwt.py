@@ -16,7 +16,7 @@ from conftest import CALGARY_14, RunCli, assert_one_error_line, corpus_file, tre
 from pure_kernels import pure  # type: ignore[import-not-found]
 
 from archiver import CodecError, UsageError
-from pyarc_plugins.bwt import BwtCodec, transform_kernel
+from pyarc_plugins.bwt import CHAINS, BwtCodec, transform_kernel
 
 STAGES = ["cm", "mtf"]
 TEXT = (b"It was the best of times, it was the worst of times, it was the age of wisdom, "
@@ -34,15 +34,28 @@ def naive_bwt(data: bytes) -> tuple[bytes, int]:
     return bytes(c for c in column if c != -1), primary
 
 
-def forward(data: bytes) -> tuple[bytes, int]:
+def naive_rows(data: bytes) -> tuple[int, ...]:
+    """The row of the suffix at each t * (n // CHAINS), by sorting the suffixes of data + $."""
+    symbols = [*data, -1]
+    order = sorted(range(len(symbols)), key=lambda i: symbols[i:])
+    segment = len(data) // CHAINS
+    return tuple(order.index(t * segment) for t in range(CHAINS))
+
+
+def forward(data: bytes) -> tuple[bytes, tuple[int, ...]]:
     return transform_kernel.forward(data, pydivsufsort.divsufsort(data))
 
 
 def test_banana() -> None:
-    """The worked example of docs/bwt.md."""
+    """The worked example of docs/bwt.md; the rows are those of the suffixes at 0 (the
+    primary index), 1, 2 and 3."""
     assert naive_bwt(b"banana") == (b"annbaa", 4)
-    assert forward(b"banana") == (b"annbaa", 4)
-    assert transform_kernel.inverse(b"annbaa", 4) == b"banana"
+    assert forward(b"banana") == (b"annbaa", (4, 3, 6, 2))
+    assert transform_kernel.inverse(b"annbaa", (4, 3, 6, 2)) == b"banana"
+
+
+def test_codec_constant_matches_the_kernel() -> None:
+    assert pure("pyarc_plugins.bwt.transform_kernel").CHAINS == CHAINS
 
 
 def test_transform_matches_the_rotation_sort() -> None:
@@ -52,35 +65,44 @@ def test_transform_matches_the_rotation_sort() -> None:
     cases += [bytes(rng.choice(b"ab") for _ in range(rng.randint(1, 60))) for _ in range(100)]
     cases += [rng.randbytes(rng.randint(1, 200)) for _ in range(30)]
     for data in cases:
-        assert forward(data) == naive_bwt(data), data
-        assert transform_kernel.inverse(*naive_bwt(data)) == data
+        last, rows = forward(data)
+        assert (last, rows[0]) == naive_bwt(data), data
+        assert rows == naive_rows(data), data
+        assert transform_kernel.inverse(last, rows) == data
 
 
-def test_every_wrong_primary_index_is_refused_or_caught() -> None:
-    """inverse() refuses a primary index out of 1..n and any whose LF walk ends elsewhere; the
-    codec's CRC catches the rest (a wrong index that still walks one cycle)."""
+def test_every_wrong_primary_index_or_row_is_refused_or_caught() -> None:
+    """inverse() refuses rows out of 1..n and any whose walks end elsewhere; the codec's CRC
+    catches the rest (wrong rows whose walks still end where they should)."""
     data = b"abracadabra, abracadabra"
-    last, primary = forward(data)
-    for wrong in (-1, 0, len(data) + 1, 2**40):
-        with pytest.raises(CodecError, match="primary"):
-            transform_kernel.inverse(last, wrong)
+    last, rows = forward(data)
+    for t in range(CHAINS):
+        for wrong in (-1, 0, len(data) + 1, 2**40):
+            bad = rows[:t] + (wrong,) + rows[t + 1:]
+            with pytest.raises(CodecError, match="outside"):
+                transform_kernel.inverse(last, bad)
+    with pytest.raises(CodecError):
+        transform_kernel.inverse(last, rows[:3])
     walked = 0
-    for wrong in range(1, len(data) + 1):
-        if wrong == primary:
-            continue
-        try:
-            assert transform_kernel.inverse(last, wrong) != data
-            walked += 1
-        except CodecError:
-            pass
-    assert walked < len(data) - 1  # most wrong indices end the walk early
+    for t in range(CHAINS):
+        for wrong in range(1, len(data) + 1):
+            if wrong == rows[t]:
+                continue
+            try:
+                assert transform_kernel.inverse(last, rows[:t] + (wrong,) + rows[t + 1:]) != data
+                walked += 1
+            except CodecError:
+                pass
+    assert walked == 0  # here every wrong row ends a walk elsewhere
     codec = BwtCodec()
     payload = codec.encode(data)
-    for wrong in range(0, len(data) + 2):
-        if wrong != primary:
-            bad = payload[:4] + struct.pack("<I", wrong) + payload[8:]
-            with pytest.raises(CodecError):
-                codec.decode(bad, len(data))
+    for t in range(CHAINS):
+        for wrong in range(0, len(data) + 2):
+            if wrong != rows[t]:
+                bad = bytearray(payload)
+                struct.pack_into("<I", bad, 4 + 4 * t, wrong)
+                with pytest.raises(CodecError):
+                    codec.decode(bytes(bad), len(data))
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -115,14 +137,14 @@ def test_inputs_that_defeat_naive_suffix_sorting(stage: str, name: str) -> None:
 @pytest.mark.parametrize("stage", STAGES)
 def test_several_bwt_blocks_per_container_block(stage: str) -> None:
     """With block=1 (KiB) a block of 5000 bytes is 5 BWT blocks, the last of 904 bytes; each
-    gets its own primary index; a larger BWT block compresses better."""
+    gets its own rows; a larger BWT block compresses better."""
     data = TEXT[:5000]
     small = BwtCodec(block=1, stage=stage)
     payload = small.encode(data)
     assert small.decode(payload, len(data)) == data
-    primaries = struct.unpack_from("<5I", payload, 4)
-    assert [primary for _, primary in (forward(data[i:i + 1024]) for i in range(0, 5000, 1024))
-            ] == list(primaries)
+    rows = struct.unpack_from(f"<{5 * CHAINS}I", payload, 4)
+    assert [row for i in range(0, 5000, 1024) for row in forward(data[i:i + 1024])[1]
+            ] == list(rows)
     assert len(BwtCodec(stage=stage).encode(data)) < len(payload)
     with pytest.raises(CodecError):  # the decoder must be given the encoder's block option
         BwtCodec(block=2, stage=stage).decode(payload, len(data))

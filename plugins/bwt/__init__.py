@@ -19,7 +19,9 @@ from the block's options, so it knows how many BWT blocks there are and how long
 Payload, version 1 (an empty block has an empty payload):
 
     4 bytes      CRC-32 of the block (zlib's), little-endian: proves the primary indices right
-    4 bytes      per BWT block, its primary index (1..length of the BWT block), little-endian
+    16 bytes     per BWT block, its CHAINS = 4 rows, each 4 bytes little-endian, in 1..its
+                 length: the primary index, then the rows where the inverse's other three
+                 walks end (transform_kernel)
     rest         the second stage's range-coded stream for all the BWT blocks
 """
 
@@ -36,6 +38,8 @@ from pyarc_plugins.bwt import context_model_kernel, ranks_kernel, transform_kern
 from pyarc_plugins.coding import mtf_kernel
 
 KIB = 1024
+#: The rows stored per BWT block (transform_kernel.CHAINS, a C constant when compiled).
+CHAINS = 4
 MAX_BLOCK_KIB = transform_kernel.MAX_BLOCK // KIB
 
 
@@ -68,14 +72,14 @@ class BwtCodec(Codec):
             return b""
         step = self._block_bytes()
         mtf = self.options["stage"] == "mtf"
-        primaries = []
+        rows: list[int] = []
         outputs = []
         for start in range(0, len(data), step):
             piece = data[start:start + step]
-            last, primary = transform_kernel.forward(piece, pydivsufsort.divsufsort(piece))
-            primaries.append(primary)
+            last, piece_rows = transform_kernel.forward(piece, pydivsufsort.divsufsort(piece))
+            rows += piece_rows
             outputs.append(mtf_kernel.mtf_encode(last) if mtf else last)
-        header = struct.pack(f"<I{len(primaries)}I", zlib.crc32(data), *primaries)
+        header = struct.pack(f"<I{len(rows)}I", zlib.crc32(data), *rows)
         stage = ranks_kernel if mtf else context_model_kernel
         return header + stage.encode(b"".join(outputs))
 
@@ -87,19 +91,20 @@ class BwtCodec(Codec):
         step = self._block_bytes()
         mtf = self.options["stage"] == "mtf"
         blocks = -(-size // step)
-        header = 4 + 4 * blocks
+        header = 4 + 4 * CHAINS * blocks
         if len(payload) < header:
             raise CodecError(f"bwt: a payload of {len(payload)} bytes is shorter than its "
                              f"{header}-byte header")
-        crc, *primaries = struct.unpack_from(f"<I{blocks}I", payload)
+        crc, *rows = struct.unpack_from(f"<I{CHAINS * blocks}I", payload)
         stage = ranks_kernel if mtf else context_model_kernel
         outputs = memoryview(stage.decode(memoryview(payload)[header:], size))
         pieces = []
-        for index, primary in enumerate(primaries):
+        for index in range(blocks):
             last = outputs[index * step:(index + 1) * step]
             if mtf:
                 last = mtf_kernel.mtf_decode(last)
-            pieces.append(transform_kernel.inverse(last, primary))
+            piece_rows = tuple(rows[index * CHAINS:(index + 1) * CHAINS])
+            pieces.append(transform_kernel.inverse(last, piece_rows))
         del outputs, last  # memory: at most the pieces and their join from here on
         data = b"".join(pieces)
         if zlib.crc32(data) != crc:
