@@ -9,7 +9,7 @@ models carry over from one BWT block to the next. Two second stages (option `sta
   refined by an APM (context_model_kernel). Smaller and slower.
 - `mtf`: move-to-front ranks of each BWT block (coding/mtf_kernel), coded rank by rank with
   zero-run and rank-history contexts (ranks_kernel): bzip2's pipeline with adaptive coding in
-  place of Huffman tables. About 3.5 times faster to decode, 7% larger on the Calgary corpus.
+  place of Huffman tables. About 4 times faster to decode, 7% larger on the Calgary corpus.
 
 A container block is one BWT block when it is no larger than `block` (the default, 16384 KiB,
 is the most a BWT block can hold): raise the container's block size (`pyarc pack -b 16M`) to
