@@ -28,7 +28,7 @@ from archiver.errors import CodecError
 
 PACKAGE = "pyarc_plugins.coding"
 KERNELS = ["bitio_kernel", "integer_codes_kernel", "rangecoder_kernel", "frequencies_kernel",
-           "mtf_kernel"]
+           "mtf_kernel", "dual_rate_kernel", "counters_kernel", "apm_kernel"]
 VARIANTS = ["compiled", "pure"]
 
 # Constants of the kernels. Compiled modules do not export their C-level constants, so these
@@ -80,6 +80,21 @@ def freq(variant: str) -> ModuleType:
 @pytest.fixture
 def mtf(variant: str) -> ModuleType:
     return load("mtf_kernel", variant)
+
+
+@pytest.fixture
+def dual(variant: str) -> ModuleType:
+    return load("dual_rate_kernel", variant)
+
+
+@pytest.fixture
+def counters(variant: str) -> ModuleType:
+    return load("counters_kernel", variant)
+
+
+@pytest.fixture
+def apm(variant: str) -> ModuleType:
+    return load("apm_kernel", variant)
 
 
 def bits_of(data: bytes) -> str:
@@ -1310,3 +1325,113 @@ def test_variants_agree_on_mtf(both) -> None:
     assert encoded["compiled"] == encoded["pure"]
     decoded = {v: both["mtf_kernel"][v].mtf_decode(data) for v in VARIANTS}
     assert decoded["compiled"] == decoded["pure"]
+
+
+# ---------------------------------------------------------------------------------------------
+# encode_bit_p / decode_bit_p, and the models that drive them: dual_rate_kernel (two rates),
+# counters_kernel (a counter with state), apm_kernel (secondary estimation)
+
+
+def test_bits_with_given_probabilities_round_trip(rc: ModuleType, big) -> None:
+    """Bits coded with caller-given 16-bit probabilities, mixed with adaptive bits, decode
+    exactly; the stream costs the ideal -log2 of the probabilities, plus a few bytes."""
+    rng = random.Random(21)
+    events = []
+    for _ in range(big(20000, 2000)):
+        p0 = rng.choice([1, 2, 100, 32768, 65000, 65535, rng.randrange(1, 1 << 16)])
+        events.append((p0, int(rng.random() >= p0 / 65536)))
+    encoder = rc.RangeEncoder()
+    models = rc.bit_models(1)
+    for p0, bit in events:
+        encoder.encode_bit_p(p0, bit)
+        encoder.encode_bit(models, 0, bit)
+    payload = encoder.finish()
+    decoder = rc.RangeDecoder(payload)
+    models = rc.bit_models(1)
+    for p0, bit in events:
+        assert decoder.decode_bit_p(p0) == bit
+        assert decoder.decode_bit(models, 0) == bit
+    decoder.finish()
+    ideal = sum(-math.log2(p0 / 65536 if bit == 0 else 1 - p0 / 65536) for p0, bit in events)
+    only_p = rc.RangeEncoder()
+    for p0, bit in events:
+        only_p.encode_bit_p(p0, bit)
+    assert len(only_p.finish()) <= ideal / 8 * 1.001 + 8
+
+
+def coded_bits(models, rc: ModuleType, bits: list[int]) -> bytes:
+    """`bits` coded with model 0 of `models` (any of the three model classes' encode)."""
+    encoder = rc.RangeEncoder()
+    for bit in bits:
+        encoder.encode_bit_p(models.p0(0), bit)
+        models.update(0, bit)
+    return encoder.finish()
+
+
+def test_dual_rate_models(dual: ModuleType, rc: ModuleType) -> None:
+    """The average of a fast (1/16) and a slow (1/128) estimate; both stay inside (0, 2**16);
+    encode/decode code under the model and update it alike."""
+    models = dual.DualRateModels(3)
+    assert [models.p0(i) for i in range(3)] == [32768] * 3
+    models.update(0, 0)
+    assert models.p0(0) == (32768 + 32768 // 16 + 32768 + 32768 // 128) // 2
+    for _ in range(3000):
+        models.update(1, 0)
+        models.update(2, 1)
+    assert 65000 < models.p0(1) < 65536 and 0 < models.p0(2) < 500
+    rng = random.Random(22)
+    bits = [int(rng.random() < 0.1) for _ in range(3000)]
+    encoder = rc.RangeEncoder()
+    coding = dual.DualRateModels(2)
+    for i, bit in enumerate(bits):
+        coding.encode(encoder, i & 1, bit)
+    payload = encoder.finish()
+    decoder = rc.RangeDecoder(payload)
+    decoding = dual.DualRateModels(2)
+    assert [decoding.decode(decoder, i & 1) for i in range(len(bits))] == bits
+    decoder.finish()
+    assert len(payload) < 3000 * 0.469 / 8 * 1.1  # H(0.1) = 0.469 bits
+
+
+def test_adaptive_bits_count_then_forget(counters: ModuleType) -> None:
+    """The first bit moves a fresh model 1/1.5 of the way, the next 1/2.5, ...; after `limit`
+    bits the rate stays 1/(limit + 1.5); probabilities stay in [1, 2**16 - 1]."""
+    models = counters.AdaptiveBits(4, 2)
+    assert [models.p0(i) for i in range(4)] == [32768] * 4
+    models.update(0, 0)
+    assert models.p0(0) == 32768 + (32768 * (2 * 65536 // 3) >> 16)
+    models.update(1, 1)
+    assert models.p0(1) == 32768 - (32768 * (2 * 65536 // 3) >> 16)
+    models.update(2, 1)
+    models.update(2, 1)  # now at the limit: rate 1/3.5 from here on
+    before = models.p0(2)
+    models.update(2, 1)
+    assert models.p0(2) == before - (before * (2 * 65536 // 7) >> 16)
+    for _ in range(5000):
+        models.update(3, 0)
+        models.update(2, 1)
+    assert 65500 < models.p0(3) <= 65535 and 1 <= models.p0(2) < 40
+    with pytest.raises(ValueError):
+        counters.AdaptiveBits(1, 256)
+
+
+def test_adaptive_bits_learn_a_fresh_context_fast(counters: ModuleType, rc: ModuleType) -> None:
+    """Eight zeros cost less under a counter with state than under a fixed 1/16 rate."""
+    stateful = len(coded_bits(counters.AdaptiveBits(1, 30), rc, [0] * 200))
+    assert stateful < 4
+
+
+def test_apm_starts_as_the_identity_and_learns(apm: ModuleType) -> None:
+    """refine(p, ctx) is p (within rounding) until updated; a context whose bits are all 1
+    learns to say so, and other contexts are untouched."""
+    table = apm.Apm(2, 6)
+    for p0 in [1, 100, 2048, 30000, 32768, 65535]:
+        assert abs(table.refine(p0, 0) - p0) <= 1
+        assert abs(table.refine(p0, 1) - p0) <= 1
+    fresh = apm.Apm(2, 6)
+    for _ in range(2000):
+        fresh.refine(40000, 0)
+        fresh.update(1)
+    assert fresh.refine(40000, 0) < 500
+    assert abs(fresh.refine(40000, 1) - 40000) <= 1
+    assert fresh.refine(1, 0) >= 1 and fresh.refine(65535, 1) <= 65535

@@ -13,6 +13,7 @@ cdef class RangeEncoder(ByteSink):
     cdef inline void _normalize(self) noexcept nogil
     cpdef void encode(self, unsigned int cum, unsigned int freq, unsigned int total) noexcept nogil
     cpdef void encode_bit(self, unsigned short[:] probs, Py_ssize_t index, unsigned int bit) noexcept nogil
+    cpdef void encode_bit_p(self, unsigned int p0, unsigned int bit) noexcept nogil
     cpdef void encode_tree(self, unsigned short[:] probs, Py_ssize_t base, int nbits, unsigned int value) noexcept nogil
     cpdef void encode_direct(self, unsigned int value, int nbits) noexcept nogil
     cpdef bytes finish(self)
@@ -32,6 +33,7 @@ cdef class RangeDecoder:
     cpdef unsigned int decode_target(self, unsigned int total) noexcept nogil
     cpdef void decode_consume(self, unsigned int cum, unsigned int freq) noexcept nogil
     cpdef unsigned int decode_bit(self, unsigned short[:] probs, Py_ssize_t index) noexcept nogil
+    cpdef unsigned int decode_bit_p(self, unsigned int p0) noexcept nogil
     cpdef unsigned int decode_tree(self, unsigned short[:] probs, Py_ssize_t base, int nbits) noexcept nogil
     cpdef unsigned int decode_direct(self, int nbits) noexcept nogil
     cpdef bint failed(self) noexcept nogil

@@ -15,6 +15,8 @@ Three kinds of event, freely mixed in one stream:
 - `encode_bit(probs, i, bit)`: one bit under the adaptive binary model probs[i] (11-bit
   probability of a zero, moved 1/32 of the way towards each coded bit), and `encode_tree`
   for an n-bit value as a walk down a binary tree of such models (LZMA's "bit tree");
+- `encode_bit_p(p0, bit)`: one bit with a probability of a zero p0 / 2**16 that the caller's
+  own model computed (see dual_rate_kernel), for models finer than 11 bits;
 - `encode_direct(value, nbits)`: equiprobable bits.
 
 Termination: the encoder ends with the value inside its final interval that has the most
@@ -40,6 +42,8 @@ MAX_TOTAL = cython.declare(cython.uint, 1 << 16)
 PROB_BITS = cython.declare(cython.int, 11)
 PROB_ONE = cython.declare(cython.uint, 1 << 11)
 PROB_INIT = cython.declare(cython.uint, 1 << 10)
+#: encode_bit_p's probabilities are in units of 2**-P_BITS (width >> P_BITS is at least 2**8).
+P_BITS = cython.declare(cython.int, 16)
 #: A binary model moves 2**-ADAPT_SHIFT of the way towards each bit it codes.
 ADAPT_SHIFT = cython.declare(cython.int, 5)
 FLUSH_BYTES = cython.declare(cython.int, 4)
@@ -122,6 +126,19 @@ class RangeEncoder(ByteSink):
             self.low += bound
             self.width -= bound
             probs[index] = prob - (prob >> ADAPT_SHIFT)
+        self._normalize()
+
+    @cython.ccall
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def encode_bit_p(self, p0: cython.uint, bit: cython.uint) -> cython.void:
+        """Code one bit whose probability of being 0 is p0 / 2**16 (0 < p0 < 2**16)."""
+        bound: cython.uint = (self.width >> P_BITS) * p0
+        if bit == 0:
+            self.width = bound
+        else:
+            self.low += bound
+            self.width -= bound
         self._normalize()
 
     @cython.ccall
@@ -253,6 +270,23 @@ class RangeDecoder:
             self.code -= bound
             self.width -= bound
             probs[index] = prob - (prob >> ADAPT_SHIFT)
+            bit = 1
+        self._normalize()
+        return bit
+
+    @cython.ccall
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def decode_bit_p(self, p0: cython.uint) -> cython.uint:
+        """Decode one bit coded with encode_bit_p(p0, bit)."""
+        bound: cython.uint = (self.width >> P_BITS) * p0
+        bit: cython.uint
+        if self.code < bound:
+            self.width = bound
+            bit = 0
+        else:
+            self.code -= bound
+            self.width -= bound
             bit = 1
         self._normalize()
         return bit
