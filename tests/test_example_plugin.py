@@ -24,7 +24,10 @@ def fresh_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     environment's site-packages, so nothing is rebuilt) and has the plugin installed by its
     own pip; returns its python. The test environment itself stays without the plugin."""
     root = tmp_path_factory.mktemp("venv")
-    subprocess.run([sys.executable, "-m", "venv", str(root)], check=True, timeout=300)
+    # Without its own pip and setuptools (Python 3.11 bundles a setuptools too old to build
+    # wheels): this environment's pip installs into it, building with this setuptools.
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True,
+                   timeout=300)
     python = root / "bin" / "python"
     fresh_site = Path(subprocess.check_output(
         [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
@@ -34,8 +37,8 @@ def fresh_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (fresh_site / "pyarc-under-test.pth").write_text(
         f"import site; site.addsitedir({sysconfig.get_path('purelib')!r})\n")
     done = subprocess.run(
-        [python, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--no-cache-dir", str(EXAMPLE)],
+        [sys.executable, "-m", "pip", "--python", str(python), "install", "--quiet",
+         "--no-deps", "--no-build-isolation", "--no-cache-dir", str(EXAMPLE)],
         capture_output=True, text=True, timeout=300, cwd=root,
         env={**os.environ, "PIP_DISABLE_PIP_VERSION_CHECK": "1"})
     assert done.returncode == 0, done.stderr
