@@ -695,8 +695,8 @@ def check_plotting() -> None:
 
 
 def plot(report: BenchReport, path: str | os.PathLike[str], title: str = "") -> None:
-    """Size against speed, one point per method, over all files: bits per byte against
-    compress and against decompress MB/s (log scale), written as a PNG."""
+    """Size against speed, one point per method (but `store`), over all files: bits per byte
+    against compress and against decompress MB/s (log scale), written as a PNG."""
     check_plotting()
     import matplotlib
 
@@ -704,7 +704,9 @@ def plot(report: BenchReport, path: str | os.PathLike[str], title: str = "") -> 
     import matplotlib.pyplot as plt
 
     item = report.total if len(report.files) > 1 else report.files[0]
-    done = [result for result in item.results if result.ok and result.bpc is not None]
+    # `store` (8 bits per byte at memcpy speed) would only stretch both axes.
+    done = [result for result in item.results
+            if result.ok and result.bpc is not None and result.method != "store"]
     colours = {PYARC_CODEC: "tab:red", PYARC_CONTAINER: "tab:purple", PYTHON: "tab:blue",
                EXECUTABLE: "tab:green"}
     figure, axes = plt.subplots(1, 2, figsize=(13, 6), sharey=True)
