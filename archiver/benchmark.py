@@ -590,25 +590,53 @@ def summary_rows(report: BenchReport) -> list[list[str]]:
 SUMMARY_COLUMNS = ("file", "bytes", "estimate bpc", "best", "best bpc", "best ÷ estimate")
 
 
-def tables(report: BenchReport) -> list[Any]:
-    """rich renderables: a table per file, the totals over all files, and the summary."""
+#: In a terminal narrower than this, the tables leave out `kind` and `ratio` (bpc ÷ 8).
+WIDE = 150
+#: Terminal headers, on two lines where they are long, and shorter in a narrow terminal.
+HEADERS = {"compress MB/s": "compress\nMB/s", "decompress MB/s": "decompress\nMB/s",
+           "compress ÷ zlib-6": "compress\n÷ zlib-6", "decompress ÷ zlib-6": "decompress\n÷ zlib-6",
+           "round trip": "round\ntrip"}
+NARROW_HEADERS = {"compress MB/s": "comp\nMB/s", "decompress MB/s": "decomp\nMB/s",
+                  "compress ÷ zlib-6": "comp\n÷zlib-6", "decompress ÷ zlib-6": "decomp\n÷zlib-6",
+                  "round trip": "round\ntrip"}
+
+
+def tables(report: BenchReport, width: int = WIDE) -> list[Any]:
+    """rich renderables: a table per file, the totals over all files, and the summary; for a
+    terminal `width` columns wide (narrower than WIDE: without `kind` and `ratio`)."""
+    from rich import box
     from rich.table import Table
 
+    wide = width >= WIDE
+    headers = HEADERS if wide else NARROW_HEADERS
     out: list[Any] = []
     numeric = {"bytes", "bpc", "ratio"} | {name for name in COLUMNS
                                            if "MB/s" in name or "÷" in name}
+    shown = [index for index, column in enumerate(COLUMNS)
+             if wide or column not in ("kind", "ratio")]
     items = [*report.files, report.total] if len(report.files) > 1 else report.files
     for item in items:
-        table = Table(title=describe(item), title_justify="left")
-        for column in COLUMNS:
-            table.add_column(column, justify="right" if column in numeric else "left")
-        for result in item.results:
-            table.add_row(*row(result), style="bold" if result.best else None)
+        table = Table(title=describe(item), title_justify="left",
+                      box=box.HEAVY_HEAD if wide else box.SIMPLE_HEAD)
+        rows = [row(result) for result in item.results]
+        for index in shown:
+            column = COLUMNS[index]
+            # Figures are never cut: when the terminal is too narrow, method names are.
+            fixed = column in numeric or column == "best"
+            table.add_column(headers.get(column, column), overflow="fold",
+                             no_wrap=column != "round trip",
+                             min_width=max((len(cells[index]) for cells in rows), default=1)
+                             if fixed else 5 if column == "round trip" else None,
+                             justify="right" if column in numeric else "left")
+        for result, cells in zip(item.results, rows, strict=True):
+            table.add_row(*(cells[index] for index in shown),
+                          style="bold" if result.best else None)
         out.append(table)
     if len(report.files) > 1:
         summary = Table(title="per file: best result and entropy estimate", title_justify="left")
         for column in SUMMARY_COLUMNS:
-            summary.add_column(column, justify="left" if column in ("file", "best") else "right")
+            summary.add_column(column, justify="left" if column in ("file", "best") else "right",
+                               overflow="fold")
         for cells in summary_rows(report):
             summary.add_row(*cells)
         out.append(summary)

@@ -303,9 +303,12 @@ def bench(
         sys.stdout.write(benchmark.markdown(report))
     else:
         console = stdout if stdout.is_terminal else Console(highlight=False, width=200)
-        for table in benchmark.tables(report):
+        for table in benchmark.tables(report, console.width):
             console.print(table)
         console.print(benchmark.LEGEND, style="dim")
+        if console.width < benchmark.WIDE:
+            console.print(f"(kind and ratio are shown in a terminal of {benchmark.WIDE} columns "
+                          f"or more, and by --json, --csv and --markdown)", style="dim")
         found = ", ".join(name for name, where in report.executables.items() if where)
         missing = ", ".join(name for name, where in report.executables.items() if not where)
         console.print(f"executables on PATH: {found or 'none'}"
