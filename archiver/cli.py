@@ -258,7 +258,7 @@ CodecsOption = Annotated[list[str] | None, typer.Option(
 @app.command()
 def bench(
     paths: Annotated[list[str], typer.Argument(
-        help="Files to measure, and folders (all their files, recursively).", metavar="PATH...")],
+        help="Files to measure, and folders (all their files, recursively).", metavar="PATH")],
     codec_names: CodecsOption = None,
     no_external: Annotated[bool, typer.Option(
         "--no-external", help="Skip the gzip, bzip2, xz, zstd and 7z executables.")] = False,
@@ -273,7 +273,7 @@ def bench(
     plot: Annotated[str | None, typer.Option(
         "--plot", metavar="FILE.png",
         help="Also draw size against speed per method into FILE.png (needs matplotlib: "
-             "pip install 'pyarc[plot]').")] = None,
+             "pip install 'pyarc\\[plot]').")] = None,
 ) -> None:
     """Measure every pyarc codec, auto and the standard archivers on each file: size, bits
     per byte, ratio, compress and decompress MB/s (and ÷ zlib-6 in the same run), round trip

@@ -244,8 +244,9 @@ def main() -> None:
     found = [name for name, where in report.executables.items() if where]
     missing = [name for name, where in report.executables.items() if not where]
     out = [f"# pyarc bench — {label}, {sum(map(len, data.values())):,} bytes", "",
-           f"Best of {REPEATS} run{'s' if REPEATS != 1 else ''}, one thread, Python {sys.version.split()[0]}, "
-           f"{os.cpu_count()} cores. Executables on PATH: {', '.join(found) or 'none'}"
+           f"Best of {REPEATS} run{'s' if REPEATS != 1 else ''}, one thread, "
+           f"Python {sys.version.split()[0]}, {os.cpu_count()} cores. "
+           f"Executables on PATH: {', '.join(found) or 'none'}"
            + (f" (not found: {', '.join(missing)})" if missing else "") + ".", "",
            "## Codecs and archivers (`pyarc bench`)", "", "![size against speed](bench.png)",
            ""]

@@ -274,3 +274,22 @@ def test_select_methods_errors() -> None:
         benchmark.select_methods(["zlib"])
     with pytest.raises(PyarcError):
         benchmark.read_inputs(["/nonexistent/pyarc/bench"])
+
+
+def test_help_and_readme_name_every_standard_method(run_cli: RunCli) -> None:
+    code, out, err = run_cli("bench", "--help", env={"COLUMNS": "200"})
+    assert code == 0, err
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    for candidate in benchmark.standard_candidates():
+        assert candidate.name in out.decode(), candidate.name
+        assert f"`{candidate.name}`" in readme, candidate.name
+    assert "pyarc[plot]" in out.decode() and "pyarc[plot]" in readme
+
+
+def test_empty_file(tmp_path: Path, run_cli: RunCli) -> None:
+    (tmp_path / "empty").write_bytes(b"")
+    code, out, err = run_cli("bench", "--json", "--no-external", tmp_path / "empty")
+    assert code == 0, err
+    item = json.loads(out)["files"][0]
+    assert item["size"] == 0 and item["best_over_estimate"] is None
+    assert all(result["round_trip"] and result["bpc"] is None for result in item["results"])
