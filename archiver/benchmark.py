@@ -711,6 +711,27 @@ def to_csv(report: BenchReport) -> str:
     return out.getvalue()
 
 
+def _label_rows(results: Sequence[Result], speed: str) -> list[tuple[Result, int]]:
+    """Each point with how many text lines its label moves down so that labels of points close
+    together (gzip-9 and zlib-9, say) do not overprint one another."""
+    points = [(result, math.log10(getattr(result, speed)), result.bpc or 0.0)
+              for result in results if getattr(result, speed)]
+    if not points:
+        return []
+    xs, ys = [x for _, x, _ in points], [y for _, _, y in points]
+    width, height = (max(xs) - min(xs)) or 1.0, (max(ys) - min(ys)) or 1.0
+    placed: list[tuple[float, float]] = []
+    rows = []
+    for result, x, y in sorted(points, key=lambda point: (-point[2], point[1])):
+        down = 0
+        while any(abs(x - px) / width < 0.12 and abs(y - py - down * 0.028 * height) / height
+                  < 0.028 for px, py in placed):
+            down += 1
+        placed.append((x, y - down * 0.028 * height))
+        rows.append((result, down))
+    return rows
+
+
 PLOT_NEEDS = "--plot needs matplotlib (pip install 'pyarc[plot]')"
 
 
@@ -745,12 +766,11 @@ def plot(report: BenchReport, path: str | os.PathLike[str], title: str = "") -> 
                       if result.kind == kind and getattr(result, speed)]
             if points:
                 axis.scatter(*zip(*points, strict=True), c=colour, label=kind, s=36)
-        for result in done:
-            x = getattr(result, speed)
-            if x:
-                axis.annotate(result.method + (" ★" if result.best else ""), (x, result.bpc),
-                              textcoords="offset points", xytext=(4, 3), fontsize=8,
-                              fontweight="bold" if result.best else "normal")
+        for result, lines_down in _label_rows(done, speed):
+            axis.annotate(result.method + (" ★" if result.best else ""),
+                          (getattr(result, speed), result.bpc), textcoords="offset points",
+                          xytext=(4, 3 - 9 * lines_down), fontsize=8,
+                          fontweight="bold" if result.best else "normal")
         axis.set_xscale("log")
         axis.set_xlabel(f"{label} MB/s (log scale; best of {report.repeat})")
         axis.grid(True, which="both", alpha=0.3)
