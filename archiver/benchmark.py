@@ -686,8 +686,17 @@ def markdown(report: BenchReport) -> str:
             matrix.append(cells)
         out += _markdown_table(["file", "bytes", "estimate", *methods], matrix,
                                lambda name: name != "file")
-    out += ["", f"Best of {report.repeat} run{'s' if report.repeat != 1 else ''}. {LEGEND}"]
+    out += ["", f"Best of {report.repeat} run{'s' if report.repeat != 1 else ''}. {LEGEND} "
+            f"{executables_line(report)}."]
     return "\n".join(out) + "\n"
+
+
+def executables_line(report: BenchReport) -> str:
+    """Which archiver executables were found on PATH (and measured unless --no-external)."""
+    found = ", ".join(name for name, where in report.executables.items() if where)
+    missing = ", ".join(name for name, where in report.executables.items() if not where)
+    return f"Executables on PATH: {found or 'none'}" + (f"; not found: {missing}" if missing
+                                                          else "")
 
 
 CSV_FIELDS = ("file", "original", "method", "kind", "size", "bpc", "ratio", "compress_mbps",

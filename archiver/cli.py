@@ -309,10 +309,7 @@ def bench(
         if console.width < benchmark.WIDE:
             console.print(f"(kind and ratio are shown in a terminal of {benchmark.WIDE} columns "
                           f"or more, and by --json, --csv and --markdown)", style="dim")
-        found = ", ".join(name for name, where in report.executables.items() if where)
-        missing = ", ".join(name for name, where in report.executables.items() if not where)
-        console.print(f"executables on PATH: {found or 'none'}"
-                      + (f"; not found: {missing}" if missing else "")
+        console.print(benchmark.executables_line(report)
                       + (" (skipped: --no-external)" if no_external else ""), style="dim")
     if plot is not None:
         print(f"chart written to {plot}", file=sys.stderr)

@@ -241,13 +241,10 @@ def main() -> None:
 
     report = benchmark.run(list(data.items()), methods, REPEATS, step)
     print(file=sys.stderr)
-    found = [name for name, where in report.executables.items() if where]
-    missing = [name for name, where in report.executables.items() if not where]
     out = [f"# pyarc bench — {label}, {sum(map(len, data.values())):,} bytes", "",
            f"Best of {REPEATS} run{'s' if REPEATS != 1 else ''}, one thread, "
            f"Python {sys.version.split()[0]}, {os.cpu_count()} cores. "
-           f"Executables on PATH: {', '.join(found) or 'none'}"
-           + (f" (not found: {', '.join(missing)})" if missing else "") + ".", "",
+           f"{benchmark.executables_line(report)}.", "",
            "## Codecs and archivers (`pyarc bench`)", "", "![size against speed](bench.png)",
            ""]
     out += benchmark.markdown(report).splitlines()

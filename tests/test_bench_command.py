@@ -52,7 +52,7 @@ def test_table_names_every_method_and_marks_a_best(inputs: Path, run_cli: RunCli
         assert name in text, name
     assert benchmark.BEST_MARK in text
     assert "best ÷ estimate" in text
-    assert "executables on PATH" in text
+    assert "Executables on PATH" in text
     assert "FAILED" not in text
 
 
@@ -119,6 +119,7 @@ def test_markdown_is_a_table(inputs: Path, run_cli: RunCli) -> None:
     assert any(line.startswith("| file | bytes | estimate bpc |") for line in lines)
     assert any(line.startswith("| data/text.txt |") for line in lines)
     assert not any(line.startswith("| gzip-9 ") for line in lines)  # --no-external
+    assert "Executables on PATH: " in lines[-1]
 
 
 def test_plot_writes_a_png(inputs: Path, tmp_path: Path, run_cli: RunCli) -> None:
