@@ -17,7 +17,7 @@ STAMP_TEST := $(VENV)/.pyarc-stamp-test
 STAMP_LINT := $(VENV)/.pyarc-stamp-lint
 STAMP_BENCH := $(VENV)/.pyarc-stamp-bench
 
-.PHONY: all run test bench lint clean venv
+.PHONY: all run test bench fuzz fuzz-reader lint clean venv
 
 all: test
 
@@ -49,6 +49,19 @@ test: $(STAMP_TEST)
 # build/bench.png and the raw results build/bench.json. BENCH_REPEAT=1 for a quicker run.
 bench: $(STAMP_BENCH)
 	$(BIN)/python bench/bench.py
+
+# FUZZ_ARGS, e.g. "--archives 100000 --payloads 10000 --seed 7"; see tests/fuzzing.py.
+FUZZ_ARGS ?=
+fuzz: $(STAMP_TEST)
+	$(BIN)/python tests/fuzzing.py $(FUZZ_ARGS)
+
+# Coverage-guided fuzzing of the readers with atheris, FUZZ_SECONDS long (findings stop it and
+# are written as crash-* files).
+FUZZ_SECONDS ?= 300
+fuzz-reader: $(STAMP_TEST)
+	$(PIP) install -q -e '.[test,fuzz]'
+	mkdir -p build/fuzz-corpus && cp spec/vectors/good/*.pyarc build/fuzz-corpus/
+	$(BIN)/python tests/fuzz_reader_atheris.py build/fuzz-corpus -max_total_time=$(FUZZ_SECONDS)
 
 lint: $(STAMP_LINT)
 	$(BIN)/ruff check .

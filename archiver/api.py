@@ -27,36 +27,51 @@ from archiver.format import (
     Index,
     Kind,
 )
+from archiver.limits import DEFAULT_MAX_RATIO, OutputCap, free_space
 from archiver.plugins import Registry
 from archiver.plugins import registry as default_registry
 from archiver.reader import Archive, StreamReader, open_archive
+from archiver.salvage import Scan, intact_data, scan
 from archiver.sources import collect
 from archiver.writer import Source, WriteStats, write_archive
 
 AUTO = "auto"
+AUTO_SAMPLE = "auto-sample"
 STDIO = "-"
 
 __all__ = [
-    "AUTO", "Listing", "compress", "decompress", "make_encoder", "open_archive", "pack",
-    "read_index",
+    "AUTO", "AUTO_SAMPLE", "Listing", "compress", "decompress", "make_encoder", "open_archive",
+    "pack",
+    "read_index", "salvage",
     "test", "unpack",
 ]
 
 
 def make_encoder(codec: str = AUTO, registry: Registry | None = None,
+                 auto_codecs: Sequence[str] | None = None,
                  **options: OptionValue) -> BlockEncoder:
-    """The block encoder for a codec spec (`name`, `name:key=value,...`) or `auto`.
+    """The block encoder for a codec spec (`name`, `name:key=value,...`), `auto` or
+    `auto-sample`.
 
-    `auto` tries every installed codec at its default settings and keeps the smallest result.
+    `auto` tries every installed codec (or those named in `auto_codecs`) at its default
+    settings on each block and keeps the smallest; `auto-sample` first tries them on a sample
+    of the block and compresses the whole block with the SAMPLE_FINALISTS best only.
     """
     registry = registry or default_registry()
     store = registry.create(STORE)
-    if codec == AUTO:
+    if codec in (AUTO, AUTO_SAMPLE):
         if options:
-            raise UsageError("codec options need a codec name, not 'auto'")
-        # store first: on a tie the fastest decoder wins.
-        names = [STORE] + [name for name in registry.names() if name != STORE]
-        return BlockEncoder([registry.create(name) for name in names], store)
+            raise UsageError(f"codec options need a codec name, not {codec!r}")
+        names = list(auto_codecs) if auto_codecs else registry.names()
+        unknown = sorted(set(names) - set(registry.names()))
+        if unknown:
+            raise UsageError(f"--auto-codecs: no codec named {unknown[0]!r} is installed "
+                             f"(see pyarc codecs)")
+        candidates = sorted((registry.create(name) for name in set(names) | {STORE}),
+                            key=lambda candidate: (candidate.decode_rank, candidate.name))
+        return BlockEncoder(candidates, store, sample=codec == AUTO_SAMPLE)
+    if auto_codecs:
+        raise UsageError("--auto-codecs goes with --codec auto or auto-sample")
     name, text_options = parse_codec_spec(codec)
     clash = set(text_options) & set(options)
     if clash:
@@ -78,13 +93,14 @@ def _slices(data: bytes, block_size: int) -> Iterator[bytes]:
 
 
 def compress(data: bytes, codec: str = AUTO, *, block_size: int = DEFAULT_BLOCK_SIZE,
-             jobs: int = 1, registry: Registry | None = None, **options: OptionValue) -> bytes:
+             jobs: int = 1, registry: Registry | None = None,
+             auto_codecs: Sequence[str] | None = None, **options: OptionValue) -> bytes:
     """Compress `data` into a self-contained pyarc archive holding one unnamed entry.
 
-    `codec` is a codec name (options may follow as keyword arguments or in `name:k=v` form)
-    or "auto". The result is the same for any `jobs`.
+    `codec` is a codec name (options may follow as keyword arguments or in `name:k=v` form),
+    "auto" or "auto-sample" (see make_encoder). The result is the same for any `jobs`.
     """
-    encoder = make_encoder(codec, registry, **options)
+    encoder = make_encoder(codec, registry, auto_codecs, **options)
     check_block_size(block_size)
     entry = Entry("", Kind.FILE, 0o644, 0, len(data))
     out = io.BytesIO()
@@ -150,6 +166,7 @@ def pack(
     archive: str | os.PathLike[str],
     *,
     codec: str = AUTO,
+    auto_codecs: Sequence[str] | None = None,
     block_size: int = DEFAULT_BLOCK_SIZE,
     jobs: int = 1,
     force: bool = False,
@@ -161,7 +178,7 @@ def pack(
     The archive appears at its final path only once it is complete; on any error nothing is
     left behind and an existing archive is untouched.
     """
-    encoder = make_encoder(codec, registry)
+    encoder = make_encoder(codec, registry, auto_codecs)
     check_block_size(block_size)
     names = [os.fspath(path) for path in paths]
     if not names:
@@ -285,6 +302,38 @@ def _selector(paths: Iterable[str]) -> Callable[[str], bool]:
     return lambda name: any(name == w or name.startswith(w + "/") for w in wanted)
 
 
+def salvage(
+    archive: str | os.PathLike[str],
+    dest: str | os.PathLike[str] = ".",
+    paths: Sequence[str] = (),
+    *,
+    force: bool = False,
+    registry: Registry | None = None,
+) -> tuple[ReadStats, Scan]:
+    """Extract every intact entry of a damaged archive (or of those named in `paths`) into
+    `dest`, found by scanning its frames (archiver/salvage.py) without trusting its index.
+    Returns what was extracted and the scan, whose `damaged` entries were left out."""
+    source = os.fspath(archive)
+    if source == STDIO:
+        raise UsageError("salvage needs an archive file, not a stream")
+    wanted = _selector(paths)
+    found = scan(source, registry)
+    stats = ReadStats()
+    with Extractor(dest, force=force) as extractor:
+        for scanned in found.intact:
+            entry = scanned.entry
+            if not wanted(entry.path):
+                continue
+            entry = replace(entry, path=_unnamed_name(source)) if not entry.path else entry
+            data = intact_data(source, scanned, registry) if entry.kind == Kind.FILE else ()
+            extractor.extract(entry, data)
+            stats.entries += 1
+            stats.files += entry.kind == Kind.FILE
+            stats.bytes += entry.size if entry.kind == Kind.FILE else 0
+        extractor.finish()
+    return stats, found
+
+
 def _check_all_found(paths: Sequence[str], found: Sequence[str]) -> None:
     for path in paths:
         if not any(map(_selector([path]), found)):
@@ -299,16 +348,22 @@ def unpack(
     force: bool = False,
     registry: Registry | None = None,
     on_block: Callable[[int], None] | None = None,
+    max_output: int | None = None,
+    max_ratio: int = DEFAULT_MAX_RATIO,
 ) -> ReadStats:
     """Extract every entry (or those named in `paths`, with everything below them) into `dest`.
 
     Each file is verified before it is renamed into place; existing files are refused unless
-    `force`; nothing is ever written through a symlink or outside `dest`.
+    `force`; nothing is ever written through a symlink or outside `dest`. At most `max_output`
+    bytes are written (default: the free space at `dest`), and at most `max_ratio` times the
+    archive's size (0: no ratio cap); see archiver/limits.py.
     """
     source = os.fspath(archive)
     wanted = _selector(paths)
     stats = ReadStats()
     extracted: list[str] = []
+    cap = OutputCap(free_space(dest) if max_output is None else max_output, max_ratio,
+                    repr(os.fspath(dest)))
 
     def destination(entry: Entry) -> Entry:
         return replace(entry, path=_unnamed_name(source)) if not entry.path else entry
@@ -316,16 +371,19 @@ def unpack(
     def counted(data: Iterable[bytes]) -> Iterator[bytes]:
         for block in data:
             stats.bytes += len(block)
+            if stream is not None:  # sizes were not known in advance: cap as they come
+                cap.add(len(block), stream.position)
             if on_block is not None:
                 on_block(len(block))
             yield block
 
     # Open and check the archive before anything is created at the destination.
     opened: Archive | None = None
+    stream: StreamReader | None = None
     if source == STDIO:
-        reader = StreamReader(sys.stdin.buffer, registry).entries()
+        stream = StreamReader(sys.stdin.buffer, registry)
         pairs: Iterable[tuple[Entry, Iterable[bytes]]] = (
-            (entry, data) for entry, data in reader if wanted(entry.path))
+            (entry, data) for entry, data in stream.entries() if wanted(entry.path))
     else:
         opened = _open_index(source, registry)
         selected = [entry for entry in opened.entries if wanted(entry.path)]
@@ -333,6 +391,7 @@ def unpack(
     try:
         if opened is not None:
             _check_all_found(paths, [entry.path for entry in selected])
+            cap.check_declared(sum(entry.size for entry in selected), opened.size)
             for codec, version in sorted({(ref.codec, ref.version) for entry in selected
                                           for ref in opened.blocks_of(entry)}):
                 opened.registry.require(codec, version)  # missing: refuse before writing

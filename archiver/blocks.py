@@ -23,25 +23,44 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+#: auto-sample: the sample is SAMPLE_PIECES slices of SAMPLE_PIECE bytes spread over the block
+#: (so that a block whose start differs from its middle is judged on both); the
+#: SAMPLE_FINALISTS codecs that pack it smallest compress the whole block.
+SAMPLE_PIECE = 16 << 10
+SAMPLE_PIECES = 4
+SAMPLE_FINALISTS = 2
+
+
 class BlockEncoder:
     """Compresses blocks with one codec, or with several (auto mode) keeping the smallest.
 
     Candidates are tried in the order given; a later one wins only if strictly smaller, so ties
     go to the earlier (put the faster decoders first). `store` is the fallback for any block
-    no candidate shrinks.
+    no candidate shrinks. With `sample`, the candidates are first ranked on a sample of the
+    block, and only the best SAMPLE_FINALISTS compress the block itself.
     """
 
-    def __init__(self, candidates: Sequence[Codec], store: Codec) -> None:
+    def __init__(self, candidates: Sequence[Codec], store: Codec, sample: bool = False) -> None:
         if not candidates:
             raise ValueError("at least one candidate codec is needed")
-        self.candidates = list(candidates)
+        self.candidates = [codec for codec in candidates if codec.name != STORE]
         self.store = store
+        self.sample = sample
+
+    def finalists(self, data: bytes) -> list[Codec]:
+        """The candidates to compress `data` with: all, or the best on a sample of it."""
+        if not self.sample or len(data) <= SAMPLE_PIECE * SAMPLE_PIECES:
+            return self.candidates
+        step = (len(data) - SAMPLE_PIECE) // (SAMPLE_PIECES - 1)
+        sample = b"".join(data[i * step:i * step + SAMPLE_PIECE] for i in range(SAMPLE_PIECES))
+        sizes = [len(codec.encode(sample)) for codec in self.candidates]
+        ranked = sorted(range(len(self.candidates)), key=lambda i: (sizes[i], i))
+        chosen = sorted(ranked[:SAMPLE_FINALISTS])  # back in candidate (decode speed) order
+        return [self.candidates[i] for i in chosen]
 
     def encode(self, data: bytes) -> tuple[BlockHeader, bytes]:
         best_codec, best_payload = self.store, data
-        for codec in self.candidates:
-            if codec.name == STORE:
-                continue
+        for codec in self.finalists(data):
             payload = codec.encode(data)
             if len(payload) < len(best_payload):
                 best_codec, best_payload = codec, payload

@@ -35,10 +35,14 @@ from rich.table import Table
 
 from archiver import api
 from archiver.codec import kernel_status
+from archiver.entropy import DEFAULT_ORDER, MAX_ORDER, Measure, estimate
 from archiver.errors import PyarcError, UsageError
 from archiver.format import DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE, Kind
+from archiver.limits import DEFAULT_MAX_RATIO
 from archiver.plugins import registry
 from archiver.reader import summarize
+from archiver.salvage import Scan
+from archiver.salvage import scan as salvage_scan
 from archiver.sources import collect
 
 app = typer.Typer(
@@ -56,14 +60,17 @@ ArchiveArg = Annotated[str, typer.Argument(help="The archive file; '-' for stdin
                                            metavar="ARCHIVE")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
+#: What typer returns (standalone_mode=False) when a command was interrupted by Ctrl-C.
+TYPER_INTERRUPTED = 130
+
 _SIZE = re.compile(r"(\d+)\s*([kmg]?)(i?b)?", re.IGNORECASE)
 
 
-def parse_size(text: str) -> int:
+def parse_size(text: str, option: str = "--block-size") -> int:
     """'65536', '64K', '64KiB', '1M', '1MB' -> bytes (K, M and G are powers of 1024)."""
     match = _SIZE.fullmatch(text.strip())
     if not match:
-        raise UsageError(f"--block-size: {text!r} is not a size (e.g. 65536, 64K, 1M)")
+        raise UsageError(f"{option}: {text!r} is not a size (e.g. 65536, 64K, 1M)")
     number, unit = int(match.group(1)), match.group(2).lower()
     return number * {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30}[unit]
 
@@ -95,9 +102,15 @@ def pack(
     archive: ArchiveArg,
     paths: Annotated[list[str], typer.Argument(help="Files and directories to pack.")],
     codec: Annotated[str, typer.Option(
-        "--codec", "-c", metavar="NAME[:K=V,...]|auto",
-        help="Codec for every block, with options (arithmetic:order=1), or 'auto': try every "
-             "installed codec on each block and keep the smallest.")] = api.AUTO,
+        "--codec", "-c", metavar="NAME[:K=V,...]|auto|auto-sample",
+        help="Codec for every block, with options (arithmetic:order=1); 'auto': try every "
+             "installed codec on each block and keep the smallest (on equal sizes the faster "
+             "decoder); 'auto-sample': rank the codecs on a 64 KiB sample of each block and "
+             "try only the best two on the block (faster; may miss the smallest).")] = api.AUTO,
+    auto_codecs: Annotated[str | None, typer.Option(
+        "--auto-codecs", metavar="NAME,...",
+        help="With auto or auto-sample: try only these codecs (store is always a "
+             "candidate).")] = None,
     block_size: Annotated[str, typer.Option(
         "--block-size", "-b", metavar="SIZE",
         help=f"Block size, {MIN_BLOCK_SIZE // 1024}K to {MAX_BLOCK_SIZE >> 20}M "
@@ -117,13 +130,38 @@ def pack(
     started = time.perf_counter()
     with _progress(total, "packing") as on_block:
         stats = api.pack(paths, archive, codec=codec, block_size=size, jobs=_jobs(jobs),
-                         force=force, on_block=on_block)
+                         force=force, on_block=on_block,
+                         auto_codecs=auto_codecs.split(",") if auto_codecs else None)
     if archive != api.STDIO:
         ratio = f"{stats.archive_bytes / stats.raw_bytes:.1%}" if stats.raw_bytes else "-"
         stderr.print(
             f"packed {_count(stats.entries, 'entry', 'entries')}, {stats.raw_bytes:,} bytes into "
             f"{stats.archive_bytes:,} ({ratio}) in {time.perf_counter() - started:.2f} s"
         )
+
+
+def _total_size(archive: str) -> int | None:
+    """The archive's data size for a progress bar, when one is shown and the index reads."""
+    if archive == api.STDIO or not sys.stderr.isatty():
+        return None
+    try:
+        return sum(entry.size for entry in api.read_index(archive).index.entries)
+    except PyarcError:
+        return None  # the command itself reports the damage
+
+
+def _report_damage(found: Scan) -> None:
+    """Every damaged place and entry a salvage scan found, on standard output."""
+    for damage in found.damage:
+        stdout.print(f"damaged  offset {damage.offset}: {damage.message}")
+    for scanned in found.damaged:
+        stdout.print(f"damaged entry  {_printable(scanned.entry.path)}")
+
+
+def _damage_summary(found: Scan, fate: str) -> str:
+    places = _count(len(found.damage), "damaged place", "damaged places")
+    return (f"{places}; {len(found.damaged)} of {len(found.entries)} entries {fate} "
+            f"(listed on standard output)")
 
 
 @app.command()
@@ -136,13 +174,33 @@ def unpack(
         help="Extract into DIR (created if missing).")] = ".",
     force: Annotated[bool, typer.Option(
         "--force", "-f", help="Replace existing files and symlinks.")] = False,
+    salvage: Annotated[bool, typer.Option(
+        "--salvage", help="For a damaged archive: extract every entry whose data is intact, "
+                          "found by scanning its frames, and list the damaged ones.")] = False,
+    max_output: Annotated[str | None, typer.Option(
+        "--max-output", metavar="SIZE",
+        help="Refuse to write more than SIZE bytes of data (suffixes K, M, G); default: the "
+             "free space at the destination.")] = None,
+    max_ratio: Annotated[int, typer.Option(
+        "--max-ratio", metavar="N", min=0,
+        help="Refuse an archive whose data is more than N times its size (a decompression "
+             "bomb); 0: no limit.")] = DEFAULT_MAX_RATIO,
 ) -> None:
     """Extract ARCHIVE, verifying every checksum before a file is put in place."""
-    total = None
-    if archive != api.STDIO and sys.stderr.isatty():
-        total = sum(entry.size for entry in api.read_index(archive).index.entries)
+    if salvage:
+        stats, found = api.salvage(archive, directory, paths or [], force=force)
+        _report_damage(found)
+        salvaged = f"salvaged {_count(stats.entries, 'entry', 'entries')}, {stats.bytes:,} bytes"
+        if found.damage:
+            raise PyarcError(f"{salvaged}; {_damage_summary(found, 'not extracted')}")
+        stderr.print(salvaged)
+        return
+    total = _total_size(archive)
     with _progress(total, "unpacking") as on_block:
-        api.unpack(archive, directory, paths or [], force=force, on_block=on_block)
+        api.unpack(archive, directory, paths or [], force=force, on_block=on_block,
+                   max_output=None if max_output is None else parse_size(max_output,
+                                                                         "--max-output"),
+                   max_ratio=max_ratio)
 
 
 def _printable(name: str) -> str:
@@ -186,12 +244,20 @@ def list_(archive: ArchiveArg, as_json: JsonOption = False) -> None:
 
 @app.command()
 def test(archive: ArchiveArg) -> None:
-    """Verify every checksum of ARCHIVE (frames, data, index, footer) without writing."""
-    total = None
-    if archive != api.STDIO and sys.stderr.isatty():
-        total = sum(entry.size for entry in api.read_index(archive).index.entries)
-    with _progress(total, "testing") as on_block:
-        stats = api.test(archive, on_block=on_block)
+    """Verify every checksum of ARCHIVE (frames, data, index, footer) without writing. On
+    damage, scan the whole archive and list every damaged block and entry."""
+    total = _total_size(archive)
+    try:
+        with _progress(total, "testing") as on_block:
+            stats = api.test(archive, on_block=on_block)
+    except PyarcError as error:
+        if archive == api.STDIO:
+            raise
+        found = salvage_scan(archive)
+        _report_damage(found)
+        if found.damage:
+            raise PyarcError(f"{error}; {_damage_summary(found, 'damaged')}") from None
+        raise
     stderr.print(f"OK: {_count(stats.entries, 'entry', 'entries')}, {stats.bytes:,} bytes verified")
 
 
@@ -223,6 +289,44 @@ def info(archive: ArchiveArg, as_json: JsonOption = False) -> None:
                           f"{usage.stored_bytes:,}",
                           f"{usage.stored_bytes / usage.raw_bytes:.4f}")
         stdout.print(table)
+
+
+@app.command()
+def entropy(
+    files: Annotated[list[str], typer.Argument(help="Files to measure.", metavar="FILE...")],
+    max_order: Annotated[int, typer.Option(
+        "--max-order", "-k", metavar="K",
+        help=f"Measure context orders up to K (0 to {MAX_ORDER}).")] = DEFAULT_ORDER,
+    as_json: JsonOption = False,
+) -> None:
+    """Estimate how far each FILE can be compressed: H0, empirical H1..Hk (descriptive, not
+    bounds), the exact code lengths of adaptive order-k models and of a context-model codec,
+    and from those the estimated achievable size."""
+    if not 0 <= max_order <= MAX_ORDER:
+        raise UsageError(f"--max-order {max_order} is outside 0..{MAX_ORDER}")
+    reports = {}
+    for name in files:
+        if os.path.isdir(name):
+            raise UsageError(f"{name!r} is a directory: name the files to measure")
+        with open(name, "rb") as file:
+            reports[name] = estimate(file.read(), max_order)
+    if as_json:
+        print(json.dumps({name: report.as_dict() for name, report in reports.items()},
+                         indent=1))
+        return
+    for name, report in reports.items():
+        table = Table("measure", "bits per byte", "bytes", "what it is",
+                      title=f"{name}: {report.size:,} bytes", title_justify="left")
+        rows = [Measure("H0", report.h0, "a bound for order-0 codes"), *report.empirical,
+                *report.adaptive]
+        for measure in rows:
+            table.add_row(measure.name, f"{measure.bits_per_byte:.3f}",
+                          f"{measure.bits_per_byte * report.size / 8:,.0f}", measure.meaning)
+        stdout.print(table)
+        ratio = report.achievable_bytes / report.size if report.size else 1.0
+        stdout.print(f"estimated achievable: {report.achievable_bytes:,} bytes "
+                     f"({report.achievable_bits_per_byte:.3f} bits per byte, ratio {ratio:.3f})"
+                     f"; {report.reasoning}")
 
 
 @app.command()
@@ -347,8 +451,10 @@ def main(argv: list[str] | None = None) -> int:
     warnings.showwarning = _show_warning
     try:
         code = app(args=argv, prog_name="pyarc", standalone_mode=False)
+        if code == TYPER_INTERRUPTED:
+            raise KeyboardInterrupt
         return code if isinstance(code, int) else 0  # --help returns its exit code
-    except typer.Abort:  # Ctrl-C
+    except (typer.Abort, KeyboardInterrupt):  # Ctrl-C
         print("pyarc: interrupted", file=sys.stderr)
         return 1
     except typer.TyperException as error:  # the argument parser's errors

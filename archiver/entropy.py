@@ -133,12 +133,11 @@ def estimate(data: bytes, max_order: int = DEFAULT_ORDER, registry: Registry | N
     for order in range(1, max_order + 1):
         report.empirical.append(Measure(
             f"H{order}", empirical_entropy(symbols, order),
-            f"empirical entropy given {order} byte{'s' if order > 1 else ''} before; "
-            "descriptive, not a bound (ignores the cost of the model)"))
+            "descriptive only, not a bound: ignores the cost of the model"))
     for order in range(max_order + 1):
         report.adaptive.append(Measure(
             f"adaptive order {order}", adaptive_code_length(symbols, order),
-            f"code length of an adaptive order-{order} model (KT estimator); achievable"))
+            "achievable: adaptive model, KT estimator"))
     model = _model_code_length(data, registry or default_registry(), model_codecs)
     if model is not None:
         report.adaptive.append(model)
@@ -165,5 +164,5 @@ def _model_code_length(data: bytes, registry: Registry,
         except PyarcError:
             continue
         return Measure(f"{name} model", 8 * len(payload) / len(data),
-                       f"code length of the {name} codec's context model; achievable")
+                       f"achievable: the {name} codec's payload")
     return None

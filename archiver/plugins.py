@@ -4,12 +4,19 @@ A plugin that fails to import, whose hook raises, or that registers something th
 valid codec produces one warning naming it; every other codec keeps working. When two plugins
 register the same codec name, the first wins (pyarc's own built-ins load first) and the second
 is reported.
+
+Control, by environment variable:
+- PYARC_DISABLE_PLUGINS: plugin (entry point) names to skip, comma-separated; `third-party`
+  skips every plugin not shipped with pyarc.
+- PYARC_STRICT_PLUGINS=1: a plugin problem is an error (PluginError), not a warning: for
+  deployments that must not run with a codec silently missing.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib.metadata
+import os
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -27,9 +34,17 @@ from archiver.codec import (
     kernel_status,
     parse_codec_spec,
 )
-from archiver.errors import MissingCodecError, UsageError
+from archiver.errors import MissingCodecError, PyarcError, UsageError
 
 BUILTIN_DISTRIBUTION = "pyarc"
+DISABLE_VARIABLE = "PYARC_DISABLE_PLUGINS"
+STRICT_VARIABLE = "PYARC_STRICT_PLUGINS"
+#: In DISABLE_VARIABLE: every plugin from a distribution other than pyarc.
+THIRD_PARTY = "third-party"
+
+
+class PluginError(PyarcError):
+    """A plugin problem, in strict mode (PYARC_STRICT_PLUGINS=1)."""
 
 
 class PluginWarning(UserWarning):
@@ -122,8 +137,19 @@ class Registry:
 
 
 def _warn(message: str) -> None:
-    """One warning line, even when a plugin's exception text spans several."""
-    warnings.warn(" ".join(message.split()), PluginWarning, stacklevel=3)
+    """One warning line, even when a plugin's exception text spans several; in strict mode,
+    an error."""
+    message = " ".join(message.split())
+    if os.environ.get(STRICT_VARIABLE, "") not in ("", "0"):
+        raise PluginError(f"{message} ({STRICT_VARIABLE} is set)")
+    warnings.warn(message, PluginWarning, stacklevel=3)
+
+
+def _disabled(entry_point: importlib.metadata.EntryPoint, label: str) -> bool:
+    """Whether DISABLE_VARIABLE names this plugin, or all third-party ones and it is one."""
+    names = {name.strip() for name in os.environ.get(DISABLE_VARIABLE, "").split(",")}
+    third_party = label.split(" ")[0] != BUILTIN_DISTRIBUTION
+    return entry_point.name in names or (THIRD_PARTY in names and third_party)
 
 
 def _distribution_label(entry_point: importlib.metadata.EntryPoint) -> str:
@@ -176,6 +202,8 @@ def load_registry(
 
     for entry_point in ordered:
         label = _distribution_label(entry_point)
+        if _disabled(entry_point, label):
+            continue
         where = f"plugin {entry_point.name!r} ({label})"
         try:
             module = entry_point.load()

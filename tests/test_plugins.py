@@ -276,3 +276,29 @@ def test_cli_codecs_survives_a_broken_installed_plugin(
     assert len(warning_lines) == 1, err
     assert "brokenplug" in warning_lines[0]
     assert "Traceback" not in err
+
+
+# -- plugin control by environment ---------------------------------------------------------------
+
+
+def test_strict_mode_turns_a_plugin_failure_into_an_error(monkeypatch: pytest.MonkeyPatch,
+                                                          tmp_path: Path) -> None:
+    """PYARC_STRICT_PLUGINS=1: a broken plugin is a PluginError naming it, and at the CLI one
+    error line with exit 1."""
+    from archiver.plugins import PluginError
+
+    monkeypatch.setenv("PYARC_STRICT_PLUGINS", "1")
+    with pytest.raises(PluginError, match="kaboom"):
+        load_registry(entry_points=[STORE, ep("kaboom", "pt_broken_import")])
+    load(STORE, CODECS)  # nothing wrong: no error
+
+
+def test_disabled_plugins_are_not_loaded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PYARC_DISABLE_PLUGINS names plugins to skip, or `third-party` for all but pyarc's own
+    (the test plugins have no distribution, so they count as third-party)."""
+    monkeypatch.setenv("PYARC_DISABLE_PLUGINS", "testcodecs, kaboom")
+    reg = load(STORE, CODECS, ep("kaboom", "pt_broken_import"))  # no warning: not loaded
+    assert "store" in reg and "xorcodec" not in reg
+    monkeypatch.setenv("PYARC_DISABLE_PLUGINS", "third-party")
+    reg = load(CODECS, ep("kaboom", "pt_broken_import"))
+    assert reg.names() == []

@@ -41,6 +41,7 @@ def increment_for(order: int, size: int) -> int:
 class ArithmeticCodec(Codec):
     name = "arithmetic"
     version = 1
+    decode_rank = 60
     description = "adaptive arithmetic (range) coding, order-0/1/2 context model"
     option_specs = (
         Option("order", 2, "bytes of context (0, 1 or 2)", minimum=0, maximum=2),

@@ -40,6 +40,7 @@ __all__ = ["MAX_CODE_LENGTH", "HuffmanCodec"]
 class HuffmanCodec(Codec):
     name = "huffman"
     version = 1
+    decode_rank = 10
     description = "static canonical Huffman code per block, codes at most 12 bits (package-merge)"
     kernels = ("pyarc_plugins.coding.bitio_kernel", "pyarc_plugins.huffman.code_table_kernel",
                "pyarc_plugins.huffman.package_merge_kernel")

@@ -30,6 +30,7 @@ from typing import NamedTuple
 from archiver import Codec, CodecError, Option, hookimpl
 from pyarc_plugins.coding.bitio_kernel import BitReader, BitWriter, symbol_counts
 from pyarc_plugins.coding.integer_codes_kernel import read_delta, write_delta
+from pyarc_plugins.coding.rangecoder_kernel import RangeDecoder
 from pyarc_plugins.huffman.static_code import (
     check_end,
     read_bytes,
@@ -37,8 +38,8 @@ from pyarc_plugins.huffman.static_code import (
     write_bytes,
     write_code,
 )
-from pyarc_plugins.coding.rangecoder_kernel import RangeDecoder
 from pyarc_plugins.lz77 import adaptive_tokens_kernel, parse_kernel, sequences_kernel
+
 
 class Search(NamedTuple):
     """How a level parses: see parse_kernel.py and docs/lz77.md."""
@@ -75,6 +76,7 @@ ADAPTIVE_FROM = 8
 class Lz77Codec(Codec):
     name = "lz77"
     version = 2
+    decode_rank = 20
     description = ("LZ77: hash chains, lazy or optimal parse, repeat offsets; Huffman or "
                    "range-coded tokens")
     option_specs = (

@@ -29,7 +29,6 @@ wrong size is refused rather than read on into the zeros past its end; the token
 to that size.
 """
 
-from array import array
 
 import cython
 
@@ -182,7 +181,7 @@ def _encode_literal(rc: RangeEncoder, models: cython.ushort[:],
                     data: cython.const[cython.uchar][:], pos: cython.Py_ssize_t,
                     state: cython.int, rep0: cython.Py_ssize_t) -> cython.void:
     byte: cython.uint = data[pos]
-    context: cython.Py_ssize_t = 0
+    context: cython.Py_ssize_t = LITERAL
     node: cython.uint = 1
     bit: cython.uint
     match_bit: cython.uint
@@ -190,9 +189,7 @@ def _encode_literal(rc: RangeEncoder, models: cython.ushort[:],
     matching: cython.bint = state >= FIRST_MATCH_STATE
     i: cython.int
     if pos > 0:
-        context = LITERAL + 0x300 * (data[pos - 1] >> LITERAL_CONTEXT_SHIFT)
-    else:
-        context = LITERAL
+        context += 0x300 * (data[pos - 1] >> LITERAL_CONTEXT_SHIFT)
     match_byte = data[pos - rep0] if matching else 0
     for i in range(7, -1, -1):
         bit = (byte >> i) & 1
@@ -221,7 +218,7 @@ def encode(source, literal_lengths: cython.uint[:], match_lengths: cython.uint[:
     pos: cython.Py_ssize_t = 0
     pos_state: cython.int
     i: cython.Py_ssize_t
-    k: cython.Py_ssize_t
+    _literal: cython.Py_ssize_t
     length: cython.Py_ssize_t
     piece: cython.Py_ssize_t
     value: cython.uint
@@ -237,7 +234,7 @@ def encode(source, literal_lengths: cython.uint[:], match_lengths: cython.uint[:
     with cython.nogil:
         for i in range(count + 1):
             run = literal_lengths[i] if i < count else size - pos
-            for k in range(run):
+            for _literal in range(run):
                 rc.encode_bit(models, IS_MATCH + POS_STATES * state + (pos & 3), 0)
                 _encode_literal(rc, models, data, pos, state, reps[0])
                 state = _after_literal(state)

@@ -80,6 +80,7 @@ DEFAULT_MAX_BITS = 16
 class LzwCodec(Codec):
     name = "lzw"
     version = 1
+    decode_rank = 30
     description = "LZW, codes of 9 to max_bits bits; cleared when the compression ratio falls"
     option_specs = (
         Option("max_bits", DEFAULT_MAX_BITS,

@@ -14,6 +14,7 @@ from archiver import Codec, CodecError, hookimpl
 class StoreCodec(Codec):
     name = "store"
     version = 1
+    decode_rank = 0
     description = "no compression: the payload is the data"
 
     def encode(self, data: bytes) -> bytes:

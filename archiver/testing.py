@@ -1,0 +1,238 @@
+"""The conformance kit for codec plugins: one call checks that a codec keeps pyarc's contract.
+
+    from archiver.testing import assert_conforms
+
+    def test_my_codec_conforms():
+        assert_conforms(MyCodec)
+
+It checks, and lists every failure at once:
+- names and versions: the codec name, payload version, options and decode_rank are what a
+  block header and the registry accept;
+- round trips of the standard inputs (empty, one byte, runs, text, all byte values, random,
+  and a large mixed block) under the default options and under each option's extreme and
+  listed values;
+- determinism: the same input gives the same payload, from the same or a new codec object;
+- options: unknown names and out-of-range values are UsageErrors, and options survive the
+  text form a block header stores them in;
+- robustness: mutated and random payloads, and payloads declared with the wrong size, raise
+  CodecError or return exactly `size` bytes, each within a second; a decoder that hangs,
+  crashes or writes past `size` fails.
+
+pyarc's built-in codecs pass it (tests/test_conformance.py); tests/fuzzing.py runs the same
+decoder fuzzing for longer.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from archiver.codec import CODEC_NAME, Codec, Option, OptionValue
+from archiver.errors import CodecError, UsageError
+
+#: Decoding one payload, however bad, must take less than this.
+DECODE_SECONDS = 1.0
+_TEXT = (b"It was the best of times, it was the worst of times, it was the age of wisdom, "
+         b"it was the age of foolishness, it was the epoch of belief.\n")
+
+
+def standard_inputs(seed: int = 0) -> dict[str, bytes]:
+    """The inputs every codec must round-trip, by name."""
+    rng = random.Random(seed)
+    words = _TEXT.split()
+    prose = b" ".join(rng.choice(words) for _ in range(3000))
+    return {
+        "empty": b"",
+        "one byte": b"\x00",
+        "two bytes": b"ab",
+        "one byte repeated": b"z" * 10_000,
+        "runs": b"".join(bytes([rng.randrange(4)]) * rng.randint(1, 300) for _ in range(200)),
+        "text": prose,
+        "all byte values": bytes(range(256)) * 8,
+        "random": rng.randbytes(20_000),
+        "large mixed": (prose * 20)[:200_000] + rng.randbytes(50_000) + bytes(100_000),
+    }
+
+
+@dataclass
+class Failure:
+    check: str  # what failed: "round trip", "options", ..., or for decoders "crash", "hang",
+    #            "wrong length", "wrong data"
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.check}: {self.detail}"
+
+
+def mutate(blob: bytes, rng: random.Random, donor: bytes = b"") -> tuple[str, bytes]:
+    """One random mutation of blob (bit flip, byte change, truncation, splice with donor,
+    insertion, deletion, or random bytes instead), and its name."""
+    kind = rng.choice(["flip", "byte", "truncate", "splice", "insert", "delete", "random"])
+    if not blob and kind != "random":
+        kind = "insert"
+    position = rng.randrange(len(blob)) if blob else 0
+    if kind == "flip":
+        mutant = bytearray(blob)
+        mutant[position] ^= 1 << rng.randrange(8)
+        return kind, bytes(mutant)
+    if kind == "byte":
+        mutant = bytearray(blob)
+        mutant[position] = rng.randrange(256)
+        return kind, bytes(mutant)
+    if kind == "truncate":
+        return kind, blob[:position]
+    if kind == "splice":
+        piece = donor[rng.randrange(len(donor) + 1):] if donor else rng.randbytes(20)
+        return kind, blob[:position] + piece
+    if kind == "insert":
+        return kind, blob[:position] + rng.randbytes(rng.randint(1, 16)) + blob[position:]
+    if kind == "delete":
+        return kind, blob[:position] + blob[position + rng.randint(1, 16):]
+    return kind, rng.randbytes(rng.randint(0, 400))
+
+
+def fuzz_decoder(codec: Codec, rng: random.Random, cases: int, only_random: bool = False,
+                 inputs: list[bytes] | None = None) -> Iterator[Failure]:
+    """Mutated payloads of the inputs (or, with only_random, random bytes) into the decoder:
+    each must raise CodecError or give exactly `size` bytes (the original, when the payload
+    is intact), within DECODE_SECONDS."""
+    if inputs is None:
+        inputs = [data for data in standard_inputs(rng.randrange(1 << 30)).values()
+                  if len(data) <= 20_000]
+    valid = [(data, codec.encode(data)) for data in inputs]
+    for _ in range(cases):
+        data, payload = rng.choice(valid)
+        if only_random:
+            mutation, mutant = "random", rng.randbytes(rng.randint(0, 2000))
+        else:
+            mutation, mutant = mutate(payload, rng, rng.choice(valid)[1])
+        size = len(data) if rng.random() < 0.8 else rng.choice([0, 1, len(data) + 1, 1 << 20])
+        label = f"{mutation} payload of {len(mutant)} bytes declared as {size}"
+        start = time.perf_counter()
+        try:
+            result = codec.decode(mutant, size)
+        except CodecError:
+            result = None
+        except Exception as error:  # noqa: BLE001 (a crash is what we are looking for)
+            yield Failure("crash", f"{codec.name}: {label}: {type(error).__name__}: {error}")
+            continue
+        seconds = time.perf_counter() - start
+        if seconds > DECODE_SECONDS:
+            yield Failure("hang", f"{codec.name}: {label}: took {seconds:.1f} s")
+        if result is None:
+            continue
+        if len(result) != size:
+            yield Failure("wrong length", f"{codec.name}: {label}: returned {len(result)} bytes")
+        elif mutant == payload and size == len(data) and result != data:
+            yield Failure("wrong data", f"{codec.name}: {label}: an intact payload decoded "
+                                        f"wrongly")
+
+
+def option_settings(codec_class: type[Codec]) -> list[dict[str, OptionValue]]:
+    """The defaults, then each option at its minimum and maximum or at each choice."""
+    settings: list[dict[str, OptionValue]] = [{}]
+    for spec in codec_class.option_specs:
+        values: list[OptionValue] = list(spec.choices)
+        if spec.minimum is not None:
+            values.append(spec.minimum)
+        if spec.maximum is not None:
+            values.append(spec.maximum)
+        settings += [{spec.name: value} for value in values if value != spec.default]
+    return settings
+
+
+def _naming(codec_class: type[Codec]) -> Iterator[Failure]:
+    name = getattr(codec_class, "name", None)
+    if not isinstance(name, str) or not CODEC_NAME.fullmatch(name):
+        yield Failure("name", f"{name!r} is not a codec name (lower case, [a-z0-9_-], at "
+                              f"most 32 characters)")
+    version = getattr(codec_class, "version", None)
+    if not isinstance(version, int) or not 0 <= version <= 0xFFFF:
+        yield Failure("version", f"{version!r} is not an integer in 0..65535")
+    if not isinstance(codec_class.decode_rank, int):
+        yield Failure("decode_rank", f"{codec_class.decode_rank!r} is not an integer")
+    if not codec_class.description:
+        yield Failure("description", "empty: `pyarc codecs` shows it")
+    for spec in codec_class.option_specs:
+        if not isinstance(spec, Option):
+            yield Failure("options", f"{spec!r} is not an archiver.Option")
+
+
+def _round_trips(codec_class: type[Codec], inputs: dict[str, bytes]) -> Iterator[Failure]:
+    for options in option_settings(codec_class):
+        codec = codec_class(**options)
+        for name, data in inputs.items():
+            label = f"{name} ({len(data)} bytes), options {options or 'default'}"
+            try:
+                payload = codec.encode(data)
+                again = codec.encode(data)
+                fresh = codec_class(**options).encode(data)
+                back = codec.decode(payload, len(data))
+            except Exception as error:  # noqa: BLE001
+                yield Failure("round trip", f"{label}: {type(error).__name__}: {error}")
+                continue
+            if back != data:
+                yield Failure("round trip", f"{label}: decoded to other data")
+            if again != payload or fresh != payload:
+                yield Failure("determinism", f"{label}: two encodings differ")
+            if not data and payload:
+                yield Failure("round trip", f"{label}: an empty block has a payload of "
+                                            f"{len(payload)} bytes (it should be empty)")
+
+
+def _options(codec_class: type[Codec]) -> Iterator[Failure]:
+    try:
+        codec_class(no_such_option_xyz=1)
+    except UsageError:
+        pass
+    except Exception as error:  # noqa: BLE001
+        yield Failure("options", f"an unknown option raised {type(error).__name__}, "
+                                 f"not UsageError")
+    else:
+        yield Failure("options", "an unknown option was accepted")
+    for options in option_settings(codec_class):
+        codec = codec_class(**options)
+        as_text = {key: str(value) for key, value in codec.options.items()}
+        if codec_class(**as_text).options != codec.options:
+            yield Failure("options", f"{options} do not survive a block header's text form")
+    for spec in codec_class.option_specs:
+        bad: list[OptionValue] = [spec.minimum - 1] if spec.minimum is not None else []
+        bad += [spec.maximum + 1] if spec.maximum is not None else []
+        bad += ["not-a-choice"] if spec.choices else []
+        for value in bad:
+            try:
+                codec_class(**{spec.name: value})
+            except UsageError:
+                continue
+            except Exception as error:  # noqa: BLE001
+                yield Failure("options", f"{spec.name}={value!r} raised "
+                                         f"{type(error).__name__}, not UsageError")
+                continue
+            yield Failure("options", f"{spec.name}={value!r} was accepted")
+
+
+def check_codec(codec_class: type[Codec], fuzz_cases: int = 300,
+                seed: int = 0) -> list[Failure]:
+    """Every way codec_class breaks the contract (an empty list: it conforms)."""
+    failures = list(_naming(codec_class))
+    if failures:
+        return failures
+    failures += _options(codec_class)
+    failures += _round_trips(codec_class, standard_inputs(seed))
+    rng = random.Random(seed)
+    codec = codec_class()
+    failures += fuzz_decoder(codec, rng, fuzz_cases)
+    failures += fuzz_decoder(codec, rng, fuzz_cases // 2, only_random=True)
+    return failures
+
+
+def assert_conforms(codec_class: type[Codec], fuzz_cases: int = 300, seed: int = 0) -> None:
+    """Fail (AssertionError) with every problem found if codec_class breaks the contract."""
+    failures = check_codec(codec_class, fuzz_cases, seed)
+    if failures:
+        shown = "\n".join(f"  {failure}" for failure in failures[:20])
+        more = f"\n  ... and {len(failures) - 20} more" if len(failures) > 20 else ""
+        raise AssertionError(f"codec {getattr(codec_class, 'name', codec_class)!r} breaks "
+                             f"the codec contract in {len(failures)} ways:\n{shown}{more}")

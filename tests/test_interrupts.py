@@ -1,0 +1,96 @@
+"""Interrupted pack and unpack: SIGINT ends with one line and no output at all; SIGKILL (no
+chance to clean up) may leave a hidden temporary file, but never a file at the final path, so
+nothing incomplete looks complete."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+import archiver
+
+TEXT = (Path(__file__).resolve().parents[1] / "README.md").read_bytes()
+SIZE = 12 << 20  # arithmetic coding takes seconds on this: time to interrupt
+
+
+def start(*args: str | Path, cwd: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "archiver", *map(str, args)], cwd=cwd,
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+
+
+def wait_for_temporary(folder: Path, process: subprocess.Popen[bytes]) -> None:
+    """Until a temporary file appears in folder (the write has begun)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        if any(".pyarc-tmp" in path.name for path in folder.rglob("*")):
+            time.sleep(0.2)
+            return
+        time.sleep(0.02)
+    pytest.fail("the command finished (or stalled) before its output appeared")
+
+
+@pytest.fixture(scope="module")
+def big_text(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("input")
+    lines = TEXT.splitlines(keepends=True)
+    body = b"".join(lines[(i * 7) % len(lines)] for i in range(SIZE // 40))[:SIZE]
+    (folder / "big.txt").write_bytes(body)
+    return folder / "big.txt"
+
+
+@pytest.fixture(scope="module")
+def big_archive(big_text: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    archive = tmp_path_factory.mktemp("archive") / "big.pyarc"
+    archiver.pack([big_text], archive, codec="arithmetic", jobs=2)
+    return archive
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
+def test_interrupted_pack_leaves_no_archive(sig: signal.Signals, big_text: Path,
+                                            tmp_path: Path) -> None:
+    process = start("pack", "-c", "arithmetic", "-j", "1", tmp_path / "out.pyarc", big_text,
+                    cwd=tmp_path)
+    wait_for_temporary(tmp_path, process)
+    process.send_signal(sig)
+    _, err = process.communicate(timeout=60)
+    assert not (tmp_path / "out.pyarc").exists()
+    if sig == signal.SIGINT:
+        assert process.returncode == 1
+        assert err.decode().strip() == "pyarc: interrupted"
+        assert list(tmp_path.iterdir()) == []  # the temporary file went too
+    else:
+        assert all(path.name.startswith(".") and ".pyarc-tmp" in path.name
+                   for path in tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
+def test_interrupted_unpack_leaves_no_file(sig: signal.Signals, big_archive: Path,
+                                           tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    process = start("unpack", big_archive, "-C", out, cwd=tmp_path)
+    wait_for_temporary(out, process)
+    process.send_signal(sig)
+    _, err = process.communicate(timeout=60)
+    assert not (out / "big.txt").exists()
+    if sig == signal.SIGINT:
+        assert process.returncode == 1
+        assert err.decode().strip() == "pyarc: interrupted"
+        assert list(out.iterdir()) == []
+    else:
+        assert all(".pyarc-tmp" in path.name for path in out.iterdir())
+
+
+def test_pack_onto_an_existing_archive_needs_force(big_text: Path, tmp_path: Path) -> None:
+    target = tmp_path / "a.pyarc"
+    target.write_bytes(b"precious")
+    done = subprocess.run([sys.executable, "-m", "archiver", "pack", target, big_text],
+                          capture_output=True, stdin=subprocess.DEVNULL, timeout=60)
+    assert done.returncode == 1
+    assert target.read_bytes() == b"precious"
