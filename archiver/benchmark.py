@@ -5,8 +5,9 @@ A *method* is a name and two functions, `compress(data) -> packed` and
 
 - `pyarc codec`: a bare `encode`/`decode` of `registry().create(spec)` (default settings unless
   the spec gives options), timed as zlib is, without the container;
-- `pyarc container`: `auto` through `api.compress`/`api.decompress`, the whole archive (framing,
-  checksums, every codec tried on every block), one thread;
+- `pyarc container`: `auto` and `auto-sample` through `api.compress`/`api.decompress`, the whole
+  archive (framing, checksums, every codec tried on every block, or on a sample of it), one
+  thread;
 - `python`: the standard library's zlib, bz2 and lzma, and the `zstandard` and `brotli` packages
   when they are installed (`pip install 'pyarc[archivers]'`);
 - `executable`: gzip, bzip2, xz, zstd and 7z when they are on PATH, run on stdin/stdout (7z on
@@ -65,9 +66,9 @@ LEGEND = (
     "original; MB/s: of original data (10**6 bytes), best of the runs; ÷ zlib-6: speed as a "
     "ratio to Python's zlib level 6 timed in the same run (quote these, the machine is noisy). "
     "pyarc codecs are bare encode/decode calls at their default settings (no container); "
-    "`auto` is the whole archive through archiver.compress/decompress (every codec tried on "
-    "each block, one thread); executables run on stdin/stdout, so their times include starting "
-    "a process. best ÷ estimate: the best size over the entropy estimate of the achievable "
+    "`auto` and `auto-sample` are the whole archive through archiver.compress/decompress (every "
+    "codec tried on each block, or on a sample of it; one thread); executables run on "
+    "stdin/stdout, so their times include starting a process. best ÷ estimate: the best size over the entropy estimate of the achievable "
     "size (archiver.entropy; below 1 means a method beat the estimate)."
 )
 
@@ -194,24 +195,27 @@ def standard_candidates() -> list[Candidate]:
     return found
 
 
+#: The container's automatic modes, measured as whole archives.
+AUTO_MODES = (api.AUTO, api.AUTO_SAMPLE)
+
+
 def pyarc_method(spec: str, registry: Registry | None = None) -> Method:
     """A pyarc codec spec (`lz77`, `arithmetic:order=1`) as a bare encode/decode, or `auto`
-    as the whole container."""
+    (or `auto-sample`) as the whole container."""
     registry = registry or default_registry()
-    if spec == api.AUTO:
-        return Method(api.AUTO, PYARC_CONTAINER,
-                      lambda data: api.compress(data, api.AUTO, jobs=1, registry=registry),
+    if spec in AUTO_MODES:
+        return Method(spec, PYARC_CONTAINER,
+                      lambda data: api.compress(data, spec, jobs=1, registry=registry),
                       lambda packed, size: api.decompress(packed, registry=registry))
     codec = registry.create(spec)
     return Method(spec.strip(), PYARC_CODEC, codec.encode, codec.decode)
 
 
 def default_methods(external: bool = True, registry: Registry | None = None) -> list[Method]:
-    """Every installed pyarc codec at its defaults, `auto`, and every standard archiver
-    available here (the executables only when `external`)."""
+    """Every installed pyarc codec at its defaults, `auto` and `auto-sample`, and every
+    standard archiver available here (the executables only when `external`)."""
     registry = registry or default_registry()
-    methods = [pyarc_method(name, registry) for name in registry.names()]
-    methods.append(pyarc_method(api.AUTO, registry))
+    methods = [pyarc_method(name, registry) for name in [*registry.names(), *AUTO_MODES]]
     for candidate in standard_candidates():
         if candidate.unavailable is None and (external or candidate.kind != EXECUTABLE):
             methods.append(candidate.build())
@@ -257,10 +261,10 @@ def select_methods(names: Sequence[str], external: bool = True,
             if candidate.unavailable:
                 raise PyarcError(f"method {name!r} {candidate.unavailable}")
             method = candidate.build()
-        elif name == api.AUTO or name.partition(":")[0] in registry:
+        elif name in AUTO_MODES or name.partition(":")[0] in registry:
             method = pyarc_method(name, registry)
         else:
-            known = ", ".join([*registry.names(), api.AUTO, *candidates])
+            known = ", ".join([*registry.names(), *AUTO_MODES, *candidates])
             raise UsageError(f"unknown method {name!r} (known: {known})")
         if any(chosen.name == method.name for chosen in methods):
             raise UsageError(f"method {method.name!r} given twice")

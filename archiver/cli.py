@@ -354,7 +354,8 @@ def codecs(as_json: JsonOption = False) -> None:
 CodecsOption = Annotated[list[str] | None, typer.Option(
     "--codecs", metavar="NAME,...",
     help="Measure only these methods (comma-separated, or the option repeated): pyarc codecs, "
-         "with options if wanted (lz77:level=9), auto, zlib-6, zlib-9, bz2-9, lzma-9e, "
+         "with options if wanted (lz77:level=9), auto, auto-sample, zlib-6, zlib-9, bz2-9, "
+         "lzma-9e, "
          "zstandard-19, brotli-11, gzip-9, bzip2-9, xz-9e, zstd-19, 7z-mx9. Default: all "
          "available.")]
 
@@ -379,7 +380,8 @@ def bench(
         help="Also draw size against speed per method into FILE.png (needs matplotlib: "
              "pip install 'pyarc\\[plot]').")] = None,
 ) -> None:
-    """Measure every pyarc codec, auto and the standard archivers on each file: size, bits
+    """Measure every pyarc codec, auto, auto-sample and the standard archivers on each file:
+    size, bits
     per byte, ratio, compress and decompress MB/s (and ÷ zlib-6 in the same run), round trip
     verified; the best per file and overall, and its distance from the entropy estimate."""
     from archiver import benchmark

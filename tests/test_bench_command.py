@@ -41,7 +41,7 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def method_names() -> list[str]:
-    return [*registry().names(), "auto", *STANDARD]
+    return [*registry().names(), "auto", "auto-sample", *STANDARD]
 
 
 def test_table_names_every_method_and_marks_a_best(inputs: Path, run_cli: RunCli) -> None:
