@@ -68,8 +68,9 @@ LEGEND = (
     "pyarc codecs are bare encode/decode calls at their default settings (no container); "
     "`auto` and `auto-sample` are the whole archive through archiver.compress/decompress (every "
     "codec tried on each block, or on a sample of it; one thread); executables run on "
-    "stdin/stdout, so their times include starting a process. best ÷ estimate: the best size over the entropy estimate of the achievable "
-    "size (archiver.entropy; below 1 means a method beat the estimate)."
+    "stdin/stdout, so their times include starting a process. best ÷ estimate: the best size "
+    "over the entropy estimate of the achievable size (archiver.entropy; below 1 means a "
+    "method beat the estimate)."
 )
 
 

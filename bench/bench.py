@@ -2,11 +2,11 @@
 
 1. `pyarc bench`'s measurement (archiver/benchmark.py) of every pyarc codec (and each value of a
    small option, such as arithmetic's order), `auto`, `auto-sample`, Python's zlib, bz2 and
-   lzma, zstandard and brotli, and the gzip, bzip2, xz, zstd and 7z executables found on PATH: size, bits per byte,
-   compress and decompress MB/s and those speeds as ratios to zlib level 6 timed in the same
-   run (these machines are shared and noisy: quote the ratios), the best per file and overall,
-   and the best against the entropy estimate. Codecs are timed as bare encode/decode calls, as
-   zlib is; `auto` and `auto-sample` are the whole container.
+   lzma, zstandard and brotli, and the gzip, bzip2, xz, zstd and 7z executables found on PATH:
+   size, bits per byte, compress and decompress MB/s and those speeds as ratios to zlib level 6
+   timed in the same run (these machines are shared and noisy: quote the ratios), the best per
+   file and overall, and the best against the entropy estimate. Codecs are timed as bare
+   encode/decode calls, as zlib is; `auto` and `auto-sample` are the whole container.
 2. Bits per byte per file of the pyarc codecs next to the order-0 entropy H0.
 3. lz77's size and speed over every level, next to zlib's and lzma's.
 4. The container itself: `pack`/`unpack` with `store` against a plain copy of the same tree, and
