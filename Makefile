@@ -15,6 +15,7 @@ BUILD_INPUTS := pyproject.toml setup.py $(KERNELS)
 
 STAMP_TEST := $(VENV)/.pyarc-stamp-test
 STAMP_LINT := $(VENV)/.pyarc-stamp-lint
+STAMP_BENCH := $(VENV)/.pyarc-stamp-bench
 
 .PHONY: all run test bench fuzz fuzz-reader lint clean venv
 
@@ -31,6 +32,10 @@ $(STAMP_LINT): $(STAMP_TEST)
 	$(PIP) install -e '.[test,lint]'
 	touch $@
 
+$(STAMP_BENCH): $(STAMP_TEST)
+	$(PIP) install -e '.[test,bench]'
+	touch $@
+
 venv: $(STAMP_TEST)
 
 run: $(STAMP_TEST)
@@ -39,7 +44,10 @@ run: $(STAMP_TEST)
 test: $(STAMP_TEST)
 	PYARC_REQUIRE_COMPILED=1 $(BIN)/pytest -q $(PYTEST_ARGS)
 
-bench: $(STAMP_TEST)
+# `pyarc bench` on the Calgary corpus (../shared/corpus/calgary) when present, else on built-in
+# demo data, plus the lz77 level curve and the container's figures: build/bench.md, the chart
+# build/bench.png and the raw results build/bench.json. BENCH_REPEAT=1 for a quicker run.
+bench: $(STAMP_BENCH)
 	$(BIN)/python bench/bench.py
 
 # FUZZ_ARGS, e.g. "--archives 100000 --payloads 10000 --seed 7"; see tests/fuzzing.py.
@@ -65,4 +73,4 @@ clean:
 	find archiver plugins -name '*.so' -delete
 	find plugins -name '*_kernel.c' -delete
 	find archiver plugins tests -name __pycache__ -type d -prune -exec rm -rf {} +
-	rm -f $(STAMP_TEST) $(STAMP_LINT)
+	rm -f $(STAMP_TEST) $(STAMP_LINT) $(STAMP_BENCH)

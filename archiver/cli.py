@@ -23,8 +23,11 @@ from rich.console import Console
 from rich.progress import (
     BarColumn,
     DownloadColumn,
+    MofNCompleteColumn,
     Progress,
     ProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
@@ -346,6 +349,98 @@ def codecs(as_json: JsonOption = False) -> None:
                       "\n".join(spec.describe() for spec in codec.option_specs) or "-",
                       codec.description)
     stdout.print(table)
+
+
+CodecsOption = Annotated[list[str] | None, typer.Option(
+    "--codecs", metavar="NAME,...",
+    help="Measure only these methods (comma-separated, or the option repeated): pyarc codecs, "
+         "with options if wanted (lz77:level=9), auto, auto-sample, zlib-6, zlib-9, bz2-9, "
+         "lzma-9e, "
+         "zstandard-19, brotli-11, gzip-9, bzip2-9, xz-9e, zstd-19, 7z-mx9. Default: all "
+         "available.")]
+
+
+@app.command()
+def bench(
+    paths: Annotated[list[str], typer.Argument(
+        help="Files to measure, and folders (all their files, recursively).", metavar="PATH")],
+    codec_names: CodecsOption = None,
+    no_external: Annotated[bool, typer.Option(
+        "--no-external", help="Skip the gzip, bzip2, xz, zstd and 7z executables.")] = False,
+    repeat: Annotated[int, typer.Option(
+        "--repeat", "-r", min=1, metavar="N",
+        help="Time each method N times on each file; the fastest run counts.")] = 1,
+    as_json: JsonOption = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV, a row per file and method.")]
+    = False,
+    as_markdown: Annotated[bool, typer.Option(
+        "--markdown", help="Print markdown tables.")] = False,
+    plot: Annotated[str | None, typer.Option(
+        "--plot", metavar="FILE.png",
+        help="Also draw size against speed per method into FILE.png (needs matplotlib: "
+             "pip install 'pyarc\\[plot]').")] = None,
+) -> None:
+    """Measure every pyarc codec, auto, auto-sample and the standard archivers on each file:
+    size, bits
+    per byte, ratio, compress and decompress MB/s (and ÷ zlib-6 in the same run), round trip
+    verified; the best per file and overall, and its distance from the entropy estimate."""
+    from archiver import benchmark
+
+    if sum((as_json, as_csv, as_markdown)) > 1:
+        raise UsageError("choose one of --json, --csv and --markdown")
+    names = benchmark.split_names(codec_names or [])
+    methods = (benchmark.select_methods(names, external=not no_external) if names
+               else benchmark.default_methods(external=not no_external))
+    if plot is not None:
+        benchmark.check_plotting()
+        folder = os.path.dirname(os.path.abspath(plot))
+        if not os.path.isdir(folder):
+            raise PyarcError(f"--plot: folder {folder!r} does not exist")
+    data = benchmark.read_inputs(paths)
+    with _steps(benchmark.steps(len(data), len(methods)), "measuring") as on_step:
+        report = benchmark.run(data, methods, repeat, on_step)
+    if plot is not None:
+        benchmark.plot(report, plot)
+    if as_json:
+        print(json.dumps(report.as_dict(), indent=1))
+    elif as_csv:
+        sys.stdout.write(benchmark.to_csv(report))
+    elif as_markdown:
+        sys.stdout.write(benchmark.markdown(report))
+    else:
+        console = stdout if stdout.is_terminal else Console(highlight=False, width=200)
+        for table in benchmark.tables(report, console.width):
+            console.print(table)
+        console.print(benchmark.LEGEND, style="dim")
+        if console.width < benchmark.WIDE:
+            console.print(f"(kind and ratio are shown in a terminal of {benchmark.WIDE} columns "
+                          f"or more, and by --json, --csv and --markdown)", style="dim")
+        console.print(benchmark.executables_line(report)
+                      + (" (skipped: --no-external)" if no_external else ""), style="dim")
+    if plot is not None:
+        print(f"chart written to {plot}", file=sys.stderr)
+
+
+@contextmanager
+def _steps(total: int, label: str) -> Iterator[Callable[[str], None] | None]:
+    """A progress bar over `total` steps on stderr, naming the current one, when stderr is a
+    terminal; nothing otherwise."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    columns: list[str | ProgressColumn] = [
+        BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}")
+    ]
+    with Progress(*columns, console=stderr, transient=True) as bar:
+        task = bar.add_task(label, total=total)
+        started = False
+
+        def step(description: str) -> None:
+            nonlocal started
+            bar.update(task, description=description, advance=1 if started else 0)
+            started = True
+
+        yield step
 
 
 def _show_warning(message: Any, category: Any, filename: str, lineno: int,

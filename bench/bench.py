@@ -1,19 +1,25 @@
-"""`make bench`: pyarc's codecs and container next to Python's zlib, bz2 and lzma, same run.
+"""`make bench`: `pyarc bench` on the Calgary corpus, and the figures of the core and of lz77.
 
-For each codec (and each value of a small option such as arithmetic's order): compressed size,
-bits per byte, compress and decompress MB/s, and those speeds as ratios to zlib level 6 timed in
-the same process (these machines are shared and noisy: quote the ratios); then bits per byte
-per file next to the order-0 entropy H0. Codecs are timed as bare encode/decode calls, as zlib
-is. Then the container itself: `pack`/`unpack` with `store`
-against a plain copy of the same tree, and `list` on an archive of 10,000 small files.
+1. `pyarc bench`'s measurement (archiver/benchmark.py) of every pyarc codec (and each value of a
+   small option, such as arithmetic's order), `auto`, `auto-sample`, Python's zlib, bz2 and
+   lzma, zstandard and brotli, and the gzip, bzip2, xz, zstd and 7z executables found on PATH:
+   size, bits per byte, compress and decompress MB/s and those speeds as ratios to zlib level 6
+   timed in the same run (these machines are shared and noisy: quote the ratios), the best per
+   file and overall, and the best against the entropy estimate. Codecs are timed as bare
+   encode/decode calls, as zlib is; `auto` and `auto-sample` are the whole container.
+2. Bits per byte per file of the pyarc codecs next to the order-0 entropy H0.
+3. lz77's size and speed over every level, next to zlib's and lzma's.
+4. The container itself: `pack`/`unpack` with `store` against a plain copy of the same tree, and
+   `list` on an archive of 10,000 small files.
 
 Data: the Calgary corpus in ../shared/corpus/calgary when present, else built-in demo data.
-The table is printed and written to build/bench.md.
+Written to build/bench.md (all of it), build/bench.png (size against speed, per method) and
+build/bench.json (the raw results of 1). BENCH_REPEAT=N times each run N times (default 3).
 """
 
 from __future__ import annotations
 
-import bz2
+import json
 import lzma
 import math
 import os
@@ -30,14 +36,16 @@ from functools import partial
 from pathlib import Path
 
 import archiver
+from archiver import benchmark
 from archiver.api import read_index
+from archiver.errors import PyarcError
 from archiver.plugins import registry
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus" / "calgary"
 CALGARY_14 = ["bib", "book1", "book2", "geo", "news", "obj1", "obj2", "paper1", "paper2",
               "pic", "progc", "progl", "progp", "trans"]
-REPEATS = 3
+REPEATS = int(os.environ.get("BENCH_REPEAT", "3"))
 
 
 def demo_data() -> dict[str, bytes]:
@@ -73,20 +81,19 @@ Pack = Callable[[bytes], bytes]
 Unpack = Callable[[bytes, int], bytes]  # (packed, original size) -> data
 
 
-def methods() -> dict[str, tuple[Pack, Unpack]]:
-    """The standard library's compressors and every pyarc codec setting, as bare functions: a
-    codec is timed on its own, as zlib is (the container's cost is measured below)."""
-    found: dict[str, tuple[Pack, Unpack]] = {
-        "zlib-6": (lambda d: zlib.compress(d, 6), lambda p, n: zlib.decompress(p)),
-        "zlib-9": (lambda d: zlib.compress(d, 9), lambda p, n: zlib.decompress(p)),
-        "bz2-9": (lambda d: bz2.compress(d, 9), lambda p, n: bz2.decompress(p)),
-        "lzma-9e": (lambda d: lzma.compress(d, preset=9 | lzma.PRESET_EXTREME),
-                    lambda p, n: lzma.decompress(p)),
-    }
-    for spec in codec_variants():
-        codec = registry().create(spec)
-        found[f"pyarc {spec}"] = (codec.encode, codec.decode)
-    return found
+def bench_methods() -> list[benchmark.Method]:
+    """`pyarc bench`'s default methods, with every setting of codec_variants() after its codec."""
+    variants = codec_variants()
+    names = []
+    for name in registry().names():
+        names.append(name)
+        default = registry().create(name).spec
+        names += [spec for spec in variants if spec.partition(":")[0] == name and ":" in spec
+                  and registry().create(spec).spec != default]
+    names += benchmark.AUTO_MODES
+    names += [candidate.name for candidate in benchmark.standard_candidates()
+              if candidate.unavailable is None]
+    return benchmark.select_methods(names)
 
 
 def codec_variants() -> list[str]:
@@ -116,37 +123,19 @@ def order0_entropy(data: bytes) -> float:
     return -sum(c * math.log2(c / n) for c in Counter(data).values()) / 8
 
 
-def per_file_table(data: dict[str, bytes]) -> list[str]:
-    """Bits per byte of each pyarc codec setting on each file, next to the order-0 entropy H0."""
-    specs = codec_variants()
-    codecs = [registry().create(spec) for spec in specs]
-    lines = ["| file | bytes | H0 | " + " | ".join(specs) + " |",
-             "|---|---:|---:|" + "---:|" * len(specs)]
-    for name, original in data.items():
+def per_file_table(report: benchmark.BenchReport) -> list[str]:
+    """Bits per byte of each pyarc codec setting on each file (from the bench's results), next
+    to the order-0 entropy H0 and the entropy estimate."""
+    specs = [result.method for result in report.total.results
+             if result.kind == benchmark.PYARC_CODEC]
+    lines = ["| file | bytes | H0 | estimate | " + " | ".join(specs) + " |",
+             "|---|---:|---:|---:|" + "---:|" * len(specs)]
+    for item, original in zip(report.files, DATA.values(), strict=True):
         bound = 8 * order0_entropy(original) / len(original)
-        cells = [f"{8 * len(codec.encode(original)) / len(original):.3f}" for codec in codecs]
-        lines.append(f"| {name} | {len(original):,} | {bound:.3f} | " + " | ".join(cells) + " |")
-    return lines
-
-
-def codec_table(data: dict[str, bytes]) -> list[str]:
-    total = sum(map(len, data.values()))
-    lines = ["| method | bytes | bpc | compress MB/s | decompress MB/s | "
-             "compress ÷ zlib-6 | decompress ÷ zlib-6 |", "|---|---:|---:|---:|---:|---:|---:|"]
-    speeds: dict[str, tuple[float, float]] = {}
-    for name, (pack, unpack) in methods().items():
-        size = pack_time = unpack_time = 0.0
-        for original in data.values():
-            packed = pack(original)
-            assert unpack(packed, len(original)) == original, f"{name} failed to round-trip"
-            size += len(packed)
-            pack_time += best_time(partial(pack, original))
-            unpack_time += best_time(partial(unpack, packed, len(original)))
-        speeds[name] = (total / pack_time / 1e6, total / unpack_time / 1e6)
-        base = speeds.get("zlib-6", speeds[name])
-        lines.append(f"| {name} | {int(size):,} | {8 * size / total:.3f} | "
-                     f"{speeds[name][0]:.1f} | {speeds[name][1]:.1f} | "
-                     f"{speeds[name][0] / base[0]:.2f} | {speeds[name][1] / base[1]:.2f} |")
+        found = {result.method: result for result in item.results}
+        cells = [f"{found[spec].bpc:.3f}" if found[spec].ok else "failed" for spec in specs]
+        lines.append(f"| {item.name} | {item.size:,} | {bound:.3f} | "
+                     f"{item.estimate_bpc or 0:.3f} | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -235,24 +224,50 @@ def container_table(data: dict[str, bytes]) -> list[str]:
     return lines
 
 
+DATA: dict[str, bytes] = {}
+
+
 def main() -> None:
     label, data = load_data()
+    DATA.update(data)
+    methods = bench_methods()
+    total = benchmark.steps(len(data), len(methods))
+    done = 0
+
+    def step(what: str) -> None:
+        nonlocal done
+        done += 1
+        print(f"\r[{done}/{total}] {what:<60}", end="", file=sys.stderr, flush=True)
+
+    report = benchmark.run(list(data.items()), methods, REPEATS, step)
+    print(file=sys.stderr)
     out = [f"# pyarc bench — {label}, {sum(map(len, data.values())):,} bytes", "",
-           f"Best of {REPEATS} runs, one thread, Python {sys.version.split()[0]}, "
-           f"{os.cpu_count()} cores.", "", "## Codecs", ""]
-    out += codec_table(data)
+           f"Best of {REPEATS} run{'s' if REPEATS != 1 else ''}, one thread, "
+           f"Python {sys.version.split()[0]}, {os.cpu_count()} cores. "
+           f"{benchmark.executables_line(report)}.", "",
+           "## Codecs and archivers (`pyarc bench`)", "", "![size against speed](bench.png)",
+           ""]
+    out += benchmark.markdown(report).splitlines()
     out += ["", "## Bits per byte, per file (codec payloads)", ""]
-    out += per_file_table(data)
+    out += per_file_table(report)
     out += ["", "## Size and speed over every level", ""]
     out += curve_table(data)
     out += ["", "## Container", ""]
     out += container_table(data)
     text = "\n".join(out) + "\n"
     print(text)
-    target = ROOT / "build" / "bench.md"
-    target.parent.mkdir(exist_ok=True)
-    target.write_text(text)
-    print(f"written to {target.relative_to(ROOT)}")
+    build = ROOT / "build"
+    build.mkdir(exist_ok=True)
+    (build / "bench.md").write_text(text)
+    (build / "bench.json").write_text(json.dumps(report.as_dict(), indent=1) + "\n")
+    written = ["build/bench.md", "build/bench.json"]
+    try:
+        benchmark.plot(report, build / "bench.png", f"pyarc bench — {label}: bits per byte "
+                       f"against speed, best of {REPEATS}")
+        written.append("build/bench.png")
+    except PyarcError as error:  # matplotlib missing: the tables are still worth having
+        print(f"no chart: {error}", file=sys.stderr)
+    print(f"written to {', '.join(written)}")
 
 
 if __name__ == "__main__":
