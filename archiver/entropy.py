@@ -12,8 +12,8 @@ Three kinds of number, which must not be confused:
 - Adaptive code lengths: what a coder that learns as it goes (an arithmetic coder under an
   adaptive order-k model, each context's counts starting from nothing) spends, exactly. Each is
   achievable, so each is an upper bound on the best achievable; the shortest is our estimate.
-  The order-k models here use the Krichevsky-Trofimov estimator (counts + 1/2), and a context
-  model codec (ppm, else arithmetic) adds the code length of a tuned one.
+  The order-k models here use the Krichevsky-Trofimov estimator (counts + 1/2), and the
+  context-model codecs (ppm and bwt, else arithmetic) add the code lengths of tuned ones.
 
 The estimate of the achievable size is therefore min(adaptive code lengths, 8 bits per byte:
 storing), which random data meets at 8 and text far below H0.
@@ -34,8 +34,10 @@ KT_PRIOR = 0.5
 #: Contexts are packed into 64 bits with the symbol: up to 7 bytes of context.
 MAX_ORDER = 7
 DEFAULT_ORDER = 4
-#: Context-model codecs whose payload size is an adaptive code length, most powerful first.
-MODEL_CODECS = ("ppm", "arithmetic")
+#: Context-model codecs whose payload size is an adaptive code length: every one installed is
+#: measured; FALLBACK_MODEL_CODEC only when none is.
+MODEL_CODECS = ("ppm", "bwt")
+FALLBACK_MODEL_CODEC = "arithmetic"
 
 
 @dataclass
@@ -138,9 +140,7 @@ def estimate(data: bytes, max_order: int = DEFAULT_ORDER, registry: Registry | N
         report.adaptive.append(Measure(
             f"adaptive order {order}", adaptive_code_length(symbols, order),
             "achievable: adaptive model, KT estimator"))
-    model = _model_code_length(data, registry or default_registry(), model_codecs)
-    if model is not None:
-        report.adaptive.append(model)
+    report.adaptive += _model_code_lengths(data, registry or default_registry(), model_codecs)
     best = min(report.adaptive, key=lambda measure: measure.bits_per_byte)
     if best.bits_per_byte >= 8.0:
         report.achievable_bits_per_byte = 8.0
@@ -153,16 +153,19 @@ def estimate(data: bytes, max_order: int = DEFAULT_ORDER, registry: Registry | N
     return report
 
 
-def _model_code_length(data: bytes, registry: Registry,
-                       names: tuple[str, ...]) -> Measure | None:
-    """The payload size of the first installed context-model codec, as a measure."""
-    for name in names:
-        if name not in registry.names():
-            continue
+def _model_code_lengths(data: bytes, registry: Registry,
+                        names: tuple[str, ...]) -> list[Measure]:
+    """The payload size of each installed context-model codec (or of the fallback), as
+    measures."""
+    installed = [name for name in names if name in registry.names()]
+    if not installed and FALLBACK_MODEL_CODEC in registry.names():
+        installed = [FALLBACK_MODEL_CODEC]
+    measures = []
+    for name in installed:
         try:
             payload = registry.create(name).encode(data)
         except PyarcError:
             continue
-        return Measure(f"{name} model", 8 * len(payload) / len(data),
-                       f"achievable: the {name} codec's payload")
-    return None
+        measures.append(Measure(f"{name} model", 8 * len(payload) / len(data),
+                                f"achievable: the {name} codec's payload"))
+    return measures

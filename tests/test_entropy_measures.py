@@ -124,7 +124,7 @@ def test_estimate_is_near_the_best_pyarc_reaches(corpus_dir: Path) -> None:
     never far above it; a model much better than the codecs would show as far below)."""
     from archiver.plugins import registry
 
-    for name in ("bib", "geo", "obj1", "paper2", "progp", "trans"):
+    for name in ("bib", "geo", "obj1", "paper2", "pic", "progp", "trans"):
         data = corpus_file(corpus_dir, name)
         best = min(len(registry().create(codec).encode(data)) for codec in registry().names())
         estimated = estimate(data, max_order=3).achievable_bytes

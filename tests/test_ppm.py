@@ -165,7 +165,8 @@ def test_compiled_and_pure_agree(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ppm_module, "model_kernel", pure(KERNEL))
     assert [PpmCodec(**options).encode(data) for data in inputs
             for options in settings] == expected
-    for data, payload in zip(inputs, expected[2::len(settings)]):  # default options
+    defaults = expected[2::len(settings)]
+    for data, payload in zip(inputs, defaults, strict=True):
         assert PpmCodec().decode(payload, len(data)) == data
 
 
