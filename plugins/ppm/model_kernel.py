@@ -71,12 +71,13 @@ ROOT = cython.declare(cython.int, 0)
 #: Bytes of model memory per context and per state slot (for the memory limit).
 CONTEXT_BYTES = cython.declare(cython.Py_ssize_t, 16)
 STATE_BYTES = cython.declare(cython.Py_ssize_t, 8)
+RUN_MIN = cython.declare(cython.int, 12)
 SIZE_LENGTH_BITS = cython.declare(cython.int, 6)
 MAX_STACK = cython.declare(cython.int, 260)  # > maximum order + 2
 
 # Feature sizes of the two adaptive tables.
 BIN_FREQS = cython.declare(cython.int, 64)
-BIN_SIZE = cython.declare(cython.Py_ssize_t, 64 * 4 * 2 * 4 * 2 * 3)
+BIN_SIZE = cython.declare(cython.Py_ssize_t, 64 * 4 * 2 * 4 * 2 * 3 * 2)
 APM_LEVELS = cython.declare(cython.Py_ssize_t, 30)
 SEE_SIZE = cython.declare(cython.Py_ssize_t, 12 * 8 * 6 * 2 * 2 * 2 * 2)
 
@@ -162,6 +163,7 @@ class Model:
     maxctx: cython.int
     prev_sym: cython.int
     prev_success: cython.int
+    run: cython.int
     restarts: cython.Py_ssize_t
     failed: cython.bint
     stack_c: cython.int[::1]
@@ -196,6 +198,7 @@ class Model:
         self.failed = False
         self.prev_sym = 0
         self.prev_success = 0
+        self.run = 0
         # Start small and grow by doubling up to the limits: small blocks stay cheap.
         self._allocate(min(self.max_contexts, 4096), min(self.max_states, 16384))
         self._restart()
@@ -521,6 +524,7 @@ class Model:
         i = i * 4 + (self._sym(s) >= 0x40) * 2 + (self.prev_sym >= 0x40)
         i = i * 2 + masked
         i = i * 3 + ob
+        i = i * 2 + (self.run >= RUN_MIN)
         return i
 
     @cython.cfunc
@@ -788,6 +792,10 @@ class Model:
         n: cython.int
         nxt: cython.int
         self.prev_success = fc == self.escaped_from
+        if self.prev_success:
+            self.run += 1
+        else:
+            self.run = 0
         self.prev_sym = symbol
         if fc >= 0:
             fs = self._reward(fc, fs, fc == self.escaped_from and self._order(fc) == self.max_order)
