@@ -79,7 +79,7 @@ MAX_STACK = cython.declare(cython.int, 260)  # > maximum order + 2
 BIN_FREQS = cython.declare(cython.int, 64)
 BIN_SIZE = cython.declare(cython.Py_ssize_t, 64 * 4 * 2 * 4 * 2 * 3 * 2)
 APM_LEVELS = cython.declare(cython.Py_ssize_t, 30)
-SEE_SIZE = cython.declare(cython.Py_ssize_t, 12 * 8 * 6 * 2 * 2 * 2 * 2)
+SEE_SIZE = cython.declare(cython.Py_ssize_t, 12 * 8 * 6 * 2 * 2 * 2 * 2 * 2)
 
 
 def _bucket_table():
@@ -534,6 +534,7 @@ class Model:
                    masked: cython.int) -> cython.Py_ssize_t:
         mean: cython.int = total // d
         mb: cython.int = 0
+        sc: cython.int
         o: cython.int = self._order(c)
         i: cython.Py_ssize_t
         while mean > 1 and mb < 7:
@@ -546,6 +547,8 @@ class Model:
         i = i * 2 + (masked > d)
         i = i * 2 + self.prev_success
         i = i * 2 + (self.prev_sym >= 0x40)
+        sc = self._suffix(c)
+        i = i * 2 + (sc >= 0 and d < self._count(sc) - self._count(c))
         return i
 
     # -----------------------------------------------------------------------------------------
