@@ -65,7 +65,7 @@ CODE_TOTAL = cython.declare(cython.uint, 1 << 16)
 #: use, then 1/(LIMIT + RATE_START): fast to learn, then stable.
 RATE_START = cython.declare(cython.int, 8)
 SEE_LIMIT = cython.declare(cython.int, 255)
-BIN_LIMIT = cython.declare(cython.int, 127)
+BIN_LIMIT = cython.declare(cython.int, 255)
 CLASSES = cython.declare(cython.int, 9)  # state blocks of 1, 2, 4, ..., 256 states
 ROOT = cython.declare(cython.int, 0)
 #: Bytes of model memory per context and per state slot (for the memory limit).
