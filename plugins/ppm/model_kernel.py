@@ -80,6 +80,7 @@ BIN_FREQS = cython.declare(cython.int, 64)
 BIN_SIZE = cython.declare(cython.Py_ssize_t, 64 * 4 * 2 * 4 * 2 * 3 * 2)
 APM_LEVELS = cython.declare(cython.Py_ssize_t, 30)
 SEE_SIZE = cython.declare(cython.Py_ssize_t, 12 * 8 * 6 * 2 * 2 * 2 * 2 * 2)
+MPS_SIZE = cython.declare(cython.Py_ssize_t, 64 * 12 * 2 * 3)
 
 
 def _bucket_table():
@@ -154,6 +155,8 @@ class Model:
     apm_prob: cython.int[::1]
     apm_uses: cython.uchar[::1]
     apm_idx: cython.Py_ssize_t
+    mps_prob: cython.int[::1]
+    mps_uses: cython.uchar[::1]
     level: cython.uchar[::1]
     bucket: cython.uchar[::1]
     # Exclusion: sym is masked while mask[sym] == stamp
@@ -187,6 +190,8 @@ class Model:
         self.see_uses = bytearray(SEE_SIZE)
         self.apm_prob = array("i", [0]) * (2 * 256 * APM_LEVELS)
         self.apm_uses = bytearray(2 * 256 * APM_LEVELS)
+        self.mps_prob = array("i", [0]) * MPS_SIZE
+        self.mps_uses = bytearray(MPS_SIZE)
         self.level = _LEVELS
         self.bucket = _COUNT_BUCKET
         self.mask = array("I", [0]) * 256
@@ -551,6 +556,36 @@ class Model:
         i = i * 2 + (sc >= 0 and d < self._count(sc) - self._count(c))
         return i
 
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _mps_index(self, c: cython.int, d: cython.int, f1: cython.int,
+                   total: cython.int) -> cython.Py_ssize_t:
+        """The cell of the estimate that the byte is not the context's first (most frequent)
+        state, by that state's share, the number of states and the order."""
+        r: cython.int = (f1 * 64) // total
+        o: cython.int = self._order(c)
+        i: cython.Py_ssize_t
+        if r > 63:
+            r = 63
+        i = r * 12 + self.bucket[d]
+        i = i * 2 + self.prev_success
+        i = i * 3 + (0 if o <= 2 else (1 if o <= 4 else 2))
+        if self.mps_uses[i] == 0 and self.mps_prob[i] == 0:
+            self.mps_prob[i] = cython.cast(cython.int, (cython.cast(cython.longlong, total - f1)
+                                                        << PROB_BITS) // total)
+        return i
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _learn_mps(self, idx: cython.Py_ssize_t, miss: cython.int) -> cython.void:
+        uses: cython.int = self.mps_uses[idx]
+        self.mps_prob[idx] = self._adapt(self.mps_prob[idx], uses, miss)
+        if uses < SEE_LIMIT:
+            self.mps_uses[idx] = uses + 1
+
     # -----------------------------------------------------------------------------------------
     # Coding one byte
 
@@ -571,6 +606,7 @@ class Model:
         esc: cython.uint
         idx: cython.Py_ssize_t
         j: cython.int
+        f1: cython.int
         stamp: cython.uint
         self.stamp += 1
         if self.stamp == 0:  # wrapped: clear the mask once every 2**32 bytes
@@ -631,7 +667,19 @@ class Model:
                     if target_cum >= 0:
                         coder.encode(esc, CODE_TOTAL - esc, CODE_TOTAL)
                         self._learn_see(idx, 0)
-                        coder.encode(target_cum, target_freq, total)
+                        if masked == 0:  # first, is it the most frequent state?
+                            f1 = self._freq(first)
+                            idx = self._mps_index(c, d, f1, total)
+                            esc = self._code_prob(self.mps_prob[idx])
+                            if self.found_state == first:
+                                coder.encode(esc, CODE_TOTAL - esc, CODE_TOTAL)
+                                self._learn_mps(idx, 0)
+                            else:
+                                coder.encode(0, esc, CODE_TOTAL)
+                                self._learn_mps(idx, 1)
+                                coder.encode(target_cum - f1, target_freq, total - f1)
+                        else:
+                            coder.encode(target_cum, target_freq, total)
                         self.found_ctx = c
                         return
                     coder.encode(0, esc, CODE_TOTAL)
@@ -663,6 +711,7 @@ class Model:
         target: cython.uint
         idx: cython.Py_ssize_t
         j: cython.int
+        f1: cython.int
         stamp: cython.uint
         self.stamp += 1
         if self.stamp == 0:
@@ -709,14 +758,33 @@ class Model:
                     if coder.decode_target(CODE_TOTAL) >= esc:
                         coder.decode_consume(esc, CODE_TOTAL - esc)
                         self._learn_see(idx, 0)
-                        target = coder.decode_target(total)
-                        cum = 0
-                        for s in range(first, first + n):
-                            if masked == 0 or self.mask[self._sym(s)] != stamp:
-                                if cum + self._freq(s) > target:
-                                    break
-                                cum += self._freq(s)
-                        coder.decode_consume(cum, self._freq(s))
+                        if masked == 0:  # first, is it the most frequent state?
+                            f1 = self._freq(first)
+                            idx = self._mps_index(c, d, f1, total)
+                            esc = self._code_prob(self.mps_prob[idx])
+                            if coder.decode_target(CODE_TOTAL) >= esc:
+                                coder.decode_consume(esc, CODE_TOTAL - esc)
+                                self._learn_mps(idx, 0)
+                                s = first
+                            else:
+                                coder.decode_consume(0, esc)
+                                self._learn_mps(idx, 1)
+                                target = coder.decode_target(total - f1)
+                                cum = 0
+                                for s in range(first + 1, first + n):
+                                    if cum + self._freq(s) > target:
+                                        break
+                                    cum += self._freq(s)
+                                coder.decode_consume(cum, self._freq(s))
+                        else:
+                            target = coder.decode_target(total)
+                            cum = 0
+                            for s in range(first, first + n):
+                                if self.mask[self._sym(s)] != stamp:
+                                    if cum + self._freq(s) > target:
+                                        break
+                                    cum += self._freq(s)
+                            coder.decode_consume(cum, self._freq(s))
                         self.found_ctx = c
                         self.found_state = s
                         return self._sym(s)
