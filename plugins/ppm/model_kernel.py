@@ -563,7 +563,7 @@ class Model:
                    total: cython.int) -> cython.Py_ssize_t:
         """The cell of the estimate that the byte is not the context's first (most frequent)
         state, by that state's share, the number of states and the order."""
-        r: cython.int = (f1 * 64) // total
+        r: cython.int = (f1 * 16) // total
         o: cython.int = self._order(c)
         i: cython.Py_ssize_t
         if r > 63:
