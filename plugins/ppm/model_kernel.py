@@ -80,7 +80,7 @@ BIN_FREQS = cython.declare(cython.int, 64)
 BIN_SIZE = cython.declare(cython.Py_ssize_t, 64 * 4 * 2 * 4 * 2 * 3 * 2)
 APM_LEVELS = cython.declare(cython.Py_ssize_t, 30)
 SEE_SIZE = cython.declare(cython.Py_ssize_t, 12 * 8 * 6 * 2 * 2 * 2 * 2 * 2)
-MPS_SIZE = cython.declare(cython.Py_ssize_t, 64 * 12 * 2 * 3)
+MPS_SIZE = cython.declare(cython.Py_ssize_t, 64 * 12 * 2 * 3 * 4)
 
 
 def _bucket_table():
@@ -571,6 +571,7 @@ class Model:
         i = r * 12 + self.bucket[d]
         i = i * 2 + self.prev_success
         i = i * 3 + (0 if o <= 2 else (1 if o <= 4 else 2))
+        i = i * 4 + (f1 >= 8) + (f1 >= 24) + (f1 >= 64)
         if self.mps_uses[i] == 0 and self.mps_prob[i] == 0:
             self.mps_prob[i] = cython.cast(cython.int, (cython.cast(cython.longlong, total - f1)
                                                         << PROB_BITS) // total)
