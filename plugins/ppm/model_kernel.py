@@ -188,8 +188,8 @@ class Model:
         self.bin_uses = bytearray(BIN_SIZE)
         self.see_prob = array("i", [0]) * SEE_SIZE
         self.see_uses = bytearray(SEE_SIZE)
-        self.apm_prob = array("i", [0]) * (2 * 256 * APM_LEVELS)
-        self.apm_uses = bytearray(2 * 256 * APM_LEVELS)
+        self.apm_prob = array("i", [0]) * (3 * 256 * APM_LEVELS)
+        self.apm_uses = bytearray(3 * 256 * APM_LEVELS)
         self.mps_prob = array("i", [0]) * MPS_SIZE
         self.mps_uses = bytearray(MPS_SIZE)
         self.level = _LEVELS
@@ -583,6 +583,7 @@ class Model:
     @cython.exceptval(check=False)
     def _learn_mps(self, idx: cython.Py_ssize_t, miss: cython.int) -> cython.void:
         uses: cython.int = self.mps_uses[idx]
+        self._learn_apm(miss)
         self.mps_prob[idx] = self._adapt(self.mps_prob[idx], uses, miss)
         if uses < SEE_LIMIT:
             self.mps_uses[idx] = uses + 1
@@ -671,7 +672,7 @@ class Model:
                         if masked == 0:  # first, is it the most frequent state?
                             f1 = self._freq(first)
                             idx = self._mps_index(c, d, f1, total)
-                            esc = self._code_prob(self.mps_prob[idx])
+                            esc = self._code_prob(self._refine(self.mps_prob[idx], 2, self._sym(first)))
                             if self.found_state == first:
                                 coder.encode(esc, CODE_TOTAL - esc, CODE_TOTAL)
                                 self._learn_mps(idx, 0)
@@ -762,7 +763,7 @@ class Model:
                         if masked == 0:  # first, is it the most frequent state?
                             f1 = self._freq(first)
                             idx = self._mps_index(c, d, f1, total)
-                            esc = self._code_prob(self.mps_prob[idx])
+                            esc = self._code_prob(self._refine(self.mps_prob[idx], 2, self._sym(first)))
                             if coder.decode_target(CODE_TOTAL) >= esc:
                                 coder.decode_consume(esc, CODE_TOTAL - esc)
                                 self._learn_mps(idx, 0)
