@@ -66,6 +66,7 @@ CODE_TOTAL = cython.declare(cython.uint, 1 << 16)
 RATE_START = cython.declare(cython.int, 8)
 SEE_LIMIT = cython.declare(cython.int, 255)
 BIN_LIMIT = cython.declare(cython.int, 255)
+APM_LIMIT = cython.declare(cython.int, 100)
 CLASSES = cython.declare(cython.int, 9)  # state blocks of 1, 2, 4, ..., 256 states
 ROOT = cython.declare(cython.int, 0)
 #: Bytes of model memory per context and per state slot (for the memory limit).
@@ -490,7 +491,7 @@ class Model:
     def _learn_apm(self, escape: cython.int) -> cython.void:
         uses: cython.int = self.apm_uses[self.apm_idx]
         self.apm_prob[self.apm_idx] = self._adapt(self.apm_prob[self.apm_idx], uses, escape)
-        if uses < SEE_LIMIT:
+        if uses < APM_LIMIT:
             self.apm_uses[self.apm_idx] = uses + 1
 
     @cython.cfunc
