@@ -898,7 +898,7 @@ class Model:
         self.prev_sym = symbol
         if fc >= 0:
             fs = self._reward(fc, fs, fc == self.escaped_from and self._order(fc) == self.max_order)
-            if self._freq(fs) < MAX_FREQ // 4 and self._suffix(fc) >= 0:
+            if self._freq(fs) < MAX_FREQ // 2 and self._suffix(fc) >= 0:
                 self._suffix_bonus(self._suffix(fc), symbol)
         # The byte is new in every context that escaped: add it, inheriting its frequency.
         c = self.escaped_from
