@@ -167,7 +167,6 @@ class Model:
     # Coding state
     maxctx: cython.int
     prev_sym: cython.int
-    prev_sym2: cython.int
     prev_success: cython.int
     run: cython.int
     restarts: cython.Py_ssize_t
@@ -205,7 +204,6 @@ class Model:
         self.restarts = 0
         self.failed = False
         self.prev_sym = 0
-        self.prev_sym2 = 0
         self.prev_success = 0
         self.run = 0
         # Start small and grow by doubling up to the limits: small blocks stay cheap.
@@ -690,7 +688,7 @@ class Model:
                 if d > 0:
                     idx = self._see_index(c, d, total, masked)
                     self._init_see(idx, d, total)
-                    esc = self._code_prob(self._refine2(self.see_prob[idx], 1, self.prev_sym, self.prev_sym2))
+                    esc = self._code_prob(self._refine2(self.see_prob[idx], 1, self.prev_sym, self._sym(first)))
                     if target_cum >= 0:
                         coder.encode(esc, CODE_TOTAL - esc, CODE_TOTAL)
                         self._learn_see(idx, 0)
@@ -781,7 +779,7 @@ class Model:
                 if d > 0:
                     idx = self._see_index(c, d, total, masked)
                     self._init_see(idx, d, total)
-                    esc = self._code_prob(self._refine2(self.see_prob[idx], 1, self.prev_sym, self.prev_sym2))
+                    esc = self._code_prob(self._refine2(self.see_prob[idx], 1, self.prev_sym, self._sym(first)))
                     if coder.decode_target(CODE_TOTAL) >= esc:
                         coder.decode_consume(esc, CODE_TOTAL - esc)
                         self._learn_see(idx, 0)
@@ -894,7 +892,6 @@ class Model:
             self.run += 1
         else:
             self.run = 0
-        self.prev_sym2 = self.prev_sym
         self.prev_sym = symbol
         if fc >= 0:
             fs = self._reward(fc, fs, fc == self.escaped_from and self._order(fc) == self.max_order)
