@@ -156,7 +156,6 @@ class Model:
     apm_prob: cython.int[::1]
     apm_uses: cython.uchar[::1]
     apm_idx: cython.Py_ssize_t
-    apm_idx2: cython.Py_ssize_t
     mps_prob: cython.int[::1]
     mps_uses: cython.uchar[::1]
     level: cython.uchar[::1]
@@ -190,8 +189,8 @@ class Model:
         self.bin_uses = bytearray(BIN_SIZE)
         self.see_prob = array("i", [0]) * SEE_SIZE
         self.see_uses = bytearray(SEE_SIZE)
-        self.apm_prob = array("i", [0]) * (6 * 256 * APM_LEVELS)
-        self.apm_uses = bytearray(6 * 256 * APM_LEVELS)
+        self.apm_prob = array("i", [0]) * (3 * 256 * APM_LEVELS)
+        self.apm_uses = bytearray(3 * 256 * APM_LEVELS)
         self.mps_prob = array("i", [0]) * MPS_SIZE
         self.mps_uses = bytearray(MPS_SIZE)
         self.level = _LEVELS
@@ -486,23 +485,6 @@ class Model:
         return (prob + self.apm_prob[idx]) >> 1
 
     @cython.cfunc
-    @cython.nogil
-    @cython.exceptval(check=False)
-    def _refine2(self, prob: cython.int, kind: cython.int, byte: cython.int,
-                 byte2: cython.int) -> cython.int:
-        """As _refine, with two second estimates: for `byte` (kind) and `byte2` (kind + 3)."""
-        lv: cython.int = self.level[prob >> 8]
-        idx: cython.Py_ssize_t = (kind * 256 + byte) * APM_LEVELS + lv
-        idx2: cython.Py_ssize_t = ((kind + 3) * 256 + byte2) * APM_LEVELS + lv
-        self.apm_idx = idx
-        self.apm_idx2 = idx2
-        if self.apm_uses[idx] == 0 and self.apm_prob[idx] == 0:
-            self.apm_prob[idx] = prob
-        if self.apm_uses[idx2] == 0 and self.apm_prob[idx2] == 0:
-            self.apm_prob[idx2] = prob
-        return (2 * prob + self.apm_prob[idx] + self.apm_prob[idx2]) >> 2
-
-    @cython.cfunc
     @cython.inline
     @cython.nogil
     @cython.exceptval(check=False)
@@ -511,10 +493,6 @@ class Model:
         self.apm_prob[self.apm_idx] = self._adapt(self.apm_prob[self.apm_idx], uses, escape)
         if uses < APM_LIMIT:
             self.apm_uses[self.apm_idx] = uses + 1
-        uses = self.apm_uses[self.apm_idx2]
-        self.apm_prob[self.apm_idx2] = self._adapt(self.apm_prob[self.apm_idx2], uses, escape)
-        if uses < APM_LIMIT:
-            self.apm_uses[self.apm_idx2] = uses + 1
 
     @cython.cfunc
     @cython.inline
@@ -649,7 +627,7 @@ class Model:
                 if self.mask[self._sym(first)] != stamp:
                     idx = self._bin_index(c, first, masked > 0)
                     self._init_bin(idx, first)
-                    esc = self._code_prob(self._refine2(self.bin_prob[idx], 0, self._sym(first), self.prev_sym))
+                    esc = self._code_prob(self._refine(self.bin_prob[idx], 0, self._sym(first)))
                     if self._sym(first) == symbol:
                         coder.encode(esc, CODE_TOTAL - esc, CODE_TOTAL)
                         self._learn_bin(idx, 0)
@@ -688,14 +666,14 @@ class Model:
                 if d > 0:
                     idx = self._see_index(c, d, total, masked)
                     self._init_see(idx, d, total)
-                    esc = self._code_prob(self._refine2(self.see_prob[idx], 1, self.prev_sym, self._sym(first)))
+                    esc = self._code_prob(self._refine(self.see_prob[idx], 1, self.prev_sym))
                     if target_cum >= 0:
                         coder.encode(esc, CODE_TOTAL - esc, CODE_TOTAL)
                         self._learn_see(idx, 0)
                         if masked == 0:  # first, is it the most frequent state?
                             f1 = self._freq(first)
                             idx = self._mps_index(c, d, f1, total)
-                            esc = self._code_prob(self._refine2(self.mps_prob[idx], 2, self._sym(first), self.prev_sym))
+                            esc = self._code_prob(self._refine(self.mps_prob[idx], 2, self._sym(first)))
                             if self.found_state == first:
                                 coder.encode(esc, CODE_TOTAL - esc, CODE_TOTAL)
                                 self._learn_mps(idx, 0)
@@ -754,7 +732,7 @@ class Model:
                 if self.mask[self._sym(first)] != stamp:
                     idx = self._bin_index(c, first, masked > 0)
                     self._init_bin(idx, first)
-                    esc = self._code_prob(self._refine2(self.bin_prob[idx], 0, self._sym(first), self.prev_sym))
+                    esc = self._code_prob(self._refine(self.bin_prob[idx], 0, self._sym(first)))
                     if coder.decode_target(CODE_TOTAL) >= esc:
                         coder.decode_consume(esc, CODE_TOTAL - esc)
                         self._learn_bin(idx, 0)
@@ -779,14 +757,14 @@ class Model:
                 if d > 0:
                     idx = self._see_index(c, d, total, masked)
                     self._init_see(idx, d, total)
-                    esc = self._code_prob(self._refine2(self.see_prob[idx], 1, self.prev_sym, self._sym(first)))
+                    esc = self._code_prob(self._refine(self.see_prob[idx], 1, self.prev_sym))
                     if coder.decode_target(CODE_TOTAL) >= esc:
                         coder.decode_consume(esc, CODE_TOTAL - esc)
                         self._learn_see(idx, 0)
                         if masked == 0:  # first, is it the most frequent state?
                             f1 = self._freq(first)
                             idx = self._mps_index(c, d, f1, total)
-                            esc = self._code_prob(self._refine2(self.mps_prob[idx], 2, self._sym(first), self.prev_sym))
+                            esc = self._code_prob(self._refine(self.mps_prob[idx], 2, self._sym(first)))
                             if coder.decode_target(CODE_TOTAL) >= esc:
                                 coder.decode_consume(esc, CODE_TOTAL - esc)
                                 self._learn_mps(idx, 0)
