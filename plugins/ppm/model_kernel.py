@@ -26,7 +26,9 @@ Coding a byte, starting from `maxctx` (the longest context known to match):
   how many states the shorter context has, whether the last byte was predicted, ...;
 - a context with more states codes escape / no escape as one binary decision under an SEE
   probability chosen by features (states left, their mean frequency, order, ...), then, when
-  no escape, the byte by the frequencies of the states not excluded;
+  no escape, the byte by the frequencies of the states not excluded; in the first context
+  tried, a binary decision "is it the first (most frequent) state?" comes before, under its
+  own adaptive estimate (`_mps_index`), and the frequencies code only the other states;
 - each escape probability is then averaged with a second estimate learned for (the byte before,
   or the predicted byte) x (the first estimate on a log scale): an "APM" stage;
 - on an escape the context's bytes are excluded (masked) in every shorter context: the byte is
