@@ -26,7 +26,9 @@ Coding a byte, starting from `maxctx` (the longest context known to match):
   how many states the shorter context has, whether the last byte was predicted, ...;
 - a context with more states codes escape / no escape as one binary decision under an SEE
   probability chosen by features (states left, their mean frequency, order, ...), then, when
-  no escape, the byte by the frequencies of the states not excluded;
+  no escape, the byte by the frequencies of the states not excluded; in the first context
+  tried, a binary decision "is it the first (most frequent) state?" comes before, under its
+  own adaptive estimate (`_mps_index`), and the frequencies code only the other states;
 - each escape probability is then averaged with a second estimate learned for (the byte before,
   or the predicted byte) x (the first estimate on a log scale): an "APM" stage;
 - on an escape the context's bytes are excluded (masked) in every shorter context: the byte is
@@ -65,20 +67,23 @@ CODE_TOTAL = cython.declare(cython.uint, 1 << 16)
 #: use, then 1/(LIMIT + RATE_START): fast to learn, then stable.
 RATE_START = cython.declare(cython.int, 8)
 SEE_LIMIT = cython.declare(cython.int, 255)
-BIN_LIMIT = cython.declare(cython.int, 127)
+BIN_LIMIT = cython.declare(cython.int, 255)
+APM_LIMIT = cython.declare(cython.int, 100)
 CLASSES = cython.declare(cython.int, 9)  # state blocks of 1, 2, 4, ..., 256 states
 ROOT = cython.declare(cython.int, 0)
 #: Bytes of model memory per context and per state slot (for the memory limit).
 CONTEXT_BYTES = cython.declare(cython.Py_ssize_t, 16)
 STATE_BYTES = cython.declare(cython.Py_ssize_t, 8)
+RUN_MIN = cython.declare(cython.int, 12)
 SIZE_LENGTH_BITS = cython.declare(cython.int, 6)
 MAX_STACK = cython.declare(cython.int, 260)  # > maximum order + 2
 
 # Feature sizes of the two adaptive tables.
 BIN_FREQS = cython.declare(cython.int, 64)
-BIN_SIZE = cython.declare(cython.Py_ssize_t, 64 * 4 * 2 * 4 * 2 * 3)
+BIN_SIZE = cython.declare(cython.Py_ssize_t, 64 * 4 * 2 * 4 * 2 * 3 * 2)
 APM_LEVELS = cython.declare(cython.Py_ssize_t, 30)
-SEE_SIZE = cython.declare(cython.Py_ssize_t, 12 * 8 * 6 * 2 * 2 * 2 * 2)
+SEE_SIZE = cython.declare(cython.Py_ssize_t, 12 * 8 * 6 * 2 * 2 * 2 * 2 * 2)
+MPS_SIZE = cython.declare(cython.Py_ssize_t, 64 * 12 * 2 * 3 * 4)
 
 
 def _bucket_table():
@@ -153,6 +158,8 @@ class Model:
     apm_prob: cython.int[::1]
     apm_uses: cython.uchar[::1]
     apm_idx: cython.Py_ssize_t
+    mps_prob: cython.int[::1]
+    mps_uses: cython.uchar[::1]
     level: cython.uchar[::1]
     bucket: cython.uchar[::1]
     # Exclusion: sym is masked while mask[sym] == stamp
@@ -162,6 +169,7 @@ class Model:
     maxctx: cython.int
     prev_sym: cython.int
     prev_success: cython.int
+    run: cython.int
     restarts: cython.Py_ssize_t
     failed: cython.bint
     stack_c: cython.int[::1]
@@ -183,8 +191,10 @@ class Model:
         self.bin_uses = bytearray(BIN_SIZE)
         self.see_prob = array("i", [0]) * SEE_SIZE
         self.see_uses = bytearray(SEE_SIZE)
-        self.apm_prob = array("i", [0]) * (2 * 256 * APM_LEVELS)
-        self.apm_uses = bytearray(2 * 256 * APM_LEVELS)
+        self.apm_prob = array("i", [0]) * (3 * 256 * APM_LEVELS)
+        self.apm_uses = bytearray(3 * 256 * APM_LEVELS)
+        self.mps_prob = array("i", [0]) * MPS_SIZE
+        self.mps_uses = bytearray(MPS_SIZE)
         self.level = _LEVELS
         self.bucket = _COUNT_BUCKET
         self.mask = array("I", [0]) * 256
@@ -196,6 +206,7 @@ class Model:
         self.failed = False
         self.prev_sym = 0
         self.prev_success = 0
+        self.run = 0
         # Start small and grow by doubling up to the limits: small blocks stay cheap.
         self._allocate(min(self.max_contexts, 4096), min(self.max_states, 16384))
         self._restart()
@@ -482,7 +493,7 @@ class Model:
     def _learn_apm(self, escape: cython.int) -> cython.void:
         uses: cython.int = self.apm_uses[self.apm_idx]
         self.apm_prob[self.apm_idx] = self._adapt(self.apm_prob[self.apm_idx], uses, escape)
-        if uses < SEE_LIMIT:
+        if uses < APM_LIMIT:
             self.apm_uses[self.apm_idx] = uses + 1
 
     @cython.cfunc
@@ -521,6 +532,7 @@ class Model:
         i = i * 4 + (self._sym(s) >= 0x40) * 2 + (self.prev_sym >= 0x40)
         i = i * 2 + masked
         i = i * 3 + ob
+        i = i * 2 + (self.run >= RUN_MIN)
         return i
 
     @cython.cfunc
@@ -530,6 +542,7 @@ class Model:
                    masked: cython.int) -> cython.Py_ssize_t:
         mean: cython.int = total // d
         mb: cython.int = 0
+        sc: cython.int
         o: cython.int = self._order(c)
         i: cython.Py_ssize_t
         while mean > 1 and mb < 7:
@@ -542,7 +555,41 @@ class Model:
         i = i * 2 + (masked > d)
         i = i * 2 + self.prev_success
         i = i * 2 + (self.prev_sym >= 0x40)
+        sc = self._suffix(c)
+        i = i * 2 + (sc >= 0 and d < self._count(sc) - self._count(c))
         return i
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _mps_index(self, c: cython.int, d: cython.int, f1: cython.int,
+                   total: cython.int) -> cython.Py_ssize_t:
+        """The cell of the estimate that the byte is not the context's first (most frequent)
+        state, by that state's share, the number of states and the order."""
+        r: cython.int = (f1 * 16) // total
+        o: cython.int = self._order(c)
+        i: cython.Py_ssize_t
+        if r > 63:
+            r = 63
+        i = r * 12 + self.bucket[d]
+        i = i * 2 + self.prev_success
+        i = i * 3 + (0 if o <= 2 else (1 if o <= 4 else 2))
+        i = i * 4 + (f1 >= 8) + (f1 >= 24) + (f1 >= 64)
+        if self.mps_uses[i] == 0 and self.mps_prob[i] == 0:
+            self.mps_prob[i] = cython.cast(cython.int, (cython.cast(cython.longlong, total - f1)
+                                                        << PROB_BITS) // total)
+        return i
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _learn_mps(self, idx: cython.Py_ssize_t, miss: cython.int) -> cython.void:
+        uses: cython.int = self.mps_uses[idx]
+        self._learn_apm(miss)
+        self.mps_prob[idx] = self._adapt(self.mps_prob[idx], uses, miss)
+        if uses < SEE_LIMIT:
+            self.mps_uses[idx] = uses + 1
 
     # -----------------------------------------------------------------------------------------
     # Coding one byte
@@ -564,6 +611,7 @@ class Model:
         esc: cython.uint
         idx: cython.Py_ssize_t
         j: cython.int
+        f1: cython.int
         stamp: cython.uint
         self.stamp += 1
         if self.stamp == 0:  # wrapped: clear the mask once every 2**32 bytes
@@ -624,7 +672,19 @@ class Model:
                     if target_cum >= 0:
                         coder.encode(esc, CODE_TOTAL - esc, CODE_TOTAL)
                         self._learn_see(idx, 0)
-                        coder.encode(target_cum, target_freq, total)
+                        if masked == 0:  # first, is it the most frequent state?
+                            f1 = self._freq(first)
+                            idx = self._mps_index(c, d, f1, total)
+                            esc = self._code_prob(self._refine(self.mps_prob[idx], 2, self._sym(first)))
+                            if self.found_state == first:
+                                coder.encode(esc, CODE_TOTAL - esc, CODE_TOTAL)
+                                self._learn_mps(idx, 0)
+                            else:
+                                coder.encode(0, esc, CODE_TOTAL)
+                                self._learn_mps(idx, 1)
+                                coder.encode(target_cum - f1, target_freq, total - f1)
+                        else:
+                            coder.encode(target_cum, target_freq, total)
                         self.found_ctx = c
                         return
                     coder.encode(0, esc, CODE_TOTAL)
@@ -656,6 +716,7 @@ class Model:
         target: cython.uint
         idx: cython.Py_ssize_t
         j: cython.int
+        f1: cython.int
         stamp: cython.uint
         self.stamp += 1
         if self.stamp == 0:
@@ -702,14 +763,33 @@ class Model:
                     if coder.decode_target(CODE_TOTAL) >= esc:
                         coder.decode_consume(esc, CODE_TOTAL - esc)
                         self._learn_see(idx, 0)
-                        target = coder.decode_target(total)
-                        cum = 0
-                        for s in range(first, first + n):
-                            if masked == 0 or self.mask[self._sym(s)] != stamp:
-                                if cum + self._freq(s) > target:
-                                    break
-                                cum += self._freq(s)
-                        coder.decode_consume(cum, self._freq(s))
+                        if masked == 0:  # first, is it the most frequent state?
+                            f1 = self._freq(first)
+                            idx = self._mps_index(c, d, f1, total)
+                            esc = self._code_prob(self._refine(self.mps_prob[idx], 2, self._sym(first)))
+                            if coder.decode_target(CODE_TOTAL) >= esc:
+                                coder.decode_consume(esc, CODE_TOTAL - esc)
+                                self._learn_mps(idx, 0)
+                                s = first
+                            else:
+                                coder.decode_consume(0, esc)
+                                self._learn_mps(idx, 1)
+                                target = coder.decode_target(total - f1)
+                                cum = 0
+                                for s in range(first + 1, first + n):
+                                    if cum + self._freq(s) > target:
+                                        break
+                                    cum += self._freq(s)
+                                coder.decode_consume(cum, self._freq(s))
+                        else:
+                            target = coder.decode_target(total)
+                            cum = 0
+                            for s in range(first, first + n):
+                                if self.mask[self._sym(s)] != stamp:
+                                    if cum + self._freq(s) > target:
+                                        break
+                                    cum += self._freq(s)
+                            coder.decode_consume(cum, self._freq(s))
                         self.found_ctx = c
                         self.found_state = s
                         return self._sym(s)
@@ -788,10 +868,14 @@ class Model:
         n: cython.int
         nxt: cython.int
         self.prev_success = fc == self.escaped_from
+        if self.prev_success:
+            self.run += 1
+        else:
+            self.run = 0
         self.prev_sym = symbol
         if fc >= 0:
             fs = self._reward(fc, fs, fc == self.escaped_from and self._order(fc) == self.max_order)
-            if self._freq(fs) < MAX_FREQ // 4 and self._suffix(fc) >= 0:
+            if self._freq(fs) < MAX_FREQ // 2 and self._suffix(fc) >= 0:
                 self._suffix_bonus(self._suffix(fc), symbol)
         # The byte is new in every context that escaped: add it, inheriting its frequency.
         c = self.escaped_from
