@@ -675,7 +675,8 @@ class Model:
                         if masked == 0:  # first, is it the most frequent state?
                             f1 = self._freq(first)
                             idx = self._mps_index(c, d, f1, total)
-                            esc = self._code_prob(self._refine(self.mps_prob[idx], 2, self._sym(first)))
+                            esc = self._code_prob(
+                                self._refine(self.mps_prob[idx], 2, self._sym(first)))
                             if self.found_state == first:
                                 coder.encode(esc, CODE_TOTAL - esc, CODE_TOTAL)
                                 self._learn_mps(idx, 0)
@@ -766,7 +767,8 @@ class Model:
                         if masked == 0:  # first, is it the most frequent state?
                             f1 = self._freq(first)
                             idx = self._mps_index(c, d, f1, total)
-                            esc = self._code_prob(self._refine(self.mps_prob[idx], 2, self._sym(first)))
+                            esc = self._code_prob(
+                                self._refine(self.mps_prob[idx], 2, self._sym(first)))
                             if coder.decode_target(CODE_TOTAL) >= esc:
                                 coder.decode_consume(esc, CODE_TOTAL - esc)
                                 self._learn_mps(idx, 0)
@@ -865,7 +867,6 @@ class Model:
         fc: cython.int = self.found_ctx
         fs: cython.int = self.found_state
         f: cython.int
-        n: cython.int
         nxt: cython.int
         self.prev_success = fc == self.escaped_from
         if self.prev_success:
@@ -910,8 +911,6 @@ class Model:
         sym: cython.uchar
         f: cython.uchar
         ch: cython.int
-        i: cython.int
-        total: cython.int
         if self._count(c) == 1:
             if self._freq(s) < MAX_BIN_FREQ:
                 self._set_freq(s, self._freq(s) + 1)
