@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pydivsufsort
 import pytest
-from conftest import CALGARY_14, RunCli, assert_one_error_line, corpus_file, tree_snapshot
+from conftest import RunCli, assert_cli_codec, calgary_bpc
 from pure_kernels import pure  # type: ignore[import-not-found]
 
 from archiver import CodecError, UsageError
@@ -225,38 +225,13 @@ def test_compiled_and_pure_agree(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_cli_round_trip_and_bad_option(tmp_path: Path, run_cli: RunCli) -> None:
-    """`pyarc pack --codec bwt:...` round-trips a tree; a bad option is one line and exit 2."""
-    tree = tmp_path / "tree"
-    tree.mkdir()
-    (tree / "a.txt").write_bytes(TEXT)
-    (tree / "b.bin").write_bytes(b"abc" * 3000 + bytes(range(256)))
-    archive = tmp_path / "t.pyarc"
-    code, _, err = run_cli("pack", "--codec", "bwt:block=4,stage=mtf", archive, tree)
+    """`pyarc pack --codec bwt:...` round-trips a tree, also with a 2M container block; a bad
+    option is one line and exit 2."""
+    assert_cli_codec(run_cli, tmp_path, "bwt:block=4,stage=mtf",
+                     {"bwt:block=0": "block", "bwt:stage=zip": "stage"})
+    code, _, err = run_cli("pack", "-b", "2M", "--codec", "bwt", tmp_path / "c.pyarc",
+                           tmp_path / "tree")
     assert code == 0, err
-    code, _, err = run_cli("unpack", archive, "-C", tmp_path / "out")
-    assert code == 0, err
-    assert tree_snapshot(tmp_path / "out" / "tree") == tree_snapshot(tree)
-    code, _, err = run_cli("pack", "-b", "2M", "--codec", "bwt", tmp_path / "c.pyarc", tree)
-    assert code == 0, err
-    code, _, err = run_cli("pack", "--codec", "bwt:block=0", tmp_path / "x.pyarc", tree)
-    assert code == 2
-    assert "block" in assert_one_error_line(err)
-    code, _, err = run_cli("pack", "--codec", "bwt:stage=zip", tmp_path / "y.pyarc", tree)
-    assert code == 2
-    assert "stage" in assert_one_error_line(err)
-
-
-def calgary_bpc(corpus_dir: Path, codec: BwtCodec) -> float:
-    """Calgary-14 total in bits per byte, each file one block (as the default container block
-    of 1 MiB holds each), every file round-tripped."""
-    total = packed = 0
-    for name in CALGARY_14:
-        data = corpus_file(corpus_dir, name)
-        payload = codec.encode(data)
-        assert codec.decode(payload, len(data)) == data, name
-        total += len(data)
-        packed += len(payload)
-    return 8 * packed / total
 
 
 @pytest.mark.corpus

@@ -7,7 +7,12 @@ import random
 from pathlib import Path
 
 import pytest
-from conftest import CALGARY_14, RunCli, assert_one_error_line, corpus_file, tree_snapshot
+from conftest import (
+    CALGARY_14,
+    RunCli,
+    assert_cli_codec,
+    calgary_bpc,
+)
 from pure_kernels import pure
 
 from archiver import CodecError
@@ -188,35 +193,14 @@ def test_corpus_round_trip_and_default_size(corpus_dir: Path) -> None:
 def test_corpus_top_level_size(corpus_dir: Path) -> None:
     """Level 9 (optimal parse, range-coded tokens) packs Calgary-14 into at most 2.25 bits
     per byte (xz -9e reaches 2.149) and round-trips it."""
-    codec = Lz77Codec(level=9)
-    total = packed = 0
-    for name in CALGARY_14:
-        data = corpus_file(corpus_dir, name)
-        payload = codec.encode(data)
-        assert codec.decode(payload, len(data)) == data, name
-        total += len(data)
-        packed += len(payload)
-    assert 8 * packed / total <= 2.25
+    assert calgary_bpc(corpus_dir, Lz77Codec(level=9)) <= 2.25
 
 
 def test_cli_round_trip_and_bad_option(tmp_path: Path, run_cli: RunCli) -> None:
-    """`pyarc pack --codec lz77:level=1` round-trips a tree; `lz77:level=10` is a usage error."""
-    tree = tmp_path / "tree"
-    tree.mkdir()
-    (tree / "a.txt").write_bytes(TEXT)
-    (tree / "b.bin").write_bytes(b"abc" * 3000)
-    archive = tmp_path / "t.pyarc"
-    code, _, err = run_cli("pack", "--codec", "lz77:level=1,coder=range", archive, tree)
-    assert code == 0, err
-    code, _, err = run_cli("unpack", archive, "-C", tmp_path / "out")
-    assert code == 0, err
-    assert tree_snapshot(tmp_path / "out" / "tree") == tree_snapshot(tree)
-    code, _, err = run_cli("pack", "--codec", "lz77:level=10", tmp_path / "x.pyarc", tree)
-    assert code == 2
-    assert "level" in assert_one_error_line(err)
-    code, _, err = run_cli("pack", "--codec", "lz77:coder=zip", tmp_path / "y.pyarc", tree)
-    assert code == 2
-    assert "coder" in assert_one_error_line(err)
+    """`pyarc pack --codec lz77:level=1,coder=range` round-trips a tree; `lz77:level=10` and
+    `lz77:coder=zip` are usage errors."""
+    assert_cli_codec(run_cli, tmp_path, "lz77:level=1,coder=range",
+                     {"lz77:level=10": "level", "lz77:coder=zip": "coder"})
 
 
 def test_blocks_too_big_for_the_optimal_parse_are_parsed_lazily(

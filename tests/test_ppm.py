@@ -8,7 +8,7 @@ import random
 from pathlib import Path
 
 import pytest
-from conftest import CALGARY_14, RunCli, assert_one_error_line, corpus_file, tree_snapshot
+from conftest import RunCli, assert_cli_codec, calgary_bpc
 from pure_kernels import pure
 
 from archiver import CodecError, UsageError
@@ -171,35 +171,10 @@ def test_compiled_and_pure_agree(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_cli_round_trip_and_bad_option(tmp_path: Path, run_cli: RunCli) -> None:
-    """`pyarc pack --codec ppm:order=4` round-trips a tree; `ppm:order=0` is a usage error."""
-    tree = tmp_path / "tree"
-    tree.mkdir()
-    (tree / "a.txt").write_bytes(TEXT)
-    (tree / "b.bin").write_bytes(b"abc" * 3000)
-    archive = tmp_path / "t.pyarc"
-    code, _, err = run_cli("pack", "--codec", "ppm:order=4,memory=16", archive, tree)
-    assert code == 0, err
-    code, _, err = run_cli("unpack", archive, "-C", tmp_path / "out")
-    assert code == 0, err
-    assert tree_snapshot(tmp_path / "out" / "tree") == tree_snapshot(tree)
-    code, _, err = run_cli("pack", "--codec", "ppm:order=0", tmp_path / "x.pyarc", tree)
-    assert code == 2
-    assert "order" in assert_one_error_line(err)
-    code, _, err = run_cli("pack", "--codec", "ppm:memory=big", tmp_path / "y.pyarc", tree)
-    assert code == 2
-    assert "memory" in assert_one_error_line(err)
-
-
-def calgary_bpc(corpus_dir: Path, codec: PpmCodec) -> float:
-    """Calgary-14 total in bits per byte, checking that every file round-trips."""
-    total = packed = 0
-    for name in CALGARY_14:
-        data = corpus_file(corpus_dir, name)
-        payload = codec.encode(data)
-        assert codec.decode(payload, len(data)) == data, name
-        total += len(data)
-        packed += len(payload)
-    return 8 * packed / total
+    """`pyarc pack --codec ppm:order=4,memory=16` round-trips a tree; `ppm:order=0` and
+    `ppm:memory=big` are usage errors."""
+    assert_cli_codec(run_cli, tmp_path, "ppm:order=4,memory=16",
+                     {"ppm:order=0": "order", "ppm:memory=big": "memory"})
 
 
 @pytest.mark.corpus
