@@ -30,11 +30,12 @@ from __future__ import annotations
 import struct
 import zlib
 from collections.abc import Callable
+from types import ModuleType
 
 import pydivsufsort
 
 from archiver import Codec, CodecError, Option, hookimpl
-from pyarc_plugins.bwt import context_model_kernel, ranks_kernel, transform_kernel
+from pyarc_plugins.bwt import context_model_kernel, ranks_kernel, runs_kernel, transform_kernel
 from pyarc_plugins.coding import mtf_kernel
 
 KIB = 1024
@@ -51,11 +52,12 @@ class BwtCodec(Codec):
     option_specs = (
         Option("block", MAX_BLOCK_KIB, "BWT block size in KiB (bigger compresses better)",
                minimum=1, maximum=MAX_BLOCK_KIB),
-        Option("stage", "cm", "second stage: cm (smaller) or mtf (faster)",
-               choices=("cm", "mtf")),
+        Option("stage", "runs", "second stage: runs (default), cm (smallest, slowest) or mtf "
+               "(fastest, largest)", choices=("runs", "cm", "mtf")),
     )
     kernels = (
         "pyarc_plugins.bwt.transform_kernel",
+        "pyarc_plugins.bwt.runs_kernel",
         "pyarc_plugins.bwt.context_model_kernel",
         "pyarc_plugins.bwt.ranks_kernel",
         "pyarc_plugins.coding.mtf_kernel",
@@ -67,6 +69,12 @@ class BwtCodec(Codec):
 
     def _block_bytes(self) -> int:
         return int(self.options["block"]) * KIB
+
+    def _stage(self) -> ModuleType:  # the stage's kernel, looked up here (tests swap them)
+        stage = self.options["stage"]
+        if stage == "runs":
+            return runs_kernel
+        return context_model_kernel if stage == "cm" else ranks_kernel
 
     def encode(self, data: bytes) -> bytes:
         if not data:
@@ -81,8 +89,7 @@ class BwtCodec(Codec):
             rows += piece_rows
             outputs.append(mtf_kernel.mtf_encode(last) if mtf else last)
         header = struct.pack(f"<I{len(rows)}I", zlib.crc32(data), *rows)
-        stage = ranks_kernel if mtf else context_model_kernel
-        return header + stage.encode(b"".join(outputs))
+        return header + self._stage().encode(b"".join(outputs))
 
     def decode(self, payload: bytes, size: int) -> bytes:
         if size == 0:
@@ -97,8 +104,7 @@ class BwtCodec(Codec):
             raise CodecError(f"bwt: a payload of {len(payload)} bytes is shorter than its "
                              f"{header}-byte header")
         crc, *rows = struct.unpack_from(f"<I{CHAINS * blocks}I", payload)
-        stage = ranks_kernel if mtf else context_model_kernel
-        outputs = memoryview(stage.decode(memoryview(payload)[header:], size))
+        outputs = memoryview(self._stage().decode(memoryview(payload)[header:], size))
         pieces = []
         for index in range(blocks):
             last = outputs[index * step:(index + 1) * step]
