@@ -18,7 +18,7 @@ from pure_kernels import pure  # type: ignore[import-not-found]
 from archiver import CodecError, UsageError
 from pyarc_plugins.bwt import CHAINS, BwtCodec, transform_kernel
 
-STAGES = ["runs", "cm", "mtf"]
+STAGES = ["runs", "cm"]
 TEXT = (b"It was the best of times, it was the worst of times, it was the age of wisdom, "
         b"it was the age of foolishness, it was the epoch of belief, it was the epoch of "
         b"incredulity, it was the season of Light, it was the season of Darkness. ") * 20
@@ -197,8 +197,7 @@ def test_garbage_declared_as_a_huge_block_fails(stage: str) -> None:
 
 
 KERNELS = ["pyarc_plugins.bwt.transform_kernel", "pyarc_plugins.bwt.runs_kernel",
-           "pyarc_plugins.bwt.ranks_kernel", "pyarc_plugins.bwt.context_model_kernel",
-           "pyarc_plugins.coding.mtf_kernel"]
+           "pyarc_plugins.bwt.context_model_kernel"]
 
 
 def test_compiled_and_pure_agree(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -211,7 +210,7 @@ def test_compiled_and_pure_agree(monkeypatch: pytest.MonkeyPatch) -> None:
         pytest.skip("the bwt kernels are not compiled: nothing to compare with")
     inputs = [b"x", b"banana", TEXT[:1500], bytes(range(256)) * 2, random.Random(7).randbytes(700),
               b"ab" * 600, b"q" * 40 + b"ab" * 30 + b"q" * 300]  # (the last: counted runs)
-    settings = [{}, {"stage": "cm"}, {"stage": "mtf"}, {"block": 1}]
+    settings = [{}, {"stage": "cm"}, {"block": 1}]
     expected = [BwtCodec(**options).encode(data) for data in inputs for options in settings]
     sources = {name: pure(name) for name in KERNELS}  # (pure() resets the package's modules)
     for name, source in sources.items():
@@ -228,7 +227,7 @@ def test_compiled_and_pure_agree(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_cli_round_trip_and_bad_option(tmp_path: Path, run_cli: RunCli) -> None:
     """`pyarc pack --codec bwt:...` round-trips a tree, also with a 2M container block; a bad
     option is one line and exit 2."""
-    assert_cli_codec(run_cli, tmp_path, "bwt:block=4,stage=mtf",
+    assert_cli_codec(run_cli, tmp_path, "bwt:block=4,stage=cm",
                      {"bwt:block=0": "block", "bwt:stage=zip": "stage"})
     code, _, err = run_cli("pack", "-b", "2M", "--codec", "bwt", tmp_path / "c.pyarc",
                            tmp_path / "tree")
@@ -247,9 +246,3 @@ def test_corpus_best_setting_size(corpus_dir: Path) -> None:
     """The best setting, stage=cm: at most 1.98 (measured 1.968). A larger block cannot help:
     each file is one block."""
     assert calgary_bpc(corpus_dir, BwtCodec(stage="cm")) <= 1.98
-
-
-@pytest.mark.corpus
-def test_corpus_mtf_stage_size(corpus_dir: Path) -> None:
-    """Move-to-front ranks: bzip2's size (measured 2.105)."""
-    assert calgary_bpc(corpus_dir, BwtCodec(stage="mtf")) <= 2.115
