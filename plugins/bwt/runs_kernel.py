@@ -10,12 +10,12 @@ or the byte before that run (move-to-front rank 1, 15% in text). So each byte is
 and a run that reaches LONG_RUN bytes is finished by one count of its remaining bytes (Elias
 gamma code, adaptive), so a megabyte of one byte costs a few decisions, not a million.
 
-Models (adaptive counters as in coding/counters_kernel; APMs as in coding/apm_kernel):
+Models (adaptive counters as in coding/counters_kernel, each flag coded with the average of
+two of them):
 
-- same?: two counters, under the recent *events* (the kind of each of the last four bytes:
-  same, second or other) with the run's length class, and under c1 with the run's length up
-  to 3; their average, refined by an APM under the run class and the last two events;
-- second?: two counters, under the events and under the pair (c1, c2); an APM under the events;
+- same?: under the recent *events* (the kind of each of the last four bytes: same, second or
+  other) with the run's length class, and under c1 with the run's length up to 3;
+- second?: under the events, and under the pair (c1, c2);
 - the bit tree: order 0 (a very short memory) and order 1 under c1, updated only by the bytes
   that reach the tree, and the order-1 table read under c2; weights 7:7:2. The byte is neither
   c1 nor c2 (*exclusion*): the order-0 counters also see where c1 and c2 lie below the current
@@ -23,11 +23,11 @@ Models (adaptive counters as in coding/counters_kernel; APMs as in coding/apm_ke
   not coded at all. Without exclusion the Calgary total was 0.06 bits per byte worse.
 
 Speed: this stage is the codec's default. Its per-decision work is in this module, where the C
-compiler inlines it; the counters, APMs and the range coder's one-bit step
-(RangeEncoder.encode_bit_p, RangeDecoder.decode_bit_p: the same arithmetic) work on this
-module's arrays and the coder's fields, and only a byte in or out calls the coder. Measured
-and left out for speed: a logistic mixer for the flags (0.003 bpc smaller, 40% slower to
-decode) and an APM on the tree's bits (0.02 bpc smaller, 25% slower to decode).
+compiler inlines it: the counters and the range coder's one-bit step (RangeEncoder.encode_bit_p,
+RangeDecoder.decode_bit_p: the same arithmetic) work on this module's arrays and the coder's
+fields, and only a byte in or out calls the coder. Measured on Calgary-14 and left out for
+speed: APMs on the flags (0.005 bpc smaller, 20% slower to decode) and on the tree's bits (0.02
+bpc, 25%), a logistic mixer for the flags (0.003 bpc, 40%).
 
 The model starts the same in both directions and sees the same bytes, so the decoder makes the
 encoder's predictions.
@@ -76,28 +76,16 @@ ORDER0_LIMIT = cython.declare(cython.uint, 2)
 ORDER1_LIMIT = cython.declare(cython.uint, 6)
 MAX_LIMIT = 30
 
-# The APMs, in one table of BUCKETS points per context: offsets of each, [its contexts].
-BUCKETS = cython.declare(cython.Py_ssize_t, 33)
-STEP_BITS = cython.declare(cython.int, 11)  # 2**16 / (BUCKETS - 1)
-APM_SHIFT = cython.declare(cython.int, 6)
-SAME_APM = cython.declare(cython.Py_ssize_t, 0)  # [run class][last two events]
-SECOND_APM = cython.declare(cython.Py_ssize_t, SAME_APM + RUN_CLASSES * 16)  # [events]
-APM_CONTEXTS = cython.declare(cython.Py_ssize_t, SECOND_APM + EVENTS)
-
-
 @cython.boundscheck(False)  # every index is in range by construction (the layout above)
 @cython.wraparound(False)
 @cython.initializedcheck(False)
 @cython.final
 @cython.cclass
 class _Model:
-    """The counters and APMs, and the history that selects them."""
+    """The counters, and the history that selects them."""
 
     counters: cython.uint[::1]  # each counter: its probability of a 0 << 8 | the bits seen
     rates: cython.uint[::1]  # rates[n] = 2**16 / (n + 1.5)
-    apm: cython.ushort[::1]
-    apm_index: cython.Py_ssize_t  # where the last refine interpolated
-    apm_weight: cython.uint
     context0: cython.Py_ssize_t  # the two counters of the current flag
     context1: cython.Py_ssize_t
     c1: cython.Py_ssize_t  # the previous byte
@@ -108,10 +96,6 @@ class _Model:
     def __init__(self):
         self.counters = array("I", [ONE // 2 << 8]) * COUNTERS
         self.rates = array("I", [2 * ONE // (2 * n + 3) for n in range(MAX_LIMIT + 1)])
-        ramp = [min(max(k << STEP_BITS, 1), ONE - 1) for k in range(BUCKETS)]
-        self.apm = array("H", ramp) * APM_CONTEXTS
-        self.apm_index = 0
-        self.apm_weight = 0
         self.context0 = 0
         self.context1 = 0
         self.c1 = 0  # as if the block followed 1, 0 (move-to-front's initial order)
@@ -152,39 +136,6 @@ class _Model:
         """Counter `index` alone, as a probability to code with."""
         return min(max(self.prob(index), MIN_P), MAX_P)
 
-    # -- APM ------------------------------------------------------------------------------
-
-    @cython.cfunc
-    @cython.inline
-    @cython.nogil
-    @cython.exceptval(check=False)
-    def refine(self, p0: cython.uint, context: cython.Py_ssize_t) -> cython.uint:
-        """p0 refined by the APM in `context`, mixed 3:1 with p0, as a probability to code."""
-        low: cython.uint
-        high: cython.uint
-        refined: cython.uint
-        self.apm_index = context * BUCKETS + (p0 >> STEP_BITS)
-        self.apm_weight = p0 & ((1 << STEP_BITS) - 1)
-        low = self.apm[self.apm_index]
-        high = self.apm[self.apm_index + 1]
-        refined = (low * ((1 << STEP_BITS) - self.apm_weight) + high * self.apm_weight) >> STEP_BITS
-        return min(max((p0 + 3 * refined) >> 2, MIN_P), MAX_P)
-
-    @cython.cfunc
-    @cython.inline
-    @cython.nogil
-    @cython.exceptval(check=False)
-    def apm_learn(self, bit: cython.uint) -> cython.void:
-        """Move the two points of the last refine towards `bit`."""
-        k: cython.Py_ssize_t
-        value: cython.uint
-        for k in range(self.apm_index, self.apm_index + 2):
-            value = self.apm[k]
-            if bit:
-                self.apm[k] = value - (value >> APM_SHIFT)
-            else:
-                self.apm[k] = value + ((ONE - 1 - value) >> APM_SHIFT)
-
     # -- the decisions ----------------------------------------------------------------------
 
     @cython.cfunc
@@ -198,8 +149,7 @@ class _Model:
             run_class = 4 if self.run < 8 else 5  # (run < LONG_RUN here)
         self.context0 = SAME_EVENTS + run_class * EVENTS + self.events
         self.context1 = SAME_BYTE + self.c1 * 4 + min(self.run, 3)
-        return self.refine((self.prob(self.context0) + self.prob(self.context1)) >> 1,
-                           SAME_APM + run_class * 16 + (self.events & 15))
+        return self.average()
 
     @cython.cfunc
     @cython.inline
@@ -209,8 +159,15 @@ class _Model:
         """The probability that the byte (not c1) is c2 (a 0)."""
         self.context0 = SECOND_EVENTS + self.events
         self.context1 = SECOND_BYTES + self.c1 * 256 + self.c2
-        return self.refine((self.prob(self.context0) + self.prob(self.context1)) >> 1,
-                           SECOND_APM + self.events)
+        return self.average()
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def average(self) -> cython.uint:
+        """The average of the current flag's two counters, as a probability to code with."""
+        return min(max((self.prob(self.context0) + self.prob(self.context1)) >> 1, MIN_P), MAX_P)
 
     @cython.cfunc
     @cython.inline
@@ -220,7 +177,6 @@ class _Model:
         """Update the models of the flag just coded (same? or second?)."""
         self.learn(self.context0, bit, FLAG_LIMIT)
         self.learn(self.context1, bit, FLAG_LIMIT)
-        self.apm_learn(bit)
 
     @cython.cfunc
     @cython.inline
@@ -455,8 +411,8 @@ def decode(payload: cython.const[cython.uchar][:], size: cython.Py_ssize_t) -> b
                         byte = 2 * byte + bit
                     byte -= 256
                     event = OTHER
-            if coder.failed():  # garbage must not decode for long
-                break
+                if coder.failed():  # (at least every LONG_RUN + 1 bytes: garbage stops soon)
+                    break
             data[i] = byte
             i += 1
             model.push(byte, event)
