@@ -7,9 +7,9 @@ models carry over from one BWT block to the next. Two second stages (option `sta
 
 - `runs` (default): per byte, a flag "same as the previous byte?", then "the byte before that
   run?", and only for the other bytes their 8 bits under order-0 and order-1 models; a long
-  run is finished by one count (runs_kernel). 2.007 bpc on Calgary-14, 5% below bzip2 -9.
+  run is finished by one count (runs_kernel). 2.012 bpc on Calgary-14, 5% below bzip2 -9.
 - `cm`: each byte of L coded bit by bit under order-0 and order-1 models, mixed and refined by
-  an APM (context_model_kernel). 2% smaller than `runs`, about 3 times slower.
+  an APM (context_model_kernel). 2% smaller than `runs`, 3 to 4 times slower.
 
 A container block is one BWT block when it is no larger than `block` (the default, 16384 KiB,
 is the most a BWT block can hold): raise the container's block size (`pyarc pack -b 16M`) to
@@ -53,7 +53,7 @@ class BwtCodec(Codec):
     option_specs = (
         Option("block", MAX_BLOCK_KIB, "BWT block size in KiB (bigger compresses better)",
                minimum=1, maximum=MAX_BLOCK_KIB),
-        Option("stage", "runs", "second stage: runs (fast) or cm (smaller, 3 times slower)",
+        Option("stage", "runs", "second stage: runs (fast) or cm (2% smaller, 3-4x slower)",
                choices=("runs", "cm")),
     )
     kernels = (
