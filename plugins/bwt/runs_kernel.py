@@ -16,11 +16,12 @@ two of them):
 - same?: under the recent *events* (the kind of each of the last four bytes: same, second or
   other) with the run's length class, and under c1 with the run's length up to 3;
 - second?: under the events, and under the pair (c1, c2);
-- the bit tree: order 0 (a very short memory) and order 1 under c1, updated only by the bytes
-  that reach the tree, and the order-1 table read under c2; weights 7:7:2. The byte is neither
-  c1 nor c2 (*exclusion*): the order-0 counters also see where c1 and c2 lie below the current
-  node, so they learn to avoid those branches, and a last bit whose other leaf is c1 or c2 is
-  not coded at all. Without exclusion the Calgary total was 0.06 bits per byte worse.
+- the bit tree: order 0 (a short memory, limit 4) and order 1 under c1 (limit 12), updated only
+  by the bytes that reach the tree, and the order-1 table read under c2; weights 7:6:3 (limits
+  and weights tuned on Calgary-14, pic and geo first). The byte is neither c1 nor c2
+  (*exclusion*): the order-0 counters also see where c1 and c2 lie below the current node, so
+  they learn to avoid those branches, and a last bit whose other leaf is c1 or c2 is not coded
+  at all. Without exclusion the Calgary total was 0.06 bits per byte worse.
 
 Speed: this stage is the codec's default. Its per-decision work is in this module, where the C
 compiler inlines it: the counters and the range coder's one-bit step (RangeEncoder.encode_bit_p,
@@ -72,8 +73,8 @@ COUNT_BITS = cython.declare(cython.Py_ssize_t, COUNT_LENGTH + 32)  # [bit length
 COUNTERS = cython.declare(cython.Py_ssize_t, COUNT_BITS + 32 * 32)
 # A counter moves 1/(n + 1.5) of the way to each bit after n bits, until n reaches its limit.
 FLAG_LIMIT = cython.declare(cython.uint, 30)
-ORDER0_LIMIT = cython.declare(cython.uint, 2)
-ORDER1_LIMIT = cython.declare(cython.uint, 6)
+ORDER0_LIMIT = cython.declare(cython.uint, 4)
+ORDER1_LIMIT = cython.declare(cython.uint, 12)
 MAX_LIMIT = 30
 
 @cython.boundscheck(False)  # every index is in range by construction (the layout above)
@@ -199,9 +200,9 @@ class _Model:
     @cython.exceptval(check=False)
     def p_bit(self, node: cython.Py_ssize_t, exclusion: cython.Py_ssize_t) -> cython.uint:
         """The probability that the decision at `node` of the byte's tree is a 0."""
-        mixed: cython.uint = (7 * (self.prob(ORDER0 + exclusion * 256 + node)
-                                   + self.prob(ORDER1 + self.c1 * 256 + node))
-                              + 2 * self.prob(ORDER1 + self.c2 * 256 + node)) >> 4
+        mixed: cython.uint = (7 * self.prob(ORDER0 + exclusion * 256 + node)
+                              + 6 * self.prob(ORDER1 + self.c1 * 256 + node)
+                              + 3 * self.prob(ORDER1 + self.c2 * 256 + node)) >> 4
         return min(max(mixed, MIN_P), MAX_P)
 
     @cython.cfunc
