@@ -60,6 +60,9 @@ EVENTS = cython.declare(cython.uint, 256)  # the last four events
 LONG_RUN = cython.declare(cython.Py_ssize_t, 16)
 RUN_CLASSES = cython.declare(cython.Py_ssize_t, 6)  # run 0, 1, 2, 3, 4-7, 8-15
 MAX_COUNT_BITS = cython.declare(cython.int, 32)  # a count + 1 < 2**32
+#: The decoder checks for a corrupt stream after each count and every CHECK_EVERY bytes (a
+#: power of two).
+CHECK_EVERY = cython.declare(cython.Py_ssize_t, 64)
 
 # The counters, in one table: offsets of each group, [its contexts].
 SAME_EVENTS = cython.declare(cython.Py_ssize_t, 0)  # [run class][events]
@@ -412,14 +415,14 @@ def decode(payload: cython.const[cython.uchar][:], size: cython.Py_ssize_t) -> b
                         byte = 2 * byte + bit
                     byte -= 256
                     event = OTHER
-                if coder.failed():  # (at least every LONG_RUN + 1 bytes: garbage stops soon)
-                    break
             data[i] = byte
             i += 1
             model.push(byte, event)
+            if (i & (CHECK_EVERY - 1)) == 0 and coder.failed():  # garbage stops soon
+                break
             if model.run == LONG_RUN and event == SAME:
                 count = _decode_count(coder, model)
-                if count > size - i:
+                if count > size - i or coder.failed():
                     coder.corrupt = True
                     break
                 for j in range(i, i + count):
