@@ -18,7 +18,7 @@ from pure_kernels import pure  # type: ignore[import-not-found]
 from archiver import CodecError, UsageError
 from pyarc_plugins.bwt import CHAINS, BwtCodec, transform_kernel
 
-STAGES = ["cm", "mtf"]
+STAGES = ["runs", "cm"]
 TEXT = (b"It was the best of times, it was the worst of times, it was the age of wisdom, "
         b"it was the age of foolishness, it was the epoch of belief, it was the epoch of "
         b"incredulity, it was the season of Light, it was the season of Darkness. ") * 20
@@ -151,7 +151,7 @@ def test_several_bwt_blocks_per_container_block(stage: str) -> None:
 
 
 def test_options() -> None:
-    assert BwtCodec().options == {"block": 16384, "stage": "cm"}
+    assert BwtCodec().options == {"block": 16384, "stage": "runs"}
     for bad in ({"block": 0}, {"block": 16385}, {"stage": "huffman"}):
         with pytest.raises(UsageError):
             BwtCodec(**bad)
@@ -196,8 +196,8 @@ def test_garbage_declared_as_a_huge_block_fails(stage: str) -> None:
             codec.decode(rng.randbytes(rng.randint(20, 2000)), 64 << 20)
 
 
-KERNELS = ["pyarc_plugins.bwt.transform_kernel", "pyarc_plugins.bwt.ranks_kernel",
-           "pyarc_plugins.bwt.context_model_kernel", "pyarc_plugins.coding.mtf_kernel"]
+KERNELS = ["pyarc_plugins.bwt.transform_kernel", "pyarc_plugins.bwt.runs_kernel",
+           "pyarc_plugins.bwt.context_model_kernel"]
 
 
 def test_compiled_and_pure_agree(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -209,8 +209,8 @@ def test_compiled_and_pure_agree(monkeypatch: pytest.MonkeyPatch) -> None:
            for name in KERNELS):
         pytest.skip("the bwt kernels are not compiled: nothing to compare with")
     inputs = [b"x", b"banana", TEXT[:1500], bytes(range(256)) * 2, random.Random(7).randbytes(700),
-              b"ab" * 600]
-    settings = [{}, {"stage": "mtf"}, {"block": 1}]
+              b"ab" * 600, b"q" * 40 + b"ab" * 30 + b"q" * 300]  # (the last: counted runs)
+    settings = [{}, {"stage": "cm"}, {"block": 1}]
     expected = [BwtCodec(**options).encode(data) for data in inputs for options in settings]
     sources = {name: pure(name) for name in KERNELS}  # (pure() resets the package's modules)
     for name, source in sources.items():
@@ -227,7 +227,7 @@ def test_compiled_and_pure_agree(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_cli_round_trip_and_bad_option(tmp_path: Path, run_cli: RunCli) -> None:
     """`pyarc pack --codec bwt:...` round-trips a tree, also with a 2M container block; a bad
     option is one line and exit 2."""
-    assert_cli_codec(run_cli, tmp_path, "bwt:block=4,stage=mtf",
+    assert_cli_codec(run_cli, tmp_path, "bwt:block=4,stage=cm",
                      {"bwt:block=0": "block", "bwt:stage=zip": "stage"})
     code, _, err = run_cli("pack", "-b", "2M", "--codec", "bwt", tmp_path / "c.pyarc",
                            tmp_path / "tree")
@@ -236,15 +236,13 @@ def test_cli_round_trip_and_bad_option(tmp_path: Path, run_cli: RunCli) -> None:
 
 @pytest.mark.corpus
 def test_corpus_default_size(corpus_dir: Path) -> None:
-    """Default settings: at most 2.05 bits per byte (bzip2 -9: 2.109); measured 1.968. The
-    default is also the best setting (a larger block cannot help: each file is one block), and
-    it meets the best-settings target of 1.98."""
-    bpc = calgary_bpc(corpus_dir, BwtCodec())
-    assert bpc <= 2.05
-    assert bpc <= 1.98
+    """Default settings (the runs stage): at most 2.05 bits per byte (bzip2 -9: 2.109);
+    measured 2.005."""
+    assert calgary_bpc(corpus_dir, BwtCodec()) <= 2.05
 
 
 @pytest.mark.corpus
-def test_corpus_mtf_stage_size(corpus_dir: Path) -> None:
-    """The fast second stage, move-to-front ranks: bzip2's size (measured 2.105)."""
-    assert calgary_bpc(corpus_dir, BwtCodec(stage="mtf")) <= 2.115
+def test_corpus_best_setting_size(corpus_dir: Path) -> None:
+    """The best setting, stage=cm: at most 1.98 (measured 1.968). A larger block cannot help:
+    each file is one block."""
+    assert calgary_bpc(corpus_dir, BwtCodec(stage="cm")) <= 1.98
