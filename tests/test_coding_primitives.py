@@ -28,7 +28,7 @@ from archiver.errors import CodecError
 
 PACKAGE = "pyarc_plugins.coding"
 KERNELS = ["bitio_kernel", "integer_codes_kernel", "rangecoder_kernel", "frequencies_kernel",
-           "mtf_kernel", "dual_rate_kernel", "counters_kernel", "apm_kernel"]
+           "mtf_kernel", "counters_kernel", "apm_kernel"]
 VARIANTS = ["compiled", "pure"]
 
 # Constants of the kernels. Compiled modules do not export their C-level constants, so these
@@ -80,11 +80,6 @@ def freq(variant: str) -> ModuleType:
 @pytest.fixture
 def mtf(variant: str) -> ModuleType:
     return load("mtf_kernel", variant)
-
-
-@pytest.fixture
-def dual(variant: str) -> ModuleType:
-    return load("dual_rate_kernel", variant)
 
 
 @pytest.fixture
@@ -1328,8 +1323,7 @@ def test_variants_agree_on_mtf(both) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# encode_bit_p / decode_bit_p, and the models that drive them: dual_rate_kernel (two rates),
-# counters_kernel (a counter with state), apm_kernel (secondary estimation)
+# encode_bit_p / decode_bit_p, and the models that drive them: counters_kernel (a counter with state), apm_kernel (secondary estimation)
 
 
 def test_bits_with_given_probabilities_round_trip(rc: ModuleType, big) -> None:
@@ -1360,37 +1354,12 @@ def test_bits_with_given_probabilities_round_trip(rc: ModuleType, big) -> None:
 
 
 def coded_bits(models, rc: ModuleType, bits: list[int]) -> bytes:
-    """`bits` coded with model 0 of `models` (any of the three model classes' encode)."""
+    """`bits` coded with model 0 of `models` (any model with p0 and update)."""
     encoder = rc.RangeEncoder()
     for bit in bits:
         encoder.encode_bit_p(models.p0(0), bit)
         models.update(0, bit)
     return encoder.finish()
-
-
-def test_dual_rate_models(dual: ModuleType, rc: ModuleType) -> None:
-    """The average of a fast (1/16) and a slow (1/128) estimate; both stay inside (0, 2**16);
-    encode/decode code under the model and update it alike."""
-    models = dual.DualRateModels(3)
-    assert [models.p0(i) for i in range(3)] == [32768] * 3
-    models.update(0, 0)
-    assert models.p0(0) == (32768 + 32768 // 16 + 32768 + 32768 // 128) // 2
-    for _ in range(3000):
-        models.update(1, 0)
-        models.update(2, 1)
-    assert 65000 < models.p0(1) < 65536 and 0 < models.p0(2) < 500
-    rng = random.Random(22)
-    bits = [int(rng.random() < 0.1) for _ in range(3000)]
-    encoder = rc.RangeEncoder()
-    coding = dual.DualRateModels(2)
-    for i, bit in enumerate(bits):
-        coding.encode(encoder, i & 1, bit)
-    payload = encoder.finish()
-    decoder = rc.RangeDecoder(payload)
-    decoding = dual.DualRateModels(2)
-    assert [decoding.decode(decoder, i & 1) for i in range(len(bits))] == bits
-    decoder.finish()
-    assert len(payload) < 3000 * 0.469 / 8 * 1.1  # H(0.1) = 0.469 bits
 
 
 def test_adaptive_bits_count_then_forget(counters: ModuleType) -> None:

@@ -9,6 +9,8 @@ kernel can `cimport` it and call it at C speed:
     rangecoder_kernel     RangeEncoder / RangeDecoder: frequencies and adaptive binary bits
     frequencies_kernel    AdaptiveFrequencies: counts per context, cumulative via a Fenwick tree
     mtf_kernel            the move-to-front (recency rank) transform
+    counters_kernel       AdaptiveBits: binary models whose learning rate starts fast, settles
+    apm_kernel            Apm: secondary estimation, a probability refined under a context
 
 From another kernel (see plugins/arithmetic/arithmetic_kernel.py):
 
