@@ -82,8 +82,8 @@ MAX_STACK = cython.declare(cython.int, 260)  # > maximum order + 2
 BIN_FREQS = cython.declare(cython.int, 64)
 BIN_SIZE = cython.declare(cython.Py_ssize_t, 64 * 4 * 2 * 4 * 2 * 3 * 2)
 APM_LEVELS = cython.declare(cython.Py_ssize_t, 30)
-SEE_SIZE = cython.declare(cython.Py_ssize_t, 12 * 8 * 6 * 2 * 2 * 2 * 2 * 2)
-MPS_SIZE = cython.declare(cython.Py_ssize_t, 64 * 12 * 2 * 3 * 4)
+SEE_SIZE = cython.declare(cython.Py_ssize_t, 12 * 8 * 3 * 2 * 2 * 2 * 2)
+MPS_SIZE = cython.declare(cython.Py_ssize_t, 17 * 12 * 4)
 
 
 def _bucket_table():
@@ -550,10 +550,9 @@ class Model:
             mb += 1
         i = self.bucket[d]
         i = i * 8 + mb
-        i = i * 6 + (o if o < 5 else 5)
+        i = i * 3 + (o if o < 2 else 2)
         i = i * 2 + (masked > 0)
         i = i * 2 + (masked > d)
-        i = i * 2 + self.prev_success
         i = i * 2 + (self.prev_sym >= 0x40)
         sc = self._suffix(c)
         i = i * 2 + (sc >= 0 and d < self._count(sc) - self._count(c))
@@ -562,18 +561,13 @@ class Model:
     @cython.cfunc
     @cython.nogil
     @cython.exceptval(check=False)
-    def _mps_index(self, c: cython.int, d: cython.int, f1: cython.int,
-                   total: cython.int) -> cython.Py_ssize_t:
+    def _mps_index(self, d: cython.int, f1: cython.int, total: cython.int) -> cython.Py_ssize_t:
         """The cell of the estimate that the byte is not the context's first (most frequent)
-        state, by that state's share, the number of states and the order."""
+        state, by that state's share and count and the number of states (more features, such
+        as the order, measured worse: the cells learn too slowly)."""
         r: cython.int = (f1 * 16) // total
-        o: cython.int = self._order(c)
         i: cython.Py_ssize_t
-        if r > 63:
-            r = 63
         i = r * 12 + self.bucket[d]
-        i = i * 2 + self.prev_success
-        i = i * 3 + (0 if o <= 2 else (1 if o <= 4 else 2))
         i = i * 4 + (f1 >= 8) + (f1 >= 24) + (f1 >= 64)
         if self.mps_uses[i] == 0 and self.mps_prob[i] == 0:
             self.mps_prob[i] = cython.cast(cython.int, (cython.cast(cython.longlong, total - f1)
@@ -674,7 +668,7 @@ class Model:
                         self._learn_see(idx, 0)
                         if masked == 0:  # first, is it the most frequent state?
                             f1 = self._freq(first)
-                            idx = self._mps_index(c, d, f1, total)
+                            idx = self._mps_index(d, f1, total)
                             esc = self._code_prob(
                                 self._refine(self.mps_prob[idx], 2, self._sym(first)))
                             if self.found_state == first:
@@ -766,7 +760,7 @@ class Model:
                         self._learn_see(idx, 0)
                         if masked == 0:  # first, is it the most frequent state?
                             f1 = self._freq(first)
-                            idx = self._mps_index(c, d, f1, total)
+                            idx = self._mps_index(d, f1, total)
                             esc = self._code_prob(
                                 self._refine(self.mps_prob[idx], 2, self._sym(first)))
                             if coder.decode_target(CODE_TOTAL) >= esc:
