@@ -81,6 +81,7 @@ USES_SHIFT = cython.declare(cython.int, 24)
 #: error (PROB_BITS) x input (stretch units) >> MIX_SHIFT.
 MIX_ONE = cython.declare(cython.int, 1 << 16)
 MIX_SHIFT = cython.declare(cython.int, 22)
+MIX_ORDERS = cython.declare(cython.int, 8)  # one set of weights per order 0..6, 7+, and kind
 #: Stretch units: ln(p / (1 - p)) x 256, kept within +-STRETCH_MAX.
 STRETCH_MAX = cython.declare(cython.int, 2047)
 CLASSES = cython.declare(cython.int, 9)  # state blocks of 1, 2, 4, ..., 256 states
@@ -249,7 +250,7 @@ class Model:
         self.see_uses = bytearray(SEE_SIZE)
         self.apm = array("i", [0]) * (3 * 256 * APM_LEVELS)
         self.pair = array("i", [0]) * (2 * 256 * 256)
-        self.mix_w = array("q", [MIX_ONE // 3]) * (3 * 3)
+        self.mix_w = array("q", [MIX_ONE // 3]) * (3 * MIX_ORDERS * 3)
         self.mix_in0 = self.mix_in1 = self.mix_in2 = 0
         self.squash = _SQUASH
         self.rate = _RATES
@@ -552,17 +553,18 @@ class Model:
     @cython.cfunc
     @cython.nogil
     @cython.exceptval(check=False)
-    def _refine(self, prob: cython.int, kind: cython.int, byte: cython.int) -> cython.int:
+    def _refine(self, prob: cython.int, kind: cython.int, byte: cython.int,
+                c: cython.int) -> cython.int:
         """The final estimate of a binary decision of `kind` (0: binary context, 1: escape,
         2: most frequent state) whose first estimate is `prob`. Two more estimates are
         learned: for `byte` and `prob` on a log scale (half-octave steps), and for `byte`
         and the byte before it (for escapes, `byte` is the previous byte: then the two
-        previous bytes); a small mixer per kind weighs the three in the logistic domain
-        and learns the weights as it goes."""
+        previous bytes); a small mixer (per kind and order of the context c) weighs the
+        three in the logistic domain and learns the weights as it goes."""
         idx: cython.Py_ssize_t = (kind * 256 + byte) * APM_LEVELS + self.level[prob >> 8]
         pair: cython.Py_ssize_t = ((kind == 1) * 256 + byte) * 256 + (
             self.prev_sym2 if kind == 1 else self.prev_sym)
-        w: cython.Py_ssize_t = kind * 3
+        w: cython.Py_ssize_t = (kind * MIX_ORDERS + min(self._order(c), MIX_ORDERS - 1)) * 3
         x: cython.longlong
         self.apm_idx = idx
         if self.apm[idx] == 0:
@@ -642,13 +644,12 @@ class Model:
     @cython.exceptval(check=False)
     def _see_index(self, c: cython.int, d: cython.int, total: cython.int,
                    masked: cython.int) -> cython.Py_ssize_t:
-        mean: cython.int = total // d
         mb: cython.int = 0
         sc: cython.int
         o: cython.int = self._order(c)
         i: cython.Py_ssize_t
-        while mean > 1 and mb < 7:
-            mean >>= 1
+        # The octave of the mean frequency total / d (0 to 7), without a division.
+        while mb < 7 and (d << (mb + 1)) <= total:
             mb += 1
         i = self.bucket[d]
         i = i * 8 + mb
@@ -725,7 +726,7 @@ class Model:
                 if self.mask[self._sym(first)] != stamp:
                     idx = self._bin_index(c, first, masked > 0)
                     self._init_bin(idx, first)
-                    esc = self._code_prob(self._refine(self.bin_prob[idx], 0, self._sym(first)))
+                    esc = self._code_prob(self._refine(self.bin_prob[idx], 0, self._sym(first), c))
                     if self._sym(first) == symbol:
                         coder.encode(esc, CODE_TOTAL - esc, CODE_TOTAL)
                         self._learn_bin(idx, 0)
@@ -764,7 +765,7 @@ class Model:
                 if d > 0:
                     idx = self._see_index(c, d, total, masked)
                     self._init_see(idx, d, total)
-                    esc = self._code_prob(self._refine(self.see_prob[idx], 1, self.prev_sym))
+                    esc = self._code_prob(self._refine(self.see_prob[idx], 1, self.prev_sym, c))
                     if target_cum >= 0:
                         coder.encode(esc, CODE_TOTAL - esc, CODE_TOTAL)
                         self._learn_see(idx, 0)
@@ -772,7 +773,7 @@ class Model:
                             f1 = self._freq(first)
                             idx = self._mps_index(d, f1, total)
                             esc = self._code_prob(
-                                self._refine(self.mps_prob[idx], 2, self._sym(first)))
+                                self._refine(self.mps_prob[idx], 2, self._sym(first), c))
                             if self.found_state == first:
                                 coder.encode(esc, CODE_TOTAL - esc, CODE_TOTAL)
                                 self._learn_mps(idx, 0)
@@ -831,7 +832,7 @@ class Model:
                 if self.mask[self._sym(first)] != stamp:
                     idx = self._bin_index(c, first, masked > 0)
                     self._init_bin(idx, first)
-                    esc = self._code_prob(self._refine(self.bin_prob[idx], 0, self._sym(first)))
+                    esc = self._code_prob(self._refine(self.bin_prob[idx], 0, self._sym(first), c))
                     if coder.decode_target(CODE_TOTAL) >= esc:
                         coder.decode_consume(esc, CODE_TOTAL - esc)
                         self._learn_bin(idx, 0)
@@ -856,7 +857,7 @@ class Model:
                 if d > 0:
                     idx = self._see_index(c, d, total, masked)
                     self._init_see(idx, d, total)
-                    esc = self._code_prob(self._refine(self.see_prob[idx], 1, self.prev_sym))
+                    esc = self._code_prob(self._refine(self.see_prob[idx], 1, self.prev_sym, c))
                     if coder.decode_target(CODE_TOTAL) >= esc:
                         coder.decode_consume(esc, CODE_TOTAL - esc)
                         self._learn_see(idx, 0)
@@ -864,7 +865,7 @@ class Model:
                             f1 = self._freq(first)
                             idx = self._mps_index(d, f1, total)
                             esc = self._code_prob(
-                                self._refine(self.mps_prob[idx], 2, self._sym(first)))
+                                self._refine(self.mps_prob[idx], 2, self._sym(first), c))
                             if coder.decode_target(CODE_TOTAL) >= esc:
                                 coder.decode_consume(esc, CODE_TOTAL - esc)
                                 self._learn_mps(idx, 0)
