@@ -29,8 +29,10 @@ Coding a byte, starting from `maxctx` (the longest context known to match):
   no escape, the byte by the frequencies of the states not excluded; in the first context
   tried, a binary decision "is it the first (most frequent) state?" comes before, under its
   own adaptive estimate (`_mps_index`), and the frequencies code only the other states;
-- each escape probability is then averaged with a second estimate learned for (the byte before,
-  or the predicted byte) x (the first estimate on a log scale): an "APM" stage;
+- each of these binary decisions then gets two more estimates, learned for (the byte before,
+  or the predicted byte) x (the first estimate on a log scale), an "APM" stage, and for that
+  byte x the byte before it; a small mixer (one per kind of decision) weighs the three in the
+  logistic domain, as in PAQ's mixers, and learns its weights online (`_refine`);
 - on an escape the context's bytes are excluded (masked) in every shorter context: the byte is
   known not to be one of them. Past the root, order -1 codes the byte uniformly among the
   values not yet excluded.
@@ -44,6 +46,7 @@ inheritance"), and the next `maxctx` is the found state's child, created now if 
 keep what they learned): deterministic, and the same in the encoder and the decoder.
 """
 from array import array
+from decimal import Context, Decimal
 
 import cython
 
@@ -69,6 +72,18 @@ RATE_START = cython.declare(cython.int, 8)
 SEE_LIMIT = cython.declare(cython.int, 255)
 BIN_LIMIT = cython.declare(cython.int, 255)
 APM_LIMIT = cython.declare(cython.int, 100)
+PAIR_LIMIT = cython.declare(cython.int, 60)
+#: The second and third estimates keep probability and use count in one int (one memory
+#: access): prob | uses << USES_SHIFT.
+PROB_MASK = cython.declare(cython.int, (1 << PROB_BITS) - 1)
+USES_SHIFT = cython.declare(cython.int, 24)
+#: The mixer: weights with 16 fractional bits, each starting at a third; a weight moves by
+#: error (PROB_BITS) x input (stretch units) >> MIX_SHIFT.
+MIX_ONE = cython.declare(cython.int, 1 << 16)
+MIX_SHIFT = cython.declare(cython.int, 22)
+MIX_ORDERS = cython.declare(cython.int, 8)  # one set of weights per order 0..6, 7+, and kind
+#: Stretch units: ln(p / (1 - p)) x 256, kept within +-STRETCH_MAX.
+STRETCH_MAX = cython.declare(cython.int, 2047)
 CLASSES = cython.declare(cython.int, 9)  # state blocks of 1, 2, 4, ..., 256 states
 ROOT = cython.declare(cython.int, 0)
 #: Bytes of model memory per context and per state slot (for the memory limit).
@@ -79,11 +94,11 @@ SIZE_LENGTH_BITS = cython.declare(cython.int, 6)
 MAX_STACK = cython.declare(cython.int, 260)  # > maximum order + 2
 
 # Feature sizes of the two adaptive tables.
-BIN_FREQS = cython.declare(cython.int, 64)
-BIN_SIZE = cython.declare(cython.Py_ssize_t, 64 * 4 * 2 * 4 * 2 * 3 * 2)
+BIN_FREQS = cython.declare(cython.int, 32)
+BIN_SIZE = cython.declare(cython.Py_ssize_t, 32 * 4 * 2 * 4 * 2 * 3 * 2)
 APM_LEVELS = cython.declare(cython.Py_ssize_t, 30)
-SEE_SIZE = cython.declare(cython.Py_ssize_t, 12 * 8 * 6 * 2 * 2 * 2 * 2 * 2)
-MPS_SIZE = cython.declare(cython.Py_ssize_t, 64 * 12 * 2 * 3 * 4)
+SEE_SIZE = cython.declare(cython.Py_ssize_t, 12 * 8 * 3 * 2 * 2 * 2 * 2)
+MPS_SIZE = cython.declare(cython.Py_ssize_t, 17 * 12 * 4)
 
 
 def _bucket_table():
@@ -109,6 +124,37 @@ def _level_table():
 
 
 _LEVELS = _level_table()
+
+
+def _squash_table():
+    # x (stretch units, -2048..2047) -> 1 / (1 + e**(-x / 256)) with PROB_BITS bits. Exact
+    # knots every 64 units (decimal arithmetic: the same on every platform), linear between.
+    ctx = Context(prec=30)
+    one = 1 << PROB_BITS
+    knots = [int(ctx.divide(one, 1 + ctx.exp(Decimal(-k) / 4))) for k in range(-32, 33)]
+    table = array("i", [0]) * 4096
+    for x in range(-2048, 2048):
+        k, r = divmod(x + 2048, 64)
+        v = knots[k] + ((knots[k + 1] - knots[k]) * r >> 6)
+        table[x + 2048] = min(max(v, 1), one - 1)
+    return table
+
+
+def _stretch_table(squash):
+    # Probability >> 10 (12 bits) -> the smallest x whose squash reaches it (the inverse).
+    table = array("h", [STRETCH_MAX]) * (1 << 12)
+    q = 0
+    for x in range(-2047, 2048):
+        v = squash[x + 2048] >> 10
+        while q <= v:
+            table[q] = x
+            q += 1
+    return table
+
+
+_RATES = array("i", [(1 << 16) // (n + RATE_START) for n in range(256)])
+_SQUASH = _squash_table()
+_STRETCH = _stretch_table(_SQUASH)
 
 
 def _extended(a, length):
@@ -155,9 +201,19 @@ class Model:
     bin_uses: cython.uchar[::1]
     see_prob: cython.int[::1]
     see_uses: cython.uchar[::1]
-    apm_prob: cython.int[::1]
-    apm_uses: cython.uchar[::1]
+    apm: cython.int[::1]
     apm_idx: cython.Py_ssize_t
+    pair: cython.int[::1]
+    pair_idx: cython.Py_ssize_t
+    mix_w: cython.longlong[::1]
+    mix_idx: cython.Py_ssize_t
+    mix_in0: cython.int
+    mix_in1: cython.int
+    mix_in2: cython.int
+    mix_p: cython.int
+    squash: cython.int[::1]
+    rate: cython.int[::1]
+    stretch: cython.short[::1]
     mps_prob: cython.int[::1]
     mps_uses: cython.uchar[::1]
     level: cython.uchar[::1]
@@ -168,6 +224,7 @@ class Model:
     # Coding state
     maxctx: cython.int
     prev_sym: cython.int
+    prev_sym2: cython.int
     prev_success: cython.int
     run: cython.int
     restarts: cython.Py_ssize_t
@@ -191,8 +248,13 @@ class Model:
         self.bin_uses = bytearray(BIN_SIZE)
         self.see_prob = array("i", [0]) * SEE_SIZE
         self.see_uses = bytearray(SEE_SIZE)
-        self.apm_prob = array("i", [0]) * (3 * 256 * APM_LEVELS)
-        self.apm_uses = bytearray(3 * 256 * APM_LEVELS)
+        self.apm = array("i", [0]) * (3 * 256 * APM_LEVELS)
+        self.pair = array("i", [0]) * (2 * 256 * 256)
+        self.mix_w = array("q", [MIX_ONE // 3]) * (3 * MIX_ORDERS * 3)
+        self.mix_in0 = self.mix_in1 = self.mix_in2 = 0
+        self.squash = _SQUASH
+        self.rate = _RATES
+        self.stretch = _STRETCH
         self.mps_prob = array("i", [0]) * MPS_SIZE
         self.mps_uses = bytearray(MPS_SIZE)
         self.level = _LEVELS
@@ -205,6 +267,7 @@ class Model:
         self.restarts = 0
         self.failed = False
         self.prev_sym = 0
+        self.prev_sym2 = 0
         self.prev_success = 0
         self.run = 0
         # Start small and grow by doubling up to the limits: small blocks stay cheap.
@@ -470,31 +533,72 @@ class Model:
     @cython.nogil
     @cython.exceptval(check=False)
     def _adapt(self, prob: cython.int, uses: cython.int, escape: cython.int) -> cython.int:
+        # Move 1/(uses + RATE_START) of the way, by a multiplication (a division is slow).
+        rate: cython.longlong = self.rate[uses]
         if escape:
-            return prob + ((1 << PROB_BITS) - prob) // (uses + RATE_START)
-        return prob - prob // (uses + RATE_START)
-
-    @cython.cfunc
-    @cython.nogil
-    @cython.exceptval(check=False)
-    def _refine(self, prob: cython.int, kind: cython.int, byte: cython.int) -> cython.int:
-        """A second estimate of an escape probability, learned for `byte` and the first
-        estimate on a log scale (half-octave steps); the two are averaged."""
-        idx: cython.Py_ssize_t = (kind * 256 + byte) * APM_LEVELS + self.level[prob >> 8]
-        self.apm_idx = idx
-        if self.apm_uses[idx] == 0 and self.apm_prob[idx] == 0:
-            self.apm_prob[idx] = prob
-        return (prob + self.apm_prob[idx]) >> 1
+            return prob + cython.cast(cython.int, (((1 << PROB_BITS) - prob) * rate) >> 16)
+        return prob - cython.cast(cython.int, (prob * rate) >> 16)
 
     @cython.cfunc
     @cython.inline
     @cython.nogil
     @cython.exceptval(check=False)
-    def _learn_apm(self, escape: cython.int) -> cython.void:
-        uses: cython.int = self.apm_uses[self.apm_idx]
-        self.apm_prob[self.apm_idx] = self._adapt(self.apm_prob[self.apm_idx], uses, escape)
-        if uses < APM_LIMIT:
-            self.apm_uses[self.apm_idx] = uses + 1
+    def _adapt_packed(self, cell: cython.int, escape: cython.int,
+                      limit: cython.int) -> cython.int:
+        """_adapt for a cell holding prob | uses << USES_SHIFT; uses stop at `limit`."""
+        uses: cython.int = cell >> USES_SHIFT
+        return self._adapt(cell & PROB_MASK, uses, escape) | (
+            (uses + (uses < limit)) << USES_SHIFT)
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _refine(self, prob: cython.int, kind: cython.int, byte: cython.int,
+                c: cython.int) -> cython.int:
+        """The final estimate of a binary decision of `kind` (0: binary context, 1: escape,
+        2: most frequent state) whose first estimate is `prob`. Two more estimates are
+        learned: for `byte` and `prob` on a log scale (half-octave steps), and for `byte`
+        and the byte before it (for escapes, `byte` is the previous byte: then the two
+        previous bytes); a small mixer (per kind and order of the context c) weighs the
+        three in the logistic domain and learns the weights as it goes."""
+        idx: cython.Py_ssize_t = (kind * 256 + byte) * APM_LEVELS + self.level[prob >> 8]
+        pair: cython.Py_ssize_t = ((kind == 1) * 256 + byte) * 256 + (
+            self.prev_sym2 if kind == 1 else self.prev_sym)
+        w: cython.Py_ssize_t = (kind * MIX_ORDERS + min(self._order(c), MIX_ORDERS - 1)) * 3
+        x: cython.longlong
+        self.apm_idx = idx
+        if self.apm[idx] == 0:
+            self.apm[idx] = prob
+        self.pair_idx = pair
+        if self.pair[pair] == 0:
+            self.pair[pair] = prob
+        self.mix_idx = w
+        self.mix_in0 = self.stretch[prob >> 10]
+        self.mix_in1 = self.stretch[(self.apm[idx] & PROB_MASK) >> 10]
+        self.mix_in2 = self.stretch[(self.pair[pair] & PROB_MASK) >> 10]
+        x = (self.mix_w[w] * self.mix_in0 + self.mix_w[w + 1] * self.mix_in1
+             + self.mix_w[w + 2] * self.mix_in2) >> 16
+        if x > STRETCH_MAX:
+            x = STRETCH_MAX
+        elif x < -STRETCH_MAX:
+            x = -STRETCH_MAX
+        self.mix_p = self.squash[x + 2048]
+        return self.mix_p
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _learn_refined(self, escape: cython.int) -> cython.void:
+        """Teach the estimates and the mixer of the last _refine the outcome."""
+        err: cython.longlong = (escape << PROB_BITS) - self.mix_p
+        self.apm[self.apm_idx] = self._adapt_packed(self.apm[self.apm_idx], escape, APM_LIMIT)
+        self.pair[self.pair_idx] = self._adapt_packed(self.pair[self.pair_idx], escape,
+                                                      PAIR_LIMIT)
+        # Each step is below 2**12: 64-bit weights cannot overflow on any input.
+        self.mix_w[self.mix_idx] += (err * self.mix_in0) >> MIX_SHIFT
+        self.mix_w[self.mix_idx + 1] += (err * self.mix_in1) >> MIX_SHIFT
+        self.mix_w[self.mix_idx + 2] += (err * self.mix_in2) >> MIX_SHIFT
 
     @cython.cfunc
     @cython.inline
@@ -540,20 +644,18 @@ class Model:
     @cython.exceptval(check=False)
     def _see_index(self, c: cython.int, d: cython.int, total: cython.int,
                    masked: cython.int) -> cython.Py_ssize_t:
-        mean: cython.int = total // d
         mb: cython.int = 0
         sc: cython.int
         o: cython.int = self._order(c)
         i: cython.Py_ssize_t
-        while mean > 1 and mb < 7:
-            mean >>= 1
+        # The octave of the mean frequency total / d (0 to 7), without a division.
+        while mb < 7 and (d << (mb + 1)) <= total:
             mb += 1
         i = self.bucket[d]
         i = i * 8 + mb
-        i = i * 6 + (o if o < 5 else 5)
+        i = i * 3 + (o if o < 2 else 2)
         i = i * 2 + (masked > 0)
         i = i * 2 + (masked > d)
-        i = i * 2 + self.prev_success
         i = i * 2 + (self.prev_sym >= 0x40)
         sc = self._suffix(c)
         i = i * 2 + (sc >= 0 and d < self._count(sc) - self._count(c))
@@ -562,18 +664,13 @@ class Model:
     @cython.cfunc
     @cython.nogil
     @cython.exceptval(check=False)
-    def _mps_index(self, c: cython.int, d: cython.int, f1: cython.int,
-                   total: cython.int) -> cython.Py_ssize_t:
+    def _mps_index(self, d: cython.int, f1: cython.int, total: cython.int) -> cython.Py_ssize_t:
         """The cell of the estimate that the byte is not the context's first (most frequent)
-        state, by that state's share, the number of states and the order."""
+        state, by that state's share and count and the number of states (more features, such
+        as the order, measured worse: the cells learn too slowly)."""
         r: cython.int = (f1 * 16) // total
-        o: cython.int = self._order(c)
         i: cython.Py_ssize_t
-        if r > 63:
-            r = 63
         i = r * 12 + self.bucket[d]
-        i = i * 2 + self.prev_success
-        i = i * 3 + (0 if o <= 2 else (1 if o <= 4 else 2))
         i = i * 4 + (f1 >= 8) + (f1 >= 24) + (f1 >= 64)
         if self.mps_uses[i] == 0 and self.mps_prob[i] == 0:
             self.mps_prob[i] = cython.cast(cython.int, (cython.cast(cython.longlong, total - f1)
@@ -586,7 +683,7 @@ class Model:
     @cython.exceptval(check=False)
     def _learn_mps(self, idx: cython.Py_ssize_t, miss: cython.int) -> cython.void:
         uses: cython.int = self.mps_uses[idx]
-        self._learn_apm(miss)
+        self._learn_refined(miss)
         self.mps_prob[idx] = self._adapt(self.mps_prob[idx], uses, miss)
         if uses < SEE_LIMIT:
             self.mps_uses[idx] = uses + 1
@@ -629,7 +726,7 @@ class Model:
                 if self.mask[self._sym(first)] != stamp:
                     idx = self._bin_index(c, first, masked > 0)
                     self._init_bin(idx, first)
-                    esc = self._code_prob(self._refine(self.bin_prob[idx], 0, self._sym(first)))
+                    esc = self._code_prob(self._refine(self.bin_prob[idx], 0, self._sym(first), c))
                     if self._sym(first) == symbol:
                         coder.encode(esc, CODE_TOTAL - esc, CODE_TOTAL)
                         self._learn_bin(idx, 0)
@@ -668,15 +765,15 @@ class Model:
                 if d > 0:
                     idx = self._see_index(c, d, total, masked)
                     self._init_see(idx, d, total)
-                    esc = self._code_prob(self._refine(self.see_prob[idx], 1, self.prev_sym))
+                    esc = self._code_prob(self._refine(self.see_prob[idx], 1, self.prev_sym, c))
                     if target_cum >= 0:
                         coder.encode(esc, CODE_TOTAL - esc, CODE_TOTAL)
                         self._learn_see(idx, 0)
                         if masked == 0:  # first, is it the most frequent state?
                             f1 = self._freq(first)
-                            idx = self._mps_index(c, d, f1, total)
+                            idx = self._mps_index(d, f1, total)
                             esc = self._code_prob(
-                                self._refine(self.mps_prob[idx], 2, self._sym(first)))
+                                self._refine(self.mps_prob[idx], 2, self._sym(first), c))
                             if self.found_state == first:
                                 coder.encode(esc, CODE_TOTAL - esc, CODE_TOTAL)
                                 self._learn_mps(idx, 0)
@@ -735,7 +832,7 @@ class Model:
                 if self.mask[self._sym(first)] != stamp:
                     idx = self._bin_index(c, first, masked > 0)
                     self._init_bin(idx, first)
-                    esc = self._code_prob(self._refine(self.bin_prob[idx], 0, self._sym(first)))
+                    esc = self._code_prob(self._refine(self.bin_prob[idx], 0, self._sym(first), c))
                     if coder.decode_target(CODE_TOTAL) >= esc:
                         coder.decode_consume(esc, CODE_TOTAL - esc)
                         self._learn_bin(idx, 0)
@@ -760,15 +857,15 @@ class Model:
                 if d > 0:
                     idx = self._see_index(c, d, total, masked)
                     self._init_see(idx, d, total)
-                    esc = self._code_prob(self._refine(self.see_prob[idx], 1, self.prev_sym))
+                    esc = self._code_prob(self._refine(self.see_prob[idx], 1, self.prev_sym, c))
                     if coder.decode_target(CODE_TOTAL) >= esc:
                         coder.decode_consume(esc, CODE_TOTAL - esc)
                         self._learn_see(idx, 0)
                         if masked == 0:  # first, is it the most frequent state?
                             f1 = self._freq(first)
-                            idx = self._mps_index(c, d, f1, total)
+                            idx = self._mps_index(d, f1, total)
                             esc = self._code_prob(
-                                self._refine(self.mps_prob[idx], 2, self._sym(first)))
+                                self._refine(self.mps_prob[idx], 2, self._sym(first), c))
                             if coder.decode_target(CODE_TOTAL) >= esc:
                                 coder.decode_consume(esc, CODE_TOTAL - esc)
                                 self._learn_mps(idx, 0)
@@ -828,7 +925,7 @@ class Model:
     @cython.exceptval(check=False)
     def _learn_bin(self, idx: cython.Py_ssize_t, escape: cython.int) -> cython.void:
         uses: cython.int = self.bin_uses[idx]
-        self._learn_apm(escape)
+        self._learn_refined(escape)
         self.bin_prob[idx] = self._adapt(self.bin_prob[idx], uses, escape)
         if uses < BIN_LIMIT:
             self.bin_uses[idx] = uses + 1
@@ -850,7 +947,7 @@ class Model:
     @cython.exceptval(check=False)
     def _learn_see(self, idx: cython.Py_ssize_t, escape: cython.int) -> cython.void:
         uses: cython.int = self.see_uses[idx]
-        self._learn_apm(escape)
+        self._learn_refined(escape)
         self.see_prob[idx] = self._adapt(self.see_prob[idx], uses, escape)
         if uses < SEE_LIMIT:
             self.see_uses[idx] = uses + 1
@@ -873,6 +970,7 @@ class Model:
             self.run += 1
         else:
             self.run = 0
+        self.prev_sym2 = self.prev_sym
         self.prev_sym = symbol
         if fc >= 0:
             fs = self._reward(fc, fs, fc == self.escaped_from and self._order(fc) == self.max_order)
