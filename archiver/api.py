@@ -53,22 +53,25 @@ def make_encoder(codec: str = AUTO, registry: Registry | None = None,
     """The block encoder for a codec spec (`name`, `name:key=value,...`), `auto` or
     `auto-sample`.
 
-    `auto` tries every installed codec (or those named in `auto_codecs`) at its default
-    settings on each block and keeps the smallest; `auto-sample` first tries them on a sample
-    of the block and compresses the whole block with the SAMPLE_FINALISTS best only.
+    `auto` tries every installed codec at its default settings (or the codec specs in
+    `auto_codecs`, such as `bwt:stage=cm`) on each block and keeps the smallest;
+    `auto-sample` first tries them on a sample of the block and compresses the whole block
+    with the SAMPLE_FINALISTS best only.
     """
     registry = registry or default_registry()
     store = registry.create(STORE)
     if codec in (AUTO, AUTO_SAMPLE):
         if options:
             raise UsageError(f"codec options need a codec name, not {codec!r}")
-        names = list(auto_codecs) if auto_codecs else registry.names()
-        unknown = sorted(set(names) - set(registry.names()))
+        specs = list(auto_codecs) if auto_codecs else registry.names()
+        unknown = sorted({parse_codec_spec(spec)[0] for spec in specs} - set(registry.names()))
         if unknown:
             raise UsageError(f"--auto-codecs: no codec named {unknown[0]!r} is installed "
                              f"(see pyarc codecs)")
-        candidates = sorted((registry.create(name) for name in set(names) | {STORE}),
-                            key=lambda candidate: (candidate.decode_rank, candidate.name))
+        # One candidate per distinct setting (a codec may come with several, in the order
+        # given: on equal sizes and equal decode_rank, the first is kept).
+        created = {codec.spec: codec for codec in map(registry.create, [STORE, *specs])}
+        candidates = sorted(created.values(), key=lambda candidate: candidate.decode_rank)
         return BlockEncoder(candidates, store, sample=codec == AUTO_SAMPLE)
     if auto_codecs:
         raise UsageError("--auto-codecs goes with --codec auto or auto-sample")

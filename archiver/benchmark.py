@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from archiver import api
+from archiver.codec import split_codec_specs
 from archiver.entropy import estimate
 from archiver.errors import PyarcError, UsageError
 from archiver.plugins import Registry
@@ -230,18 +231,9 @@ def found_executables() -> dict[str, str | None]:
 
 
 def split_names(texts: Iterable[str]) -> list[str]:
-    """`--codecs` values, comma-separated, into names. A piece `key=value` without a colon
-    continues the codec spec before it: `lz77:level=9,window=22,zlib-6` is two names."""
-    names: list[str] = []
-    for text in texts:
-        for piece in (part.strip() for part in text.split(",")):
-            if not piece:
-                continue
-            if "=" in piece and ":" not in piece and names and ":" in names[-1]:
-                names[-1] += "," + piece
-            else:
-                names.append(piece)
-    return names
+    """`--codecs` values, comma-separated lists read as one (see split_codec_specs), into
+    names: `lz77:level=9,window=22,zlib-6` is two names."""
+    return split_codec_specs(",".join(texts))
 
 
 def select_methods(names: Sequence[str], external: bool = True,

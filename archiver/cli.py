@@ -34,7 +34,7 @@ from rich.progress import (
 from rich.table import Table
 
 from archiver import api
-from archiver.codec import kernel_status
+from archiver.codec import kernel_status, split_codec_specs
 from archiver.entropy import DEFAULT_ORDER, MAX_ORDER, Measure, estimate
 from archiver.errors import PyarcError, UsageError
 from archiver.format import DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE, Kind
@@ -108,9 +108,10 @@ def pack(
              "decoder); 'auto-sample': rank the codecs on a 64 KiB sample of each block and "
              "try only the best two on the block (faster; may miss the smallest).")] = api.AUTO,
     auto_codecs: Annotated[str | None, typer.Option(
-        "--auto-codecs", metavar="NAME,...",
-        help="With auto or auto-sample: try only these codecs (store is always a "
-             "candidate).")] = None,
+        "--auto-codecs", metavar="NAME[:K=V,...],...",
+        help="With auto or auto-sample: try only these codecs, each at its defaults or with "
+             "the options given; a codec may come more than once (ppm,bwt,bwt:stage=cm). "
+             "store is always a candidate.")] = None,
     block_size: Annotated[str, typer.Option(
         "--block-size", "-b", metavar="SIZE",
         help=f"Block size, {MIN_BLOCK_SIZE // 1024}K to {MAX_BLOCK_SIZE >> 20}M "
@@ -131,7 +132,7 @@ def pack(
     with _progress(total, "packing") as on_block:
         stats = api.pack(paths, archive, codec=codec, block_size=size, jobs=_jobs(jobs),
                          force=force, on_block=on_block,
-                         auto_codecs=auto_codecs.split(",") if auto_codecs else None)
+                         auto_codecs=split_codec_specs(auto_codecs) if auto_codecs else None)
     if archive != api.STDIO:
         ratio = f"{stats.archive_bytes / stats.raw_bytes:.1%}" if stats.raw_bytes else "-"
         stderr.print(

@@ -142,6 +142,20 @@ def parse_codec_spec(text: str) -> tuple[str, dict[str, str]]:
     return name, options
 
 
+def split_codec_specs(text: str) -> list[str]:
+    """A comma-separated list of codec specs, split: an item `key=value` (no codec name has an
+    `=`) continues the spec before it, so `lz77:level=9,coder=range,ppm` is two specs."""
+    specs: list[str] = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        if "=" in item and ":" not in item and specs and ":" in specs[-1]:
+            specs[-1] += "," + item
+        else:
+            specs.append(item)
+    return specs
+
+
 def format_codec_spec(name: str, options: Mapping[str, OptionValue]) -> str:
     """The inverse of parse_codec_spec."""
     if not options:

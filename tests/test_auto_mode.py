@@ -14,6 +14,7 @@ from conftest import RunCli, assert_one_error_line
 import archiver
 from archiver import api
 from archiver.blocks import SAMPLE_FINALISTS, BlockEncoder
+from archiver.codec import split_codec_specs
 from archiver.errors import UsageError
 from archiver.plugins import registry
 
@@ -87,6 +88,36 @@ def test_auto_codecs_restricts_the_candidates(tmp_path: Path, run_cli: RunCli) -
     assert "auto" in assert_one_error_line(err)
     with pytest.raises(UsageError):
         api.make_encoder("huffman", auto_codecs=["lzw"])
+
+
+def test_split_codec_specs() -> None:
+    """A `key=value` item continues the spec before it; a codec name starts a new one."""
+    assert split_codec_specs("ppm,bwt:stage=cm,lz77:level=9,coder=range,huffman") == [
+        "ppm", "bwt:stage=cm", "lz77:level=9,coder=range", "huffman"]
+
+
+def test_auto_codecs_take_options(tmp_path: Path, run_cli: RunCli) -> None:
+    """--auto-codecs with options: each spec is one candidate (a codec may come twice, once at
+    its defaults); the block keeps the smallest and decodes; a bad option is a usage error."""
+    encoder = api.make_encoder("auto", auto_codecs=["lz77:level=1", "lz77:level=9", "lz77"])
+    assert [codec.spec for codec in encoder.candidates] == [
+        "lz77:level=1,window=20,coder=auto", "lz77:level=9,window=20,coder=auto",
+        "lz77:level=6,window=20,coder=auto"]
+    data = (TEXT * 4)[:BLOCK]
+    best = min(len(codec.encode(data)) for codec in encoder.candidates[1:])
+    assert len(encoder.encode(data)[1]) == best
+    source = tmp_path / "text.txt"
+    source.write_bytes(data)
+    archive = tmp_path / "a.pyarc"
+    code, _, err = run_cli("pack", "--auto-codecs", "lz77:level=1,coder=huffman,lz77:level=9",
+                           archive, source)
+    assert code == 0, err
+    assert block_codecs(archive) == ["lz77"]
+    assert archiver.decompress(archive.read_bytes()) == data
+    code, _, err = run_cli("pack", "--auto-codecs", "lz77:level=12", tmp_path / "b.pyarc",
+                           source)
+    assert code == 2
+    assert "level" in assert_one_error_line(err)
 
 
 def test_auto_sample_tries_only_the_finalists(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1323,7 +1323,8 @@ def test_variants_agree_on_mtf(both) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# encode_bit_p / decode_bit_p, and the models that drive them: counters_kernel (a counter with state), apm_kernel (secondary estimation)
+# encode_bit_p / decode_bit_p, and the models that drive them: counters_kernel (a counter
+# with state), apm_kernel (secondary estimation)
 
 
 def test_bits_with_given_probabilities_round_trip(rc: ModuleType, big) -> None:
