@@ -62,7 +62,8 @@ else:
 
 MAX_FREQ = cython.declare(cython.int, 124)
 MAX_BIN_FREQ = cython.declare(cython.int, 128)
-#: Probabilities of escape are kept with PROB_BITS bits and coded with CODE_BITS (total 2**16).
+#: Probabilities of escape are kept with PROB_BITS bits and coded with CODE_BITS, as the range
+#: coder's encode_bit_p takes them (a binary decision needs no division).
 PROB_BITS = cython.declare(cython.int, 22)
 CODE_BITS = cython.declare(cython.int, 16)
 CODE_TOTAL = cython.declare(cython.uint, 1 << 16)
@@ -605,7 +606,8 @@ class Model:
     @cython.nogil
     @cython.exceptval(check=False)
     def _code_prob(self, prob: cython.int) -> cython.uint:
-        """The escape probability as a coder frequency out of CODE_TOTAL, never 0 or all."""
+        """The escape probability in CODE_BITS bits, for encode_bit_p (an escape is its 0),
+        never 0 or all."""
         p: cython.int = prob >> (PROB_BITS - CODE_BITS)
         if p < 16:
             p = 16
@@ -728,12 +730,12 @@ class Model:
                     self._init_bin(idx, first)
                     esc = self._code_prob(self._refine(self.bin_prob[idx], 0, self._sym(first), c))
                     if self._sym(first) == symbol:
-                        coder.encode(esc, CODE_TOTAL - esc, CODE_TOTAL)
+                        coder.encode_bit_p(esc, 1)
                         self._learn_bin(idx, 0)
                         self.found_ctx = c
                         self.found_state = first
                         return
-                    coder.encode(0, esc, CODE_TOTAL)
+                    coder.encode_bit_p(esc, 0)
                     self._learn_bin(idx, 1)
                     self.mask[self._sym(first)] = stamp
                     masked += 1
@@ -767,7 +769,7 @@ class Model:
                     self._init_see(idx, d, total)
                     esc = self._code_prob(self._refine(self.see_prob[idx], 1, self.prev_sym, c))
                     if target_cum >= 0:
-                        coder.encode(esc, CODE_TOTAL - esc, CODE_TOTAL)
+                        coder.encode_bit_p(esc, 1)
                         self._learn_see(idx, 0)
                         if masked == 0:  # first, is it the most frequent state?
                             f1 = self._freq(first)
@@ -775,17 +777,17 @@ class Model:
                             esc = self._code_prob(
                                 self._refine(self.mps_prob[idx], 2, self._sym(first), c))
                             if self.found_state == first:
-                                coder.encode(esc, CODE_TOTAL - esc, CODE_TOTAL)
+                                coder.encode_bit_p(esc, 1)
                                 self._learn_mps(idx, 0)
                             else:
-                                coder.encode(0, esc, CODE_TOTAL)
+                                coder.encode_bit_p(esc, 0)
                                 self._learn_mps(idx, 1)
                                 coder.encode(target_cum - f1, target_freq, total - f1)
                         else:
                             coder.encode(target_cum, target_freq, total)
                         self.found_ctx = c
                         return
-                    coder.encode(0, esc, CODE_TOTAL)
+                    coder.encode_bit_p(esc, 0)
                     self._learn_see(idx, 1)
                     for s in range(first, first + n):
                         self.mask[self._sym(s)] = stamp
@@ -833,13 +835,11 @@ class Model:
                     idx = self._bin_index(c, first, masked > 0)
                     self._init_bin(idx, first)
                     esc = self._code_prob(self._refine(self.bin_prob[idx], 0, self._sym(first), c))
-                    if coder.decode_target(CODE_TOTAL) >= esc:
-                        coder.decode_consume(esc, CODE_TOTAL - esc)
+                    if coder.decode_bit_p(esc):
                         self._learn_bin(idx, 0)
                         self.found_ctx = c
                         self.found_state = first
                         return self._sym(first)
-                    coder.decode_consume(0, esc)
                     self._learn_bin(idx, 1)
                     self.mask[self._sym(first)] = stamp
                     masked += 1
@@ -858,20 +858,17 @@ class Model:
                     idx = self._see_index(c, d, total, masked)
                     self._init_see(idx, d, total)
                     esc = self._code_prob(self._refine(self.see_prob[idx], 1, self.prev_sym, c))
-                    if coder.decode_target(CODE_TOTAL) >= esc:
-                        coder.decode_consume(esc, CODE_TOTAL - esc)
+                    if coder.decode_bit_p(esc):
                         self._learn_see(idx, 0)
                         if masked == 0:  # first, is it the most frequent state?
                             f1 = self._freq(first)
                             idx = self._mps_index(d, f1, total)
                             esc = self._code_prob(
                                 self._refine(self.mps_prob[idx], 2, self._sym(first), c))
-                            if coder.decode_target(CODE_TOTAL) >= esc:
-                                coder.decode_consume(esc, CODE_TOTAL - esc)
+                            if coder.decode_bit_p(esc):
                                 self._learn_mps(idx, 0)
                                 s = first
                             else:
-                                coder.decode_consume(0, esc)
                                 self._learn_mps(idx, 1)
                                 target = coder.decode_target(total - f1)
                                 cum = 0
@@ -892,7 +889,6 @@ class Model:
                         self.found_ctx = c
                         self.found_state = s
                         return self._sym(s)
-                    coder.decode_consume(0, esc)
                     self._learn_see(idx, 1)
                     for s in range(first, first + n):
                         self.mask[self._sym(s)] = stamp
