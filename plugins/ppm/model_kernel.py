@@ -23,16 +23,24 @@ line holds a whole record:
 Coding a byte, starting from `maxctx` (the longest context known to match):
 - a context with one state (a "binary", deterministic context) codes hit / escape with an
   adaptive probability chosen by small features (PPMd's BinSumm): how often the state was hit,
-  how many states the shorter context has, whether the last byte was predicted, ...;
+  how many states the shorter context has, whether the last byte was predicted, what the
+  match model says of the state's byte, ...;
 - a context with more states codes escape / no escape as one binary decision under an SEE
   probability chosen by features (states left, their mean frequency, order, ...), then, when
   no escape, the byte by the frequencies of the states not excluded; in the first context
   tried, a binary decision "is it the first (most frequent) state?" comes before, under its
-  own adaptive estimate (`_mps_index`), and the frequencies code only the other states;
+  own adaptive estimate (`_mps_index`, which also asks the match model), and the
+  frequencies code only the other states;
 - each of these binary decisions then gets two more estimates, learned for (the byte before,
   or the predicted byte) x (the first estimate on a log scale), an "APM" stage, and for that
-  byte x the byte before it; a small mixer (one per kind of decision) weighs the three in the
-  logistic domain, as in PAQ's mixers, and learns its weights online (`_refine`);
+  byte x the byte before it; a small mixer (per kind of decision, order and match state)
+  weighs the three in the logistic domain, as in PAQ's mixers, and learns its weights online
+  (`_refine`);
+- the match model looks further back than the trie's orders: a hash of the last MATCH_MIN
+  bytes finds where they occurred last, and the byte that followed then is its prediction,
+  for as long as the predictions come true (as in lpaq's match model). It takes part as a
+  feature of the binary-context and most-frequent-state estimates and of the mixer's weights
+  (about 0.015 bits per byte on Calgary at order 6);
 - on an escape the context's bytes are excluded (masked) in every shorter context: the byte is
   known not to be one of them. Past the root, order -1 codes the byte uniformly among the
   values not yet excluded.
@@ -53,12 +61,16 @@ import cython
 from archiver.errors import CodecError
 
 if cython.compiled:
+    from cython.cimports.pyarc_plugins.coding.prefetch import prefetch
     from cython.cimports.pyarc_plugins.coding.rangecoder_kernel import (
         RangeDecoder,
         RangeEncoder,
     )
 else:
     from pyarc_plugins.coding.rangecoder_kernel import RangeDecoder, RangeEncoder
+
+    def prefetch(address):  # a hint to the CPU's cache; nothing to do in pure Python
+        pass
 
 MAX_FREQ = cython.declare(cython.int, 124)
 MAX_BIN_FREQ = cython.declare(cython.int, 128)
@@ -82,7 +94,7 @@ USES_SHIFT = cython.declare(cython.int, 24)
 #: error (PROB_BITS) x input (stretch units) >> MIX_SHIFT.
 MIX_ONE = cython.declare(cython.int, 1 << 16)
 MIX_SHIFT = cython.declare(cython.int, 22)
-MIX_ORDERS = cython.declare(cython.int, 8)  # one set of weights per order 0..6, 7+, and kind
+MIX_ORDERS = cython.declare(cython.int, 8)  # weights per kind x order 0..6, 7+ x match state
 #: Stretch units: ln(p / (1 - p)) x 256, kept within +-STRETCH_MAX.
 STRETCH_MAX = cython.declare(cython.int, 2047)
 CLASSES = cython.declare(cython.int, 9)  # state blocks of 1, 2, 4, ..., 256 states
@@ -94,12 +106,24 @@ RUN_MIN = cython.declare(cython.int, 12)
 SIZE_LENGTH_BITS = cython.declare(cython.int, 6)
 MAX_STACK = cython.declare(cython.int, 260)  # > maximum order + 2
 
-# Feature sizes of the two adaptive tables.
+# Feature sizes of the adaptive tables.
 BIN_FREQS = cython.declare(cython.int, 32)
-BIN_SIZE = cython.declare(cython.Py_ssize_t, 32 * 4 * 2 * 4 * 2 * 3 * 2)
+BIN_SIZE = cython.declare(cython.Py_ssize_t, 32 * 4 * 2 * 4 * 2 * 3 * 2 * 4)
 APM_LEVELS = cython.declare(cython.Py_ssize_t, 30)
 SEE_SIZE = cython.declare(cython.Py_ssize_t, 12 * 8 * 3 * 2 * 2 * 2 * 2)
-MPS_SIZE = cython.declare(cython.Py_ssize_t, 17 * 12 * 4)
+MPS_SIZE = cython.declare(cython.Py_ssize_t, 17 * 12 * 4 * 4)
+#: The match model predicts the byte that followed the last occurrence of the last MATCH_MIN
+#: bytes (found by a 24-bit hash of them, 3 bits a byte); a match that has predicted twice
+#: more (length MATCH_LONG) is "long". Its table has up to MATCH_SLOTS_MAX slots of 8 bytes:
+#: larger tables found a little more and cost more in cache misses than they gained.
+MATCH_MIN = cython.declare(cython.int, 8)
+MATCH_LONG = cython.declare(cython.int, 10)
+MATCH_MAX = cython.declare(cython.int, 65535)
+MATCH_SLOTS_MAX = cython.declare(cython.Py_ssize_t, 1 << 16)
+MATCH_HASH_MASK = cython.declare(cython.longlong, (1 << 24) - 1)
+MATCH_POS_MASK = cython.declare(cython.longlong, (1 << 32) - 1)
+MATCH_CHECK_MASK = cython.declare(cython.longlong, (1 << 23) - 1)  # 64-bit entries stay >= 0
+MATCH_HASH_FACTOR = cython.declare(cython.longlong, 2654435761)  # Knuth's multiplicative hash
 
 
 def _bucket_table():
@@ -227,6 +251,12 @@ class Model:
     prev_sym: cython.int
     prev_sym2: cython.int
     prev_success: cython.int
+    match_table: cython.longlong[::1]
+    match_mask: cython.Py_ssize_t
+    match_hash: cython.longlong
+    match_ptr: cython.Py_ssize_t
+    match_len: cython.int
+    match_sym: cython.int
     run: cython.int
     restarts: cython.Py_ssize_t
     failed: cython.bint
@@ -251,7 +281,7 @@ class Model:
         self.see_uses = bytearray(SEE_SIZE)
         self.apm = array("i", [0]) * (3 * 256 * APM_LEVELS)
         self.pair = array("i", [0]) * (2 * 256 * 256)
-        self.mix_w = array("q", [MIX_ONE // 3]) * (3 * MIX_ORDERS * 3)
+        self.mix_w = array("q", [MIX_ONE // 3]) * (3 * MIX_ORDERS * 3 * 3)
         self.mix_in0 = self.mix_in1 = self.mix_in2 = 0
         self.squash = _SQUASH
         self.rate = _RATES
@@ -271,6 +301,15 @@ class Model:
         self.prev_sym2 = 0
         self.prev_success = 0
         self.run = 0
+        slots: cython.Py_ssize_t = 1024
+        while slots < MATCH_SLOTS_MAX and slots < self.size // 2:
+            slots *= 2
+        self.match_table = array("q", [0]) * slots
+        self.match_mask = slots - 1
+        self.match_hash = 0
+        self.match_ptr = 0
+        self.match_len = 0
+        self.match_sym = -1
         # Start small and grow by doubling up to the limits: small blocks stay cheap.
         self._allocate(min(self.max_contexts, 4096), min(self.max_states, 16384))
         self._restart()
@@ -560,12 +599,14 @@ class Model:
         2: most frequent state) whose first estimate is `prob`. Two more estimates are
         learned: for `byte` and `prob` on a log scale (half-octave steps), and for `byte`
         and the byte before it (for escapes, `byte` is the previous byte: then the two
-        previous bytes); a small mixer (per kind and order of the context c) weighs the
-        three in the logistic domain and learns the weights as it goes."""
+        previous bytes); a small mixer (per kind, order of the context c and state of the
+        match model: none, short, long) weighs the three in the logistic domain and learns
+        the weights as it goes."""
         idx: cython.Py_ssize_t = (kind * 256 + byte) * APM_LEVELS + self.level[prob >> 8]
         pair: cython.Py_ssize_t = ((kind == 1) * 256 + byte) * 256 + (
             self.prev_sym2 if kind == 1 else self.prev_sym)
-        w: cython.Py_ssize_t = (kind * MIX_ORDERS + min(self._order(c), MIX_ORDERS - 1)) * 3
+        w: cython.Py_ssize_t = ((kind * MIX_ORDERS + min(self._order(c), MIX_ORDERS - 1)) * 3
+                                 + (self.match_len > 0) + (self.match_len >= MATCH_LONG)) * 3
         x: cython.longlong
         self.apm_idx = idx
         if self.apm[idx] == 0:
@@ -616,6 +657,74 @@ class Model:
         return p
 
     @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _match_feature(self, sym: cython.int) -> cython.int:
+        """What the match model says of sym: 0 nothing (no match), 1 or 2 it predicts sym
+        (after a short or a long match), 3 it predicts another byte."""
+        if self.match_len == 0:
+            return 0
+        if self.match_sym != sym:
+            return 3
+        return 1 + (self.match_len >= MATCH_LONG)
+
+    # The match model's table, by a hash of MATCH_MIN bytes: where they occurred last (low 32
+    # bits), the byte that followed them (8 bits) and 23 bits of the hash (to tell most
+    # collisions apart). A position is entered one byte late, once its next byte is known, so
+    # that a lookup finds the predicted byte in the table without a read far back in the data.
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _match_slot(self, h: cython.longlong) -> cython.Py_ssize_t:
+        return ((h * MATCH_HASH_FACTOR) >> 16) & self.match_mask
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _match_start(self, symbol: cython.int, pos: cython.Py_ssize_t) -> cython.void:
+        """First half of the match model's update for data[pos] == symbol: follow the match
+        (a wrong prediction ends it), enter the MATCH_MIN bytes before pos with pos and symbol,
+        and, without a match, ask the CPU for the slot that _match_finish will read after the
+        trie's update: the work between hides the cache miss."""
+        if self.match_len > 0:
+            if self.match_sym == symbol:
+                if self.match_len < MATCH_MAX:
+                    self.match_len += 1
+                self.match_sym = self.data[self.match_ptr]
+                self.match_ptr += 1  # <= pos + 1: the next byte read is known by then
+                if self.match_ptr < self.size:
+                    prefetch(cython.address(self.data[self.match_ptr]))
+            else:
+                self.match_len = 0
+        if pos >= MATCH_MIN:
+            self.match_table[self._match_slot(self.match_hash)] = (
+                pos | cython.cast(cython.longlong, symbol) << 32
+                | (self.match_hash & MATCH_CHECK_MASK) << 40)
+        # Three bits of each byte: the hash depends on the last MATCH_MIN bytes only.
+        self.match_hash = (((self.match_hash << 3) ^ symbol) & MATCH_HASH_MASK)
+        if self.match_len == 0:
+            prefetch(cython.address(self.match_table[self._match_slot(self.match_hash)]))
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _match_finish(self, pos: cython.Py_ssize_t) -> cython.void:
+        """Second half: without a match, look the bytes up to pos up."""
+        entry: cython.longlong
+        if self.match_len > 0 or pos + 1 < MATCH_MIN:
+            return
+        entry = self.match_table[self._match_slot(self.match_hash)]
+        if entry != 0 and (entry >> 40) == (self.match_hash & MATCH_CHECK_MASK):
+            self.match_sym = (entry >> 32) & 0xFF
+            self.match_ptr = (entry & MATCH_POS_MASK) + 1
+            self.match_len = MATCH_MIN
+            if self.match_ptr < self.size:
+                prefetch(cython.address(self.data[self.match_ptr]))
+
+    @cython.cfunc
     @cython.nogil
     @cython.exceptval(check=False)
     def _bin_index(self, c: cython.int, s: cython.int, masked: cython.int) -> cython.Py_ssize_t:
@@ -639,6 +748,7 @@ class Model:
         i = i * 2 + masked
         i = i * 3 + ob
         i = i * 2 + (self.run >= RUN_MIN)
+        i = i * 4 + self._match_feature(self._sym(s))
         return i
 
     @cython.cfunc
@@ -666,7 +776,8 @@ class Model:
     @cython.cfunc
     @cython.nogil
     @cython.exceptval(check=False)
-    def _mps_index(self, d: cython.int, f1: cython.int, total: cython.int) -> cython.Py_ssize_t:
+    def _mps_index(self, c: cython.int, d: cython.int, f1: cython.int,
+                   total: cython.int) -> cython.Py_ssize_t:
         """The cell of the estimate that the byte is not the context's first (most frequent)
         state, by that state's share and count and the number of states (more features, such
         as the order, measured worse: the cells learn too slowly)."""
@@ -674,6 +785,7 @@ class Model:
         i: cython.Py_ssize_t
         i = r * 12 + self.bucket[d]
         i = i * 4 + (f1 >= 8) + (f1 >= 24) + (f1 >= 64)
+        i = i * 4 + self._match_feature(self._sym(self._stats(c)))
         if self.mps_uses[i] == 0 and self.mps_prob[i] == 0:
             self.mps_prob[i] = cython.cast(cython.int, (cython.cast(cython.longlong, total - f1)
                                                         << PROB_BITS) // total)
@@ -773,7 +885,7 @@ class Model:
                         self._learn_see(idx, 0)
                         if masked == 0:  # first, is it the most frequent state?
                             f1 = self._freq(first)
-                            idx = self._mps_index(d, f1, total)
+                            idx = self._mps_index(c, d, f1, total)
                             esc = self._code_prob(
                                 self._refine(self.mps_prob[idx], 2, self._sym(first), c))
                             if self.found_state == first:
@@ -862,7 +974,7 @@ class Model:
                         self._learn_see(idx, 0)
                         if masked == 0:  # first, is it the most frequent state?
                             f1 = self._freq(first)
-                            idx = self._mps_index(d, f1, total)
+                            idx = self._mps_index(c, d, f1, total)
                             esc = self._code_prob(
                                 self._refine(self.mps_prob[idx], 2, self._sym(first), c))
                             if coder.decode_bit_p(esc):
@@ -956,11 +1068,20 @@ class Model:
     @cython.exceptval(check=False)
     def update(self, symbol: cython.int, pos: cython.Py_ssize_t) -> cython.void:
         """Learn data[pos] == symbol (just coded) and move to the context of pos + 1."""
+        self._match_start(symbol, pos)
+        self._update_trie(symbol, pos)
+        self._match_finish(pos)
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _update_trie(self, symbol: cython.int, pos: cython.Py_ssize_t) -> cython.void:
         c: cython.int
         fc: cython.int = self.found_ctx
         fs: cython.int = self.found_state
         f: cython.int
         nxt: cython.int
+        suffix_state: cython.int = -1  # the byte's state in the suffix of fc, when known
         self.prev_success = fc == self.escaped_from
         if self.prev_success:
             self.run += 1
@@ -971,7 +1092,7 @@ class Model:
         if fc >= 0:
             fs = self._reward(fc, fs, fc == self.escaped_from and self._order(fc) == self.max_order)
             if self._freq(fs) < MAX_FREQ // 2 and self._suffix(fc) >= 0:
-                self._suffix_bonus(self._suffix(fc), symbol)
+                suffix_state = self._suffix_bonus(self._suffix(fc), symbol)
         # The byte is new in every context that escaped: add it, inheriting its frequency.
         c = self.escaped_from
         while c != fc:
@@ -983,7 +1104,7 @@ class Model:
         if fc < 0:
             self.maxctx = ROOT
             return
-        nxt = self._successor(fc, fs, pos)
+        nxt = self._successor(fc, fs, suffix_state, pos)
         if nxt < 0:
             self._memory_full()
             return
@@ -1002,9 +1123,6 @@ class Model:
     def _reward(self, c: cython.int, s: cython.int, drop: cython.bint) -> cython.int:
         """Count one more occurrence of state s in context c; return where s now is."""
         first: cython.int = self._stats(c)
-        sym: cython.uchar
-        f: cython.uchar
-        ch: cython.int
         if self._count(c) == 1:
             if self._freq(s) < MAX_BIN_FREQ:
                 self._set_freq(s, self._freq(s) + 1)
@@ -1013,34 +1131,44 @@ class Model:
         self._set_summ(c, self._summ(c) + 4)
         # Keep states roughly sorted by frequency: frequent ones are found sooner.
         if s > first and self._freq(s) > self._freq(s - 1):
-            sym = self._sym(s)
-            f = self._freq(s)
-            ch = self._child(s)
-            self._set_sym(s, self._sym(s - 1))
-            self._set_freq(s, self._freq(s - 1))
-            self._set_child(s, self._child(s - 1))
+            self._swap_states(s, s - 1)
             s -= 1
-            self._set_sym(s, sym)
-            self._set_freq(s, f)
-            self._set_child(s, ch)
         if self._freq(s) > MAX_FREQ:
             s = self._rescale(c, s, drop)
         return s
 
     @cython.cfunc
+    @cython.inline
     @cython.nogil
     @cython.exceptval(check=False)
-    def _suffix_bonus(self, c: cython.int, symbol: cython.int) -> cython.void:
-        """A byte found in a young state also gains a little in the shorter context (PPMd)."""
+    def _swap_states(self, a: cython.int, b: cython.int) -> cython.void:
+        t0: cython.int = self.states[2 * a]
+        t1: cython.int = self.states[2 * a + 1]
+        self.states[2 * a] = self.states[2 * b]
+        self.states[2 * a + 1] = self.states[2 * b + 1]
+        self.states[2 * b] = t0
+        self.states[2 * b + 1] = t1
+
+    @cython.cfunc
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _suffix_bonus(self, c: cython.int, symbol: cython.int) -> cython.int:
+        """A byte found in a young state also gains a little in the shorter context c, and
+        moves one place toward the front there (PPMd). Return its state in c, or -1."""
         s: cython.int = self._find(c, symbol)
         if s < 0:
-            return
+            return -1
         if self._count(c) == 1:
             if self._freq(s) < 32:
                 self._set_freq(s, self._freq(s) + 1)
-        elif self._freq(s) < MAX_FREQ - 9:
+            return s
+        if s > self._stats(c) and self._freq(s) >= self._freq(s - 1):
+            self._swap_states(s, s - 1)
+            s -= 1
+        if self._freq(s) < MAX_FREQ - 9:
             self._set_freq(s, self._freq(s) + 2)
             self._set_summ(c, self._summ(c) + 2)
+        return s
 
     @cython.cfunc
     @cython.nogil
@@ -1109,9 +1237,11 @@ class Model:
     @cython.cfunc
     @cython.nogil
     @cython.exceptval(check=False)
-    def _successor(self, c: cython.int, s: cython.int, pos: cython.Py_ssize_t) -> cython.int:
+    def _successor(self, c: cython.int, s: cython.int, suffix_state: cython.int,
+                   pos: cython.Py_ssize_t) -> cython.int:
         """The context that follows context c and its state s (c + sym[s]), creating it and the
-        missing shorter ones below it if they were lazy. -1 when memory is full.
+        missing shorter ones below it if they were lazy. -1 when memory is full. suffix_state
+        is the byte's state in c's suffix when the caller knows it, else -1.
 
         A lazy child -t says: at position t - 1 this context and byte occurred, and data[t]
         followed. The new contexts (c + sym, suffix(c) + sym, ...) each start with that one
@@ -1143,7 +1273,7 @@ class Model:
                 base = ROOT
                 break
             cc = self._suffix(cc)
-            ss = self._find(cc, symbol)
+            ss = suffix_state if n == 1 and suffix_state >= 0 else self._find(cc, symbol)
             if ss < 0:  # the shorter context lost it to a restart or never had it
                 ss = self._add_state(cc, symbol, 1, -cython.cast(cython.int, text))
                 if ss < 0:
