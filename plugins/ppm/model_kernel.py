@@ -6,19 +6,22 @@ and most update rules follow Shkarin's PPMII (PPMd var.H/I); escapes are coded a
 decisions under adaptive secondary estimates (SEE), as in PPMZ. docs/ppm.md explains it all
 with a worked example.
 
-The trie lives in two int arrays (no Python objects), records side by side so that one cache
-line holds a whole record:
-- context c (`contexts[4c:4c+4]`): its `suffix` (the context one byte shorter; the root, order
-  0, has -1), `stats` (the first of its states), `summ` (their frequencies' sum, kept exact
-  for contexts of two or more states), and `count | order << 16 | capclass << 24`: how many
-  states, how many bytes of context, and the capacity 2**capclass of its block of states;
-- state s (`states[2s:2s+2]`): `sym | freq << 8`, and `child`: the context one byte longer
-  (this context followed by sym) when child > 0; when child < 0, the position -child in the
-  data that followed this context and byte the last time (a "lazy" child: a context seen once
-  costs nothing until it is seen again, PPMd's trick); at the maximum order, the child is the
-  context of the same order that follows (the suffix's child);
-- a context's states are one block of the pool; a block that fills is moved to one twice the
-  size, and the old one goes on the free list of its size (linked through child).
+The trie lives in one int array, the *heap* (no Python objects), cut into units of two ints
+(8 bytes); contexts and states are numbered by the unit where they start:
+- state s (`heap[2s:2s+2]`, one unit): `sym | freq << 8`, and `child`: the context one byte
+  longer (this context followed by sym) when child > 0; when child < 0, the position -child in
+  the data that followed this context and byte the last time (a "lazy" child: a context seen
+  once costs nothing until it is seen again, PPMd's trick); at the maximum order, the child is
+  the context of the same order that follows (the suffix's child);
+- context c (`heap[2c:2c+4]`, two units): its `suffix` (the context one byte shorter; the root,
+  order 0, has -1), `count | order << 16 | capclass << 24` (how many states, how many bytes of
+  context, the capacity 2**capclass of its block of states), then either, with two states or
+  more, `stats` (the first of them) and `summ` (their frequencies' sum), or, with one, that
+  state itself: state c + 1, inside the record (PPMd's "OneState"). Most contexts of the higher
+  orders have one state, and reading it costs no second cache miss;
+- the states of a larger context are one block of 2**capclass units; a block that fills is
+  moved to one twice the size, and the old one goes on the free list of its size (linked
+  through child). A context is a block of two units.
 
 Coding a byte, starting from `maxctx` (the longest context known to match):
 - a context with one state (a "binary", deterministic context) codes hit / escape with an
@@ -97,11 +100,10 @@ MIX_SHIFT = cython.declare(cython.int, 22)
 MIX_ORDERS = cython.declare(cython.int, 8)  # weights per kind x order 0..6, 7+ x match state
 #: Stretch units: ln(p / (1 - p)) x 256, kept within +-STRETCH_MAX.
 STRETCH_MAX = cython.declare(cython.int, 2047)
-CLASSES = cython.declare(cython.int, 9)  # state blocks of 1, 2, 4, ..., 256 states
+CLASSES = cython.declare(cython.int, 9)  # blocks of 2**k units, k = 1..8 (0 unused)
 ROOT = cython.declare(cython.int, 0)
-#: Bytes of model memory per context and per state slot (for the memory limit).
-CONTEXT_BYTES = cython.declare(cython.Py_ssize_t, 16)
-STATE_BYTES = cython.declare(cython.Py_ssize_t, 8)
+#: Bytes of the heap's unit: a state; a context takes two (for the memory limit).
+UNIT_BYTES = cython.declare(cython.Py_ssize_t, 8)
 RUN_MIN = cython.declare(cython.int, 12)
 SIZE_LENGTH_BITS = cython.declare(cython.int, 6)
 MAX_STACK = cython.declare(cython.int, 260)  # > maximum order + 2
@@ -206,20 +208,14 @@ def _boost(f: cython.int) -> cython.int:
 class Model:
     # Parameters and limits
     max_order: cython.int
-    max_contexts: cython.Py_ssize_t
-    max_states: cython.Py_ssize_t
     size: cython.Py_ssize_t
     data: cython.const[cython.uchar][:]
-    # Contexts
-    contexts: cython.int[::1]
-    ncontexts: cython.Py_ssize_t
-    context_capacity: cython.Py_ssize_t
-    context_arrays: list
-    # States
-    states: cython.int[::1]
-    nstates: cython.Py_ssize_t
-    state_capacity: cython.Py_ssize_t
-    state_arrays: list
+    # The heap of contexts and states, in units of two ints
+    heap: cython.int[::1]
+    heap_array: object  # the array that owns the heap's memory
+    nunits: cython.Py_ssize_t
+    unit_capacity: cython.Py_ssize_t
+    max_units: cython.Py_ssize_t
     free_head: cython.int[::1]
     # Adaptive escape estimates: probability (PROB_BITS) and use count
     bin_prob: cython.int[::1]
@@ -271,10 +267,9 @@ class Model:
         self.data = data
         self.size = len(data)
         self.max_order = max_order
-        # 40% of the budget for each pool: while one pool doubles (its old and new copies
-        # side by side, 1.5 times its final size) the total stays within `memory`.
-        self.max_contexts = max(memory * 2 // 5 // CONTEXT_BYTES, 1024)
-        self.max_states = max(memory * 2 // 5 // STATE_BYTES, 1024)
+        # Two thirds of the budget: while the heap doubles (its old and new copies side by
+        # side, 1.5 times its final size) the total stays within `memory`.
+        self.max_units = max(memory * 2 // 3 // UNIT_BYTES, 1024)
         self.bin_prob = array("i", [0]) * BIN_SIZE
         self.bin_uses = bytearray(BIN_SIZE)
         self.see_prob = array("i", [0]) * SEE_SIZE
@@ -310,40 +305,26 @@ class Model:
         self.match_ptr = 0
         self.match_len = 0
         self.match_sym = -1
-        # Start small and grow by doubling up to the limits: small blocks stay cheap.
-        self._allocate(min(self.max_contexts, 4096), min(self.max_states, 16384))
+        # Start small and grow by doubling up to the limit: small blocks stay cheap.
+        self.heap_array = array("i", [0]) * (2 * min(self.max_units, 16384))
+        self._view_heap()
         self._restart()
 
     # -----------------------------------------------------------------------------------------
     # Memory
 
-    def _allocate(self, contexts: cython.Py_ssize_t, states: cython.Py_ssize_t):
-        self.context_arrays = [array("i", [0]) * (4 * contexts)]
-        self.state_arrays = [array("i", [0]) * (2 * states)]
-        self._views()
+    def _view_heap(self):
+        # The typed view the hot code uses, onto the array that owns the memory.
+        self.heap = memoryview(self.heap_array)
+        self.unit_capacity = len(self.heap_array) // 2
 
-    def _views(self):
-        # The typed views the hot code uses, onto the arrays that own the memory.
-        self.contexts = memoryview(self.context_arrays[0])
-        self.states = memoryview(self.state_arrays[0])
-        self.context_capacity = len(self.context_arrays[0]) // 4
-        self.state_capacity = len(self.state_arrays[0]) // 2
-
-    def _grow_contexts(self) -> cython.bint:
-        """Double the context arrays (within the limit); False when at the limit."""
-        new: cython.Py_ssize_t = min(2 * self.context_capacity, self.max_contexts)
-        if new <= self.context_capacity:
+    def _grow_heap(self) -> cython.bint:
+        """Double the heap (within the limit); False when at the limit."""
+        new: cython.Py_ssize_t = min(2 * self.unit_capacity, self.max_units)
+        if new <= self.unit_capacity:
             return False
-        self.context_arrays = [_extended(a, 4 * new) for a in self.context_arrays]
-        self._views()
-        return True
-
-    def _grow_states(self) -> cython.bint:
-        new: cython.Py_ssize_t = min(2 * self.state_capacity, self.max_states)
-        if new <= self.state_capacity:
-            return False
-        self.state_arrays = [_extended(a, 2 * new) for a in self.state_arrays]
-        self._views()
+        self.heap_array = _extended(self.heap_array, 2 * new)
+        self._view_heap()
         return True
 
     @cython.cfunc
@@ -352,51 +333,50 @@ class Model:
     def _restart(self) -> cython.void:
         """Empty the trie: only the root, with no symbols (order -1 codes the first bytes)."""
         k: cython.int
-        self.ncontexts = 1
-        self.nstates = 0
+        self.nunits = 0
         for k in range(CLASSES):
             self.free_head[k] = -1
-        self._init_context(ROOT, 0, -1, self._alloc_states(0))
-        self.maxctx = ROOT
+        self.maxctx = self._new_context(0, -1)  # ROOT: the heap holds at least 2 units
 
     @cython.cfunc
     @cython.nogil
     @cython.exceptval(check=False)
     def _alloc_states(self, k: cython.int) -> cython.int:
-        """A free block of 2**k states, or -1 when the state memory is full."""
+        """A free block of 2**k units, or -1 when the heap is full."""
         block: cython.int = self.free_head[k]
         grew: cython.bint
         if block >= 0:
             self.free_head[k] = self._child(block)
             return block
-        while self.nstates + (1 << k) > self.state_capacity:
+        while self.nunits + (1 << k) > self.unit_capacity:
             with cython.gil:
-                grew = self._grow_states()
+                grew = self._grow_heap()
             if not grew:
                 return -1
-        block = cython.cast(cython.int, self.nstates)
-        self.nstates += 1 << k
+        block = cython.cast(cython.int, self.nunits)
+        self.nunits += 1 << k
         return block
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _free_states(self, block: cython.int, k: cython.int) -> cython.void:
+        self._set_child(block, self.free_head[k])
+        self.free_head[k] = block
 
     @cython.cfunc
     @cython.nogil
     @cython.exceptval(check=False)
     def _new_context(self, order: cython.int, suffix: cython.int) -> cython.int:
-        """A context with room for one state, or -1 when memory is full."""
-        c: cython.int
-        block: cython.int
-        grew: cython.bint
-        if self.ncontexts >= self.context_capacity:
-            with cython.gil:
-                grew = self._grow_contexts()
-            if not grew:
-                return -1
-        block = self._alloc_states(0)
-        if block < 0:
-            return -1
-        c = cython.cast(cython.int, self.ncontexts)
-        self.ncontexts += 1
-        self._init_context(c, order, suffix, block)
+        """A context without states (its first goes in its record), or -1 when memory is
+        full."""
+        c: cython.int = self._alloc_states(1)
+        if c >= 0:
+            self.heap[2 * c] = suffix
+            self.heap[2 * c + 1] = order << 16
+            self.heap[2 * c + 2] = 0
+            self.heap[2 * c + 3] = 0
         return c
 
     @cython.cfunc
@@ -404,121 +384,127 @@ class Model:
     @cython.exceptval(check=False)
     def _add_state(self, c: cython.int, symbol: cython.int, f: cython.int,
                    child: cython.int) -> cython.int:
-        """Append a state to context c (moving its block when full); -1 when memory is full."""
+        """Add a state to context c (moving its states to a larger block when full); its
+        index, or -1 when memory is full."""
         n: cython.int = self._count(c)
-        k: cython.int = self._capclass(c)
-        old: cython.int = self._stats(c)
+        k: cython.int
+        old: cython.int
         block: cython.int
         i: cython.int
         f1: cython.int
-        if n == 1:  # a binary context becomes a multi-symbol one: hits count 2 each
-            f1 = self._freq(old)
-            f1 = 2 * f1 if f1 < MAX_FREQ // 4 - 1 else MAX_FREQ - 4
-            self._set_freq(old, f1)
-            self._set_summ(c, f1)
-        if n >= (1 << k):
-            block = self._alloc_states(k + 1)
+        s: cython.int
+        if n == 0:  # the first state lives in the record
+            s = c + 1
+        elif n == 1:  # a binary context gets a block of two; its hits count 2 each from now
+            block = self._alloc_states(1)
             if block < 0:
                 return -1
-            for i in range(n):
-                self._set_sym(block + i, self._sym(old + i))
-                self._set_freq(block + i, self._freq(old + i))
-                self._set_child(block + i, self._child(old + i))
-            self._set_child(old, self.free_head[k])
-            self.free_head[k] = old
-            self._set_stats(c, block)
-            self._set_capclass(c, k + 1)
-            old = block
-        self._set_sym(old + n, symbol)
-        self._set_freq(old + n, f)
-        self._set_child(old + n, child)
+            f1 = self._freq(c + 1)
+            f1 = 2 * f1 if f1 < MAX_FREQ // 4 - 1 else MAX_FREQ - 4
+            self.heap[2 * block] = self._sym(c + 1) | f1 << 8
+            self.heap[2 * block + 1] = self._child(c + 1)
+            self.heap[2 * c + 2] = block  # stats
+            self.heap[2 * c + 3] = f1  # summ
+            self._set_capclass(c, 1)
+            s = block + 1
+        else:
+            k = self._capclass(c)
+            old = self.heap[2 * c + 2]
+            if n >= (1 << k):
+                block = self._alloc_states(k + 1)
+                if block < 0:
+                    return -1
+                for i in range(2 * n):
+                    self.heap[2 * block + i] = self.heap[2 * old + i]
+                self._free_states(old, k)
+                self.heap[2 * c + 2] = block
+                self._set_capclass(c, k + 1)
+                old = block
+            s = old + n
+        self.heap[2 * s] = symbol | f << 8
+        self.heap[2 * s + 1] = child
         self._set_count(c, n + 1)
-        self._set_summ(c, self._summ(c) + f)
-        return old + n
+        if n > 0:
+            self._set_summ(c, self._summ(c) + f)
+        return s
 
     # -----------------------------------------------------------------------------------------
-    # Contexts: four ints each, side by side: suffix, stats, summ, count | order << 16 |
-    # capclass << 24
+    # Contexts: suffix, count | order << 16 | capclass << 24, then stats and summ (or the one
+    # state)
 
     @cython.cfunc
+    @cython.inline
     @cython.nogil
     @cython.exceptval(check=False)
-    def _init_context(self, c: cython.int, order: cython.int, suffix: cython.int,
-                      block: cython.int) -> cython.void:
-        self.contexts[4 * c] = suffix
-        self.contexts[4 * c + 1] = block
-        self.contexts[4 * c + 2] = 0
-        self.contexts[4 * c + 3] = order << 16
+    def _prefetch_context(self, c: cython.int) -> cython.void:
+        """Ask the CPU for context c's record (with its state, if it has one), when c > 0
+        (not the root, which stays in the cache, nor a lazy child)."""
+        if c > 0:
+            prefetch(cython.address(self.heap[2 * c]))
 
     @cython.cfunc
     @cython.inline
     @cython.nogil
     @cython.exceptval(check=False)
     def _suffix(self, c: cython.int) -> cython.int:
-        return self.contexts[4 * c + 0]
+        return self.heap[2 * c]
 
     @cython.cfunc
     @cython.inline
     @cython.nogil
     @cython.exceptval(check=False)
     def _stats(self, c: cython.int) -> cython.int:
-        return self.contexts[4 * c + 1]
+        """The first state of c: in the record when c has one (or none yet)."""
+        return c + 1 if self._count(c) <= 1 else self.heap[2 * c + 2]
 
     @cython.cfunc
     @cython.inline
     @cython.nogil
     @cython.exceptval(check=False)
     def _summ(self, c: cython.int) -> cython.int:
-        return self.contexts[4 * c + 2]
-
-    @cython.cfunc
-    @cython.inline
-    @cython.nogil
-    @cython.exceptval(check=False)
-    def _set_stats(self, c: cython.int, value: cython.int) -> cython.void:
-        self.contexts[4 * c + 1] = value
+        return self.heap[2 * c + 3]
 
     @cython.cfunc
     @cython.inline
     @cython.nogil
     @cython.exceptval(check=False)
     def _set_summ(self, c: cython.int, value: cython.int) -> cython.void:
-        self.contexts[4 * c + 2] = value
+        self.heap[2 * c + 3] = value
 
     @cython.cfunc
     @cython.inline
     @cython.nogil
     @cython.exceptval(check=False)
     def _count(self, c: cython.int) -> cython.int:
-        return self.contexts[4 * c + 3] & 0xFFFF
+        return self.heap[2 * c + 1] & 0xFFFF
 
     @cython.cfunc
     @cython.inline
     @cython.nogil
     @cython.exceptval(check=False)
     def _order(self, c: cython.int) -> cython.int:
-        return (self.contexts[4 * c + 3] >> 16) & 0xFF
+        return (self.heap[2 * c + 1] >> 16) & 0xFF
 
     @cython.cfunc
     @cython.inline
     @cython.nogil
     @cython.exceptval(check=False)
     def _capclass(self, c: cython.int) -> cython.int:
-        return (self.contexts[4 * c + 3] >> 24) & 0xFF
+        return (self.heap[2 * c + 1] >> 24) & 0xFF
 
     @cython.cfunc
     @cython.inline
     @cython.nogil
     @cython.exceptval(check=False)
     def _set_count(self, c: cython.int, value: cython.int) -> cython.void:
-        self.contexts[4 * c + 3] = (self.contexts[4 * c + 3] & ~0xFFFF) | value
+        self.heap[2 * c + 1] = (self.heap[2 * c + 1] & ~0xFFFF) | value
 
     @cython.cfunc
     @cython.inline
     @cython.nogil
     @cython.exceptval(check=False)
     def _set_capclass(self, c: cython.int, value: cython.int) -> cython.void:
-        self.contexts[4 * c + 3] = (self.contexts[4 * c + 3] & 0xFFFFFF) | (value << 24)
+        self.heap[2 * c + 1] = (self.heap[2 * c + 1] & 0xFFFFFF) | (value << 24)
 
     # -----------------------------------------------------------------------------------------
     # States: two ints each, side by side (one cache line holds eight): sym | freq << 8, child
@@ -528,42 +514,42 @@ class Model:
     @cython.nogil
     @cython.exceptval(check=False)
     def _sym(self, s: cython.int) -> cython.int:
-        return self.states[2 * s] & 0xFF
+        return self.heap[2 * s] & 0xFF
 
     @cython.cfunc
     @cython.inline
     @cython.nogil
     @cython.exceptval(check=False)
     def _freq(self, s: cython.int) -> cython.int:
-        return self.states[2 * s] >> 8
+        return self.heap[2 * s] >> 8
 
     @cython.cfunc
     @cython.inline
     @cython.nogil
     @cython.exceptval(check=False)
     def _child(self, s: cython.int) -> cython.int:
-        return self.states[2 * s + 1]
+        return self.heap[2 * s + 1]
 
     @cython.cfunc
     @cython.inline
     @cython.nogil
     @cython.exceptval(check=False)
     def _set_sym(self, s: cython.int, symbol: cython.int) -> cython.void:
-        self.states[2 * s] = (self.states[2 * s] & ~0xFF) | symbol
+        self.heap[2 * s] = (self.heap[2 * s] & ~0xFF) | symbol
 
     @cython.cfunc
     @cython.inline
     @cython.nogil
     @cython.exceptval(check=False)
     def _set_freq(self, s: cython.int, f: cython.int) -> cython.void:
-        self.states[2 * s] = (self.states[2 * s] & 0xFF) | (f << 8)
+        self.heap[2 * s] = (self.heap[2 * s] & 0xFF) | (f << 8)
 
     @cython.cfunc
     @cython.inline
     @cython.nogil
     @cython.exceptval(check=False)
     def _set_child(self, s: cython.int, child: cython.int) -> cython.void:
-        self.states[2 * s + 1] = child
+        self.heap[2 * s + 1] = child
 
     # -----------------------------------------------------------------------------------------
     # Adaptive probabilities
@@ -834,6 +820,7 @@ class Model:
         self.found_ctx = -1
         self.found_state = -1
         while c >= 0:
+            self._prefetch_context(self._suffix(c))  # the escape features read it
             n = self._count(c)
             first = self._stats(c)
             if n == 1:
@@ -940,6 +927,7 @@ class Model:
         self.found_ctx = -1
         self.found_state = -1
         while c >= 0:
+            self._prefetch_context(self._suffix(c))  # the escape features read it
             n = self._count(c)
             first = self._stats(c)
             if n == 1:
@@ -1068,6 +1056,8 @@ class Model:
     @cython.exceptval(check=False)
     def update(self, symbol: cython.int, pos: cython.Py_ssize_t) -> cython.void:
         """Learn data[pos] == symbol (just coded) and move to the context of pos + 1."""
+        if self.found_state >= 0:  # fetch the next context while the update works
+            self._prefetch_context(self._child(self.found_state))
         self._match_start(symbol, pos)
         self._update_trie(symbol, pos)
         self._match_finish(pos)
@@ -1142,12 +1132,12 @@ class Model:
     @cython.nogil
     @cython.exceptval(check=False)
     def _swap_states(self, a: cython.int, b: cython.int) -> cython.void:
-        t0: cython.int = self.states[2 * a]
-        t1: cython.int = self.states[2 * a + 1]
-        self.states[2 * a] = self.states[2 * b]
-        self.states[2 * a + 1] = self.states[2 * b + 1]
-        self.states[2 * b] = t0
-        self.states[2 * b + 1] = t1
+        t0: cython.int = self.heap[2 * a]
+        t1: cython.int = self.heap[2 * a + 1]
+        self.heap[2 * a] = self.heap[2 * b]
+        self.heap[2 * a + 1] = self.heap[2 * b + 1]
+        self.heap[2 * b] = t0
+        self.heap[2 * b + 1] = t1
 
     @cython.cfunc
     @cython.nogil
@@ -1195,8 +1185,13 @@ class Model:
                 total += f
         self._set_count(c, keep - first)
         self._set_summ(c, total)
-        if keep - first == 1:  # now a binary context: its frequency counts hits
-            self._set_freq(first, (self._freq(first) + 3) >> 2)
+        if keep - first == 1:  # now a binary context: its state moves into the record, and
+            # its frequency counts hits
+            self.heap[2 * c + 2] = self._sym(first) | ((self._freq(first) + 3) >> 2) << 8
+            self.heap[2 * c + 3] = self._child(first)
+            self._free_states(first, self._capclass(c))
+            self._set_capclass(c, 0)
+            found = c + 1
         return found
 
     @cython.cfunc
@@ -1311,7 +1306,7 @@ class Model:
             nxt = self._new_context(self._order(cc) + 1, base)
             if nxt < 0:
                 return -1
-            # Fresh context: _add_state cannot fail (its block was just allocated).
+            # A fresh context: its first state goes in its record, _add_state cannot fail.
             self._add_state(nxt, up, f, -cython.cast(cython.int, text + 1))
             self._set_child(self.stack_s[n], nxt)
             base = nxt
@@ -1365,9 +1360,8 @@ def statistics(data, max_order: cython.int, memory: cython.Py_ssize_t) -> dict:
     for i in range(len(data)):
         model.encode_byte(coder, data[i])
         model.update(data[i], i)
-    return {"contexts": model.ncontexts, "states": model.nstates, "restarts": model.restarts,
-            "array_bytes": model.context_capacity * CONTEXT_BYTES
-            + model.state_capacity * STATE_BYTES,
+    return {"units": model.nunits, "restarts": model.restarts,
+            "array_bytes": model.unit_capacity * UNIT_BYTES,
             "payload_bytes": len(coder.finish())}
 
 
