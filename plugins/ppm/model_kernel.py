@@ -75,57 +75,59 @@ else:
     def prefetch(address):  # a hint to the CPU's cache; nothing to do in pure Python
         pass
 
-MAX_FREQ = cython.declare(cython.int, 124)
-MAX_BIN_FREQ = cython.declare(cython.int, 128)
+MAX_FREQ = cython.declare(cython.const[cython.int], 124)
+MAX_BIN_FREQ = cython.declare(cython.const[cython.int], 128)
 #: Probabilities of escape are kept with PROB_BITS bits and coded with CODE_BITS, as the range
 #: coder's encode_bit_p takes them (a binary decision needs no division).
-PROB_BITS = cython.declare(cython.int, 22)
-CODE_BITS = cython.declare(cython.int, 16)
-CODE_TOTAL = cython.declare(cython.uint, 1 << 16)
+PROB_BITS = cython.declare(cython.const[cython.int], 22)
+CODE_BITS = cython.declare(cython.const[cython.int], 16)
 #: An adaptive probability moves 1/(n + RATE_START) of the way to each outcome at its n-th
 #: use, then 1/(LIMIT + RATE_START): fast to learn, then stable.
-RATE_START = cython.declare(cython.int, 8)
-SEE_LIMIT = cython.declare(cython.int, 255)
-BIN_LIMIT = cython.declare(cython.int, 255)
-APM_LIMIT = cython.declare(cython.int, 100)
-PAIR_LIMIT = cython.declare(cython.int, 60)
+RATE_START = cython.declare(cython.const[cython.int], 8)
+SEE_LIMIT = cython.declare(cython.const[cython.int], 255)
+BIN_LIMIT = cython.declare(cython.const[cython.int], 255)
+APM_LIMIT = cython.declare(cython.const[cython.int], 100)
+PAIR_LIMIT = cython.declare(cython.const[cython.int], 60)
 #: The second and third estimates keep probability and use count in one int (one memory
 #: access): prob | uses << USES_SHIFT.
-PROB_MASK = cython.declare(cython.int, (1 << PROB_BITS) - 1)
-USES_SHIFT = cython.declare(cython.int, 24)
+# A C constant is initialized by a literal: (1 << PROB_BITS) - 1, checked below.
+PROB_MASK = cython.declare(cython.const[cython.int], (1 << 22) - 1)
+USES_SHIFT = cython.declare(cython.const[cython.int], 24)
 #: The mixer: weights with 16 fractional bits, each starting at a third; a weight moves by
 #: error (PROB_BITS) x input (stretch units) >> MIX_SHIFT.
-MIX_ONE = cython.declare(cython.int, 1 << 16)
-MIX_SHIFT = cython.declare(cython.int, 22)
-MIX_ORDERS = cython.declare(cython.int, 8)  # weights per kind x order 0..6, 7+ x match state
+MIX_ONE = cython.declare(cython.const[cython.int], 1 << 16)
+MIX_SHIFT = cython.declare(cython.const[cython.int], 22)
+# Weights per kind x order 0..6, 7+ x match state:
+MIX_ORDERS = cython.declare(cython.const[cython.int], 8)
 #: Stretch units: ln(p / (1 - p)) x 256, kept within +-STRETCH_MAX.
-STRETCH_MAX = cython.declare(cython.int, 2047)
-CLASSES = cython.declare(cython.int, 9)  # blocks of 2**k units, k = 1..8 (0 unused)
-ROOT = cython.declare(cython.int, 0)
+STRETCH_MAX = cython.declare(cython.const[cython.int], 2047)
+CLASSES = cython.declare(cython.const[cython.int], 9)  # blocks of 2**k units, k = 1..8 (0 unused)
+ROOT = cython.declare(cython.const[cython.int], 0)
 #: Bytes of the heap's unit: a state; a context takes two (for the memory limit).
-UNIT_BYTES = cython.declare(cython.Py_ssize_t, 8)
-RUN_MIN = cython.declare(cython.int, 12)
-SIZE_LENGTH_BITS = cython.declare(cython.int, 6)
-MAX_STACK = cython.declare(cython.int, 260)  # > maximum order + 2
+UNIT_BYTES = cython.declare(cython.const[cython.Py_ssize_t], 8)
+RUN_MIN = cython.declare(cython.const[cython.int], 12)
+SIZE_LENGTH_BITS = cython.declare(cython.const[cython.int], 6)
+MAX_STACK = cython.declare(cython.const[cython.int], 260)  # > maximum order + 2
 
 # Feature sizes of the adaptive tables.
-BIN_FREQS = cython.declare(cython.int, 32)
-BIN_SIZE = cython.declare(cython.Py_ssize_t, 32 * 4 * 2 * 4 * 2 * 3 * 2 * 4)
-APM_LEVELS = cython.declare(cython.Py_ssize_t, 30)
-SEE_SIZE = cython.declare(cython.Py_ssize_t, 12 * 8 * 3 * 2 * 2 * 2 * 2)
-MPS_SIZE = cython.declare(cython.Py_ssize_t, 17 * 12 * 4 * 4)
+BIN_FREQS = cython.declare(cython.const[cython.int], 32)
+BIN_SIZE = cython.declare(cython.const[cython.Py_ssize_t], 32 * 4 * 2 * 4 * 2 * 3 * 2 * 4)
+APM_LEVELS = cython.declare(cython.const[cython.Py_ssize_t], 30)
+SEE_SIZE = cython.declare(cython.const[cython.Py_ssize_t], 12 * 8 * 3 * 2 * 2 * 2 * 2)
+MPS_SIZE = cython.declare(cython.const[cython.Py_ssize_t], 17 * 12 * 4 * 4)
 #: The match model predicts the byte that followed the last occurrence of the last MATCH_MIN
 #: bytes (found by a 24-bit hash of them, 3 bits a byte); a match that has predicted twice
 #: more (length MATCH_LONG) is "long". Its table has up to MATCH_SLOTS_MAX slots of 8 bytes:
 #: larger tables found a little more and cost more in cache misses than they gained.
-MATCH_MIN = cython.declare(cython.int, 8)
-MATCH_LONG = cython.declare(cython.int, 10)
-MATCH_MAX = cython.declare(cython.int, 65535)
-MATCH_SLOTS_MAX = cython.declare(cython.Py_ssize_t, 1 << 16)
-MATCH_HASH_MASK = cython.declare(cython.longlong, (1 << 24) - 1)
-MATCH_POS_MASK = cython.declare(cython.longlong, (1 << 32) - 1)
-MATCH_CHECK_MASK = cython.declare(cython.longlong, (1 << 23) - 1)  # 64-bit entries stay >= 0
-MATCH_HASH_FACTOR = cython.declare(cython.longlong, 2654435761)  # Knuth's multiplicative hash
+MATCH_MIN = cython.declare(cython.const[cython.int], 8)
+MATCH_LONG = cython.declare(cython.const[cython.int], 10)
+MATCH_MAX = cython.declare(cython.const[cython.int], 65535)
+MATCH_SLOTS_MAX = cython.declare(cython.const[cython.Py_ssize_t], 1 << 16)
+MATCH_HASH_MASK = cython.declare(cython.const[cython.longlong], (1 << 24) - 1)
+MATCH_POS_MASK = cython.declare(cython.const[cython.longlong], (1 << 32) - 1)
+# 23 bits of check: the 64-bit entries stay >= 0.
+MATCH_CHECK_MASK = cython.declare(cython.const[cython.longlong], (1 << 23) - 1)
+MATCH_HASH_FACTOR = cython.declare(cython.const[cython.longlong], 2654435761)  # Knuth's
 
 
 def _bucket_table():
@@ -179,6 +181,7 @@ def _stretch_table(squash):
     return table
 
 
+assert PROB_MASK == (1 << PROB_BITS) - 1
 _RATES = array("i", [(1 << 16) // (n + RATE_START) for n in range(256)])
 _SQUASH = _squash_table()
 _STRETCH = _stretch_table(_SQUASH)
@@ -633,14 +636,10 @@ class Model:
     @cython.nogil
     @cython.exceptval(check=False)
     def _code_prob(self, prob: cython.int) -> cython.uint:
-        """The escape probability in CODE_BITS bits, for encode_bit_p (an escape is its 0),
-        never 0 or all."""
-        p: cython.int = prob >> (PROB_BITS - CODE_BITS)
-        if p < 16:
-            p = 16
-        elif p > cython.cast(cython.int, CODE_TOTAL) - 16:
-            p = CODE_TOTAL - 16
-        return p
+        """The escape probability in CODE_BITS bits, for encode_bit_p (an escape is its 0).
+        `prob` comes from the squash table at +-STRETCH_MAX at most: 21 to 65513, never 0 or
+        all, without a clamp."""
+        return prob >> (PROB_BITS - CODE_BITS)
 
     @cython.cfunc
     @cython.inline
