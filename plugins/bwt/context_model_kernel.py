@@ -37,8 +37,8 @@ else:
     from pyarc_plugins.coding.counters_kernel import AdaptiveBits
     from pyarc_plugins.coding.rangecoder_kernel import RangeDecoder, RangeEncoder
 
-MIN_P = cython.declare(cython.uint, 32)
-MAX_P = cython.declare(cython.uint, (1 << 16) - 32)
+MIN_P = cython.declare(cython.const[cython.uint], 32)
+MAX_P = cython.declare(cython.const[cython.uint], (1 << 16) - 32)
 ORDER0_LIMIT = 2
 ORDER1_LIMIT = 6
 APM_SHIFT = 6

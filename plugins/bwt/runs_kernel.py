@@ -46,26 +46,28 @@ if cython.compiled:
 else:
     from pyarc_plugins.coding.rangecoder_kernel import RangeDecoder, RangeEncoder
 
-ONE = cython.declare(cython.uint, 1 << 16)  # probabilities are of a 0, in units of 2**-16
-TOP = cython.declare(cython.uint, 1 << 24)  # the range coder keeps its width >= TOP
-MIN_P = cython.declare(cython.uint, 32)  # coded probabilities: a surprise costs <= 11 bits
-MAX_P = cython.declare(cython.uint, (1 << 16) - 32)
+# Probabilities are of a 0, in units of 2**-16
+ONE = cython.declare(cython.const[cython.uint], 1 << 16)
+TOP = cython.declare(cython.const[cython.uint], 1 << 24)  # the range coder keeps its width >= TOP
+# Coded probabilities: a surprise costs <= 11 bits
+MIN_P = cython.declare(cython.const[cython.uint], 32)
+MAX_P = cython.declare(cython.const[cython.uint], (1 << 16) - 32)
 
 # The kinds of byte, as kept in the event history (2 bits each, the latest lowest).
-SAME = cython.declare(cython.uint, 0)
-SECOND = cython.declare(cython.uint, 1)
-OTHER = cython.declare(cython.uint, 2)
-EVENTS = cython.declare(cython.uint, 256)  # the last four events
+SAME = cython.declare(cython.const[cython.uint], 0)
+SECOND = cython.declare(cython.const[cython.uint], 1)
+OTHER = cython.declare(cython.const[cython.uint], 2)
+EVENTS = cython.declare(cython.const[cython.uint], 256)  # the last four events
 #: A run that reaches this length is finished by one count of its remaining bytes.
-LONG_RUN = cython.declare(cython.Py_ssize_t, 16)
-RUN_CLASSES = cython.declare(cython.Py_ssize_t, 6)  # run 0, 1, 2, 3, 4-7, 8-15
-MAX_COUNT_BITS = cython.declare(cython.int, 32)  # a count + 1 < 2**32
+LONG_RUN = cython.declare(cython.const[cython.Py_ssize_t], 16)
+RUN_CLASSES = cython.declare(cython.const[cython.Py_ssize_t], 6)  # run 0, 1, 2, 3, 4-7, 8-15
+MAX_COUNT_BITS = cython.declare(cython.const[cython.int], 32)  # a count + 1 < 2**32
 #: The decoder checks for a corrupt stream after each count and every CHECK_EVERY bytes (a
 #: power of two).
-CHECK_EVERY = cython.declare(cython.Py_ssize_t, 64)
+CHECK_EVERY = cython.declare(cython.const[cython.Py_ssize_t], 64)
 
 # The counters, in one table: offsets of each group, [its contexts].
-SAME_EVENTS = cython.declare(cython.Py_ssize_t, 0)  # [run class][events]
+SAME_EVENTS = cython.declare(cython.const[cython.Py_ssize_t], 0)  # [run class][events]
 SAME_BYTE = cython.declare(cython.Py_ssize_t, SAME_EVENTS + RUN_CLASSES * EVENTS)  # [c1][run<=3]
 SECOND_EVENTS = cython.declare(cython.Py_ssize_t, SAME_BYTE + 256 * 4)  # [events]
 SECOND_BYTES = cython.declare(cython.Py_ssize_t, SECOND_EVENTS + EVENTS)  # [c1][c2]
@@ -75,9 +77,9 @@ COUNT_LENGTH = cython.declare(cython.Py_ssize_t, ORDER1 + 256 * 256)  # [unary p
 COUNT_BITS = cython.declare(cython.Py_ssize_t, COUNT_LENGTH + 32)  # [bit length][bit]
 COUNTERS = cython.declare(cython.Py_ssize_t, COUNT_BITS + 32 * 32)
 # A counter moves 1/(n + 1.5) of the way to each bit after n bits, until n reaches its limit.
-FLAG_LIMIT = cython.declare(cython.uint, 30)
-ORDER0_LIMIT = cython.declare(cython.uint, 4)
-ORDER1_LIMIT = cython.declare(cython.uint, 12)
+FLAG_LIMIT = cython.declare(cython.const[cython.uint], 30)
+ORDER0_LIMIT = cython.declare(cython.const[cython.uint], 4)
+ORDER1_LIMIT = cython.declare(cython.const[cython.uint], 12)
 MAX_LIMIT = 30
 
 @cython.boundscheck(False)  # every index is in range by construction (the layout above)

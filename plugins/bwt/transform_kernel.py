@@ -34,7 +34,7 @@ import cython
 from archiver.errors import CodecError
 
 MAX_BLOCK = 1 << 24
-CHAINS = cython.declare(cython.int, 4)
+CHAINS = cython.declare(cython.const[cython.int], 4)
 
 
 @cython.boundscheck(False)  # sa is a permutation of range(n) (libdivsufsort's contract)

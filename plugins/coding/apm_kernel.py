@@ -16,9 +16,9 @@ from array import array
 
 import cython
 
-BUCKETS = cython.declare(cython.Py_ssize_t, 33)
-STEP_BITS = cython.declare(cython.int, 11)  # 2**16 / (BUCKETS - 1) = 2**11
-ONE = cython.declare(cython.uint, 1 << 16)
+BUCKETS = cython.declare(cython.const[cython.Py_ssize_t], 33)
+STEP_BITS = cython.declare(cython.const[cython.int], 11)  # 2**16 / (BUCKETS - 1) = 2**11
+ONE = cython.declare(cython.const[cython.uint], 1 << 16)
 
 
 @cython.final

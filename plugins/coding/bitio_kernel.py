@@ -19,18 +19,18 @@ GIL released. A BitReader past the end of its data reads zero bits and counts th
 
 import cython
 
-MASK64 = cython.declare(cython.ulonglong, 0xFFFFFFFFFFFFFFFF)
+MASK64 = cython.declare(cython.const[cython.ulonglong], 0xFFFFFFFFFFFFFFFF)
 #: The most bits one write() or peek() may handle (the accumulator holds up to 7 more).
-MAX_BITS = cython.declare(cython.int, 56)
-RUN_A = cython.declare(cython.uint, 256)
-RUN_B = cython.declare(cython.uint, 257)
+MAX_BITS = cython.declare(cython.const[cython.int], 56)
+RUN_A = cython.declare(cython.const[cython.uint], 256)
+RUN_B = cython.declare(cython.const[cython.uint], 257)
 #: Symbols of a prefix code with run digits: the 256 bytes, RUN_A and RUN_B (a Python int,
 #: so that codecs can import it).
 RUN_SYMBOLS = 258
 #: A decoded run is at most 2**MAX_RUN_DIGITS - 1 bytes long (far above any block).
-MAX_RUN_DIGITS = cython.declare(cython.int, 40)
+MAX_RUN_DIGITS = cython.declare(cython.const[cython.int], 40)
 #: Codes in a decoding table are at most this long (entry = symbol << 4 | length).
-MAX_TABLE_BITS = cython.declare(cython.int, 15)
+MAX_TABLE_BITS = cython.declare(cython.const[cython.int], 15)
 
 
 @cython.boundscheck(False)  # start < size, and the scan stops at size

@@ -20,8 +20,8 @@ from array import array
 
 import cython
 
-ONE = cython.declare(cython.uint, 1 << 16)
-HALF = cython.declare(cython.uint, 1 << 15)
+ONE = cython.declare(cython.const[cython.uint], 1 << 16)
+HALF = cython.declare(cython.const[cython.uint], 1 << 15)
 MAX_LIMIT = 255
 
 

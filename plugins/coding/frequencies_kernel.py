@@ -25,7 +25,7 @@ else:
     from pyarc_plugins.coding.rangecoder_kernel import RangeDecoder, RangeEncoder
 
 #: Totals never exceed this (the range coder takes up to 2**16; a tree node holds 16 bits).
-LIMIT = cython.declare(cython.uint, 0xFFFF)
+LIMIT = cython.declare(cython.const[cython.uint], 0xFFFF)
 
 
 @cython.final

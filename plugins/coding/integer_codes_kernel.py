@@ -17,7 +17,7 @@ else:
     from pyarc_plugins.coding.bitio_kernel import BitReader, BitWriter
 
 #: The largest bit length a code may carry (values below 2**MAX_CODE_BITS).
-MAX_CODE_BITS = cython.declare(cython.int, 56)
+MAX_CODE_BITS = cython.declare(cython.const[cython.int], 56)
 
 
 @cython.ccall

@@ -36,21 +36,21 @@ if cython.compiled:
 else:
     from pyarc_plugins.coding.bitio_kernel import ByteSink
 
-TOP = cython.declare(cython.uint, 1 << 24)
+TOP = cython.declare(cython.const[cython.uint], 1 << 24)
 #: The largest `total` of a frequency model (keeps width // total >= 2**8).
-MAX_TOTAL = cython.declare(cython.uint, 1 << 16)
-PROB_BITS = cython.declare(cython.int, 11)
-PROB_ONE = cython.declare(cython.uint, 1 << 11)
-PROB_INIT = cython.declare(cython.uint, 1 << 10)
+MAX_TOTAL = cython.declare(cython.const[cython.uint], 1 << 16)
+PROB_BITS = cython.declare(cython.const[cython.int], 11)
+PROB_ONE = cython.declare(cython.const[cython.uint], 1 << 11)
+PROB_INIT = cython.declare(cython.const[cython.uint], 1 << 10)
 #: encode_bit_p's probabilities are in units of 2**-P_BITS (width >> P_BITS is at least 2**8).
-P_BITS = cython.declare(cython.int, 16)
+P_BITS = cython.declare(cython.const[cython.int], 16)
 #: A binary model moves 2**-ADAPT_SHIFT of the way towards each bit it codes.
-ADAPT_SHIFT = cython.declare(cython.int, 5)
-FLUSH_BYTES = cython.declare(cython.int, 4)
-MASK32 = cython.declare(cython.uint, 0xFFFFFFFF)
+ADAPT_SHIFT = cython.declare(cython.const[cython.int], 5)
+FLUSH_BYTES = cython.declare(cython.const[cython.int], 4)
+MASK32 = cython.declare(cython.const[cython.uint], 0xFFFFFFFF)
 #: low >= CARRY: a carry into the bytes held back. Top byte 0xFF: it may yet receive a carry.
-CARRY = cython.declare(cython.ulonglong, 1 << 32)
-TOP_BYTE_FF = cython.declare(cython.ulonglong, 0xFF000000)
+CARRY = cython.declare(cython.const[cython.ulonglong], 1 << 32)
+TOP_BYTE_FF = cython.declare(cython.const[cython.ulonglong], 0xFF000000)
 
 
 def bit_models(count: int):

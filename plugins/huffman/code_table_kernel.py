@@ -25,7 +25,7 @@ else:
     from pyarc_plugins.coding.integer_codes_kernel import read_gamma, unzigzag, write_gamma, zigzag
 
 #: Code lengths are below this (the decoding table allows 15 bits).
-LENGTH_LIMIT = cython.declare(cython.int, 16)
+LENGTH_LIMIT = cython.declare(cython.const[cython.int], 16)
 
 
 @cython.ccall

@@ -45,31 +45,34 @@ else:
 from pyarc_plugins.coding.rangecoder_kernel import bit_models
 from pyarc_plugins.lz77.sequences_kernel import initial_repeats
 
-MIN_MATCH = cython.declare(cython.int, 4)
-MAX_LENGTH = cython.declare(cython.Py_ssize_t, 4 + 16 + 255)
-REPEATS = cython.declare(cython.int, 3)
-STATES = cython.declare(cython.int, 12)
-FIRST_MATCH_STATE = cython.declare(cython.int, 7)
-POS_STATES = cython.declare(cython.int, 4)
-LITERAL_CONTEXT_SHIFT = cython.declare(cython.int, 5)  # 8 - LZMA's lc (3 high bits)
+MIN_MATCH = cython.declare(cython.const[cython.int], 4)
+MAX_LENGTH = cython.declare(cython.const[cython.Py_ssize_t], 4 + 16 + 255)
+REPEATS = cython.declare(cython.const[cython.int], 3)
+STATES = cython.declare(cython.const[cython.int], 12)
+FIRST_MATCH_STATE = cython.declare(cython.const[cython.int], 7)
+POS_STATES = cython.declare(cython.const[cython.int], 4)
+LITERAL_CONTEXT_SHIFT = cython.declare(cython.const[cython.int], 5)  # 8 - LZMA's lc (3 high bits)
 
 # The models, in one array: offsets of each group.
-IS_MATCH = cython.declare(cython.Py_ssize_t, 0)  # [state][pos_state]
-IS_REPEAT = cython.declare(cython.Py_ssize_t, 48)  # [state]
-IS_REPEAT_1_OR_2 = cython.declare(cython.Py_ssize_t, 60)  # [state]
-IS_REPEAT_2 = cython.declare(cython.Py_ssize_t, 72)  # [state]
-DISTANCE_SLOT = cython.declare(cython.Py_ssize_t, 84)  # [length state][64]
-DISTANCE_LOW = cython.declare(cython.Py_ssize_t, 84 + 256)  # reverse trees of slots 4-13
-ALIGN = cython.declare(cython.Py_ssize_t, 84 + 256 + 128)  # reverse tree of 4 bits
-LENGTH_CODER_SIZE = cython.declare(cython.Py_ssize_t, 2 + 4 * 8 + 4 * 8 + 256)
-MATCH_LENGTH = cython.declare(cython.Py_ssize_t, 84 + 256 + 128 + 16)
-REPEAT_LENGTH = cython.declare(cython.Py_ssize_t, 84 + 256 + 128 + 16 + 322)
-LITERAL = cython.declare(cython.Py_ssize_t, 84 + 256 + 128 + 16 + 2 * 322)  # [8][0x300]
-MODELS = cython.declare(cython.Py_ssize_t, 84 + 256 + 128 + 16 + 2 * 322 + 8 * 0x300)
-SLOT_BITS = cython.declare(cython.int, 6)
-ALIGN_BITS = cython.declare(cython.int, 4)
-LAST_LOW_SLOT = cython.declare(cython.uint, 14)  # slots below it have their own bit trees
-SIZE_LENGTH_BITS = cython.declare(cython.int, 5)  # blocks are below 2**31 bytes
+IS_MATCH = cython.declare(cython.const[cython.Py_ssize_t], 0)  # [state][pos_state]
+IS_REPEAT = cython.declare(cython.const[cython.Py_ssize_t], 48)  # [state]
+IS_REPEAT_1_OR_2 = cython.declare(cython.const[cython.Py_ssize_t], 60)  # [state]
+IS_REPEAT_2 = cython.declare(cython.const[cython.Py_ssize_t], 72)  # [state]
+DISTANCE_SLOT = cython.declare(cython.const[cython.Py_ssize_t], 84)  # [length state][64]
+# Reverse trees of slots 4-13
+DISTANCE_LOW = cython.declare(cython.const[cython.Py_ssize_t], 84 + 256)
+ALIGN = cython.declare(cython.const[cython.Py_ssize_t], 84 + 256 + 128)  # reverse tree of 4 bits
+LENGTH_CODER_SIZE = cython.declare(cython.const[cython.Py_ssize_t], 2 + 4 * 8 + 4 * 8 + 256)
+MATCH_LENGTH = cython.declare(cython.const[cython.Py_ssize_t], 84 + 256 + 128 + 16)
+REPEAT_LENGTH = cython.declare(cython.const[cython.Py_ssize_t], 84 + 256 + 128 + 16 + 322)
+# [8][0x300]
+LITERAL = cython.declare(cython.const[cython.Py_ssize_t], 84 + 256 + 128 + 16 + 2 * 322)
+MODELS = cython.declare(cython.const[cython.Py_ssize_t], 84 + 256 + 128 + 16 + 2 * 322 + 8 * 0x300)
+SLOT_BITS = cython.declare(cython.const[cython.int], 6)
+ALIGN_BITS = cython.declare(cython.const[cython.int], 4)
+# Slots below it have their own bit trees
+LAST_LOW_SLOT = cython.declare(cython.const[cython.uint], 14)
+SIZE_LENGTH_BITS = cython.declare(cython.const[cython.int], 5)  # blocks are below 2**31 bytes
 
 
 @cython.cfunc

@@ -34,17 +34,19 @@ else:
 
 from pyarc_plugins.lz77.sequences_kernel import initial_repeats
 
-MIN_MATCH = cython.declare(cython.int, 4)
+MIN_MATCH = cython.declare(cython.const[cython.int], 4)
 #: The hash table has about one slot per byte of the block, at most 2**MAX_HASH_LOG.
-MAX_HASH_LOG = cython.declare(cython.int, 17)
+MAX_HASH_LOG = cython.declare(cython.const[cython.int], 17)
 #: Short matches from far back cost more bits than their literals: a match of 4 bytes must
 #: come from within FAR_4 bytes, one of 5 from within FAR_5.
-FAR_4 = cython.declare(cython.Py_ssize_t, 1 << 12)
-FAR_5 = cython.declare(cython.Py_ssize_t, 1 << 16)
-REPEATS = cython.declare(cython.int, 3)
-HASH_PRIME = cython.declare(cython.ulonglong, 0x9E3779B97F4A7C15)  # 2**64 / golden ratio
-MASK64 = cython.declare(cython.ulonglong, 0xFFFFFFFFFFFFFFFF)  # (the wrap C does anyway)
-LOW32 = cython.declare(cython.longlong, 0xFFFFFFFF)
+FAR_4 = cython.declare(cython.const[cython.Py_ssize_t], 1 << 12)
+FAR_5 = cython.declare(cython.const[cython.Py_ssize_t], 1 << 16)
+REPEATS = cython.declare(cython.const[cython.int], 3)
+# 2**64 / golden ratio
+HASH_PRIME = cython.declare(cython.const[cython.ulonglong], 0x9E3779B97F4A7C15)
+# (the wrap C does anyway)
+MASK64 = cython.declare(cython.const[cython.ulonglong], 0xFFFFFFFFFFFFFFFF)
+LOW32 = cython.declare(cython.const[cython.longlong], 0xFFFFFFFF)
 
 
 @cython.boundscheck(False)  # pos + hash_bytes <= size: callers hash only where that many remain
@@ -254,11 +256,11 @@ def parse(data: cython.const[cython.uchar][:], window_log: cython.int, max_chain
 # block, given a price in bits for every literal and every bucket code (from a first parse).
 
 
-INFINITE = cython.declare(cython.longlong, 1 << 62)
+INFINITE = cython.declare(cython.const[cython.longlong], 1 << 62)
 #: Matches recorded per position, each longer than the one before.
-CANDIDATES = cython.declare(cython.int, 48)
-PRICE_ONE = cython.declare(cython.longlong, 16)  # prices are in 1/16 bits
-PRICED_LENGTHS = cython.declare(cython.Py_ssize_t, 4096)
+CANDIDATES = cython.declare(cython.const[cython.int], 48)
+PRICE_ONE = cython.declare(cython.const[cython.longlong], 16)  # prices are in 1/16 bits
+PRICED_LENGTHS = cython.declare(cython.const[cython.Py_ssize_t], 4096)
 
 
 @cython.cfunc

@@ -22,9 +22,9 @@ else:
     from pyarc_plugins.coding.bitio_kernel import BitReader, BitWriter
 
 CODES = 128
-DIRECT = cython.declare(cython.uint, 16)
-MIN_MATCH = cython.declare(cython.uint, 4)
-REPEATS = cython.declare(cython.int, 3)
+DIRECT = cython.declare(cython.const[cython.uint], 16)
+MIN_MATCH = cython.declare(cython.const[cython.uint], 4)
+REPEATS = cython.declare(cython.const[cython.int], 3)
 
 
 @cython.cfunc

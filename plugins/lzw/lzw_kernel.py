@@ -26,32 +26,32 @@ else:
     from pyarc_plugins.coding.bitio_kernel import BitReader, BitWriter
 
 #: Codes 0..255 are the literal bytes; CLEAR empties the dictionary; FIRST is the first entry.
-CLEAR = cython.declare(cython.uint, 256)
-FIRST = cython.declare(cython.uint, 257)
+CLEAR = cython.declare(cython.const[cython.uint], 256)
+FIRST = cython.declare(cython.const[cython.uint], 257)
 #: max_bits the kernels accept (the codec's option allows the same range).
-MIN_BITS = cython.declare(cython.int, 9)
-MAX_BITS = cython.declare(cython.int, 20)
+MIN_BITS = cython.declare(cython.const[cython.int], 9)
+MAX_BITS = cython.declare(cython.const[cython.int], 20)
 #: The reset policy (see plugins/lzw/__init__.py): once the dictionary is full, the ratio of
 #: the input bytes to the output bits is measured over windows of at least CHECK_GAP input
 #: bytes; the encoder emits CLEAR when a window's ratio is below TOLERANCE_NUM / TOLERANCE_DEN
 #: (9/10) of the best window's since the dictionary filled.
-CHECK_GAP = cython.declare(cython.Py_ssize_t, 5000)
-TOLERANCE_NUM = cython.declare(cython.longlong, 9)
-TOLERANCE_DEN = cython.declare(cython.longlong, 10)
+CHECK_GAP = cython.declare(cython.const[cython.Py_ssize_t], 5000)
+TOLERANCE_NUM = cython.declare(cython.const[cython.longlong], 9)
+TOLERANCE_DEN = cython.declare(cython.const[cython.longlong], 10)
 #: Fibonacci hashing: the top bits of the low 32 bits of key * 2**32 / golden ratio.
-HASH_MULTIPLIER = cython.declare(cython.uint, 0x9E3779B1)
+HASH_MULTIPLIER = cython.declare(cython.const[cython.uint], 0x9E3779B1)
 #: Masks make the 32-bit wrap-around explicit, so that the kernel computes the same as plain
 #: Python, whose integers do not wrap.
-LOW32 = cython.declare(cython.ulonglong, 0xFFFFFFFF)
+LOW32 = cython.declare(cython.const[cython.ulonglong], 0xFFFFFFFF)
 #: Slots of the direct table for strings whose prefix is a literal: (literal << 8) | byte.
-ROOT_SLOTS = cython.declare(cython.Py_ssize_t, 65536)
+ROOT_SLOTS = cython.declare(cython.const[cython.Py_ssize_t], 65536)
 
 # Decoder outcomes.
-OK = cython.declare(cython.int, 0)
-ENDS_EARLY = cython.declare(cython.int, 1)
-BAD_CLEAR = cython.declare(cython.int, 2)
-ABOVE_NEXT = cython.declare(cython.int, 3)
-TOO_LONG = cython.declare(cython.int, 4)
+OK = cython.declare(cython.const[cython.int], 0)
+ENDS_EARLY = cython.declare(cython.const[cython.int], 1)
+BAD_CLEAR = cython.declare(cython.const[cython.int], 2)
+ABOVE_NEXT = cython.declare(cython.const[cython.int], 3)
+TOO_LONG = cython.declare(cython.const[cython.int], 4)
 
 
 def _check_max_bits(max_bits: cython.int) -> None:
