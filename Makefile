@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 
 # Reinstall (and so recompile the kernels) whenever the build config or a kernel changes:
 # a stale .so would otherwise shadow an edited *_kernel.py.
-KERNELS     := $(shell find plugins -name '*_kernel.py' -o -name '*_kernel.pxd' 2>/dev/null)
+KERNELS     := $(shell find plugins -name '*_kernel.py' -o -name '*.pxd' 2>/dev/null)
 BUILD_INPUTS := pyproject.toml setup.py $(KERNELS)
 
 STAMP_TEST := $(VENV)/.pyarc-stamp-test
