@@ -50,11 +50,12 @@ Coding a byte, starting from `maxctx` (the longest context known to match):
 
 Updating after the byte (`update`): the found state gains 4 (every frequency of the context is
 halved once one passes MAX_FREQ; at the top order, states that fall to 0 are dropped), the
-shorter context gains 2 when the found state is young, the byte is added to every context that
-escaped with a frequency inherited from the context where it was found (PPMII's "information
-inheritance"), and the next `maxctx` is the found state's child, created now if it was lazy
-(`_successor`). When the memory limit is reached the model restarts empty (the adaptive tables
-keep what they learned): deterministic, and the same in the encoder and the decoder.
+shorter context gains 2 when the found state is young (count below MAX_FREQ / 4), the byte is
+added to every context that escaped with a frequency inherited from the context where it was
+found (PPMII's "information inheritance"), and the next `maxctx` is the found state's child,
+created now if it was lazy (`_successor`). When the memory limit is reached the model restarts
+empty (the adaptive tables keep what they learned): deterministic, and the same in the encoder
+and the decoder.
 """
 from array import array
 from decimal import Context, Decimal
@@ -93,6 +94,10 @@ PAIR_LIMIT = cython.declare(cython.const[cython.int], 60)
 # A C constant is initialized by a literal: (1 << PROB_BITS) - 1, checked below.
 PROB_MASK = cython.declare(cython.const[cython.int], (1 << 22) - 1)
 USES_SHIFT = cython.declare(cython.const[cython.int], 24)
+#: A decision whose first estimate of the escape (or of missing the most frequent state) is
+#: below REFINE_MIN / 2**PROB_BITS (1/64) is coded with it as it is: refining such confident
+#: estimates changed no total on Calgary in the fourth digit and took 2% of the instructions.
+REFINE_MIN = cython.declare(cython.const[cython.int], 1 << 16)
 #: The mixer: weights with 16 fractional bits, each starting at a third; a weight moves by
 #: error (PROB_BITS) x input (stretch units) >> MIX_SHIFT.
 MIX_ONE = cython.declare(cython.const[cython.int], 1 << 16)
@@ -235,6 +240,7 @@ class Model:
     mix_in1: cython.int
     mix_in2: cython.int
     mix_p: cython.int
+    refined: cython.bint  # whether the last decision went through _refine's estimates
     squash: cython.int[::1]
     rate: cython.int[::1]
     stretch: cython.short[::1]
@@ -590,13 +596,18 @@ class Model:
         and the byte before it (for escapes, `byte` is the previous byte: then the two
         previous bytes); a small mixer (per kind, order of the context c and state of the
         match model: none, short, long) weighs the three in the logistic domain and learns
-        the weights as it goes."""
-        idx: cython.Py_ssize_t = (kind * 256 + byte) * APM_LEVELS + self.level[prob >> 8]
-        pair: cython.Py_ssize_t = ((kind == 1) * 256 + byte) * 256 + (
-            self.prev_sym2 if kind == 1 else self.prev_sym)
-        w: cython.Py_ssize_t = ((kind * MIX_ORDERS + min(self._order(c), MIX_ORDERS - 1)) * 3
-                                 + (self.match_len > 0) + (self.match_len >= MATCH_LONG)) * 3
+        the weights as it goes. A confident first estimate (below REFINE_MIN) stays as it is."""
+        idx: cython.Py_ssize_t
+        pair: cython.Py_ssize_t
+        w: cython.Py_ssize_t
         x: cython.longlong
+        self.refined = prob >= REFINE_MIN
+        if not self.refined:
+            return prob
+        idx = (kind * 256 + byte) * APM_LEVELS + self.level[prob >> 8]
+        pair = ((kind == 1) * 256 + byte) * 256 + (self.prev_sym2 if kind == 1 else self.prev_sym)
+        w = ((kind * MIX_ORDERS + min(self._order(c), MIX_ORDERS - 1)) * 3
+             + (self.match_len > 0) + (self.match_len >= MATCH_LONG)) * 3
         self.apm_idx = idx
         if self.apm[idx] == 0:
             self.apm[idx] = prob
@@ -623,6 +634,8 @@ class Model:
     def _learn_refined(self, escape: cython.int) -> cython.void:
         """Teach the estimates and the mixer of the last _refine the outcome."""
         err: cython.longlong = (escape << PROB_BITS) - self.mix_p
+        if not self.refined:
+            return
         self.apm[self.apm_idx] = self._adapt_packed(self.apm[self.apm_idx], escape, APM_LIMIT)
         self.pair[self.pair_idx] = self._adapt_packed(self.pair[self.pair_idx], escape,
                                                       PAIR_LIMIT)
@@ -1080,7 +1093,7 @@ class Model:
         self.prev_sym = symbol
         if fc >= 0:
             fs = self._reward(fc, fs, fc == self.escaped_from and self._order(fc) == self.max_order)
-            if self._freq(fs) < MAX_FREQ // 2 and self._suffix(fc) >= 0:
+            if self._freq(fs) < MAX_FREQ // 4 and self._suffix(fc) >= 0:
                 suffix_state = self._suffix_bonus(self._suffix(fc), symbol)
         # The byte is new in every context that escaped: add it, inheriting its frequency.
         c = self.escaped_from
