@@ -12,9 +12,10 @@ Options (both are recorded in the block header, so the decoder rebuilds the same
   the model restarts empty and learns again from the next byte (PPMd's "restart" policy); the
   adaptive escape tables are kept. Memory grows by doubling as needed, so small blocks use little.
 
-Payload, version 4 (version 3 had no match model; version 2 averaged two escape estimates
-where version 3 mixes three; version 1 had no most-frequent-state decision; the layout is the
-same):
+Payload, version 5 (version 4 mixed every decision's estimates, even confident ones, and gave
+the suffix bonus to younger states; version 3 had no match model; version 2 averaged two escape
+estimates where version 3 mixes three; version 1 had no most-frequent-state decision; the
+layout is the same):
 
     1 byte       0: the range coder's output follows (coding/rangecoder_kernel.py; exact
                  termination, so a payload with bytes cut or appended is refused)
@@ -39,7 +40,7 @@ MIB = 1 << 20
 
 class PpmCodec(Codec):
     name = "ppm"
-    version = 4
+    version = 5
     decode_rank = 80
     description = "PPM (PPMII-style context trie, SEE escapes, exclusion), orders up to 64"
     option_specs = (
