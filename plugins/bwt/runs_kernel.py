@@ -39,16 +39,17 @@ from array import array
 import cython
 
 if cython.compiled:
+    from cython.cimports.pyarc_plugins.coding.rangecoder_inline import decode_bit, encode_bit
     from cython.cimports.pyarc_plugins.coding.rangecoder_kernel import (
         RangeDecoder,
         RangeEncoder,
     )
 else:
+    from pyarc_plugins.coding.rangecoder_inline import decode_bit, encode_bit
     from pyarc_plugins.coding.rangecoder_kernel import RangeDecoder, RangeEncoder
 
 # Probabilities are of a 0, in units of 2**-16
 ONE = cython.declare(cython.const[cython.uint], 1 << 16)
-TOP = cython.declare(cython.const[cython.uint], 1 << 24)  # the range coder keeps its width >= TOP
 # Coded probabilities: a surprise costs <= 11 bits
 MIN_P = cython.declare(cython.const[cython.uint], 32)
 MAX_P = cython.declare(cython.const[cython.uint], (1 << 16) - 32)
@@ -238,41 +239,6 @@ class _Model:
 @cython.inline
 @cython.nogil
 @cython.exceptval(check=False)
-def _encode_bit(coder: RangeEncoder, p0: cython.uint, bit: cython.uint) -> cython.void:
-    """RangeEncoder.encode_bit_p(p0, bit), inlined."""
-    bound: cython.uint = (coder.width >> 16) * p0
-    if bit:
-        coder.low += bound
-        coder.width -= bound
-    else:
-        coder.width = bound
-    if coder.width < TOP:
-        coder._normalize()
-
-
-@cython.cfunc
-@cython.inline
-@cython.nogil
-@cython.exceptval(check=False)
-def _decode_bit(coder: RangeDecoder, p0: cython.uint) -> cython.uint:
-    """RangeDecoder.decode_bit_p(p0), inlined."""
-    bound: cython.uint = (coder.width >> 16) * p0
-    bit: cython.uint = 0
-    if coder.code < bound:
-        coder.width = bound
-    else:
-        coder.code -= bound
-        coder.width -= bound
-        bit = 1
-    if coder.width < TOP:
-        coder._normalize()
-    return bit
-
-
-@cython.cfunc
-@cython.inline
-@cython.nogil
-@cython.exceptval(check=False)
 def _encode_count(coder: RangeEncoder, model: _Model, count: cython.Py_ssize_t) -> cython.void:
     """Code count >= 0 (Elias gamma, with adaptive models): the bit length of count + 1 in
     unary, then its bits below the top one, high first."""
@@ -283,14 +249,14 @@ def _encode_count(coder: RangeEncoder, model: _Model, count: cython.Py_ssize_t) 
     while value >> length:
         length += 1
     for j in range(1, length):
-        _encode_bit(coder, model.p(COUNT_LENGTH + j), 1)
+        encode_bit(coder, model.p(COUNT_LENGTH + j), 1)
         model.learn(COUNT_LENGTH + j, 1, FLAG_LIMIT)
     if length < MAX_COUNT_BITS:
-        _encode_bit(coder, model.p(COUNT_LENGTH + length), 0)
+        encode_bit(coder, model.p(COUNT_LENGTH + length), 0)
         model.learn(COUNT_LENGTH + length, 0, FLAG_LIMIT)
     for j in range(length - 2, -1, -1):
         bit = (value >> j) & 1
-        _encode_bit(coder, model.p(COUNT_BITS + length * 32 + j), bit)
+        encode_bit(coder, model.p(COUNT_BITS + length * 32 + j), bit)
         model.learn(COUNT_BITS + length * 32 + j, bit, FLAG_LIMIT)
 
 
@@ -305,13 +271,13 @@ def _decode_count(coder: RangeDecoder, model: _Model) -> cython.Py_ssize_t:
     j: cython.int
     bit: cython.uint
     while length < MAX_COUNT_BITS:
-        bit = _decode_bit(coder, model.p(COUNT_LENGTH + length))
+        bit = decode_bit(coder, model.p(COUNT_LENGTH + length))
         model.learn(COUNT_LENGTH + length, bit, FLAG_LIMIT)
         if bit == 0:
             break
         length += 1
     for j in range(length - 2, -1, -1):
-        bit = _decode_bit(coder, model.p(COUNT_BITS + length * 32 + j))
+        bit = decode_bit(coder, model.p(COUNT_BITS + length * 32 + j))
         model.learn(COUNT_BITS + length * 32 + j, bit, FLAG_LIMIT)
         value = 2 * value + bit
     return value - 1
@@ -339,7 +305,7 @@ def encode(data: cython.const[cython.uchar][:]) -> bytes:
             i += 1
             if not after_run:
                 bit = byte != model.c1
-                _encode_bit(coder, model.p_same(), bit)
+                encode_bit(coder, model.p_same(), bit)
                 model.learn_flag(bit)
                 if bit == 0:
                     model.push(byte, SAME)
@@ -353,7 +319,7 @@ def encode(data: cython.const[cython.uchar][:]) -> bytes:
                     continue
             after_run = False
             bit = byte != model.c2
-            _encode_bit(coder, model.p_second(), bit)
+            encode_bit(coder, model.p_second(), bit)
             model.learn_flag(bit)
             if bit == 0:
                 model.push(byte, SECOND)
@@ -363,7 +329,7 @@ def encode(data: cython.const[cython.uchar][:]) -> bytes:
                 bit = (byte >> k) & 1
                 exclusion = model.exclusion(node, k)
                 if k > 0 or exclusion == 0:  # (else c1 or c2 is the other leaf: bit is known)
-                    _encode_bit(coder, model.p_bit(node, exclusion), bit)
+                    encode_bit(coder, model.p_bit(node, exclusion), bit)
                     model.learn_bit(node, exclusion, bit)
                 node = 2 * node + bit
             model.push(byte, OTHER)
@@ -390,7 +356,7 @@ def decode(payload: cython.const[cython.uchar][:], size: cython.Py_ssize_t) -> b
     after_run: cython.bint = False
     with cython.nogil:
         while i < size:
-            if not after_run and _decode_bit(coder, model.p_same()) == 0:
+            if not after_run and decode_bit(coder, model.p_same()) == 0:
                 model.learn_flag(0)
                 byte = model.c1
                 event = SAME
@@ -398,7 +364,7 @@ def decode(payload: cython.const[cython.uchar][:], size: cython.Py_ssize_t) -> b
                 if not after_run:
                     model.learn_flag(1)
                 after_run = False
-                if _decode_bit(coder, model.p_second()) == 0:
+                if decode_bit(coder, model.p_second()) == 0:
                     model.learn_flag(0)
                     byte = model.c2
                     event = SECOND
@@ -408,7 +374,7 @@ def decode(payload: cython.const[cython.uchar][:], size: cython.Py_ssize_t) -> b
                     for k in range(7, -1, -1):
                         exclusion = model.exclusion(byte, k)
                         if k > 0 or exclusion == 0:
-                            bit = _decode_bit(coder, model.p_bit(byte, exclusion))
+                            bit = decode_bit(coder, model.p_bit(byte, exclusion))
                             model.learn_bit(byte, exclusion, bit)
                         elif exclusion >= 3:  # the leaf that is not c1
                             bit = 2 - exclusion // 3

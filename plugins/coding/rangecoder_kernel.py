@@ -134,8 +134,8 @@ class RangeEncoder(ByteSink):
     def encode_bit_p(self, p0: cython.uint, bit: cython.uint) -> cython.void:
         """Code one bit whose probability of being 0 is p0 / 2**16 (0 < p0 < 2**16).
 
-        bwt's runs_kernel does this step (and decode_bit_p's) inline on these fields, calling
-        _normalize only when width < TOP: keep the two in step."""
+        rangecoder_inline.pxd has this step (and decode_bit_p's) as inline functions, for
+        kernels that code a bit in their innermost loop: keep the two in step."""
         bound: cython.uint = (self.width >> P_BITS) * p0
         if bit == 0:
             self.width = bound

@@ -66,11 +66,13 @@ from archiver.errors import CodecError
 
 if cython.compiled:
     from cython.cimports.pyarc_plugins.coding.prefetch import prefetch
+    from cython.cimports.pyarc_plugins.coding.rangecoder_inline import decode_bit, encode_bit
     from cython.cimports.pyarc_plugins.coding.rangecoder_kernel import (
         RangeDecoder,
         RangeEncoder,
     )
 else:
+    from pyarc_plugins.coding.rangecoder_inline import decode_bit, encode_bit
     from pyarc_plugins.coding.rangecoder_kernel import RangeDecoder, RangeEncoder
 
     def prefetch(address):  # a hint to the CPU's cache; nothing to do in pure Python
@@ -841,12 +843,12 @@ class Model:
                     self._init_bin(idx, first)
                     esc = self._code_prob(self._refine(self.bin_prob[idx], 0, self._sym(first), c))
                     if self._sym(first) == symbol:
-                        coder.encode_bit_p(esc, 1)
+                        encode_bit(coder, esc, 1)
                         self._learn_bin(idx, 0)
                         self.found_ctx = c
                         self.found_state = first
                         return
-                    coder.encode_bit_p(esc, 0)
+                    encode_bit(coder, esc, 0)
                     self._learn_bin(idx, 1)
                     self.mask[self._sym(first)] = stamp
                     masked += 1
@@ -880,7 +882,7 @@ class Model:
                     self._init_see(idx, d, total)
                     esc = self._code_prob(self._refine(self.see_prob[idx], 1, self.prev_sym, c))
                     if target_cum >= 0:
-                        coder.encode_bit_p(esc, 1)
+                        encode_bit(coder, esc, 1)
                         self._learn_see(idx, 0)
                         if masked == 0:  # first, is it the most frequent state?
                             f1 = self._freq(first)
@@ -888,17 +890,17 @@ class Model:
                             esc = self._code_prob(
                                 self._refine(self.mps_prob[idx], 2, self._sym(first), c))
                             if self.found_state == first:
-                                coder.encode_bit_p(esc, 1)
+                                encode_bit(coder, esc, 1)
                                 self._learn_mps(idx, 0)
                             else:
-                                coder.encode_bit_p(esc, 0)
+                                encode_bit(coder, esc, 0)
                                 self._learn_mps(idx, 1)
                                 coder.encode(target_cum - f1, target_freq, total - f1)
                         else:
                             coder.encode(target_cum, target_freq, total)
                         self.found_ctx = c
                         return
-                    coder.encode_bit_p(esc, 0)
+                    encode_bit(coder, esc, 0)
                     self._learn_see(idx, 1)
                     for s in range(first, first + n):
                         self.mask[self._sym(s)] = stamp
@@ -947,7 +949,7 @@ class Model:
                     idx = self._bin_index(c, first, masked > 0)
                     self._init_bin(idx, first)
                     esc = self._code_prob(self._refine(self.bin_prob[idx], 0, self._sym(first), c))
-                    if coder.decode_bit_p(esc):
+                    if decode_bit(coder, esc):
                         self._learn_bin(idx, 0)
                         self.found_ctx = c
                         self.found_state = first
@@ -970,14 +972,14 @@ class Model:
                     idx = self._see_index(c, d, total, masked)
                     self._init_see(idx, d, total)
                     esc = self._code_prob(self._refine(self.see_prob[idx], 1, self.prev_sym, c))
-                    if coder.decode_bit_p(esc):
+                    if decode_bit(coder, esc):
                         self._learn_see(idx, 0)
                         if masked == 0:  # first, is it the most frequent state?
                             f1 = self._freq(first)
                             idx = self._mps_index(c, d, f1, total)
                             esc = self._code_prob(
                                 self._refine(self.mps_prob[idx], 2, self._sym(first), c))
-                            if coder.decode_bit_p(esc):
+                            if decode_bit(coder, esc):
                                 self._learn_mps(idx, 0)
                                 s = first
                             else:
