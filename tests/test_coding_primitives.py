@@ -1126,6 +1126,25 @@ def test_frequencies_tables_are_lazy_and_independent(freq: ModuleType) -> None:
     assert model.table(7) == second and model.used == 3
 
 
+def test_frequencies_pool_grows_as_tables_are_used(freq: ModuleType) -> None:
+    """The pool of tables is allocated as it fills (64, then doubling, at most `slots`), and
+    tables created before it grew keep their counts."""
+    model = freq.AdaptiveFrequencies(1 << 16, 256, 32, 1 << 16)
+    assert model.allocated == 64
+    first = model.table(12345)
+    for _ in range(10):
+        model.update(first, 200)
+    for context in range(300):
+        model.table(context)
+    assert model.used == 301 and model.allocated == 512
+    assert model.table(12345) == first
+    assert model.count(first, 200) == 1 + 10 * 32 and model.total(first) == 256 + 10 * 32
+    small = freq.AdaptiveFrequencies(1000, 16, 100, 100)
+    for context in range(1000):
+        small.table(context)
+    assert small.used == small.allocated == 100  # never beyond `slots`
+
+
 def test_frequencies_slots_default_to_contexts(freq: ModuleType) -> None:
     """With slots omitted (or larger than contexts) every context gets its own table."""
     for slots in [-1, 10, 50]:

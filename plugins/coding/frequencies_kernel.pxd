@@ -10,6 +10,7 @@ cdef class AdaptiveFrequencies:
     cdef readonly unsigned int symbols
     cdef readonly unsigned int increment
     cdef readonly Py_ssize_t used
+    cdef readonly Py_ssize_t allocated
     cdef int[:] slot_of
     cdef unsigned short[:] tree
     cdef unsigned int[:] totals

@@ -14,7 +14,10 @@ all take log2(symbols) steps instead of a scan over the alphabet.
 encode() and decode() do all of that for one symbol with a RangeEncoder / RangeDecoder.
 
 Tables are created on first use of their context, from a pool of `slots` tables: a block of
-n bytes visits at most n + 1 contexts, so an order-2 model of a small block stays small.
+n bytes visits at most n + 1 contexts, so an order-2 model of a small block stays small. The pool
+is allocated as it fills (doubling, from FIRST_TABLES tables): an order-2 model that may need
+65,536 tables of 256 counts (32 MiB) but uses a few thousand costs only those, where zeroing the
+whole pool up front took most of the time of coding a 256 KiB block.
 """
 
 import cython
@@ -26,6 +29,8 @@ else:
 
 #: Totals never exceed this (the range coder takes up to 2**16; a tree node holds 16 bits).
 LIMIT = cython.declare(cython.const[cython.uint], 0xFFFF)
+#: Tables allocated at first; the pool doubles from there up to `slots`.
+FIRST_TABLES = cython.declare(cython.const[cython.Py_ssize_t], 64)
 
 
 @cython.final
@@ -46,8 +51,8 @@ class AdaptiveFrequencies:
         self.increment = increment
         self.used = 0
         self.slot_of = memoryview(bytearray(b"\xff") * (4 * contexts)).cast("i")  # all -1
-        self.tree = memoryview(bytearray(2 * slots * symbols)).cast("H")
-        self.totals = memoryview(bytearray(4 * slots)).cast("I")
+        self.allocated = 0
+        self._grow()
         # The tree of a fresh table, every count 1: node i covers lowbit(i) counts.
         self.fresh = memoryview(bytearray(2 * symbols)).cast("H")
         i: cython.uint
@@ -56,6 +61,19 @@ class AdaptiveFrequencies:
 
     @cython.boundscheck(False)  # indices derive from a valid table and symbol
     @cython.wraparound(False)
+    def _grow(self):
+        """Allocate twice the tables (FIRST_TABLES at first), at most `slots`, keeping those in
+        use."""
+        allocated: cython.Py_ssize_t = min(max(2 * self.allocated, FIRST_TABLES), self.slots)
+        tree = memoryview(bytearray(2 * allocated * self.symbols)).cast("H")
+        totals = memoryview(bytearray(4 * allocated)).cast("I")
+        if self.allocated:
+            tree[: self.allocated * self.symbols] = self.tree
+            totals[: self.allocated] = self.totals
+        self.tree = tree
+        self.totals = totals
+        self.allocated = allocated
+
     @cython.ccall
     @cython.nogil
     @cython.exceptval(check=False)
@@ -75,6 +93,9 @@ class AdaptiveFrequencies:
         if slot < 0:
             if self.used == self.slots:
                 return 0
+            if self.used == self.allocated:
+                with cython.gil:
+                    self._grow()
             slot = self.used
             self.used += 1
             self.slot_of[context] = cython.cast(cython.int, slot)
