@@ -605,7 +605,9 @@ class Model:
         x: cython.longlong
         self.refined = prob >= REFINE_MIN
         if not self.refined:
-            return prob
+            # At least one unit of the coder's probability (_code_prob): the adaptive tables
+            # never go that low, but a zero would break the range coder.
+            return max(prob, 1 << (PROB_BITS - CODE_BITS))
         idx = (kind * 256 + byte) * APM_LEVELS + self.level[prob >> 8]
         pair = ((kind == 1) * 256 + byte) * 256 + (self.prev_sym2 if kind == 1 else self.prev_sym)
         w = ((kind * MIX_ORDERS + min(self._order(c), MIX_ORDERS - 1)) * 3
@@ -635,9 +637,10 @@ class Model:
     @cython.exceptval(check=False)
     def _learn_refined(self, escape: cython.int) -> cython.void:
         """Teach the estimates and the mixer of the last _refine the outcome."""
-        err: cython.longlong = (escape << PROB_BITS) - self.mix_p
+        err: cython.longlong
         if not self.refined:
             return
+        err = (escape << PROB_BITS) - self.mix_p
         self.apm[self.apm_idx] = self._adapt_packed(self.apm[self.apm_idx], escape, APM_LIMIT)
         self.pair[self.pair_idx] = self._adapt_packed(self.pair[self.pair_idx], escape,
                                                       PAIR_LIMIT)
@@ -651,9 +654,9 @@ class Model:
     @cython.nogil
     @cython.exceptval(check=False)
     def _code_prob(self, prob: cython.int) -> cython.uint:
-        """The escape probability in CODE_BITS bits, for encode_bit_p (an escape is its 0).
-        `prob` comes from the squash table at +-STRETCH_MAX at most: 21 to 65513, never 0 or
-        all, without a clamp."""
+        """The escape probability in CODE_BITS bits, for encode_bit (an escape is its 0).
+        `prob` comes from the squash table at +-STRETCH_MAX at most (21 to 65513), or is a
+        confident first estimate, 1 to 1023: never 0 or all, without a clamp."""
         return prob >> (PROB_BITS - CODE_BITS)
 
     @cython.cfunc
