@@ -67,6 +67,16 @@ def test_incompressible_data_grows_by_one_byte() -> None:
     assert len(PpmCodec().encode(b"a" * 100_000)) < 100
 
 
+def test_long_runs_reach_the_most_confident_estimates() -> None:
+    """Megabytes of one byte or of a period of two drive every estimate to its floor, where
+    decisions skip the mixer: they still decode, and cost almost nothing."""
+    codec = PpmCodec()
+    for data in (b"a" * (2 << 20), b"ab" * (1 << 20)):
+        payload = codec.encode(data)
+        assert payload[0] == MODELLED and len(payload) < 100
+        assert codec.decode(payload, len(data)) == data
+
+
 def test_higher_orders_help_on_text() -> None:
     """On text order 1 < order 2 < order 6 in size (more context, better predictions)."""
     sizes = [len(PpmCodec(order=order).encode(TEXT)) for order in (1, 2, 6)]
