@@ -59,8 +59,6 @@ class AdaptiveFrequencies:
         for i in range(1, symbols + 1):
             self.fresh[i - 1] = i & -i
 
-    @cython.boundscheck(False)  # indices derive from a valid table and symbol
-    @cython.wraparound(False)
     def _grow(self):
         """Allocate twice the tables (FIRST_TABLES at first), at most `slots`, keeping those in
         use."""
@@ -74,6 +72,8 @@ class AdaptiveFrequencies:
         self.totals = totals
         self.allocated = allocated
 
+    @cython.boundscheck(False)  # indices derive from a valid table and symbol
+    @cython.wraparound(False)
     @cython.ccall
     @cython.nogil
     @cython.exceptval(check=False)
