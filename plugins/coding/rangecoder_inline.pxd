@@ -5,6 +5,8 @@
 # step. Kernels running as plain Python use rangecoder_inline.py, which calls the methods, so
 # the tests that compare compiled and pure kernels' payloads (tests/test_ppm.py,
 # tests/test_bwt.py) check that the two agree.
+# (1 << 24) below is rangecoder_kernel's TOP and 16 its P_BITS: module constants of a .py kernel
+# cannot be cimported.
 from pyarc_plugins.coding.rangecoder_kernel cimport RangeDecoder, RangeEncoder
 
 
