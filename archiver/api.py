@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import os
 import secrets
 import stat
@@ -15,7 +16,14 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import IO
 
-from archiver.blocks import STORE, BlockEncoder
+from archiver.blocks import (
+    STORE,
+    BlockEncoder,
+    EntryBlocks,
+    EntryData,
+    decode_entries,
+    worker_count,
+)
 from archiver.codec import OptionValue, format_codec_spec, parse_codec_spec
 from archiver.errors import ExistsError, PyarcError, UsageError
 from archiver.extract import Extractor
@@ -28,12 +36,13 @@ from archiver.format import (
     Kind,
 )
 from archiver.limits import DEFAULT_MAX_RATIO, OutputCap, free_space
+from archiver.members import Members
 from archiver.plugins import Registry
 from archiver.plugins import registry as default_registry
 from archiver.reader import Archive, StreamReader, open_archive
 from archiver.salvage import Scan, intact_data, scan
-from archiver.sources import collect
-from archiver.writer import Source, WriteStats, write_archive
+from archiver.sources import Problems, Selection
+from archiver.writer import WriteStats, write_archive
 
 AUTO = "auto"
 AUTO_SAMPLE = "auto-sample"
@@ -60,6 +69,8 @@ def make_encoder(codec: str = AUTO, registry: Registry | None = None,
     """
     registry = registry or default_registry()
     store = registry.create(STORE)
+    if auto_codecs is not None and not auto_codecs:
+        raise UsageError("--auto-codecs: give at least one codec")
     if codec in (AUTO, AUTO_SAMPLE):
         if options:
             raise UsageError(f"codec options need a codec name, not {codec!r}")
@@ -107,7 +118,8 @@ def compress(data: bytes, codec: str = AUTO, *, block_size: int = DEFAULT_BLOCK_
     check_block_size(block_size)
     entry = Entry("", Kind.FILE, 0o644, 0, len(data))
     out = io.BytesIO()
-    write_archive(out, [(entry, _slices(data, block_size))], encoder, block_size, jobs)
+    write_archive(out, [(entry, _slices(data, block_size))], encoder, block_size,
+                  worker_count(jobs))
     return out.getvalue()
 
 
@@ -134,8 +146,6 @@ class _AtomicOutput:
     def __init__(self, path: str, force: bool) -> None:
         if os.path.lexists(path) and not force:
             raise ExistsError(f"refusing to overwrite existing {path!r} (use --force)")
-        if os.path.isdir(path):
-            raise ExistsError(f"{path!r} is a directory")
         self.path = path
         folder, name = os.path.split(os.path.abspath(path))
         self.temporary = os.path.join(folder, f".{name}.{secrets.token_hex(4)}.pyarc-tmp")
@@ -173,41 +183,64 @@ def pack(
     block_size: int = DEFAULT_BLOCK_SIZE,
     jobs: int = 1,
     force: bool = False,
+    strict: bool = False,
+    exclude: Sequence[str] = (),
+    dereference: bool = False,
     registry: Registry | None = None,
     on_block: Callable[[int], None] | None = None,
+    on_entry: Callable[[Entry], None] | None = None,
 ) -> WriteStats:
     """Pack files and directory trees into `archive` ("-" for standard output).
 
-    The archive appears at its final path only once it is complete; on any error nothing is
-    left behind and an existing archive is untouched.
+    `exclude` holds gitignore-style patterns of names to leave out, `dereference` follows
+    symlinks (archiver/sources.py). A file that cannot be read, vanishes or changes while it is
+    packed is a problem: warned about and listed in the result's `problems`, and the archive
+    holds everything else; with `strict` it is an error instead. The archive appears at its
+    final path only once it is complete; on any error nothing is left behind and an existing
+    archive is untouched; a pack that would hold no entry at all is an error too.
     """
     encoder = make_encoder(codec, registry, auto_codecs)
     check_block_size(block_size)
-    names = [os.fspath(path) for path in paths]
-    if not names:
-        raise UsageError("nothing to pack: give at least one path")
+    selection = Selection([os.fspath(path) for path in paths], exclude, dereference)
+    threads = worker_count(jobs)
+    problems = Problems(strict)
     target = os.fspath(archive)
 
-    def sources(ours: set[tuple[int, int]]) -> Iterator[Source]:
-        """The entries to pack, without the archive itself (given by device and inode)."""
-        return collect(names, block_size, exclude=lambda info: (info.st_dev, info.st_ino) in ours)
+    def write(out: IO[bytes], skip: set[tuple[int, int]]) -> WriteStats:
+        sources = selection.sources(block_size, problems, skip)
+        first = next(sources, None)  # before the header: an empty pack writes nothing
+        if first is None:
+            raise PyarcError("nothing to pack: every path given was skipped or excluded")
+        stats = write_archive(out, itertools.chain([first], sources), encoder, block_size,
+                              threads, on_block, on_entry)
+        stats.problems = problems.messages
+        return stats
 
     if target == STDIO:
         out = sys.stdout.buffer
-        # `pyarc pack - . > x.pyarc` must not pack x.pyarc into itself.
+        if out.isatty():
+            raise UsageError("refusing to write an archive to a terminal: redirect standard "
+                             "output, or name an archive file")
         written = os.fstat(out.fileno())
+        # `pyarc pack - . > x.pyarc` must not pack x.pyarc into itself.
         ours = {(written.st_dev, written.st_ino)} if stat.S_ISREG(written.st_mode) else set()
-        stats = write_archive(out, sources(ours), encoder, block_size, jobs, on_block)
+        selection.refuse(ours, "standard output")
+        stats = write(out, ours)
         out.flush()
         return stats
 
-    output = _AtomicOutput(target, force)
-    ours = {output.identity()}
+    if os.path.isdir(target):
+        raise UsageError(f"the archive {target!r} is a directory (the archive comes first: "
+                         f"pyarc pack ARCHIVE PATH...)")
+    ours = set()
     if os.path.exists(target):
         existing = os.stat(target)
         ours.add((existing.st_dev, existing.st_ino))
+        selection.refuse(ours, target)  # before the output is even created
+    output = _AtomicOutput(target, force)
+    ours.add(output.identity())
     try:
-        stats = write_archive(output.file, sources(ours), encoder, block_size, jobs, on_block)
+        stats = write(output.file, ours)
         output.commit()
     except OSError as error:
         output.discard()
@@ -227,10 +260,17 @@ class ReadStats:
     files: int = 0
     bytes: int = 0
 
+    def count(self, entry: Entry) -> None:
+        self.entries += 1
+        self.files += entry.kind == Kind.FILE
+
 
 def _open_input(archive: str | os.PathLike[str]) -> IO[bytes]:
     path = os.fspath(archive)
     if path == STDIO:
+        if sys.stdin.isatty():
+            raise UsageError("refusing to read an archive from a terminal: redirect standard "
+                             "input, or name the archive file")
         return sys.stdin.buffer
     try:
         return open(path, "rb")  # noqa: SIM115 (the caller closes it)
@@ -268,20 +308,34 @@ def read_index(archive: str | os.PathLike[str], registry: Registry | None = None
     return Listing(reader.seen, reader.block_size, reader.position, reader.format_version)
 
 
+def _counted(data: Iterable[bytes], stats: ReadStats, on_block: Callable[[int], None] | None,
+             cap: Callable[[int], None] | None = None) -> Iterator[bytes]:
+    """The blocks of `data`, counted into `stats`; `cap(size)` runs before each is passed on."""
+    for block in data:
+        if cap is not None:
+            cap(len(block))
+        stats.bytes += len(block)
+        if on_block is not None:
+            on_block(len(block))
+        yield block
+
+
 def test(archive: str | os.PathLike[str], registry: Registry | None = None,
-         on_block: Callable[[int], None] | None = None) -> ReadStats:
-    """Read the whole archive front to back, decode every block and verify every checksum,
-    the index and the footer; write nothing."""
+         on_block: Callable[[int], None] | None = None, *, jobs: int = 1,
+         on_entry: Callable[[Entry], None] | None = None) -> ReadStats:
+    """Read the whole archive front to back, decode every block (on `jobs` threads) and verify
+    every checksum, the index and the footer; write nothing."""
     stats = ReadStats()
+    threads = worker_count(jobs)
     stream = _open_input(archive)
     try:
-        for entry, data in StreamReader(stream, registry).entries():
-            stats.entries += 1
-            stats.files += entry.kind == Kind.FILE
-            for block in data:
-                stats.bytes += len(block)
-                if on_block is not None:
-                    on_block(len(block))
+        reader = StreamReader(stream, registry)
+        for entry, data in decode_entries(reader.encoded_entries(), reader.registry, threads):
+            for _ in _counted(data, stats, on_block):
+                pass
+            stats.count(entry)
+            if on_entry is not None:
+                on_entry(entry)
     finally:
         if stream is not sys.stdin.buffer:
             stream.close()
@@ -297,12 +351,9 @@ def _unnamed_name(archive: str) -> str:
     return base[: -len(".pyarc")] if base.endswith(".pyarc") and len(base) > 6 else base + ".out"
 
 
-def _selector(paths: Iterable[str]) -> Callable[[str], bool]:
-    """A test for entry names: those named in `paths` and everything below them (all if none)."""
-    wanted = [path.strip("/") for path in paths]
-    if not wanted:
-        return lambda name: True
-    return lambda name: any(name == w or name.startswith(w + "/") for w in wanted)
+def _destination(archive: str) -> Callable[[Entry], Entry]:
+    """Entries as they are written: the unnamed entry under the archive's name."""
+    return lambda entry: entry if entry.path else replace(entry, path=_unnamed_name(archive))
 
 
 def salvage(
@@ -312,35 +363,38 @@ def salvage(
     *,
     force: bool = False,
     registry: Registry | None = None,
+    max_output: int | None = None,
+    max_ratio: int = DEFAULT_MAX_RATIO,
+    on_entry: Callable[[Entry], None] | None = None,
 ) -> tuple[ReadStats, Scan]:
     """Extract every intact entry of a damaged archive (or of those named in `paths`) into
     `dest`, found by scanning its frames (archiver/salvage.py) without trusting its index.
+    The caps of `unpack` hold, the ratio included: the intact entries' total is checked before
+    anything is written, and the output is counted as it is written.
     Returns what was extracted and the scan, whose `damaged` entries were left out."""
     source = os.fspath(archive)
     if source == STDIO:
         raise UsageError("salvage needs an archive file, not a stream")
-    wanted = _selector(paths)
+    members = Members(paths)
     found = scan(source, registry)
+    chosen = [scanned for scanned in found.intact if members(scanned.entry.path)]
+    archive_size = os.path.getsize(source)
+    cap = OutputCap(repr(os.fspath(dest)), free_space(dest), max_output, max_ratio)
+    cap.check_salvage(sum(scanned.entry.size for scanned in chosen), archive_size)
+    destination = _destination(source)
     stats = ReadStats()
     with Extractor(dest, force=force) as extractor:
-        for scanned in found.intact:
-            entry = scanned.entry
-            if not wanted(entry.path):
-                continue
-            entry = replace(entry, path=_unnamed_name(source)) if not entry.path else entry
-            data = intact_data(source, scanned, registry) if entry.kind == Kind.FILE else ()
+        for scanned in chosen:
+            entry = destination(scanned.entry)
+            data = (_counted(intact_data(source, scanned, registry), stats, None,
+                             lambda size: cap.add(size, archive_size))
+                    if entry.kind == Kind.FILE else ())
             extractor.extract(entry, data)
-            stats.entries += 1
-            stats.files += entry.kind == Kind.FILE
-            stats.bytes += entry.size if entry.kind == Kind.FILE else 0
+            stats.count(entry)
+            if on_entry is not None:
+                on_entry(entry)
         extractor.finish()
     return stats, found
-
-
-def _check_all_found(paths: Sequence[str], found: Sequence[str]) -> None:
-    for path in paths:
-        if not any(map(_selector([path]), found)):
-            raise PyarcError(f"{path!r} is not in the archive")
 
 
 def unpack(
@@ -349,67 +403,71 @@ def unpack(
     paths: Sequence[str] = (),
     *,
     force: bool = False,
+    jobs: int = 1,
     registry: Registry | None = None,
     on_block: Callable[[int], None] | None = None,
+    on_entry: Callable[[Entry], None] | None = None,
     max_output: int | None = None,
     max_ratio: int = DEFAULT_MAX_RATIO,
 ) -> ReadStats:
-    """Extract every entry (or those named in `paths`, with everything below them) into `dest`.
+    """Extract every entry (or those `paths` select: names, with everything below them, or
+    gitignore-style patterns; archiver/members.py) into `dest`, decoding on `jobs` threads.
 
     Each file is verified before it is renamed into place; existing files are refused unless
     `force`; nothing is ever written through a symlink or outside `dest`. At most `max_output`
-    bytes are written (default: the free space at `dest`), and at most `max_ratio` times the
-    archive's size (0: no ratio cap); see archiver/limits.py.
+    bytes are written, and never more than the free space at `dest`; a stream is also held to
+    `max_ratio` times the archive read (0: no ratio cap); see archiver/limits.py.
     """
     source = os.fspath(archive)
-    wanted = _selector(paths)
+    members = Members(paths)
+    threads = worker_count(jobs)
+    cap = OutputCap(repr(os.fspath(dest)), free_space(dest), max_output, max_ratio)
+    destination = _destination(source)
     stats = ReadStats()
-    extracted: list[str] = []
-    cap = OutputCap(free_space(dest) if max_output is None else max_output, max_ratio,
-                    repr(os.fspath(dest)))
 
-    def destination(entry: Entry) -> Entry:
-        return replace(entry, path=_unnamed_name(source)) if not entry.path else entry
+    def extract_all(extractor: Extractor, pairs: Iterable[EntryData],
+                    cap_check: Callable[[int], None] | None) -> list[str]:
+        extracted = []
+        for entry, data in pairs:
+            chunks = _counted(data, stats, on_block, cap_check) if entry.kind == Kind.FILE else ()
+            extractor.extract(destination(entry), chunks)
+            extracted.append(entry.path)
+            stats.count(entry)
+            if on_entry is not None:
+                on_entry(entry)
+        extractor.finish()
+        return extracted
 
-    def counted(data: Iterable[bytes]) -> Iterator[bytes]:
-        for block in data:
-            stats.bytes += len(block)
-            if stream is not None:  # sizes were not known in advance: cap as they come
-                cap.add(len(block), stream.position)
-            if on_block is not None:
-                on_block(len(block))
-            yield block
+    if source == STDIO:
+        stream = StreamReader(_open_input(source), registry)
+
+        def chosen() -> Iterator[EntryBlocks]:
+            for entry, blocks in stream.encoded_entries():
+                if members(entry.path):
+                    yield entry, blocks
+                else:
+                    for block in blocks:
+                        block.check()
+
+        # The sizes come as the data does: cap the output as it is written.
+        with Extractor(dest, force=force) as extractor:
+            extracted = extract_all(extractor,
+                                    decode_entries(chosen(), stream.registry, threads),
+                                    lambda size: cap.add(size, stream.position))
+        members.check_all_found(extracted)
+        return stats
 
     # Open and check the archive before anything is created at the destination.
-    opened: Archive | None = None
-    stream: StreamReader | None = None
-    if source == STDIO:
-        stream = StreamReader(sys.stdin.buffer, registry)
-        pairs: Iterable[tuple[Entry, Iterable[bytes]]] = (
-            (entry, data) for entry, data in stream.entries() if wanted(entry.path))
-    else:
-        opened = _open_index(source, registry)
-        selected = [entry for entry in opened.entries if wanted(entry.path)]
-        pairs = ((entry, opened.iter_data(entry)) for entry in selected)
-    try:
-        if opened is not None:
-            _check_all_found(paths, [entry.path for entry in selected])
-            cap.check_declared(sum(entry.size for entry in selected), opened.size)
-            for codec, version in sorted({(ref.codec, ref.version) for entry in selected
-                                          for ref in opened.blocks_of(entry)}):
-                opened.registry.require(codec, version)  # missing: refuse before writing
+    with _open_index(source, registry) as opened:
+        selected = [entry for entry in opened.entries if members(entry.path)]
+        members.check_all_found(entry.path for entry in selected)
+        cap.check_declared(sum(entry.size for entry in selected))
+        for codec, version in sorted({(ref.codec, ref.version) for entry in selected
+                                      for ref in opened.blocks_of(entry)}):
+            opened.registry.require(codec, version)  # missing: refuse before writing
+        pairs = decode_entries(((entry, opened.encoded_blocks(entry)) for entry in selected),
+                               opened.registry, threads)
         with Extractor(dest, force=force) as extractor:
-            if opened is not None:
-                extractor.check_conflicts(map(destination, selected))
-            for entry, data in pairs:
-                extractor.extract(destination(entry),
-                                  counted(data) if entry.kind == Kind.FILE else ())
-                extracted.append(entry.path)
-                stats.entries += 1
-                stats.files += entry.kind == Kind.FILE
-            extractor.finish()
-    finally:
-        if opened is not None:
-            opened.close()
-    _check_all_found(paths, extracted)
+            extractor.check_conflicts(map(destination, selected))
+            extract_all(extractor, pairs, None)
     return stats

@@ -7,17 +7,21 @@ before the codec sees the payload and the data hash after.
 
 from __future__ import annotations
 
+import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import TypeVar
 
 from archiver.codec import Codec, format_codec_spec
 from archiver.errors import ChecksumError, CodecError, PyarcError, UsageError
-from archiver.format import BlockHeader, xxh3
+from archiver.format import BlockHeader, Entry, xxh3
 from archiver.plugins import Registry
 
 STORE = "store"
+#: The most threads `-j` accepts; worker_count() also never uses more than the cores.
+MAX_JOBS = 1024
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -109,25 +113,115 @@ def decode_block(registry: Registry, header: BlockHeader, payload: bytes, where:
     return bytes(data)
 
 
-def ordered_map(function: Callable[[T], R], items: Iterable[T], jobs: int) -> Iterator[R]:
-    """map(function, items) on `jobs` threads, results in input order.
+@dataclass(frozen=True)
+class EncodedBlock:
+    """A block as read from an archive, before decoding: its frame header, its payload, and
+    where it is (for messages)."""
 
-    At most 2 x jobs items are in flight, which bounds memory however long the input is.
-    The output does not depend on `jobs`.
+    header: BlockHeader
+    payload: bytes
+    where: str
+
+    def decode(self, registry: Registry) -> bytes:
+        return decode_block(registry, self.header, self.payload, self.where)
+
+    def check(self) -> None:
+        """Verify the payload hash only (for a block that is read but not decoded)."""
+        check_payload(self.header, self.payload, self.where)
+
+
+#: An entry and its blocks, encoded or decoded.
+EntryBlocks = tuple[Entry, Iterator[EncodedBlock]]
+EntryData = tuple[Entry, Iterator[bytes]]
+
+
+def decode_entries(entries: Iterable[EntryBlocks], registry: Registry,
+                   jobs: int = 1) -> Iterator[EntryData]:
+    """The entries with their data, decoded and verified on `jobs` threads, in order.
+
+    Decoding runs ahead of the consumer by at most 2 x jobs blocks (across entries too, so
+    many small files keep every thread busy). Each data iterator must be used up, or
+    abandoned, before the next entry is asked for; what is left of it is skipped.
     """
-    if jobs <= 1:
-        yield from map(function, items)
-        return
-    window = 2 * jobs
-    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="pyarc") as pool:
-        pending: deque = deque()
-        try:
-            for item in items:
-                pending.append(pool.submit(function, item))
-                if len(pending) >= window:
-                    yield pending.popleft().result()
-            while pending:
+
+    def tasks() -> Iterator[Entry | EncodedBlock]:
+        for entry, blocks in entries:
+            yield entry
+            yield from blocks
+
+    def work(task: Entry | EncodedBlock) -> Entry | bytes:
+        return task if isinstance(task, Entry) else task.decode(registry)
+
+    results = ordered_map(work, tasks(), jobs, heavy=lambda task: not isinstance(task, Entry))
+    return _regroup(results)
+
+
+def _regroup(items: Iterator[Entry | bytes]) -> Iterator[EntryData]:
+    """(entry, its data) pairs from a flat sequence of entries, each followed by its blocks."""
+    upcoming = next(items, None)
+    while upcoming is not None:
+        assert isinstance(upcoming, Entry), "data before the first entry"
+        entry, upcoming = upcoming, next(items, None)
+
+        def data() -> Iterator[bytes]:
+            nonlocal upcoming
+            while isinstance(upcoming, bytes):
+                block, upcoming = upcoming, next(items, None)
+                yield block
+
+        blocks = data()
+        yield entry, blocks
+        for _ in blocks:  # what the consumer left
+            pass
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, not only the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def worker_count(jobs: int) -> int:
+    """The threads to use for `jobs` (0: one per core). More threads than cores gain no speed
+    and would only hold more blocks in memory, so the count never exceeds the cores."""
+    if not 0 <= jobs <= MAX_JOBS:
+        raise UsageError(f"--jobs {jobs} is outside 0..{MAX_JOBS}")
+    return min(jobs or available_cores(), available_cores())
+
+
+class _Done:
+    """A result computed at once, in the queue beside the futures of the pool."""
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def result(self) -> object:
+        return self.value
+
+
+def ordered_map(function: Callable[[T], R], items: Iterable[T], jobs: int,
+                heavy: Callable[[T], bool] = lambda item: True) -> Iterator[R]:
+    """map(function, items) on `jobs` worker threads, results in input order.
+
+    Items for which `heavy` is false are computed at once in the calling thread (entries that
+    only pass through, say), without the cost of a trip through the pool. At most 2 x jobs
+    items are in flight, which bounds memory however long the input is; the output does not
+    depend on `jobs`. Even for one job the work runs on a worker thread, so that the main
+    thread only waits and a signal (Ctrl-C, SIGTERM) interrupts it at once. On any exception
+    the pool is abandoned, not waited for: a block still being compressed finishes in the
+    background while the error goes on.
+    """
+    window = 2 * max(jobs, 1)
+    pool = ThreadPoolExecutor(max_workers=max(jobs, 1), thread_name_prefix="pyarc")
+    pending: deque = deque()
+    try:
+        for item in items:
+            pending.append(pool.submit(function, item) if heavy(item) else _Done(function(item)))
+            while len(pending) >= window or (pending and isinstance(pending[0], _Done)):
                 yield pending.popleft().result()
-        finally:
-            for future in pending:
-                future.cancel()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        pool.shutdown(wait=not pending, cancel_futures=True)

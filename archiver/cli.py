@@ -1,8 +1,9 @@
 """The `pyarc` command line (typer).
 
 Exit codes: 0 success, 1 a data or file error (corrupt archive, missing codec, unsafe path,
-missing file, full disk) or an interruption, 2 a usage error (bad option, unknown codec name).
-Every error is one line on stderr; no traceback (set PYARC_DEBUG=1 to see one).
+missing file, full disk, an input that could not be packed as it was) or an interruption
+(SIGINT, SIGTERM, SIGHUP), 2 a usage error (bad option, unknown codec name). Every error is one
+line on stderr; no traceback (set PYARC_DEBUG=1 to see one).
 """
 
 from __future__ import annotations
@@ -10,12 +11,15 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import stat
 import sys
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from types import FrameType
 from typing import Annotated, Any
 
 import typer
@@ -32,33 +36,73 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 from rich.table import Table
+from typer.core import TyperCommand, TyperGroup
 
+import archiver
 from archiver import api
+from archiver.blocks import MAX_JOBS
 from archiver.codec import kernel_status, split_codec_specs
 from archiver.entropy import DEFAULT_ORDER, MAX_ORDER, Measure, estimate
-from archiver.errors import PyarcError, UsageError
-from archiver.format import DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE, Kind
+from archiver.errors import MissingCodecError, PyarcError, UsageError
+from archiver.format import DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE, Entry, Kind
 from archiver.limits import DEFAULT_MAX_RATIO
 from archiver.plugins import registry
 from archiver.reader import summarize
 from archiver.salvage import Scan
 from archiver.salvage import scan as salvage_scan
-from archiver.sources import collect
+from archiver.sources import Selection
+
+
+def _words_only(params: list[Any]) -> list[Any]:
+    """Help that shows what to type, not Python types: typer 0.2x prints `<str>`,
+    `<list[str]>` or `<bool>` beside every parameter, where the metavar (ARCHIVE, PATH, N)
+    already says it, and a flag takes no value at all."""
+    for param in params:
+        if getattr(param, "is_flag", False) or (param.param_type_name == "argument"
+                                                and param.metavar is not None):
+            param.display_type_rich = lambda ctx: None
+    return params
+
+
+class _Command(TyperCommand):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _words_only(super().get_params(ctx))
+
+
+class _Group(TyperGroup):
+    def get_params(self, ctx: Any) -> list[Any]:
+        return _words_only(super().get_params(ctx))
+
 
 app = typer.Typer(
     name="pyarc",
+    cls=_Group,
     help="A plugin-based archiver and compression laboratory.",
-    add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def command(*args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Any]:
+    """app.command, with help in words (see _words_only)."""
+    return app.command(*args, cls=_Command, **kwargs)
+
+
 stdout = Console(highlight=False, soft_wrap=True)
 stderr = Console(stderr=True, highlight=False)
 
 ArchiveArg = Annotated[str, typer.Argument(help="The archive file; '-' for stdin/stdout.",
                                            metavar="ARCHIVE")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+JobsOption = Annotated[int, typer.Option(
+    "--jobs", "-j", metavar="N",
+    help=f"Work on N threads, 0 to {MAX_JOBS} (0: one per core; never more threads than "
+         f"cores). The result is identical for any N.")]
+VerboseOption = Annotated[bool, typer.Option("--verbose", "-v",
+                                             help="List each entry as it is processed.")]
+QuietOption = Annotated[bool, typer.Option(
+    "--quiet", "-q", help="Print errors only: no summary, progress bar or warnings.")]
 
 #: What typer returns (standalone_mode=False) when a command was interrupted by Ctrl-C.
 TYPER_INTERRUPTED = 130
@@ -79,10 +123,6 @@ def _count(number: int, one: str, many: str) -> str:
     return f"{number} {one if number == 1 else many}"
 
 
-def _jobs(value: int) -> int:
-    return value if value > 0 else (os.cpu_count() or 1)
-
-
 @contextmanager
 def _progress(total: int | None, label: str) -> Iterator[Callable[[int], None] | None]:
     """A byte-count progress bar on stderr when stderr is a terminal; nothing otherwise."""
@@ -97,18 +137,65 @@ def _progress(total: int | None, label: str) -> Iterator[Callable[[int], None] |
         yield lambda amount: bar.advance(task, amount)
 
 
-@app.command()
+class _Report:
+    """What a command prints besides errors: a progress bar and a summary line on stderr, or,
+    with -v, each entry as it is processed (on stdout, unless stdout carries the archive), or,
+    with -q, nothing (warnings included)."""
+
+    def __init__(self, verbose: bool, quiet: bool, stdout_is_data: bool = False) -> None:
+        if verbose and quiet:
+            raise UsageError("choose one of --verbose and --quiet")
+        self.verbose, self.quiet = verbose, quiet
+        self._listing = sys.stderr if stdout_is_data else sys.stdout
+        if quiet:
+            warnings.simplefilter("ignore")
+
+    @property
+    def shows_progress(self) -> bool:
+        return not (self.verbose or self.quiet) and sys.stderr.isatty()
+
+    @contextmanager
+    def progress(self, total: Callable[[], int | None],
+                 label: str) -> Iterator[Callable[[int], None] | None]:
+        if not self.shows_progress:
+            yield None
+            return
+        with _progress(total(), label) as on_block:
+            yield on_block
+
+    def entry(self, entry: Entry) -> None:
+        if self.verbose:
+            name = _printable(entry.path) + ("/" if entry.kind == Kind.DIRECTORY else "")
+            print(name, file=self._listing, flush=True)
+
+    def summary(self, line: str) -> None:
+        if not self.quiet:
+            stderr.print(line)
+
+
+PACK_HELP = (
+    "Pack files and directory trees into ARCHIVE.\n\n"
+    "A file that cannot be read, vanishes, or changes while it is read is warned about and "
+    "left out or stored as it was read (a file that shrank: padded with zeros; one that grew: "
+    "its first bytes); everything else is packed and pyarc exits 1. With --strict such a "
+    "file is an error, and no archive is written."
+)
+
+
+@command(help=PACK_HELP)
 def pack(
     archive: ArchiveArg,
-    paths: Annotated[list[str], typer.Argument(help="Files and directories to pack.")],
+    paths: Annotated[list[str], typer.Argument(help="Files and directories to pack.",
+                                               metavar="PATH")],
     codec: Annotated[str, typer.Option(
-        "--codec", "-c", metavar="NAME[:K=V,...]|auto|auto-sample",
-        help="Codec for every block, with options (arithmetic:order=1); 'auto': try every "
+        "--codec", "-c", metavar="CODEC",
+        help="NAME or NAME:KEY=VALUE,...: the codec for every block, with options "
+             "(arithmetic:order=1); 'auto': try every "
              "installed codec on each block and keep the smallest (on equal sizes the faster "
              "decoder); 'auto-sample': rank the codecs on a 64 KiB sample of each block and "
              "try only the best two on the block (faster; may miss the smallest).")] = api.AUTO,
     auto_codecs: Annotated[str | None, typer.Option(
-        "--auto-codecs", metavar="NAME[:K=V,...],...",
+        "--auto-codecs", metavar="CODEC,...",
         help="With auto or auto-sample: try only these codecs, each at its defaults or with "
              "the options given; a codec may come more than once (ppm,bwt,bwt:stage=cm). "
              "store is always a candidate.")] = None,
@@ -116,34 +203,48 @@ def pack(
         "--block-size", "-b", metavar="SIZE",
         help=f"Block size, {MIN_BLOCK_SIZE // 1024}K to {MAX_BLOCK_SIZE >> 20}M "
              f"(suffixes K, M).")] = f"{DEFAULT_BLOCK_SIZE >> 20}M",
-    jobs: Annotated[int, typer.Option(
-        "--jobs", "-j", metavar="N",
-        help="Compress blocks on N threads (0: one per core). The archive is identical "
-             "for any N.")] = 0,
+    jobs: JobsOption = 0,
+    exclude: Annotated[list[str] | None, typer.Option(
+        "--exclude", "-x", metavar="PATTERN",
+        help="Leave out the names that match PATTERN, gitignore-style ('*.pyc', "
+             "'__pycache__/', '/build', 'docs/**/*.png'); a folder matched is not entered. "
+             "Repeat for more patterns.")] = None,
+    dereference: Annotated[bool, typer.Option(
+        "--dereference", "-L",
+        help="Follow symlinks: store what they point to instead of the links.")] = False,
+    strict: Annotated[bool, typer.Option(
+        "--strict", help="Refuse to write an archive if any file could not be packed as it "
+                         "was (unreadable, vanished, changed while read).")] = False,
     force: Annotated[bool, typer.Option("--force", "-f",
                                         help="Overwrite an existing archive.")] = False,
+    verbose: VerboseOption = False,
+    quiet: QuietOption = False,
 ) -> None:
-    """Pack files and directory trees into ARCHIVE."""
     size = parse_size(block_size)
-    total = None
-    if sys.stderr.isatty():
-        total = sum(entry.size for entry, _ in collect(paths, size))
+    report = _Report(verbose, quiet, stdout_is_data=archive == api.STDIO)
     started = time.perf_counter()
-    with _progress(total, "packing") as on_block:
-        stats = api.pack(paths, archive, codec=codec, block_size=size, jobs=_jobs(jobs),
-                         force=force, on_block=on_block,
-                         auto_codecs=split_codec_specs(auto_codecs) if auto_codecs else None)
+    with report.progress(lambda: Selection(paths, exclude or (), dereference).total_size(),
+                         "packing") as on_block:
+        stats = api.pack(paths, archive, codec=codec, block_size=size, jobs=jobs, force=force,
+                         strict=strict, exclude=exclude or (), dereference=dereference,
+                         on_block=on_block, on_entry=report.entry,
+                         auto_codecs=None if auto_codecs is None
+                         else split_codec_specs(auto_codecs))
     if archive != api.STDIO:
         ratio = f"{stats.archive_bytes / stats.raw_bytes:.1%}" if stats.raw_bytes else "-"
-        stderr.print(
+        report.summary(
             f"packed {_count(stats.entries, 'entry', 'entries')}, {stats.raw_bytes:,} bytes into "
             f"{stats.archive_bytes:,} ({ratio}) in {time.perf_counter() - started:.2f} s"
         )
+    if stats.problems:
+        raise PyarcError(f"{_count(len(stats.problems), 'file was', 'files were')} not packed "
+                         f"as on disk (see the warnings); the archive holds everything else "
+                         f"(--strict refuses such a pack)")
 
 
 def _total_size(archive: str) -> int | None:
-    """The archive's data size for a progress bar, when one is shown and the index reads."""
-    if archive == api.STDIO or not sys.stderr.isatty():
+    """The archive's data size for a progress bar, when the index reads."""
+    if archive == api.STDIO:
         return None
     try:
         return sum(entry.size for entry in api.read_index(archive).index.entries)
@@ -157,6 +258,9 @@ def _report_damage(found: Scan) -> None:
         stdout.print(f"damaged  offset {damage.offset}: {damage.message}")
     for scanned in found.damaged:
         stdout.print(f"damaged entry  {_printable(scanned.entry.path)}")
+    for scanned in found.undecodable:
+        stdout.print(f"undecodable entry  {_printable(scanned.entry.path)} (codec not "
+                     f"installed)")
 
 
 def _damage_summary(found: Scan, fate: str) -> str:
@@ -165,43 +269,63 @@ def _damage_summary(found: Scan, fate: str) -> str:
             f"(listed on standard output)")
 
 
-@app.command()
+def _missing_codecs(found: Scan) -> str:
+    """One clause naming the codecs a scan could not decode with, or ''."""
+    if not found.missing_codecs:
+        return ""
+    return "; ".join(found.missing_codecs.values())
+
+
+UNPACK_HELP = (
+    "Extract ARCHIVE, verifying every checksum before a file is put in place.\n\n"
+    "PATH selects entries by name, with everything below them ('src/lib', './src/lib/'), or "
+    "by gitignore-style pattern ('*.py', 'src/**/*.c'); all entries when none is given."
+)
+
+
+@command(help=UNPACK_HELP)
 def unpack(
     archive: ArchiveArg,
     paths: Annotated[list[str] | None, typer.Argument(
-        help="Entries to extract (with everything below them); all if none.")] = None,
+        help="Entries to extract (with everything below them), or patterns; all if none.",
+        metavar="PATH")] = None,
     directory: Annotated[str, typer.Option(
         "--directory", "-C", metavar="DIR",
         help="Extract into DIR (created if missing).")] = ".",
     force: Annotated[bool, typer.Option(
         "--force", "-f", help="Replace existing files and symlinks.")] = False,
+    jobs: JobsOption = 0,
     salvage: Annotated[bool, typer.Option(
         "--salvage", help="For a damaged archive: extract every entry whose data is intact, "
                           "found by scanning its frames, and list the damaged ones.")] = False,
     max_output: Annotated[str | None, typer.Option(
         "--max-output", metavar="SIZE",
-        help="Refuse to write more than SIZE bytes of data (suffixes K, M, G); default: the "
-             "free space at the destination.")] = None,
+        help="Refuse to write more than SIZE bytes of data (suffixes K, M, G). Never more "
+             "than the free space at the destination is written, whatever SIZE.")] = None,
     max_ratio: Annotated[int, typer.Option(
         "--max-ratio", metavar="N", min=0,
-        help="Refuse an archive whose data is more than N times its size (a decompression "
+        help="From a stream or with --salvage, where sizes cannot be known in advance: stop "
+             "when the data grows to more than N times the archive read (a decompression "
              "bomb); 0: no limit.")] = DEFAULT_MAX_RATIO,
+    verbose: VerboseOption = False,
+    quiet: QuietOption = False,
 ) -> None:
-    """Extract ARCHIVE, verifying every checksum before a file is put in place."""
+    report = _Report(verbose, quiet)
+    cap = None if max_output is None else parse_size(max_output, "--max-output")
     if salvage:
-        stats, found = api.salvage(archive, directory, paths or [], force=force)
+        stats, found = api.salvage(archive, directory, paths or [], force=force,
+                                   max_output=cap, max_ratio=max_ratio, on_entry=report.entry)
         _report_damage(found)
         salvaged = f"salvaged {_count(stats.entries, 'entry', 'entries')}, {stats.bytes:,} bytes"
         if found.damage:
             raise PyarcError(f"{salvaged}; {_damage_summary(found, 'not extracted')}")
-        stderr.print(salvaged)
+        if found.undecodable:
+            raise PyarcError(f"{salvaged}; {_missing_codecs(found)}")
+        report.summary(salvaged)
         return
-    total = _total_size(archive)
-    with _progress(total, "unpacking") as on_block:
-        api.unpack(archive, directory, paths or [], force=force, on_block=on_block,
-                   max_output=None if max_output is None else parse_size(max_output,
-                                                                         "--max-output"),
-                   max_ratio=max_ratio)
+    with report.progress(lambda: _total_size(archive), "unpacking") as on_block:
+        api.unpack(archive, directory, paths or [], force=force, jobs=jobs, on_block=on_block,
+                   on_entry=report.entry, max_output=cap, max_ratio=max_ratio)
 
 
 def _printable(name: str) -> str:
@@ -216,7 +340,7 @@ def _mode_string(kind: Kind, mode: int) -> str:
     return stat.filemode(type_bit | mode)
 
 
-@app.command("list")
+@command("list")
 def list_(archive: ArchiveArg, as_json: JsonOption = False) -> None:
     """List the entries of ARCHIVE (read from its index only)."""
     index = api.read_index(archive).index
@@ -243,26 +367,35 @@ def list_(archive: ArchiveArg, as_json: JsonOption = False) -> None:
               f"{used:<12} {when} {_printable(name)}")
 
 
-@app.command()
-def test(archive: ArchiveArg) -> None:
-    """Verify every checksum of ARCHIVE (frames, data, index, footer) without writing. On
-    damage, scan the whole archive and list every damaged block and entry."""
-    total = _total_size(archive)
+TEST_HELP = (
+    "Verify every checksum of ARCHIVE (frames, data, index, footer) without writing.\n\n"
+    "On damage, scan the whole archive and list every damaged block and entry."
+)
+
+
+@command(help=TEST_HELP)
+def test(archive: ArchiveArg, jobs: JobsOption = 0, verbose: VerboseOption = False,
+         quiet: QuietOption = False) -> None:
+    report = _Report(verbose, quiet)
     try:
-        with _progress(total, "testing") as on_block:
-            stats = api.test(archive, on_block=on_block)
+        with report.progress(lambda: _total_size(archive), "testing") as on_block:
+            stats = api.test(archive, on_block=on_block, jobs=jobs, on_entry=report.entry)
     except PyarcError as error:
-        if archive == api.STDIO:
+        if archive == api.STDIO or isinstance(error, UsageError):
             raise
         found = salvage_scan(archive)
         _report_damage(found)
         if found.damage:
             raise PyarcError(f"{error}; {_damage_summary(found, 'damaged')}") from None
+        if isinstance(error, MissingCodecError):
+            raise PyarcError(f"{_missing_codecs(found) or error}; no damage found: every "
+                             f"frame and payload checksum that can be checked holds") from None
         raise
-    stderr.print(f"OK: {_count(stats.entries, 'entry', 'entries')}, {stats.bytes:,} bytes verified")
+    report.summary(f"OK: {_count(stats.entries, 'entry', 'entries')}, {stats.bytes:,} bytes "
+                   f"verified")
 
 
-@app.command()
+@command()
 def info(archive: ArchiveArg, as_json: JsonOption = False) -> None:
     """Show the format version, block count, codec usage and ratio of ARCHIVE."""
     listing = api.read_index(archive)
@@ -292,7 +425,15 @@ def info(archive: ArchiveArg, as_json: JsonOption = False) -> None:
         stdout.print(table)
 
 
-@app.command()
+ENTROPY_HELP = (
+    "Estimate how far each FILE can be compressed.\n\n"
+    "Prints H0, the empirical entropies H1..Hk (descriptive, not bounds), the exact code "
+    "lengths of adaptive order-k models and of a context-model codec, and from those the "
+    "estimated achievable size."
+)
+
+
+@command(help=ENTROPY_HELP)
 def entropy(
     files: Annotated[list[str], typer.Argument(help="Files to measure.", metavar="FILE...")],
     max_order: Annotated[int, typer.Option(
@@ -300,9 +441,6 @@ def entropy(
         help=f"Measure context orders up to K (0 to {MAX_ORDER}).")] = DEFAULT_ORDER,
     as_json: JsonOption = False,
 ) -> None:
-    """Estimate how far each FILE can be compressed: H0, empirical H1..Hk (descriptive, not
-    bounds), the exact code lengths of adaptive order-k models and of a context-model codec,
-    and from those the estimated achievable size."""
     if not 0 <= max_order <= MAX_ORDER:
         raise UsageError(f"--max-order {max_order} is outside 0..{MAX_ORDER}")
     reports = {}
@@ -330,7 +468,7 @@ def entropy(
                      f"; {report.reasoning}")
 
 
-@app.command()
+@command()
 def codecs(as_json: JsonOption = False) -> None:
     """List the installed codecs: name, payload version, providing plugin, kernels."""
     rows = [
@@ -361,7 +499,16 @@ CodecsOption = Annotated[list[str] | None, typer.Option(
          "available.")]
 
 
-@app.command()
+BENCH_HELP = (
+    "Measure every pyarc codec and the standard archivers on each file.\n\n"
+    "For pyarc's codecs, auto, auto-sample and the standard archivers: size, bits per byte, "
+    "ratio, compress and decompress MB/s (and the ratio to zlib-6 in the same run), round "
+    "trip verified; the best per file and overall, and its distance from the entropy "
+    "estimate."
+)
+
+
+@command(help=BENCH_HELP)
 def bench(
     paths: Annotated[list[str], typer.Argument(
         help="Files to measure, and folders (all their files, recursively).", metavar="PATH")],
@@ -381,10 +528,6 @@ def bench(
         help="Also draw size against speed per method into FILE.png (needs matplotlib: "
              "pip install 'pyarc\\[plot]').")] = None,
 ) -> None:
-    """Measure every pyarc codec, auto, auto-sample and the standard archivers on each file:
-    size, bits
-    per byte, ratio, compress and decompress MB/s (and ÷ zlib-6 in the same run), round trip
-    verified; the best per file and overall, and its distance from the entropy estimate."""
     from archiver import benchmark
 
     if sum((as_json, as_csv, as_markdown)) > 1:
@@ -449,44 +592,98 @@ def _show_warning(message: Any, category: Any, filename: str, lineno: int,
     print(f"pyarc: warning: {message}", file=sys.stderr)
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        print(f"pyarc {archiver.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[bool, typer.Option(
+        "--version", is_eager=True, callback=_show_version,
+        help="Show pyarc's version and exit.")] = False,
+) -> None:
+    """A plugin-based archiver and compression laboratory."""
+
+
+#: Signals handled as Ctrl-C is: the work in progress is abandoned, its temporary files are
+#: removed, and pyarc exits 1.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class _StopSignals:
+    """Turns the first stop signal into a KeyboardInterrupt in the main thread, and ignores
+    any later one, so that the cleanup the first one starts is not interrupted in its turn."""
+
+    def __init__(self) -> None:
+        self.received: signal.Signals | None = None
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            for number in STOP_SIGNALS:
+                self._previous[number] = signal.signal(number, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+
+    def _handle(self, number: int, frame: FrameType | None) -> None:
+        if self.received is None:
+            self.received = signal.Signals(number)
+            raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (the console script exits with it)."""
     warnings.showwarning = _show_warning
-    try:
-        code = app(args=argv, prog_name="pyarc", standalone_mode=False)
-        if code == TYPER_INTERRUPTED:
-            raise KeyboardInterrupt
-        return code if isinstance(code, int) else 0  # --help returns its exit code
-    except (typer.Abort, KeyboardInterrupt):  # Ctrl-C
-        print("pyarc: interrupted", file=sys.stderr)
-        return 1
-    except typer.TyperException as error:  # the argument parser's errors
-        message = error.format_message().strip()
-        if message:  # (no message: the parser has shown the help instead)
-            print(f"pyarc: error: {message} (see pyarc --help)", file=sys.stderr)
-        return 2
-    except UsageError as error:
-        print(f"pyarc: error: {error}", file=sys.stderr)
-        return 2
-    except PyarcError as error:
-        print(f"pyarc: error: {error}", file=sys.stderr)
-        return 1
-    except BrokenPipeError:  # e.g. `pyarc list big.pyarc | head`: not an error of ours
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
-    except OSError as error:  # e.g. standard output on a full disk
-        if os.environ.get("PYARC_DEBUG"):
-            raise
-        where = f" {error.filename!r}:" if error.filename else ""
-        print(f"pyarc: error:{where} {error.strerror or error}", file=sys.stderr)
-        return 1
-    except Exception as error:
-        if os.environ.get("PYARC_DEBUG"):
-            raise
-        print(f"pyarc: internal error: {type(error).__name__}: {error} "
-              f"(a bug in pyarc; set PYARC_DEBUG=1 for a traceback)", file=sys.stderr)
-        return 1
+    with _StopSignals() as stop:
+        try:
+            code = app(args=argv, prog_name="pyarc", standalone_mode=False)
+            if code == TYPER_INTERRUPTED:
+                raise KeyboardInterrupt
+            return code if isinstance(code, int) else 0  # --help returns its exit code
+        except (typer.Abort, KeyboardInterrupt):
+            received = stop.received or signal.SIGINT
+            print("pyarc: interrupted" if received == signal.SIGINT
+                  else f"pyarc: stopped by {received.name}", file=sys.stderr)
+            return 1
+        except typer.TyperException as error:  # the argument parser's errors
+            message = error.format_message().strip()
+            if message:  # (no message: the parser has shown the help instead)
+                print(f"pyarc: error: {message} (see pyarc --help)", file=sys.stderr)
+            return 2
+        except UsageError as error:
+            print(f"pyarc: error: {error}", file=sys.stderr)
+            return 2
+        except PyarcError as error:
+            print(f"pyarc: error: {error}", file=sys.stderr)
+            return 1
+        except BrokenPipeError:  # e.g. `pyarc list big.pyarc | head`: not an error of ours
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 1
+        except OSError as error:  # e.g. standard output on a full disk
+            if os.environ.get("PYARC_DEBUG"):
+                raise
+            where = f" {error.filename!r}:" if error.filename else ""
+            print(f"pyarc: error:{where} {error.strerror or error}", file=sys.stderr)
+            return 1
+        except Exception as error:
+            if os.environ.get("PYARC_DEBUG"):
+                raise
+            print(f"pyarc: internal error: {type(error).__name__}: {error} "
+                  f"(a bug in pyarc; set PYARC_DEBUG=1 for a traceback)", file=sys.stderr)
+            return 1
 
 
 def run() -> None:
-    sys.exit(main())
+    code = main()
+    if threading.active_count() > 1:
+        # A worker is still finishing a block that nobody will use (the command failed or was
+        # interrupted, and cleaned up): exit now instead of waiting for it.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)

@@ -127,9 +127,12 @@ class Codec:
 
 def parse_codec_spec(text: str) -> tuple[str, dict[str, str]]:
     """Split `name:key=value,key=value` into the name and its (still textual) options."""
-    name, _, rest = text.strip().partition(":")
+    name, colon, rest = text.strip().partition(":")
     if not CODEC_NAME.fullmatch(name):
         raise UsageError(f"{name!r} is not a valid codec name")
+    if colon and not rest.strip():
+        raise UsageError(f"no options after the ':' in {text!r}: expected "
+                         f"{name}:key=value,...")
     options: dict[str, str] = {}
     for item in filter(None, rest.split(",")):
         key, sep, value = item.partition("=")

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, BinaryIO
 
-from archiver.blocks import check_payload, decode_block
+from archiver.blocks import EncodedBlock, EntryBlocks, EntryData
 from archiver.errors import FormatError, PyarcError
 from archiver.format import (
     FOOTER_SIZE,
@@ -152,8 +152,9 @@ class Archive:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def iter_data(self, entry: Entry | str) -> Iterator[bytes]:
-        """The data of a file entry, one verified block at a time."""
+    def encoded_blocks(self, entry: Entry | str) -> Iterator[EncodedBlock]:
+        """The blocks of a file entry as stored, each frame checked against the index; their
+        payloads are verified when they are decoded (or checked)."""
         position = self._position(entry)
         for ref in self.index.blocks[position]:
             where = f"block at offset {ref.offset} of {self.index.entries[position].path!r}"
@@ -165,7 +166,12 @@ class Archive:
                 raise FormatError(f"{where}: the block frame disagrees with the index")
             if self._file.tell() > self._frame_limit[ref.offset]:
                 raise FormatError(f"{where}: the block frame overlaps the next frame")
-            yield decode_block(self.registry, frame.block, frame.payload, where)
+            yield EncodedBlock(frame.block, frame.payload, where)
+
+    def iter_data(self, entry: Entry | str) -> Iterator[bytes]:
+        """The data of a file entry, one verified block at a time."""
+        for block in self.encoded_blocks(entry):
+            yield block.decode(self.registry)
 
     def read(self, entry: Entry | str) -> bytes:
         """The whole data of a file entry, verified."""
@@ -200,7 +206,6 @@ class StreamReader:
         self.seen = Index()
         minor, self.block_size = parse_header(self._stream)
         self.format_version = f"{FORMAT_MAJOR}.{minor}"
-        self._skipping = False
 
     @property
     def position(self) -> int:
@@ -214,12 +219,23 @@ class StreamReader:
             self._stream.release()
         return frame
 
-    def entries(self, decode: bool = True) -> Iterator[tuple[Entry, Iterator[bytes]]]:
-        """Yield each entry with an iterator over its verified data blocks.
+    def entries(self, decode: bool = True) -> Iterator[EntryData]:
+        """Yield each entry with an iterator over its verified data blocks (with `decode`
+        false, the payloads are only checked against their hashes and no data is yielded).
 
         Each data iterator must be finished (or abandoned) before asking for the next entry;
         whatever is left of it is then read and checked without being decoded.
         """
+        for entry, blocks in self.encoded_entries():
+            data = (block.decode(self.registry) for block in blocks) if decode else iter(())
+            yield entry, data
+            for block in blocks:  # what the consumer left, or all of it without decode
+                block.check()
+
+    def encoded_entries(self) -> Iterator[EntryBlocks]:
+        """Yield each entry with an iterator over its blocks as stored (decode them with
+        blocks.decode_entries, on several threads if wanted). The same rule as for entries()
+        holds: finish or abandon each iterator before asking for the next entry."""
         while True:
             frame = self._next_frame()
             if frame.index is not None:
@@ -232,15 +248,12 @@ class StreamReader:
             refs: list[BlockRef] = []
             self.seen.entries.append(entry)
             self.seen.blocks.append(refs)
-            data = self._blocks(entry, refs, decode)
-            yield entry, data
-            # Whatever the consumer left unread is still read and checked, not decoded.
-            self._skipping = True
-            for _ in data:
+            blocks = self._blocks(entry, refs)
+            yield entry, blocks
+            for _ in blocks:  # whatever the consumer left is still read
                 pass
-            self._skipping = False
 
-    def _blocks(self, entry: Entry, refs: list[BlockRef], decode: bool) -> Iterator[bytes]:
+    def _blocks(self, entry: Entry, refs: list[BlockRef]) -> Iterator[EncodedBlock]:
         remaining = entry.size if entry.kind == Kind.FILE else 0
         while remaining > 0:
             frame = self._next_frame()
@@ -254,10 +267,7 @@ class StreamReader:
                                   f"{remaining} left of the entry")
             remaining -= header.raw_size
             refs.append(BlockRef.at(frame.offset, header))
-            if decode and not self._skipping:
-                yield decode_block(self.registry, header, frame.payload, where)
-            else:
-                check_payload(header, frame.payload, where)
+            yield EncodedBlock(header, frame.payload, where)
 
     def _finish(self, index_offset: int, index: Index) -> None:
         if index != self.seen:
@@ -274,6 +284,6 @@ class StreamReader:
 
 
 def read_stream(stream: IO[bytes], registry: Registry | None = None,
-                decode: bool = True) -> Iterator[tuple[Entry, Iterator[bytes]]]:
+                decode: bool = True) -> Iterator[EntryData]:
     """Read an archive front to back; see StreamReader.entries."""
     return StreamReader(stream, registry).entries(decode)

@@ -7,7 +7,8 @@ where a whole frame parses and its XXH32 checks (a false match at a random offse
 of about one in four billion). Every block is verified as a reader would (payload hash,
 decoding, data hash). An entry is intact when its entry frame is followed by exactly the
 blocks that cover its size, all verified; an entry whose frame was destroyed cannot be found,
-and its blocks are reported as blocks without an entry.
+and its blocks are reported as blocks without an entry. A block whose codec is not installed
+is no damage: its payload hash is checked, and its entry is counted as undecodable here.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from archiver.blocks import decode_block
-from archiver.errors import PyarcError
+from archiver.blocks import check_payload, decode_block
+from archiver.errors import MissingCodecError, PyarcError
 from archiver.format import (
     FRAME_BLOCK,
     FRAME_ENTRY,
@@ -51,16 +52,20 @@ class ScannedEntry:
     blocks: list[int] = field(default_factory=list)  # offsets of its verified block frames
     missing: int = 0  # bytes of data not covered by verified blocks
     damaged: bool = False
+    #: Blocks whose payload is intact but whose codec is not installed, so not decodable here.
+    undecodable: int = 0
 
     @property
     def intact(self) -> bool:
-        return not self.damaged and self.missing == 0
+        return not self.damaged and self.missing == 0 and not self.undecodable
 
 
 @dataclass
 class Scan:
     entries: list[ScannedEntry] = field(default_factory=list)
     damage: list[Damage] = field(default_factory=list)
+    #: Why blocks could not be decoded although intact: one message per missing codec.
+    missing_codecs: dict[tuple[str, int], str] = field(default_factory=dict)
 
     @property
     def intact(self) -> list[ScannedEntry]:
@@ -68,7 +73,13 @@ class Scan:
 
     @property
     def damaged(self) -> list[ScannedEntry]:
-        return [scanned for scanned in self.entries if not scanned.intact]
+        return [scanned for scanned in self.entries if scanned.damaged]
+
+    @property
+    def undecodable(self) -> list[ScannedEntry]:
+        """Entries that are not damaged but need a codec that is not installed."""
+        return [scanned for scanned in self.entries
+                if scanned.undecodable and not scanned.damaged]
 
 
 class _Scanner:
@@ -144,9 +155,17 @@ class _Scanner:
             self.scan.damage.append(Damage(offset, f"{where}: a block without its entry (the "
                                                    f"entry frame before it is lost)"))
             return
+        where = f"{where} of {self.current.entry.path!r}"
         try:
-            decode_block(self.registry, header, frame.payload,
-                         f"{where} of {self.current.entry.path!r}")
+            decode_block(self.registry, header, frame.payload, where)
+        except MissingCodecError as error:  # not damage: check what can be checked
+            try:
+                check_payload(header, frame.payload, where)
+            except PyarcError as damage:
+                self.damaged(offset, str(damage))
+            else:
+                self.scan.missing_codecs[header.codec, header.version] = str(error)
+                self.current.undecodable += 1
         except PyarcError as error:
             self.damaged(offset, str(error))
         else:

@@ -2,8 +2,25 @@
 
 Names in the archive are the paths as given, normalised (`./a//b/` is stored as `a/b`). A path
 that is absolute or climbs out with `..` is stored under its last component, and `.` stands
-for its contents. Trees are walked in sorted order without following symlinks, so the same
-tree always gives the same archive.
+for its contents. Trees are walked in sorted order, so the same tree always gives the same
+archive; symlinks are stored as symlinks, or followed with `dereference` (-L).
+
+Reading is defensive, as tar's is, because a tree may change while it is packed:
+
+- every path given must exist when the pack starts (a typo is an error before anything is
+  written); below them, a file that vanishes, cannot be read or is replaced by something else
+  is a *problem*: it is warned about, left out, and the pack goes on;
+- a file is opened (never following a symlink put in its place, never blocking on a FIFO put
+  in its place) before its entry is made, and its entry takes the size and mtime of what was
+  opened;
+- a file is read to its end: one that grew is stored with its first `size` bytes, one that
+  shrank (or failed to read part-way) is padded with zeros to its size, and one whose size or
+  mtime differs after reading was changed while it was read. Each of these is a problem too:
+  the archive stays consistent, and says what it holds.
+
+`Problems` collects them: the CLI then exits 1 with the archive complete for what it holds
+(like tar's "file changed as we read it"), and `strict` turns the first into an error instead.
+Leaving out a socket, a device or the archive being written is no problem: a notice only.
 """
 
 from __future__ import annotations
@@ -11,15 +28,40 @@ from __future__ import annotations
 import os
 import stat
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Sequence
+from typing import BinaryIO
+
+import pathspec
 
 from archiver.errors import PyarcError, UsageError
 from archiver.format import Entry, Kind
 from archiver.writer import Source
 
+#: A path found by the walk: its name in the archive, its path on disk, and its stat.
+Found = tuple[str, str, os.stat_result]
+
 
 class SkippedFileWarning(UserWarning):
-    """A path was left out of the archive (a socket, a device, the archive itself)."""
+    """A path was left out on purpose (a socket, a device, the archive itself)."""
+
+
+class InputProblemWarning(UserWarning):
+    """An input could not be packed as it was on disk (unreadable, vanished, changed)."""
+
+
+class Problems:
+    """The problems met while packing: each is warned about as it happens; with `strict` the
+    first is an error instead (the pack then writes no archive)."""
+
+    def __init__(self, strict: bool = False) -> None:
+        self.strict = strict
+        self.messages: list[str] = []
+
+    def report(self, message: str) -> None:
+        if self.strict:
+            raise PyarcError(f"{message} (--strict)")
+        self.messages.append(message)
+        warnings.warn(message, InputProblemWarning, stacklevel=2)
 
 
 def archive_name(path: str) -> str:
@@ -32,98 +74,222 @@ def archive_name(path: str) -> str:
     return normal
 
 
-def _cannot(action: str, path: str, error: OSError) -> PyarcError:
-    return PyarcError(f"cannot {action} {path!r}: {error.strerror or error}")
+def _reason(error: OSError) -> str:
+    return error.strerror or str(error)
 
 
-def _entry_for(name: str, path: str, info: os.stat_result) -> Entry | None:
+def _entry_for(name: str, path: str, info: os.stat_result, problems: Problems) -> Entry | None:
+    """The entry of a directory or symlink; None (with a notice) for what pyarc cannot store."""
     mode = stat.S_IMODE(info.st_mode)
-    if stat.S_ISREG(info.st_mode):
-        return Entry(name, Kind.FILE, mode, info.st_mtime_ns, info.st_size)
     if stat.S_ISDIR(info.st_mode):
         return Entry(name, Kind.DIRECTORY, mode, info.st_mtime_ns)
     if stat.S_ISLNK(info.st_mode):
         try:
             target = os.readlink(path)
         except OSError as error:
-            raise _cannot("read link", path, error) from None
+            problems.report(f"cannot read symlink {path!r}: {_reason(error)}; skipped")
+            return None
         return Entry(name, Kind.SYMLINK, mode, info.st_mtime_ns, target=target)
     warnings.warn(f"skipping {path!r}: not a regular file, directory or symlink",
                   SkippedFileWarning, stacklevel=2)
     return None
 
 
-def read_blocks(path: str, size: int, block_size: int) -> Iterator[bytes]:
-    """The first `size` bytes of a file in blocks; never follows a symlink put in its place."""
-    try:
-        descriptor = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except OSError as error:
-        raise _cannot("read", path, error) from None
-    with os.fdopen(descriptor, "rb", buffering=0) as file:
-        left = size
-        while left > 0:
+class Selection:
+    """What `pack` is asked to pack: the paths given, the `exclude` patterns (gitignore-style,
+    matched against archive names; a directory matched is not entered) and `dereference`
+    (follow symlinks, -L). Creating one checks the paths and patterns."""
+
+    def __init__(self, paths: Sequence[str], exclude: Sequence[str] = (),
+                 dereference: bool = False) -> None:
+        if not paths:
+            raise UsageError("nothing to pack: give at least one path")
+        self.paths = list(paths)
+        self.dereference = dereference
+        self._stat = os.stat if dereference else os.lstat
+        try:
+            self._exclude = pathspec.PathSpec.from_lines("gitwildmatch", exclude)
+        except (ValueError, TypeError) as error:
+            raise UsageError(f"--exclude: {error}") from None
+        self._operands: list[tuple[str, str, os.stat_result]] = []
+        named: dict[str, tuple[str, tuple[int, int]]] = {}
+        for path in self.paths:
             try:
-                block = file.read(min(block_size, left))
+                info = self._stat(path)
             except OSError as error:
-                raise _cannot("read", path, error) from None
-            if not block:
-                return  # the writer reports the shortfall
-            left -= len(block)
-            # A raw read may return less than asked; top the block up to the full size.
-            while left > 0 and len(block) < block_size:
-                more = file.read(min(block_size - len(block), left))
-                if not more:
-                    break
-                block += more
-                left -= len(more)
-            yield block
-
-
-def collect(
-    paths: list[str],
-    block_size: int,
-    exclude: Callable[[os.stat_result], bool] = lambda info: False,
-) -> Iterator[Source]:
-    """Entries for every path and everything below it, each file once.
-
-    Two different files that would be stored under one name (`/a/data` and `/b/data` both
-    become `data`) are an error: one of them would be lost.
-    """
-    seen: dict[str, tuple[str, int, int]] = {}  # name -> (path, device, inode)
-
-    def visit(name: str, path: str, info: os.stat_result) -> Iterator[Source]:
-        if exclude(info):
-            warnings.warn(f"skipping {path!r}: it is the archive being written",
-                          SkippedFileWarning, stacklevel=2)
-            return
-        if name in seen:
-            first, device, inode = seen[name]
-            if (device, inode) != (info.st_dev, info.st_ino):
-                raise UsageError(f"{path!r} and {first!r} would both be stored as {name!r}; "
+                raise PyarcError(f"cannot read {path!r}: {_reason(error)}") from None
+            name = archive_name(path)
+            identity = (info.st_dev, info.st_ino)
+            first = named.setdefault(name, (path, identity))
+            if first[1] != identity:
+                raise UsageError(f"{path!r} and {first[0]!r} would both be stored as {name!r}; "
                                  f"pack them from a common parent folder")
-        elif name:
-            entry = _entry_for(name, path, info)
-            if entry is None:
+            self._operands.append((name, path, info))
+
+    def refuse(self, identities: set[tuple[int, int]], archive: str) -> None:
+        """An error if a path given is the archive itself (it would be destroyed)."""
+        for _, path, info in self._operands:
+            if (info.st_dev, info.st_ino) in identities:
+                raise UsageError(f"refusing to pack {path!r} into itself: it is the archive "
+                                 f"{archive!r} (name the archive first: pyarc pack ARCHIVE "
+                                 f"PATH...)")
+
+    def excluded(self, name: str, is_dir: bool) -> bool:
+        return bool(name) and self._exclude.match_file(name + "/" if is_dir else name)
+
+    def total_size(self) -> int:
+        """The bytes of all regular files to pack, for a progress bar (a walk without notices)."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return sum(info.st_size for _, _, info in self.walk(Problems())
+                       if stat.S_ISREG(info.st_mode))
+
+    def walk(self, problems: Problems,
+             skip: set[tuple[int, int]] | frozenset[tuple[int, int]] = frozenset()
+             ) -> Iterator[Found]:
+        """Every path to pack, each once, in archive order: the paths given and everything
+        below them, without what is excluded or in `skip` (device and inode: the archive)."""
+        seen: dict[str, tuple[str, int, int]] = {}  # name -> (path, device, inode)
+
+        def visit(name: str, path: str, info: os.stat_result,
+                  ancestors: frozenset[tuple[int, int]]) -> Iterator[Found]:
+            identity = (info.st_dev, info.st_ino)
+            is_dir = stat.S_ISDIR(info.st_mode)
+            if identity in skip:
+                warnings.warn(f"skipping {path!r}: it is the archive being written",
+                              SkippedFileWarning, stacklevel=2)
                 return
-            seen[name] = (path, info.st_dev, info.st_ino)
-            data = read_blocks(path, entry.size, block_size) if entry.kind == Kind.FILE else None
-            yield entry, data
-        if stat.S_ISDIR(info.st_mode):
+            if self.excluded(name, is_dir):
+                return
+            if name in seen:
+                first, device, inode = seen[name]
+                if (device, inode) != identity:
+                    raise UsageError(f"{path!r} and {first!r} would both be stored as "
+                                     f"{name!r}; pack them from a common parent folder")
+                return
+            if name:
+                seen[name] = (path, *identity)
+                yield name, path, info
+            if not is_dir:
+                return
+            if identity in ancestors:  # only with -L: a symlink back up the tree
+                problems.report(f"{path!r} leads back to a folder above it (a symlink loop); "
+                                f"its contents are not packed again")
+                return
             try:
                 children = sorted(os.scandir(path), key=lambda child: child.name)
             except OSError as error:
-                raise _cannot("list", path, error) from None
+                problems.report(f"cannot list {path!r}: {_reason(error)}; its contents are "
+                                f"not packed")
+                return
+            inside = ancestors | {identity}
             for child in children:
                 child_name = f"{name}/{child.name}" if name else child.name
                 try:
-                    child_info = child.stat(follow_symlinks=False)
+                    child_info = self._stat(child.path)
+                except FileNotFoundError:
+                    broken = self.dereference and os.path.islink(child.path)
+                    problems.report(f"{child.path!r} is a broken symlink; skipped" if broken
+                                    else f"{child.path!r} vanished while packing; skipped")
+                    continue
                 except OSError as error:
-                    raise _cannot("read", child.path, error) from None
-                yield from visit(child_name, child.path, child_info)
+                    problems.report(f"cannot read {child.path!r}: {_reason(error)}; skipped")
+                    continue
+                yield from visit(child_name, child.path, child_info, inside)
 
-    for path in paths:
+        for name, path, info in self._operands:
+            yield from visit(name, path, info, frozenset())
+
+    def sources(self, block_size: int, problems: Problems,
+                skip: set[tuple[int, int]] | frozenset[tuple[int, int]] = frozenset()
+                ) -> Iterator[Source]:
+        """The entries to pack, each file with its data in blocks of `block_size`."""
+        for name, path, info in self.walk(problems, skip):
+            if stat.S_ISREG(info.st_mode):
+                source = _open_file(name, path, info, block_size, problems, self.dereference)
+                if source is not None:
+                    yield source
+            else:
+                entry = _entry_for(name, path, info, problems)
+                if entry is not None:
+                    yield entry, None
+
+
+def _open_file(name: str, path: str, info: os.stat_result, block_size: int,
+               problems: Problems, follow: bool) -> Source | None:
+    """The entry and data of a regular file, opened now: None (a problem reported) when it
+    cannot be opened or is no longer the file the walk found."""
+    flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | (0 if follow else os.O_NOFOLLOW)
+    try:
+        descriptor = os.open(path, flags)
+    except FileNotFoundError:
+        problems.report(f"{path!r} vanished while packing; skipped")
+        return None
+    except OSError as error:
+        problems.report(f"cannot read {path!r}: {_reason(error)}; skipped")
+        return None
+    file = os.fdopen(descriptor, "rb", buffering=0)  # closed by _read_blocks, or when dropped
+    opened = os.fstat(descriptor)
+    if not stat.S_ISREG(opened.st_mode) or (opened.st_dev, opened.st_ino) != (info.st_dev,
+                                                                               info.st_ino):
+        file.close()
+        problems.report(f"{path!r} was replaced while packing; skipped")
+        return None
+    os.set_blocking(descriptor, True)
+    entry = Entry(name, Kind.FILE, stat.S_IMODE(opened.st_mode), opened.st_mtime_ns,
+                  opened.st_size)
+    return entry, _read_blocks(file, path, entry, block_size, problems)
+
+
+def _read_blocks(file: BinaryIO, path: str, entry: Entry, block_size: int,
+                 problems: Problems) -> Iterator[bytes]:
+    """Exactly `entry.size` bytes of an open file, in blocks of `block_size`, reporting a file
+    that shrinks (the rest: zeros), grows (the rest: left out), fails to read, or changes."""
+    with file:
+        done = 0
+        failed = False
+        while done < entry.size:
+            wanted = min(block_size, entry.size - done)
+            block = b""
+            if not failed:
+                try:
+                    block = _read_up_to(file, wanted)
+                except OSError as error:
+                    failed = True
+                    problems.report(f"cannot read {path!r} after byte {done:,}: "
+                                    f"{_reason(error)}; the rest of its {entry.size:,} bytes "
+                                    f"is stored as zeros")
+                if len(block) < wanted and not failed:
+                    failed = True
+                    problems.report(f"{path!r} shrank while it was read ({done + len(block):,} "
+                                    f"of {entry.size:,} bytes); the rest is stored as zeros")
+            done += wanted
+            yield block + bytes(wanted - len(block))
+        if failed:
+            return
         try:
-            info = os.lstat(path)
+            grew = bool(file.read(1))
+            after = os.fstat(file.fileno())
         except OSError as error:
-            raise _cannot("read", path, error) from None
-        yield from visit(archive_name(path), path, info)
+            problems.report(f"cannot read {path!r}: {_reason(error)}")
+            return
+        if grew:
+            problems.report(f"{path!r} grew while it was read; only its first {entry.size:,} "
+                            f"bytes are stored")
+        elif (after.st_size, after.st_mtime_ns) != (entry.size, entry.mtime_ns):
+            problems.report(f"{path!r} changed while it was read; the stored copy may mix "
+                            f"old and new data")
+
+
+def _read_up_to(file: BinaryIO, size: int) -> bytes:
+    """Up to `size` bytes: fewer only at the end of the file (a raw read may return less)."""
+    parts = []
+    left = size
+    while left > 0:
+        part = file.read(left)
+        if not part:
+            break
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
+

@@ -8,7 +8,7 @@ can write to a pipe; it counts the bytes it has written to know each block's off
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO
 
 from archiver.blocks import BlockEncoder, ordered_map
@@ -37,10 +37,13 @@ class WriteStats:
     blocks: int = 0
     raw_bytes: int = 0
     archive_bytes: int = 0
+    #: What `pack` could not store as it was on disk (archiver/sources.py: Problems).
+    problems: list[str] = field(default_factory=list)
 
 
 def _tasks(sources: Iterable[Source]) -> Iterator[Entry | bytes]:
-    """Flatten the sources into entries, each followed by its data blocks, checking sizes."""
+    """Flatten the sources into entries, each followed by its data blocks. A source must give
+    exactly its entry's size (archiver/sources.py pads or cuts a file that changed)."""
     for entry, data in sources:
         yield entry
         if entry.kind != Kind.FILE:
@@ -49,11 +52,10 @@ def _tasks(sources: Iterable[Source]) -> Iterator[Entry | bytes]:
         for block in data or ():
             total += len(block)
             if total > entry.size:
-                raise PyarcError(f"{entry.path!r} grew while it was being read")
+                raise PyarcError(f"{entry.path!r}: more data than its {entry.size} bytes")
             yield block
         if total != entry.size:
-            raise PyarcError(f"{entry.path!r} shrank while it was being read "
-                             f"({total} of {entry.size} bytes)")
+            raise PyarcError(f"{entry.path!r}: {total} bytes of data for {entry.size}")
 
 
 def write_archive(
@@ -63,8 +65,10 @@ def write_archive(
     block_size: int,
     jobs: int = 1,
     on_block: Callable[[int], None] | None = None,
+    on_entry: Callable[[Entry], None] | None = None,
 ) -> WriteStats:
-    """Write a complete archive of `sources` to `out`; `on_block(raw_bytes)` reports progress."""
+    """Write a complete archive of `sources` to `out` with `jobs` threads; `on_block(raw_bytes)`
+    reports progress, `on_entry(entry)` each entry as its frame is written."""
     stats = WriteStats()
     index = Index()
     position = 0
@@ -77,13 +81,18 @@ def write_archive(
     def compress(task: Entry | bytes) -> Entry | tuple[BlockHeader, bytes]:
         return task if isinstance(task, Entry) else encoder.encode(task)
 
+    def is_block(task: Entry | bytes) -> bool:  # entries only pass through
+        return not isinstance(task, Entry)
+
     emit(build_header(block_size))
-    for result in ordered_map(compress, _tasks(sources), jobs):
+    for result in ordered_map(compress, _tasks(sources), jobs, heavy=is_block):
         if isinstance(result, Entry):
             index.entries.append(result)
             index.blocks.append([])
             stats.entries += 1
             emit(build_entry_frame(result))
+            if on_entry is not None:
+                on_entry(result)
             continue
         header, payload = result
         index.blocks[-1].append(BlockRef.at(position, header))

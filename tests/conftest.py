@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import stat
 import subprocess
 import sys
-from collections.abc import Callable
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -135,3 +137,50 @@ def assert_cli_codec(run_cli: RunCli, tmp_path: Path, good: str,
         code, _, err = run_cli("pack", "--codec", spec, tmp_path / f"bad{number}.pyarc", tree)
         assert code == 2, spec
         assert word in assert_one_error_line(err)
+
+
+# -- hostile conditions: another user, a small disk ------------------------------------------
+
+#: The unprivileged user that tests run pyarc as when they run as root.
+NOBODY = 65534
+
+
+@pytest.fixture
+def shared_tmp() -> Iterator[Path]:
+    """A scratch folder that an unprivileged child can write (pytest's tmp_path lies below
+    folders only root may enter)."""
+    folder = Path(tempfile.mkdtemp(prefix="pyarc-shared-"))
+    folder.chmod(0o777)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def run_cli_unprivileged(*args: str | os.PathLike[str], umask: int = 0o022,
+                         cwd: str | os.PathLike[str] | None = None, stdin: bytes = b"",
+                         timeout: float = 120) -> CliResult:
+    """`run_cli` as an unprivileged user with `umask`: as `nobody` when the tests run as root
+    (tests/as_user.py), as the current user otherwise."""
+    env = {k: v for k, v in os.environ.items() if k != "PYARC_DEBUG"}
+    uid = NOBODY if os.geteuid() == 0 else os.geteuid()
+    done = subprocess.run([sys.executable, str(ROOT / "tests" / "as_user.py"), str(uid),
+                           f"{umask:o}", *map(os.fspath, args)], cwd=cwd, input=stdin,
+                          capture_output=True, env=env, timeout=timeout)
+    return done.returncode, done.stdout, done.stderr.decode("utf-8", "replace")
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 4 MiB file system (tmpfs), mounted for the test; skips where mounting is not allowed
+    (not root, or no mount namespace rights)."""
+    mount_point = tmp_path / "small-disk"
+    mount_point.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount_point)],
+                          capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", "-l", str(mount_point)], capture_output=True)

@@ -1,0 +1,26 @@
+"""Run the pyarc CLI as another user: `python tests/as_user.py UID UMASK ARGS...`.
+
+The tests run as root here, and root ignores permission bits, so tests of what an ordinary user
+meets (an unreadable file, the umask on extraction) run pyarc in a child that drops to `UID`.
+It drops *after* importing pyarc, its plugins and what they import: the interpreter itself may
+live where an unprivileged user cannot read (/root/.pyenv), so nothing may be imported later.
+"""
+
+import os
+import sys
+
+import typer._adapters  # noqa: F401 (imported lazily to convert arguments: pydantic)
+import typer.rich_utils  # noqa: F401 (help and error messages import it lazily)
+
+import archiver.cli
+from archiver.plugins import registry
+
+registry()  # imports every codec plugin and its kernels
+uid, umask, *args = sys.argv[1:]
+os.umask(int(umask, 8))
+if int(uid) != os.geteuid():
+    os.setgroups([])
+    os.setgid(int(uid))
+    os.setuid(int(uid))
+sys.argv = ["pyarc", *args]
+archiver.cli.run()
