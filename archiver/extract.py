@@ -16,9 +16,11 @@ Every rule of DESIGN.md's "Safety" section is enforced here, whatever the format
 - directory modes and mtimes are applied at the very end, deepest first, as tar does: writing
   children changes a directory's mtime, and a read-only mode would block them.
 
-Modes keep the permission bits only (`mode & 0o777`): setuid, setgid and sticky bits from an
-archive are dropped. Symlinks get no mode. Directories that had to be created without an entry of
-their own get 0o755. Until `finish()` every created directory is 0o700, private to the user.
+Modes: a file gets its archived `mode & 0o777`, a directory `mode & 0o1777` (the sticky bit
+stays: a shared 1777 directory must not become 0777), both minus the umask unless pyarc runs as
+root (GNU tar's rule: root gets the modes as archived). Setuid and setgid are always dropped.
+Symlinks get no mode. Directories that had to be created without an entry of their own get
+0o755 minus the umask. Until `finish()` every created directory is 0o700, private to the user.
 
 An OSError never reaches the caller raw: it becomes a one-line `PyarcError` naming the entry.
 """
@@ -41,7 +43,7 @@ _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _TMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 # Open directory fds kept for reuse: enough for locality, few enough for any fd limit.
 _MAX_CACHED_DIRS = 128
-_IMPLICIT_DIR_MODE = 0o755
+_IMPLICIT_DIR_MODE = 0o755  # before the umask
 _NAME_MAX = 255
 
 
@@ -53,8 +55,13 @@ class Extractor:
     `close()` (or leaving a `with` block) releases the directory fds.
     """
 
-    def __init__(self, dest: str | os.PathLike[str], *, force: bool = False) -> None:
+    def __init__(
+        self, dest: str | os.PathLike[str], *, force: bool = False, umask: int | None = None
+    ) -> None:
+        """`umask`: the permission bits to clear from every archived mode; by default none for
+        root and the process's umask for anyone else (see `_umask_to_apply`)."""
         self._force = force
+        self._umask = _umask_to_apply() if umask is None else umask
         self._dirs: OrderedDict[str, int] = OrderedDict()  # "a/b" -> open fd, least recent first
         self._dir_meta: dict[str, tuple[int, int | None]] = {}  # "a/b" -> (mode, mtime_ns)
         self._links: list[Entry] = []
@@ -142,7 +149,7 @@ class Extractor:
                 self._write_file(entry, parts, chunks)
             elif entry.kind is Kind.DIRECTORY:
                 self._open_dir(entry.path, parts)
-                self._dir_meta[entry.path] = (entry.mode & 0o777, entry.mtime_ns)
+                self._dir_meta[entry.path] = (self._mode(entry.kind, entry.mode), entry.mtime_ns)
             elif entry.kind is Kind.SYMLINK:
                 self._links.append(entry)
             else:
@@ -191,6 +198,16 @@ class Extractor:
             os.close(self._dest_fd)
             self._dest_fd = -1
 
+    def _mode(self, kind: Kind, archived: int) -> int:
+        """The mode a file or directory gets on disk: its archived permission bits, minus the
+        umask. Setuid and setgid are dropped: pyarc does not restore owners, so they would
+        make a program from the archive run as whoever unpacks it (setgid on a directory would
+        pass on a group the archive chose). The sticky bit stays on a directory: a shared
+        directory (like /tmp, 1777) without it would let anyone delete anyone's files. A file
+        never gets it; it means nothing there on Linux."""
+        kept = 0o1777 if kind is Kind.DIRECTORY else 0o777
+        return archived & kept & ~self._umask
+
     # -- files ---------------------------------------------------------------------------------
 
     def _write_file(self, entry: Entry, parts: Sequence[str], chunks: Iterable[bytes]) -> None:
@@ -216,7 +233,7 @@ class Extractor:
                     raise FormatError(
                         f"{entry.path!r} has {total} bytes of data, but declares {entry.size}"
                     )
-                os.fchmod(fd, entry.mode & 0o777)
+                os.fchmod(fd, self._mode(Kind.FILE, entry.mode))
                 os.utime(fd, ns=(entry.mtime_ns, entry.mtime_ns))
             finally:
                 os.close(fd)
@@ -322,7 +339,9 @@ class Extractor:
                     raise
             try:
                 os.mkdir(name, 0o700, dir_fd=parent)
-                self._dir_meta.setdefault(prefix, (_IMPLICIT_DIR_MODE, None))
+                self._dir_meta.setdefault(
+                    prefix, (self._mode(Kind.DIRECTORY, _IMPLICIT_DIR_MODE), None)
+                )
             except FileExistsError:
                 pass  # created meanwhile: the open below finds out what it is
             return os.open(name, _DIR_FLAGS, dir_fd=parent)
@@ -345,6 +364,19 @@ class Extractor:
 
 
 # -- checks shared by check_conflicts() and the extraction itself -------------------------------
+
+
+def _umask_to_apply() -> int:
+    """The bits to clear from archived modes: none for root, who gets the modes as archived (as
+    with GNU tar), and the process's umask for anyone else, so that an archive cannot make
+    their files more open than they allow."""
+    if os.geteuid() == 0:
+        return 0
+    # os.umask() reads the mask only by setting one: set the strictest for that instant, so
+    # that a file another thread creates meanwhile is never more open than it should be.
+    umask = os.umask(0o777)
+    os.umask(umask)
+    return umask
 
 
 def _split(path: str) -> list[str]:

@@ -30,11 +30,19 @@ def symlink(path: str, target: str, mtime: int = MTIME) -> Entry:
 
 
 def unpack(
-    dest: Path, entries: Iterable[tuple[Entry, bytes]], *, force: bool = False, check: bool = True
+    dest: Path,
+    entries: Iterable[tuple[Entry, bytes]],
+    *,
+    force: bool = False,
+    check: bool = True,
+    umask: int | None = 0,
 ) -> None:
-    """What `pyarc unpack` does: check everything, extract everything, finish."""
+    """What `pyarc unpack` does: check everything, extract everything, finish.
+
+    `umask` defaults to 0 (modes as archived) so that the tests do not depend on who runs them;
+    None reads it as pyarc does."""
     entries = list(entries)
-    with Extractor(dest, force=force) as extractor:
+    with Extractor(dest, force=force, umask=umask) as extractor:
         if check:
             extractor.check_conflicts(entry for entry, _ in entries)
         for entry, data in entries:
@@ -90,6 +98,62 @@ def test_files_directories_and_symlinks_with_modes_and_mtimes(dest: Path) -> Non
     assert (dest / "d/link").lstat().st_mtime_ns == MTIME + 3
     assert (dest / "d/link").read_bytes() == b"hello"
     assert not [name for name in listing(dest) if "pyarc-tmp" in name]
+
+
+# -- modes: the umask, the sticky bit ------------------------------------------------------------
+
+MODES = [  # (entry, data): what the umask and the sticky bit rules are about
+    (directory("d", mode=0o777), b""),
+    (file("d/f", mode=0o666), b"data"),
+    (file("d/run", mode=0o777), b"data"),
+    (directory("tmp", mode=0o1777), b""),
+    (directory("all", mode=0o7777), b""),
+    (file("suid", mode=0o4755), b"data"),
+    (file("sticky", mode=0o1755), b"data"),
+    (file("implicit/f", mode=0o644), b"data"),
+]
+
+
+def modes_below(root: Path) -> dict[str, int]:
+    return {name: mode_of(root / name) for name in listing(root)}
+
+
+def test_umask_is_applied_to_files_and_directories(dest: Path) -> None:
+    unpack(dest, MODES, umask=0o077)  # a normal user with umask 077, as GNU tar does
+    assert modes_below(dest) == {
+        "d": 0o700, "d/f": 0o600, "d/run": 0o700,
+        "tmp": 0o1700, "all": 0o1700,  # the sticky bit stays, minus the umask's bits
+        "suid": 0o700, "sticky": 0o700,
+        "implicit": 0o700,  # no entry of its own: 0o755 minus the umask
+        "implicit/f": 0o600,
+    }
+
+
+def test_without_umask_modes_are_as_archived_but_setuid_setgid(dest: Path) -> None:
+    unpack(dest, MODES, umask=0)
+    assert modes_below(dest) == {
+        "d": 0o777, "d/f": 0o666, "d/run": 0o777,
+        "tmp": 0o1777, "all": 0o1777,  # setuid and setgid dropped, sticky kept
+        "suid": 0o755, "sticky": 0o755,  # a file never gets the sticky bit
+        "implicit": 0o755, "implicit/f": 0o644,
+    }
+
+
+def test_the_umask_is_the_process_umask_unless_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entries = [(directory("d", mode=0o777), b""), (file("d/f", mode=0o666), b"data")]
+    before = os.umask(0o027)
+    try:
+        monkeypatch.setattr(os, "geteuid", lambda: 1000)
+        unpack(tmp_path / "user", entries, umask=None)
+        assert os.umask(0o027) == 0o027  # read, and put back
+        assert modes_below(tmp_path / "user") == {"d": 0o750, "d/f": 0o640}
+        monkeypatch.setattr(os, "geteuid", lambda: 0)
+        unpack(tmp_path / "root", entries, umask=None)
+        assert modes_below(tmp_path / "root") == {"d": 0o777, "d/f": 0o666}
+    finally:
+        os.umask(before)
 
 
 def test_read_only_directory_gets_its_children_first(dest: Path) -> None:

@@ -1,0 +1,178 @@
+"""`pyarc unpack` through the CLI, the way a careless user and an attacker use it: modes for a
+normal user and for root, directories that were there before, failures half-way."""
+
+from __future__ import annotations
+
+import io
+import os
+import pwd
+import shutil
+import stat
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from conftest import CliResult
+
+from archiver.api import make_encoder
+from archiver.format import Entry, Kind
+from archiver.writer import write_archive
+
+MTIME = 1_600_000_000_123_456_789
+NOBODY = 65534
+BLOCK = 4096
+
+
+def write(archive: Path, items: Iterable[tuple[Entry, bytes]]) -> Path:
+    """An archive of exactly these entries (store codec), whatever the disk holds."""
+    out = io.BytesIO()
+    sources = [(entry, [data[i:i + BLOCK] for i in range(0, len(data), BLOCK)])
+               for entry, data in items]
+    write_archive(out, sources, make_encoder("store"), BLOCK)
+    archive.write_bytes(out.getvalue())
+    return archive
+
+
+def file(path: str, data: bytes = b"data", mode: int = 0o644) -> tuple[Entry, bytes]:
+    return Entry(path, Kind.FILE, mode, MTIME, size=len(data)), data
+
+
+def directory(path: str, mode: int = 0o755) -> tuple[Entry, bytes]:
+    return Entry(path, Kind.DIRECTORY, mode, MTIME), b""
+
+
+def symlink(path: str, target: str) -> tuple[Entry, bytes]:
+    return Entry(path, Kind.SYMLINK, 0o777, MTIME, target=target), b""
+
+
+PYARC = [sys.executable, "-m", "archiver"]
+
+
+def run_pyarc(*args: str | os.PathLike[str], umask: int = 0o022, cwd: Path | None = None,
+              preexec: Callable[[], None] | None = None, command: list[str] = PYARC) -> CliResult:
+    """`python -m archiver ARGS` (or `command ARGS`) with a chosen umask, and whatever else
+    `preexec` sets up in the child."""
+
+    def setup() -> None:
+        if preexec is not None:
+            preexec()
+        os.umask(umask)
+
+    done = subprocess.run([*command, *map(os.fspath, args)],
+                          capture_output=True, stdin=subprocess.DEVNULL, cwd=cwd,
+                          preexec_fn=setup, timeout=120)
+    return done.returncode, done.stdout, done.stderr.decode("utf-8", "replace")
+
+
+def modes_below(root: Path) -> dict[str, int]:
+    return {path.relative_to(root).as_posix(): stat.S_IMODE(path.lstat().st_mode)
+            for path in root.rglob("*")}
+
+
+# -- a normal user, and root -----------------------------------------------------------------
+
+MODES = [
+    directory("d", mode=0o777),
+    file("d/f", mode=0o666),
+    file("d/run", mode=0o777),
+    directory("tmp", mode=0o1777),
+    file("suid", mode=0o4755),
+    file("implicit/f", mode=0o644),
+]
+
+
+@dataclass
+class User:
+    """Someone who is not root: `nobody` when the tests run as root, else the current user."""
+
+    folder: Path  # a directory this user may write to
+    preexec: Callable[[], None] | None
+    command: list[str]
+
+    def run(self, *args: str | os.PathLike[str], umask: int) -> CliResult:
+        return run_pyarc(*args, umask=umask, cwd=self.folder, preexec=self.preexec,
+                         command=self.command)
+
+
+def _become_nobody() -> None:
+    os.setgroups([])
+    os.setgid(NOBODY)
+    os.setuid(NOBODY)
+
+
+# Runs pyarc on an interpreter that is not this environment's, with its packages added.
+_LAUNCH = "import site, sys; site.addsitedir(sys.argv.pop(1)); from archiver.cli import run; run()"
+
+
+def _command_for_nobody(folder: Path) -> list[str]:
+    """A command that runs pyarc as `nobody`: this interpreter, or else, when nobody may not
+    run it (a virtual environment made from a Python under /root, which is 0o700), the
+    system's Python of the same version with this environment's packages; skips if neither."""
+    candidates = [PYARC]
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    system = shutil.which(version, path=os.defpath)
+    if system is not None:
+        candidates.append([system, "-c", _LAUNCH, sysconfig.get_paths()["purelib"]])
+    reasons = []
+    for command in candidates:
+        try:
+            code, _, err = run_pyarc("--help", cwd=folder, preexec=_become_nobody,
+                                     command=command)
+        except OSError as error:  # the interpreter itself cannot be run
+            code, err = -1, str(error)
+        if code == 0:
+            return command
+        reasons.append(f"{command[0]}: {err.strip().splitlines()[-1:] or code}")
+    pytest.skip(f"the tests run as root, and user {NOBODY} can run pyarc with none of "
+                f"{reasons}")
+
+
+@pytest.fixture
+def normal_user() -> Iterator[User]:
+    if os.geteuid() != 0:
+        folder = Path(tempfile.mkdtemp(prefix="pyarc-user-"))
+        yield User(folder, None, PYARC)
+        shutil.rmtree(folder)
+        return
+    try:
+        pwd.getpwuid(NOBODY)
+    except KeyError:
+        pytest.skip(f"the tests run as root and there is no user {NOBODY} to unpack as")
+    folder = Path(tempfile.mkdtemp(prefix="pyarc-nobody-", dir="/tmp"))  # /tmp: nobody reaches it
+    folder.chmod(0o777)
+    try:
+        yield User(folder, _become_nobody, _command_for_nobody(folder))
+    finally:
+        shutil.rmtree(folder)
+
+
+def test_a_normal_user_gets_the_umask_applied(normal_user: User) -> None:
+    archive = write(normal_user.folder / "modes.pyarc", MODES)
+    archive.chmod(0o644)
+    out = normal_user.folder / "out"
+    code, _, err = normal_user.run("unpack", archive, "-C", out, umask=0o077)
+    assert code == 0, err
+    assert modes_below(out) == {
+        "d": 0o700, "d/f": 0o600, "d/run": 0o700,
+        "tmp": 0o1700,  # sticky kept, minus the umask
+        "suid": 0o700,  # setuid dropped
+        "implicit": 0o700, "implicit/f": 0o600,
+    }
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="root's rule (modes as archived) needs root")
+def test_root_gets_the_archived_modes_whatever_the_umask(tmp_path: Path) -> None:
+    archive = write(tmp_path / "modes.pyarc", MODES)
+    code, _, err = run_pyarc("unpack", archive, "-C", tmp_path / "out", umask=0o077)
+    assert code == 0, err
+    assert modes_below(tmp_path / "out") == {
+        "d": 0o777, "d/f": 0o666, "d/run": 0o777,
+        "tmp": 0o1777,
+        "suid": 0o755,  # setuid dropped, even for root
+        "implicit": 0o755, "implicit/f": 0o644,
+    }
