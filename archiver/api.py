@@ -356,8 +356,9 @@ def unpack(
 ) -> ReadStats:
     """Extract every entry (or those named in `paths`, with everything below them) into `dest`.
 
-    Each file is verified before it is renamed into place; existing files are refused unless
-    `force`; nothing is ever written through a symlink or outside `dest`. At most `max_output`
+    Each file is verified before it is renamed into place; existing files are refused, and
+    existing directories keep their modes and mtimes, unless `force`; nothing is ever written
+    through a symlink or outside `dest`. At most `max_output`
     bytes are written (default: the free space at `dest`), and at most `max_ratio` times the
     archive's size (0: no ratio cap); see archiver/limits.py.
     """

@@ -174,7 +174,8 @@ def unpack(
         "--directory", "-C", metavar="DIR",
         help="Extract into DIR (created if missing).")] = ".",
     force: Annotated[bool, typer.Option(
-        "--force", "-f", help="Replace existing files and symlinks.")] = False,
+        "--force", "-f", help="Replace existing files and symlinks, and give existing "
+                              "directories the archive's modes and times.")] = False,
     salvage: Annotated[bool, typer.Option(
         "--salvage", help="For a damaged archive: extract every entry whose data is intact, "
                           "found by scanning its frames, and list the damaged ones.")] = False,

@@ -14,7 +14,9 @@ Every rule of DESIGN.md's "Safety" section is enforced here, whatever the format
   that does not is left out, the rest of the archive is extracted, and then the refusal is
   reported as an `UnsafePathError`;
 - directory modes and mtimes are applied at the very end, deepest first, as tar does: writing
-  children changes a directory's mtime, and a read-only mode would block them.
+  children changes a directory's mtime, and a read-only mode would block them. They are applied
+  to the directories the unpack created; one that existed before (the home directory an
+  archive is unpacked into, say) keeps its own unless `force`.
 
 Modes: a file gets its archived `mode & 0o777`, a directory `mode & 0o1777` (the sticky bit
 stays: a shared 1777 directory must not become 0777), both minus the umask unless pyarc runs as
@@ -63,7 +65,10 @@ class Extractor:
         self._force = force
         self._umask = _umask_to_apply() if umask is None else umask
         self._dirs: OrderedDict[str, int] = OrderedDict()  # "a/b" -> open fd, least recent first
-        self._dir_meta: dict[str, tuple[int, int | None]] = {}  # "a/b" -> (mode, mtime_ns)
+        self._created: set[str] = set()  # the directories this unpack made
+        # "a/b" -> (mode, mtime_ns) for finish(): each created directory, and with `force` each
+        # existing one that has an entry
+        self._dir_meta: dict[str, tuple[int, int | None]] = {}
         self._links: list[Entry] = []
         self._tmp: tuple[int, str] | None = None  # the temporary file being written
         self._dest_fd = -1
@@ -149,7 +154,11 @@ class Extractor:
                 self._write_file(entry, parts, chunks)
             elif entry.kind is Kind.DIRECTORY:
                 self._open_dir(entry.path, parts)
-                self._dir_meta[entry.path] = (self._mode(entry.kind, entry.mode), entry.mtime_ns)
+                # A directory that was there before keeps its mode and mtime, unless forced.
+                if entry.path in self._created or self._force:
+                    self._dir_meta[entry.path] = (
+                        self._mode(entry.kind, entry.mode), entry.mtime_ns
+                    )
             elif entry.kind is Kind.SYMLINK:
                 self._links.append(entry)
             else:
@@ -339,6 +348,7 @@ class Extractor:
                     raise
             try:
                 os.mkdir(name, 0o700, dir_fd=parent)
+                self._created.add(prefix)
                 self._dir_meta.setdefault(
                     prefix, (self._mode(Kind.DIRECTORY, _IMPLICIT_DIR_MODE), None)
                 )

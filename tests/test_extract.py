@@ -187,10 +187,46 @@ def test_unicode_and_long_names(dest: Path) -> None:
 def test_existing_directory_is_fine_without_force(dest: Path) -> None:
     (dest / "d").mkdir(parents=True)
     (dest / "d/keep").write_bytes(b"k")
-    unpack(dest, [(directory("d", mode=0o700), b""), (file("d/new"), b"data")])
+    (dest / "d").chmod(0o750)
+    unpack(dest, [(directory("d", mode=0o777), b""), (file("d/new"), b"data")])
     assert (dest / "d/keep").read_bytes() == b"k"
     assert (dest / "d/new").read_bytes() == b"data"
-    assert mode_of(dest / "d") == 0o700
+    assert mode_of(dest / "d") == 0o750  # not the archive's: the directory was there before
+
+
+OLD = 1_500_000_000_000_000_000
+
+
+def test_existing_directories_keep_mode_and_mtime_unless_forced(tmp_path: Path) -> None:
+    entries = [
+        (directory("home", mode=0o777, mtime=MTIME), b""),
+        (directory("home/new", mode=0o751, mtime=MTIME), b""),
+        (file("home/new/f"), b"data"),
+        (file("home/old/f"), b"data"),  # 'home/old' exists, with no entry of its own
+    ]
+    for force in (False, True):
+        dest = tmp_path / f"force={force}"
+        (dest / "home/old").mkdir(parents=True)
+        for name in ("home", "home/old"):
+            (dest / name).chmod(0o700)
+            os.utime(dest / name, ns=(OLD, OLD))
+        unpack(dest, entries, force=force)
+        assert mode_of(dest / "home/new") == 0o751  # created by the unpack: as archived
+        assert (dest / "home/new").stat().st_mtime_ns == MTIME
+        assert mode_of(dest / "home/old") == 0o700  # no entry: untouched even when forced
+        if force:
+            assert mode_of(dest / "home") == 0o777
+            assert (dest / "home").stat().st_mtime_ns == MTIME
+        else:
+            assert mode_of(dest / "home") == 0o700
+            assert (dest / "home").stat().st_mtime_ns != MTIME  # now: 'new' was made in it
+
+
+def test_an_existing_directory_with_nothing_new_keeps_its_mtime(dest: Path) -> None:
+    (dest / "d").mkdir(parents=True)
+    os.utime(dest / "d", ns=(OLD, OLD))
+    unpack(dest, [(directory("d", mtime=MTIME), b"")])
+    assert (dest / "d").stat().st_mtime_ns == OLD
 
 
 def test_many_small_files(dest: Path) -> None:

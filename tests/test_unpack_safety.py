@@ -176,3 +176,25 @@ def test_root_gets_the_archived_modes_whatever_the_umask(tmp_path: Path) -> None
         "suid": 0o755,  # setuid dropped, even for root
         "implicit": 0o755, "implicit/f": 0o644,
     }
+
+
+# -- directories that were there before ------------------------------------------------------
+
+OLD = 1_500_000_000_000_000_000
+
+
+def test_existing_directories_are_left_alone_unless_forced(tmp_path: Path) -> None:
+    """`pyarc unpack -C ~ home.pyarc` must not open up ~ because the archive says 0777."""
+    archive = write(tmp_path / "a.pyarc", [directory("home", mode=0o777), directory("home/d")])
+    home = tmp_path / "out" / "home"
+    home.mkdir(parents=True)
+    home.chmod(0o700)
+    os.utime(home, ns=(OLD, OLD))
+    code, _, err = run_pyarc("unpack", archive, "-C", tmp_path / "out", umask=0)
+    assert code == 0, err
+    assert stat.S_IMODE(home.stat().st_mode) == 0o700
+    assert home.stat().st_mtime_ns != MTIME
+    code, _, err = run_pyarc("unpack", "--force", archive, "-C", tmp_path / "out", umask=0)
+    assert code == 0, err
+    assert stat.S_IMODE(home.stat().st_mode) == 0o777
+    assert home.stat().st_mtime_ns == MTIME
