@@ -22,7 +22,9 @@ Modes: a file gets its archived `mode & 0o777`, a directory `mode & 0o1777` (the
 stays: a shared 1777 directory must not become 0777), both minus the umask unless pyarc runs as
 root (GNU tar's rule: root gets the modes as archived). Setuid and setgid are always dropped.
 Symlinks get no mode. Directories that had to be created without an entry of their own get
-0o755 minus the umask. Until `finish()` every created directory is 0o700, private to the user.
+0o755 minus the umask. Until `finish()` every created directory is 0o700, private to the user;
+if the unpack fails (an exception, KeyboardInterrupt included), `close()` still gives the
+directories it created their modes, best effort, so that none stays 0o700.
 
 An OSError never reaches the caller raw: it becomes a one-line `PyarcError` naming the entry.
 """
@@ -177,15 +179,14 @@ class Extractor:
             with _reporting(entry.path):
                 self._make_symlink(entry)
         refused += self._remove_escaping_links(created)
-        # Deepest first: every ancestor is still searchable (0o700) while we reach a directory.
-        meta = sorted(self._dir_meta.items(), key=lambda item: item[0].count("/"), reverse=True)
-        self._dir_meta = {}
-        for path, (mode, mtime_ns) in meta:
+        for path in self._deepest_first():
+            mode, mtime_ns = self._dir_meta[path]
             with _reporting(path):
                 fd = self._open_dir(path, path.split("/"), create=False)
                 os.fchmod(fd, mode)
                 if mtime_ns is not None:
                     os.utime(fd, ns=(mtime_ns, mtime_ns))
+            del self._dir_meta[path]  # done: close() must not touch it again
         if refused:
             first = refused[0]
             more = f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""
@@ -195,12 +196,14 @@ class Extractor:
             )
 
     def close(self) -> None:
-        """Remove a temporary file left behind, if any, and close every directory fd."""
+        """Remove a temporary file left behind, if any, give the directories this unpack
+        created their modes if `finish()` did not, and close every directory fd."""
         if self._tmp is not None:
             dir_fd, tmp = self._tmp
             self._tmp = None
             with contextlib.suppress(OSError):
                 os.unlink(tmp, dir_fd=dir_fd)
+        self._restore_created_modes()
         while self._dirs:
             os.close(self._dirs.popitem()[1])
         if self._dest_fd >= 0:
@@ -216,6 +219,26 @@ class Extractor:
         never gets it; it means nothing there on Linux."""
         kept = 0o1777 if kind is Kind.DIRECTORY else 0o777
         return archived & kept & ~self._umask
+
+    def _deepest_first(self) -> list[str]:
+        """The directories waiting for their metadata, children before their parents: every
+        ancestor is still searchable (0o700) while a directory is reached."""
+        return sorted(self._dir_meta, key=lambda path: path.count("/"), reverse=True)
+
+    def _restore_created_modes(self) -> None:
+        """After a failure (`finish()` did not run, or stopped half-way): give each directory
+        this unpack created the mode `finish()` would have, so that none is left at 0o700.
+
+        Never a directory that was there before, even with `force`. Mtimes are left as they
+        are: the tree is incomplete. Best effort, and quiet: the error that stopped the unpack
+        is the one to report.
+        """
+        for path in self._deepest_first():
+            if path in self._created:
+                with contextlib.suppress(OSError, PyarcError):
+                    fd = self._open_dir(path, path.split("/"), create=False)
+                    os.fchmod(fd, self._dir_meta[path][0])
+        self._dir_meta = {}
 
     # -- files ---------------------------------------------------------------------------------
 

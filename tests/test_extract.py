@@ -259,6 +259,69 @@ def test_chunk_error_removes_the_temporary_file(dest: Path, exc: BaseException) 
     assert listing(dest) == {"d"}
 
 
+@pytest.mark.parametrize(
+    "exc", [ChecksumError("block 1 of 'f': checksum mismatch"), KeyboardInterrupt()]
+)
+def test_failed_unpack_gives_created_directories_their_modes(
+    dest: Path, exc: BaseException
+) -> None:
+    """Not 0o700 as while they were being filled: what they would have got."""
+    (dest / "old").mkdir(parents=True)
+    (dest / "old").chmod(0o750)
+    with pytest.raises(type(exc)) as raised, Extractor(dest, force=True, umask=0o022) as extractor:
+        extractor.extract(directory("d", mode=0o777))
+        extractor.extract(directory("old", mode=0o777))  # was there: not changed on failure
+        extractor.extract(directory("d/ro", mode=0o555))
+        extractor.extract(file("d/sub/f", b"x" * 100), failing_chunks(exc))
+    assert raised.value is exc
+    assert modes_below(dest) == {"d": 0o755, "d/ro": 0o555, "d/sub": 0o755, "old": 0o750}
+
+
+def test_failure_in_finish_gives_created_directories_their_modes(dest: Path) -> None:
+    entries = [(directory("d", mode=0o751), b""), (file("f"), b"data"), (symlink("f/x", "y"), b"")]
+    with pytest.raises(ExistsError, match="'f' exists and is not a directory"):
+        unpack(dest, entries, check=False)  # the symlink fails, before the directories' turn
+    assert modes_below(dest) == {"d": 0o751, "f": 0o644}
+
+
+def test_errors_while_restoring_modes_do_not_hide_the_failure(
+    dest: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_fchmod = os.fchmod
+    calls = []
+
+    def fchmod_failing_first(fd: int, mode: int) -> None:
+        calls.append(mode)
+        if len(calls) == 1:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        real_fchmod(fd, mode)
+
+    with pytest.raises(KeyboardInterrupt), Extractor(dest, umask=0) as extractor:
+        extractor.extract(directory("a", mode=0o751))
+        extractor.extract(directory("a/b", mode=0o751))
+        monkeypatch.setattr(os, "fchmod", fchmod_failing_first)
+        raise KeyboardInterrupt
+    monkeypatch.undo()
+    assert calls == [0o751, 0o751]  # 'a/b' failed (deepest first), 'a' was still done
+    assert modes_below(dest) == {"a": 0o751, "a/b": 0o700}
+
+
+def test_restoring_modes_after_a_failure_never_follows_a_symlink(
+    dest: Path, outside: Path
+) -> None:
+    outside.chmod(0o700)
+    with pytest.raises(KeyboardInterrupt), Extractor(dest, umask=0) as extractor:
+        extractor.extract(directory("a", mode=0o777))
+        extractor.extract(directory("a/b", mode=0o777))
+        for i in range(200):  # more than the fd cache holds: 'a/b' must be opened again
+            extractor.extract(directory(f"x/{i}"))
+        (dest / "a/b").rename(dest / "a/moved")
+        (dest / "a/b").symlink_to(outside)
+        raise KeyboardInterrupt
+    assert mode_of(outside) == 0o700
+    assert mode_of(dest / "a") == 0o777
+
+
 @pytest.mark.parametrize("data", [b"short", b"much too long for it"])
 def test_size_mismatch_is_refused_and_leaves_nothing(dest: Path, data: bytes) -> None:
     with Extractor(dest) as extractor, pytest.raises(FormatError, match="'f'"):

@@ -6,7 +6,10 @@ from __future__ import annotations
 import io
 import os
 import pwd
+import random
+import resource
 import shutil
+import signal
 import stat
 import subprocess
 import sys
@@ -17,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import CliResult
+from conftest import CliResult, assert_one_error_line
 
 from archiver.api import make_encoder
 from archiver.format import Entry, Kind
@@ -198,3 +201,42 @@ def test_existing_directories_are_left_alone_unless_forced(tmp_path: Path) -> No
     assert code == 0, err
     assert stat.S_IMODE(home.stat().st_mode) == 0o777
     assert home.stat().st_mtime_ns == MTIME
+
+
+# -- failures half-way -------------------------------------------------------------------------
+
+
+def _corrupt(archive: Path, data: bytes) -> None:
+    """Flip a byte of `data`, stored as is (store codec, within one block) in `archive`."""
+    blob = bytearray(archive.read_bytes())
+    at = blob.index(data) + len(data) // 2
+    blob[at] ^= 0xFF
+    archive.write_bytes(bytes(blob))
+
+
+def _file_size_limit(limit: int) -> Callable[[], None]:
+    """Every write beyond `limit` bytes fails (EFBIG), as on a full disk (ENOSPC)."""
+
+    def apply() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
+@pytest.mark.parametrize("failure", ["corrupt block", "full disk"])
+def test_a_failed_unpack_gives_created_directories_their_modes(failure: str,
+                                                               tmp_path: Path) -> None:
+    data = random.Random(7).randbytes(64 * BLOCK)
+    archive = write(tmp_path / "a.pyarc", [
+        directory("d", mode=0o751), directory("d/ro", mode=0o555), file("d/sub/big", data)])
+    limit = None
+    if failure == "corrupt block":
+        _corrupt(archive, data[40 * BLOCK:41 * BLOCK])
+    else:
+        limit = _file_size_limit(len(data) // 2)
+    out = tmp_path / "out"
+    code, _, err = run_pyarc("unpack", archive, "-C", out, preexec=limit)
+    assert code == 1
+    assert "d/sub/big" in assert_one_error_line(err)
+    assert modes_below(out) == {"d": 0o751, "d/ro": 0o555, "d/sub": 0o755}  # no file, not 0o700
