@@ -311,18 +311,21 @@ def salvage(
     paths: Sequence[str] = (),
     *,
     force: bool = False,
+    keep_absolute_symlinks: bool = False,
     registry: Registry | None = None,
 ) -> tuple[ReadStats, Scan]:
     """Extract every intact entry of a damaged archive (or of those named in `paths`) into
     `dest`, found by scanning its frames (archiver/salvage.py) without trusting its index.
-    Returns what was extracted and the scan, whose `damaged` entries were left out."""
+    Returns what was extracted and the scan, whose `damaged` entries were left out.
+    `force` and `keep_absolute_symlinks` are as for `unpack`."""
     source = os.fspath(archive)
     if source == STDIO:
         raise UsageError("salvage needs an archive file, not a stream")
     wanted = _selector(paths)
     found = scan(source, registry)
     stats = ReadStats()
-    with Extractor(dest, force=force) as extractor:
+    with Extractor(dest, force=force,
+                   keep_absolute_symlinks=keep_absolute_symlinks) as extractor:
         for scanned in found.intact:
             entry = scanned.entry
             if not wanted(entry.path):
@@ -349,6 +352,7 @@ def unpack(
     paths: Sequence[str] = (),
     *,
     force: bool = False,
+    keep_absolute_symlinks: bool = False,
     registry: Registry | None = None,
     on_block: Callable[[int], None] | None = None,
     max_output: int | None = None,
@@ -358,7 +362,8 @@ def unpack(
 
     Each file is verified before it is renamed into place; existing files are refused, and
     existing directories keep their modes and mtimes, unless `force`; nothing is ever written
-    through a symlink or outside `dest`. At most `max_output`
+    through a symlink or outside `dest`. Symlinks with absolute targets are refused unless
+    `keep_absolute_symlinks` (archiver/extract.py has the rules). At most `max_output`
     bytes are written (default: the free space at `dest`), and at most `max_ratio` times the
     archive's size (0: no ratio cap); see archiver/limits.py.
     """
@@ -399,7 +404,8 @@ def unpack(
             for codec, version in sorted({(ref.codec, ref.version) for entry in selected
                                           for ref in opened.blocks_of(entry)}):
                 opened.registry.require(codec, version)  # missing: refuse before writing
-        with Extractor(dest, force=force) as extractor:
+        with Extractor(dest, force=force,
+                       keep_absolute_symlinks=keep_absolute_symlinks) as extractor:
             if opened is not None:
                 extractor.check_conflicts(map(destination, selected))
             for entry, data in pairs:

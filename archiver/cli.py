@@ -176,6 +176,11 @@ def unpack(
     force: Annotated[bool, typer.Option(
         "--force", "-f", help="Replace existing files and symlinks, and give existing "
                               "directories the archive's modes and times.")] = False,
+    keep_absolute_symlinks: Annotated[bool, typer.Option(
+        "--keep-absolute-symlinks",
+        help="Create symlinks with absolute targets as given (to restore a system tree) "
+             "instead of leaving them out. Relative targets must still stay inside DIR, and "
+             "nothing is ever written through a symlink.")] = False,
     salvage: Annotated[bool, typer.Option(
         "--salvage", help="For a damaged archive: extract every entry whose data is intact, "
                           "found by scanning its frames, and list the damaged ones.")] = False,
@@ -188,9 +193,16 @@ def unpack(
         help="Refuse an archive whose data is more than N times its size (a decompression "
              "bomb); 0: no limit.")] = DEFAULT_MAX_RATIO,
 ) -> None:
-    """Extract ARCHIVE, verifying every checksum before a file is put in place."""
+    """Extract ARCHIVE, verifying every checksum before a file is put in place.
+
+    Nothing is written outside DIR or through a symlink. Symlinks leading outside DIR,
+    absolute ones included (unless --keep-absolute-symlinks), are left out and reported after
+    everything else is extracted. Modes are restored without setuid and setgid, minus the
+    umask unless you are root; directories that existed keep theirs unless --force.
+    """
     if salvage:
-        stats, found = api.salvage(archive, directory, paths or [], force=force)
+        stats, found = api.salvage(archive, directory, paths or [], force=force,
+                                   keep_absolute_symlinks=keep_absolute_symlinks)
         _report_damage(found)
         salvaged = f"salvaged {_count(stats.entries, 'entry', 'entries')}, {stats.bytes:,} bytes"
         if found.damage:
@@ -200,6 +212,7 @@ def unpack(
     total = _total_size(archive)
     with _progress(total, "unpacking") as on_block:
         api.unpack(archive, directory, paths or [], force=force, on_block=on_block,
+                   keep_absolute_symlinks=keep_absolute_symlinks,
                    max_output=None if max_output is None else parse_size(max_output,
                                                                          "--max-output"),
                    max_ratio=max_ratio)

@@ -13,6 +13,10 @@ Every rule of DESIGN.md's "Safety" section is enforced here, whatever the format
   stays inside the destination, both lexically and, once all of them exist, physically; one
   that does not is left out, the rest of the archive is extracted, and then the refusal is
   reported as an `UnsafePathError`;
+- with `keep_absolute_symlinks` (to restore a system tree) absolute targets are created as
+  given, and the physical check is not made: a chain through an absolute link leads outside by
+  design, and leads nowhere an absolute link could not. Relative targets must still stay
+  inside lexically. Writing is as safe as ever: it never depends on where links point;
 - directory modes and mtimes are applied at the very end, deepest first, as tar does: writing
   children changes a directory's mtime, and a read-only mode would block them. They are applied
   to the directories the unpack created; one that existed before (the home directory an
@@ -60,11 +64,19 @@ class Extractor:
     """
 
     def __init__(
-        self, dest: str | os.PathLike[str], *, force: bool = False, umask: int | None = None
+        self,
+        dest: str | os.PathLike[str],
+        *,
+        force: bool = False,
+        keep_absolute_symlinks: bool = False,
+        umask: int | None = None,
     ) -> None:
-        """`umask`: the permission bits to clear from every archived mode; by default none for
-        root and the process's umask for anyone else (see `_umask_to_apply`)."""
+        """`keep_absolute_symlinks`: create symlinks with absolute targets as given (to
+        restore a system tree) instead of refusing them. `umask`: the permission bits to clear
+        from every archived mode; by default none for root and the process's umask for anyone
+        else (see `_umask_to_apply`)."""
         self._force = force
+        self._keep_absolute = keep_absolute_symlinks
         self._umask = _umask_to_apply() if umask is None else umask
         self._dirs: OrderedDict[str, int] = OrderedDict()  # "a/b" -> open fd, least recent first
         self._created: set[str] = set()  # the directories this unpack made
@@ -173,12 +185,15 @@ class Extractor:
         everything else is finished, and then one UnsafePathError names what was refused.
         """
         links, self._links = self._links, []
-        refused = [entry for entry in links if _link_escapes(entry)]
+        refused = [entry for entry in links if _link_escapes(entry, self._keep_absolute)]
         created = [entry for entry in links if entry not in refused]
         for entry in created:
             with _reporting(entry.path):
                 self._make_symlink(entry)
-        refused += self._remove_escaping_links(created)
+        # With absolute links kept, a link may lead anywhere by design, and so may a chain
+        # through one: the check on the finished tree would refuse what was asked for.
+        if not self._keep_absolute:
+            refused += self._remove_escaping_links(created)
         for path in self._deepest_first():
             mode, mtime_ns = self._dir_meta[path]
             with _reporting(path):
@@ -190,9 +205,12 @@ class Extractor:
         if refused:
             first = refused[0]
             more = f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""
+            hint = ""
+            if any(entry.target.startswith("/") for entry in refused):
+                hint = " (--keep-absolute-symlinks keeps absolute targets)"
             raise UnsafePathError(
                 f"refused symlink {first.path!r} -> {first.target!r}{more}: it points outside "
-                f"the destination; everything else was extracted"
+                f"the destination{hint}; everything else was extracted"
             )
 
     def close(self) -> None:
@@ -422,11 +440,15 @@ def _split(path: str) -> list[str]:
     return parts
 
 
-def _link_escapes(entry: Entry) -> bool:
-    """True if a symlink's target is malformed, absolute, or lexically leaves the destination."""
+def _link_escapes(entry: Entry, keep_absolute: bool) -> bool:
+    """True if a symlink's target is malformed, absolute (unless kept), or relative and
+    lexically leaves the destination: '../x' has no meaning inside an archive, even one of a
+    system tree (at '/', '..' is '/' itself)."""
     target = entry.target
-    if not target or "\0" in target or target.startswith("/"):
+    if not target or "\0" in target:
         return True
+    if target.startswith("/"):
+        return not keep_absolute
     resolved = posixpath.normpath(posixpath.join(posixpath.dirname(entry.path), target))
     return resolved == ".." or resolved.startswith("../")
 

@@ -36,13 +36,16 @@ def unpack(
     force: bool = False,
     check: bool = True,
     umask: int | None = 0,
+    keep_absolute_symlinks: bool = False,
 ) -> None:
     """What `pyarc unpack` does: check everything, extract everything, finish.
 
     `umask` defaults to 0 (modes as archived) so that the tests do not depend on who runs them;
     None reads it as pyarc does."""
     entries = list(entries)
-    with Extractor(dest, force=force, umask=umask) as extractor:
+    with Extractor(
+        dest, force=force, umask=umask, keep_absolute_symlinks=keep_absolute_symlinks
+    ) as extractor:
         if check:
             extractor.check_conflicts(entry for entry, _ in entries)
         for entry, data in entries:
@@ -504,6 +507,74 @@ def test_symlink_through_an_existing_outside_symlink_is_removed(dest: Path, outs
         unpack(dest, [(symlink("l", "out/secret"), b"")])
     assert listing(dest) == {"out"}
     assert (outside / "secret").read_bytes() == b"untouched"
+
+
+def test_an_absolute_symlink_is_refused_with_a_hint(dest: Path) -> None:
+    with pytest.raises(UnsafePathError, match="'l' -> '/etc'.*--keep-absolute-symlinks"):
+        unpack(dest, [(symlink("l", "/etc"), b"")])
+
+
+# -- absolute symlinks kept, for restoring a system tree ---------------------------------------
+
+
+def test_absolute_symlinks_are_kept_when_asked(dest: Path, outside: Path) -> None:
+    unpack(
+        dest,
+        [
+            (file("etc/passwd"), b"data"),
+            (symlink("etc/x", str(outside)), b""),
+            (symlink("etc/secret", str(outside / "secret")), b""),
+            # Through a kept absolute link it resolves outside, as the link itself does: the
+            # check on the finished tree is not made when absolute links are kept.
+            (symlink("etc/y", "x/secret"), b""),
+        ],
+        keep_absolute_symlinks=True,
+    )
+    assert os.readlink(dest / "etc/x") == str(outside)
+    assert os.readlink(dest / "etc/secret") == str(outside / "secret")
+    assert os.readlink(dest / "etc/y") == "x/secret"
+    assert (outside / "secret").read_bytes() == b"untouched"
+
+
+@pytest.mark.parametrize(
+    "path, target", [("l", ".."), ("a/l", "../.."), ("a/l", "b/../../../x"), ("l", ""),
+                     ("l", "a\0b")]
+)
+def test_kept_absolute_links_still_refuse_relative_escapes(
+    dest: Path, path: str, target: str
+) -> None:
+    with pytest.raises(UnsafePathError, match="refused symlink .* outside the destination"):
+        unpack(dest, [(symlink(path, target), b""), (file("kept"), b"data")],
+               keep_absolute_symlinks=True)
+    assert listing(dest) == {"kept"}
+
+
+@pytest.mark.parametrize("check", [True, False])  # False: a stream, checked as it comes
+def test_an_entry_below_a_kept_absolute_link_is_never_written_through(
+    dest: Path, outside: Path, check: bool
+) -> None:
+    for below in (file("etc/x/evil"), directory("etc/x/evil"), symlink("etc/x/evil", "y")):
+        for entries in ([(symlink("etc/x", str(outside)), b""), (below, b"data")],
+                        [(below, b"data"), (symlink("etc/x", str(outside)), b"")]):
+            with pytest.raises((UnsafePathError, ExistsError)):
+                unpack(dest, entries, force=True, check=check, keep_absolute_symlinks=True)
+            assert sorted(os.listdir(outside)) == ["secret"]
+            assert not (dest / "etc/x").is_symlink()  # refused, or in the way of a real directory
+
+
+def test_a_later_unpack_never_writes_through_a_kept_absolute_link(
+    dest: Path, outside: Path
+) -> None:
+    unpack(dest, [(symlink("etc/x", str(outside)), b"")], keep_absolute_symlinks=True)
+    for entry in (file("etc/x/evil"), directory("etc/x/evil"), file("etc/x/secret"),
+                  symlink("etc/x/evil", "y"), directory("etc/x")):
+        for check in (True, False):
+            with pytest.raises(UnsafePathError, match="symlink 'etc/x'"):
+                unpack(dest, [(entry, b"data" if entry.kind is Kind.FILE else b"")],
+                       force=True, check=check, keep_absolute_symlinks=True)
+    assert sorted(os.listdir(outside)) == ["secret"]
+    assert (outside / "secret").read_bytes() == b"untouched"
+    assert os.readlink(dest / "etc/x") == str(outside)
 
 
 def test_close_is_idempotent_and_releases_the_destination(dest: Path) -> None:

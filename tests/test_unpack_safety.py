@@ -240,3 +240,59 @@ def test_a_failed_unpack_gives_created_directories_their_modes(failure: str,
     assert code == 1
     assert "d/sub/big" in assert_one_error_line(err)
     assert modes_below(out) == {"d": 0o751, "d/ro": 0o555, "d/sub": 0o755}  # no file, not 0o700
+
+
+# -- absolute symlinks -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    path = tmp_path / "outside"
+    path.mkdir()
+    (path / "secret").write_bytes(b"untouched")
+    return path
+
+
+def test_absolute_symlinks_are_left_out_unless_kept(tmp_path: Path, outside: Path) -> None:
+    archive = write(tmp_path / "etc.pyarc", [
+        directory("etc"), file("etc/passwd"), symlink("etc/x", str(outside)),
+        symlink("etc/y", "x/secret")])
+    code, _, err = run_pyarc("unpack", archive, "-C", tmp_path / "default")
+    assert code == 1
+    line = assert_one_error_line(err)
+    assert "'etc/x'" in line and "--keep-absolute-symlinks" in line
+    assert sorted(os.listdir(tmp_path / "default/etc")) == ["passwd", "y"]  # y: dangling
+    for how in (["unpack"], ["unpack", "--salvage"]):
+        out = tmp_path / "-".join(how)
+        code, _, err = run_pyarc(*how, "--keep-absolute-symlinks", archive, "-C", out)
+        assert code == 0, err
+        assert os.readlink(out / "etc/x") == str(outside)
+        assert (out / "etc/y").read_bytes() == b"untouched"  # through the kept link, by design
+
+
+def _unpack_kept(archive: Path, out: Path, *, stream: bool) -> subprocess.CompletedProcess[bytes]:
+    args = ["unpack", "--force", "--keep-absolute-symlinks", "-" if stream else archive, "-C", out]
+    return subprocess.run([*PYARC, *map(os.fspath, args)], capture_output=True, timeout=120,
+                          input=archive.read_bytes() if stream else b"")
+
+
+@pytest.mark.parametrize("stream", [False, True])  # True: from stdin, checked as it comes
+def test_a_kept_absolute_link_is_never_written_through(tmp_path: Path, outside: Path,
+                                                       stream: bool) -> None:
+    link = symlink("etc/x", str(outside))
+    evil = [file("etc/x/evil"), file("etc/x/secret", b"overwritten")]
+    # An archive with entries below its own absolute link.
+    done = _unpack_kept(write(tmp_path / "below.pyarc", [link, *evil]), tmp_path / "below",
+                        stream=stream)
+    assert done.returncode == 1
+    assert "symlink 'etc/x'" in assert_one_error_line(done.stderr.decode())
+    # A later unpack over a kept link already on disk.
+    over = tmp_path / "over"
+    assert _unpack_kept(write(tmp_path / "link.pyarc", [link]), over, stream=False).returncode == 0
+    done = _unpack_kept(write(tmp_path / "over.pyarc", evil), over, stream=stream)
+    assert done.returncode == 1
+    assert "through symlink 'etc/x'" in assert_one_error_line(done.stderr.decode())
+    assert os.readlink(over / "etc/x") == str(outside)
+
+    assert sorted(os.listdir(outside)) == ["secret"]
+    assert (outside / "secret").read_bytes() == b"untouched"
