@@ -400,13 +400,15 @@ def unpack(
     try:
         if opened is not None:
             _check_all_found(paths, [entry.path for entry in selected])
-            cap.check_declared(sum(entry.size for entry in selected), opened.size)
             for codec, version in sorted({(ref.codec, ref.version) for entry in selected
                                           for ref in opened.blocks_of(entry)}):
                 opened.registry.require(codec, version)  # missing: refuse before writing
         with Extractor(dest, force=force,
                        keep_absolute_symlinks=keep_absolute_symlinks) as extractor:
             if opened is not None:
+                # Once the destination is there: a destination that cannot be made is the
+                # error to report, not its lack of free space. Nothing is written into it yet.
+                cap.check_declared(sum(entry.size for entry in selected), opened.size)
                 extractor.check_conflicts(map(destination, selected))
             for entry, data in pairs:
                 extractor.extract(destination(entry),

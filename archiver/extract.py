@@ -87,9 +87,7 @@ class Extractor:
         self._tmp: tuple[int, str] | None = None  # the temporary file being written
         self._dest_fd = -1
         dest = os.fspath(dest)
-        with _reporting(dest):
-            os.makedirs(dest, exist_ok=True)
-            self._dest_fd = os.open(dest, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        self._dest_fd = _open_destination(dest)
         self._dest_real = os.path.realpath(dest)
 
     def __enter__(self) -> Extractor:
@@ -415,6 +413,19 @@ class Extractor:
 
 
 # -- checks shared by check_conflicts() and the extraction itself -------------------------------
+
+
+def _open_destination(dest: str) -> int:
+    """Create `dest` if missing (with its parents, as mkdir -p) and open it. A symlink there is
+    followed: the user named it. Any failure is one line naming `dest` and the reason."""
+    try:
+        os.makedirs(dest, exist_ok=True)
+        return os.open(dest, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        if os.path.lexists(dest) and not os.path.isdir(dest):
+            reason = "it is not a directory"  # makedirs would say "File exists"
+        raise PyarcError(f"cannot extract into {dest!r}: {reason}") from error
 
 
 def _umask_to_apply() -> int:

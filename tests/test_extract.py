@@ -577,6 +577,25 @@ def test_a_later_unpack_never_writes_through_a_kept_absolute_link(
     assert os.readlink(dest / "etc/x") == str(outside)
 
 
+# -- the destination itself -------------------------------------------------------------------
+
+
+def test_a_destination_that_is_a_file_is_refused_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "file").write_bytes(b"precious")
+    (tmp_path / "link").symlink_to("file")
+    for name in ("file", "link"):
+        with pytest.raises(PyarcError) as raised:
+            Extractor(tmp_path / name)
+        assert str(raised.value) == (
+            f"cannot extract into '{tmp_path / name}': it is not a directory"
+        )
+    with pytest.raises(PyarcError) as raised:
+        Extractor(tmp_path / "file/sub")
+    assert str(raised.value) == f"cannot extract into '{tmp_path / 'file/sub'}': Not a directory"
+    assert (tmp_path / "file").read_bytes() == b"precious"
+    assert sorted(os.listdir(tmp_path)) == ["file", "link"]
+
+
 def test_close_is_idempotent_and_releases_the_destination(dest: Path) -> None:
     extractor = Extractor(dest)
     extractor.extract(file("f"), [b"data"])

@@ -296,3 +296,46 @@ def test_a_kept_absolute_link_is_never_written_through(tmp_path: Path, outside: 
 
     assert sorted(os.listdir(outside)) == ["secret"]
     assert (outside / "secret").read_bytes() == b"untouched"
+
+
+# -- the destination itself --------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_archive(tmp_path: Path) -> Path:
+    return write(tmp_path / "a.pyarc", [directory("d"), file("d/f", b"x" * 10_000)])
+
+
+@pytest.mark.parametrize("how", ["file", "stream", "salvage"])
+def test_unpack_into_a_file_says_it_is_not_a_directory(how: str, small_archive: Path,
+                                                       tmp_path: Path) -> None:
+    target = tmp_path / "FILE"
+    target.write_bytes(b"precious")
+    args = {"file": [small_archive], "stream": ["-"], "salvage": ["--salvage", small_archive]}
+    done = subprocess.run([*PYARC, "unpack", *map(os.fspath, args[how]), "-C", target],
+                          input=small_archive.read_bytes(), capture_output=True, timeout=120)
+    assert done.returncode == 1
+    assert assert_one_error_line(done.stderr.decode()) == (
+        f"pyarc: error: cannot extract into '{target}': it is not a directory")
+    assert target.read_bytes() == b"precious"
+    assert sorted(os.listdir(tmp_path)) == ["FILE", "a.pyarc"]
+
+
+def test_unpack_below_a_file_names_the_destination_and_the_reason(small_archive: Path,
+                                                                  tmp_path: Path) -> None:
+    (tmp_path / "FILE").write_bytes(b"precious")
+    code, _, err = run_pyarc("unpack", small_archive, "-C", tmp_path / "FILE/sub")
+    assert code == 1
+    assert assert_one_error_line(err) == (
+        f"pyarc: error: cannot extract into '{tmp_path / 'FILE/sub'}': Not a directory")
+    assert sorted(os.listdir(tmp_path)) == ["FILE", "a.pyarc"]
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc (procfs) mounted")
+def test_unpack_where_nothing_can_be_created_names_the_destination(small_archive: Path) -> None:
+    """/proc has no free space either: the destination is the error to report first."""
+    code, _, err = run_pyarc("unpack", small_archive, "-C", "/proc/pyarc-test/out")
+    assert code == 1
+    line = assert_one_error_line(err)
+    assert line.startswith("pyarc: error: cannot extract into '/proc/pyarc-test/out': "), line
+    assert line.endswith(": No such file or directory"), line
