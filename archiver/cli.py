@@ -179,8 +179,9 @@ def unpack(
     keep_absolute_symlinks: Annotated[bool, typer.Option(
         "--keep-absolute-symlinks",
         help="Create symlinks with absolute targets as given (to restore a system tree) "
-             "instead of leaving them out. Relative targets must still stay inside DIR, and "
-             "nothing is ever written through a symlink.")] = False,
+             "instead of leaving them out; links through them may lead outside DIR too. "
+             "Relative targets that climb out of DIR ('../x') are still left out, and nothing "
+             "is ever written through a symlink.")] = False,
     salvage: Annotated[bool, typer.Option(
         "--salvage", help="For a damaged archive: extract every entry whose data is intact, "
                           "found by scanning its frames, and list the damaged ones.")] = False,

@@ -60,7 +60,8 @@ class Extractor:
 
     Call `check_conflicts()` with every entry first (it writes nothing), then `extract()` for each
     entry, then `finish()`, which creates the symlinks and applies directory modes and mtimes.
-    `close()` (or leaving a `with` block) releases the directory fds.
+    `close()` (or leaving a `with` block) releases the directory fds, and after a failure
+    gives the directories created so far their modes.
     """
 
     def __init__(
@@ -85,7 +86,6 @@ class Extractor:
         self._dir_meta: dict[str, tuple[int, int | None]] = {}
         self._links: list[Entry] = []
         self._tmp: tuple[int, str] | None = None  # the temporary file being written
-        self._dest_fd = -1
         dest = os.fspath(dest)
         self._dest_fd = _open_destination(dest)
         self._dest_real = os.path.realpath(dest)
@@ -229,10 +229,9 @@ class Extractor:
     def _mode(self, kind: Kind, archived: int) -> int:
         """The mode a file or directory gets on disk: its archived permission bits, minus the
         umask. Setuid and setgid are dropped: pyarc does not restore owners, so they would
-        make a program from the archive run as whoever unpacks it (setgid on a directory would
-        pass on a group the archive chose). The sticky bit stays on a directory: a shared
-        directory (like /tmp, 1777) without it would let anyone delete anyone's files. A file
-        never gets it; it means nothing there on Linux."""
+        make a program from the archive run with the rights of whoever unpacks it. The sticky
+        bit stays on a directory: a shared directory (like /tmp, 1777) without it lets anyone
+        delete anyone's files. A file never gets it (Linux ignores it on files)."""
         kept = 0o1777 if kind is Kind.DIRECTORY else 0o777
         return archived & kept & ~self._umask
 
@@ -412,7 +411,7 @@ class Extractor:
         return _parent_error(path, prefix, mode)
 
 
-# -- checks shared by check_conflicts() and the extraction itself -------------------------------
+# -- setting up ---------------------------------------------------------------------------------
 
 
 def _open_destination(dest: str) -> int:
@@ -439,6 +438,9 @@ def _umask_to_apply() -> int:
     umask = os.umask(0o777)
     os.umask(umask)
     return umask
+
+
+# -- checks shared by check_conflicts() and the extraction itself -------------------------------
 
 
 def _split(path: str) -> list[str]:
