@@ -362,6 +362,7 @@ def salvage(
     paths: Sequence[str] = (),
     *,
     force: bool = False,
+    keep_absolute_symlinks: bool = False,
     registry: Registry | None = None,
     max_output: int | None = None,
     max_ratio: int = DEFAULT_MAX_RATIO,
@@ -369,8 +370,9 @@ def salvage(
 ) -> tuple[ReadStats, Scan]:
     """Extract every intact entry of a damaged archive (or of those named in `paths`) into
     `dest`, found by scanning its frames (archiver/salvage.py) without trusting its index.
-    The caps of `unpack` hold, the ratio included: the intact entries' total is checked before
-    anything is written, and the output is counted as it is written.
+    `force`, `keep_absolute_symlinks` and the caps are as for `unpack`, the ratio included:
+    the intact entries' total is checked before anything is written, and the output is
+    counted as it is written.
     Returns what was extracted and the scan, whose `damaged` entries were left out."""
     source = os.fspath(archive)
     if source == STDIO:
@@ -383,7 +385,8 @@ def salvage(
     cap.check_salvage(sum(scanned.entry.size for scanned in chosen), archive_size)
     destination = _destination(source)
     stats = ReadStats()
-    with Extractor(dest, force=force) as extractor:
+    with Extractor(dest, force=force,
+                   keep_absolute_symlinks=keep_absolute_symlinks) as extractor:
         for scanned in chosen:
             entry = destination(scanned.entry)
             data = (_counted(intact_data(source, scanned, registry), stats, None,
@@ -403,6 +406,7 @@ def unpack(
     paths: Sequence[str] = (),
     *,
     force: bool = False,
+    keep_absolute_symlinks: bool = False,
     jobs: int = 1,
     registry: Registry | None = None,
     on_block: Callable[[int], None] | None = None,
@@ -413,9 +417,11 @@ def unpack(
     """Extract every entry (or those `paths` select: names, with everything below them, or
     gitignore-style patterns; archiver/members.py) into `dest`, decoding on `jobs` threads.
 
-    Each file is verified before it is renamed into place; existing files are refused unless
-    `force`; nothing is ever written through a symlink or outside `dest`. At most `max_output`
-    bytes are written, and never more than the free space at `dest`; a stream is also held to
+    Each file is verified before it is renamed into place; existing files are refused, and
+    existing directories keep their modes and mtimes, unless `force`; nothing is ever written
+    through a symlink or outside `dest`. Symlinks with absolute targets are refused unless
+    `keep_absolute_symlinks` (archiver/extract.py has the rules). At most `max_output` bytes
+    are written, and never more than the free space at `dest`; a stream is also held to
     `max_ratio` times the archive read (0: no ratio cap); see archiver/limits.py.
     """
     source = os.fspath(archive)
@@ -450,7 +456,8 @@ def unpack(
                         block.check()
 
         # The sizes come as the data does: cap the output as it is written.
-        with Extractor(dest, force=force) as extractor:
+        with Extractor(dest, force=force,
+                       keep_absolute_symlinks=keep_absolute_symlinks) as extractor:
             extracted = extract_all(extractor,
                                     decode_entries(chosen(), stream.registry, threads),
                                     lambda size: cap.add(size, stream.position))
@@ -467,7 +474,8 @@ def unpack(
             opened.registry.require(codec, version)  # missing: refuse before writing
         pairs = decode_entries(((entry, opened.encoded_blocks(entry)) for entry in selected),
                                opened.registry, threads)
-        with Extractor(dest, force=force) as extractor:
+        with Extractor(dest, force=force,
+                       keep_absolute_symlinks=keep_absolute_symlinks) as extractor:
             extractor.check_conflicts(map(destination, selected))
             extract_all(extractor, pairs, None)
     return stats

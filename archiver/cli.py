@@ -279,7 +279,11 @@ def _missing_codecs(found: Scan) -> str:
 UNPACK_HELP = (
     "Extract ARCHIVE, verifying every checksum before a file is put in place.\n\n"
     "PATH selects entries by name, with everything below them ('src/lib', './src/lib/'), or "
-    "by gitignore-style pattern ('*.py', 'src/**/*.c'); all entries when none is given."
+    "by gitignore-style pattern ('*.py', 'src/**/*.c'); all entries when none is given.\n\n"
+    "Nothing is written outside DIR or through a symlink. Symlinks leading outside DIR, "
+    "absolute ones included (unless --keep-absolute-symlinks), are left out and reported after "
+    "everything else is extracted. Modes are restored without setuid and setgid, minus the "
+    "umask unless you are root; directories that existed keep theirs unless --force."
 )
 
 
@@ -293,7 +297,14 @@ def unpack(
         "--directory", "-C", metavar="DIR",
         help="Extract into DIR (created if missing).")] = ".",
     force: Annotated[bool, typer.Option(
-        "--force", "-f", help="Replace existing files and symlinks.")] = False,
+        "--force", "-f", help="Replace existing files and symlinks, and give existing "
+                              "directories the archive's modes and times.")] = False,
+    keep_absolute_symlinks: Annotated[bool, typer.Option(
+        "--keep-absolute-symlinks",
+        help="Create symlinks with absolute targets as given (to restore a system tree) "
+             "instead of leaving them out; links through them may lead outside DIR too. "
+             "Relative targets that climb out of DIR ('../x') are still left out, and nothing "
+             "is ever written through a symlink.")] = False,
     jobs: JobsOption = 0,
     salvage: Annotated[bool, typer.Option(
         "--salvage", help="For a damaged archive: extract every entry whose data is intact, "
@@ -314,6 +325,7 @@ def unpack(
     cap = None if max_output is None else parse_size(max_output, "--max-output")
     if salvage:
         stats, found = api.salvage(archive, directory, paths or [], force=force,
+                                   keep_absolute_symlinks=keep_absolute_symlinks,
                                    max_output=cap, max_ratio=max_ratio, on_entry=report.entry)
         _report_damage(found)
         salvaged = f"salvaged {_count(stats.entries, 'entry', 'entries')}, {stats.bytes:,} bytes"
@@ -324,7 +336,8 @@ def unpack(
         report.summary(salvaged)
         return
     with report.progress(lambda: _total_size(archive), "unpacking") as on_block:
-        api.unpack(archive, directory, paths or [], force=force, jobs=jobs, on_block=on_block,
+        api.unpack(archive, directory, paths or [], force=force,
+                   keep_absolute_symlinks=keep_absolute_symlinks, jobs=jobs, on_block=on_block,
                    on_entry=report.entry, max_output=cap, max_ratio=max_ratio)
 
 

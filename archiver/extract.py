@@ -13,12 +13,22 @@ Every rule of DESIGN.md's "Safety" section is enforced here, whatever the format
   stays inside the destination, both lexically and, once all of them exist, physically; one
   that does not is left out, the rest of the archive is extracted, and then the refusal is
   reported as an `UnsafePathError`;
+- with `keep_absolute_symlinks` (to restore a system tree) absolute targets are created as
+  given, and the physical check is not made: a chain through an absolute link leads outside by
+  design, and leads nowhere an absolute link could not. Relative targets must still stay
+  inside lexically. Writing is as safe as ever: it never depends on where links point;
 - directory modes and mtimes are applied at the very end, deepest first, as tar does: writing
-  children changes a directory's mtime, and a read-only mode would block them.
+  children changes a directory's mtime, and a read-only mode would block them. They are applied
+  to the directories the unpack created; one that existed before (the home directory an
+  archive is unpacked into, say) keeps its own unless `force`.
 
-Modes keep the permission bits only (`mode & 0o777`): setuid, setgid and sticky bits from an
-archive are dropped. Symlinks get no mode. Directories that had to be created without an entry of
-their own get 0o755. Until `finish()` every created directory is 0o700, private to the user.
+Modes: a file gets its archived `mode & 0o777`, a directory `mode & 0o1777` (the sticky bit
+stays: a shared 1777 directory must not become 0777), both minus the umask unless pyarc runs as
+root (GNU tar's rule: root gets the modes as archived). Setuid and setgid are always dropped.
+Symlinks get no mode. Directories that had to be created without an entry of their own get
+0o755 minus the umask. Until `finish()` every created directory is 0o700, private to the user;
+if the unpack fails (an exception, KeyboardInterrupt included), `close()` still gives the
+directories it created their modes, best effort, so that none stays 0o700.
 
 An OSError never reaches the caller raw: it becomes a one-line `PyarcError` naming the entry.
 """
@@ -41,7 +51,7 @@ _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _TMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 # Open directory fds kept for reuse: enough for locality, few enough for any fd limit.
 _MAX_CACHED_DIRS = 128
-_IMPLICIT_DIR_MODE = 0o755
+_IMPLICIT_DIR_MODE = 0o755  # before the umask
 _NAME_MAX = 255
 
 
@@ -50,20 +60,34 @@ class Extractor:
 
     Call `check_conflicts()` with every entry first (it writes nothing), then `extract()` for each
     entry, then `finish()`, which creates the symlinks and applies directory modes and mtimes.
-    `close()` (or leaving a `with` block) releases the directory fds.
+    `close()` (or leaving a `with` block) releases the directory fds, and after a failure
+    gives the directories created so far their modes.
     """
 
-    def __init__(self, dest: str | os.PathLike[str], *, force: bool = False) -> None:
+    def __init__(
+        self,
+        dest: str | os.PathLike[str],
+        *,
+        force: bool = False,
+        keep_absolute_symlinks: bool = False,
+        umask: int | None = None,
+    ) -> None:
+        """`keep_absolute_symlinks`: create symlinks with absolute targets as given (to
+        restore a system tree) instead of refusing them. `umask`: the permission bits to clear
+        from every archived mode; by default none for root and the process's umask for anyone
+        else (see `_umask_to_apply`)."""
         self._force = force
+        self._keep_absolute = keep_absolute_symlinks
+        self._umask = _umask_to_apply() if umask is None else umask
         self._dirs: OrderedDict[str, int] = OrderedDict()  # "a/b" -> open fd, least recent first
-        self._dir_meta: dict[str, tuple[int, int | None]] = {}  # "a/b" -> (mode, mtime_ns)
+        self._created: set[str] = set()  # the directories this unpack made
+        # "a/b" -> (mode, mtime_ns) for finish(): each created directory, and with `force` each
+        # existing one that has an entry
+        self._dir_meta: dict[str, tuple[int, int | None]] = {}
         self._links: list[Entry] = []
         self._tmp: tuple[int, str] | None = None  # the temporary file being written
-        self._dest_fd = -1
         dest = os.fspath(dest)
-        with _reporting(dest):
-            os.makedirs(dest, exist_ok=True)
-            self._dest_fd = os.open(dest, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        self._dest_fd = _open_destination(dest)
         self._dest_real = os.path.realpath(dest)
 
     def __enter__(self) -> Extractor:
@@ -142,7 +166,11 @@ class Extractor:
                 self._write_file(entry, parts, chunks)
             elif entry.kind is Kind.DIRECTORY:
                 self._open_dir(entry.path, parts)
-                self._dir_meta[entry.path] = (entry.mode & 0o777, entry.mtime_ns)
+                # A directory that was there before keeps its mode and mtime, unless forced.
+                if entry.path in self._created or self._force:
+                    self._dir_meta[entry.path] = (
+                        self._mode(entry.kind, entry.mode), entry.mtime_ns
+                    )
             elif entry.kind is Kind.SYMLINK:
                 self._links.append(entry)
             else:
@@ -155,41 +183,77 @@ class Extractor:
         everything else is finished, and then one UnsafePathError names what was refused.
         """
         links, self._links = self._links, []
-        refused = [entry for entry in links if _link_escapes(entry)]
+        refused = [entry for entry in links if _link_escapes(entry, self._keep_absolute)]
         created = [entry for entry in links if entry not in refused]
         for entry in created:
             with _reporting(entry.path):
                 self._make_symlink(entry)
-        refused += self._remove_escaping_links(created)
-        # Deepest first: every ancestor is still searchable (0o700) while we reach a directory.
-        meta = sorted(self._dir_meta.items(), key=lambda item: item[0].count("/"), reverse=True)
-        self._dir_meta = {}
-        for path, (mode, mtime_ns) in meta:
+        # With absolute links kept, a link may lead anywhere by design, and so may a chain
+        # through one: the check on the finished tree would refuse what was asked for.
+        if not self._keep_absolute:
+            refused += self._remove_escaping_links(created)
+        for path in self._deepest_first():
+            mode, mtime_ns = self._dir_meta[path]
             with _reporting(path):
                 fd = self._open_dir(path, path.split("/"), create=False)
                 os.fchmod(fd, mode)
                 if mtime_ns is not None:
                     os.utime(fd, ns=(mtime_ns, mtime_ns))
+            del self._dir_meta[path]  # done: close() must not touch it again
         if refused:
             first = refused[0]
             more = f" (and {len(refused) - 1} more)" if len(refused) > 1 else ""
+            hint = ""
+            if any(entry.target.startswith("/") for entry in refused):
+                hint = " (--keep-absolute-symlinks keeps absolute targets)"
             raise UnsafePathError(
                 f"refused symlink {first.path!r} -> {first.target!r}{more}: it points outside "
-                f"the destination; everything else was extracted"
+                f"the destination{hint}; everything else was extracted"
             )
 
     def close(self) -> None:
-        """Remove a temporary file left behind, if any, and close every directory fd."""
+        """Remove a temporary file left behind, if any, give the directories this unpack
+        created their modes if `finish()` did not, and close every directory fd."""
         if self._tmp is not None:
             dir_fd, tmp = self._tmp
             self._tmp = None
             with contextlib.suppress(OSError):
                 os.unlink(tmp, dir_fd=dir_fd)
+        self._restore_created_modes()
         while self._dirs:
             os.close(self._dirs.popitem()[1])
         if self._dest_fd >= 0:
             os.close(self._dest_fd)
             self._dest_fd = -1
+
+    def _mode(self, kind: Kind, archived: int) -> int:
+        """The mode a file or directory gets on disk: its archived permission bits, minus the
+        umask. Setuid and setgid are dropped: pyarc does not restore owners, so they would
+        make a program from the archive run with the rights of whoever unpacks it. The sticky
+        bit stays on a directory: a shared directory (like /tmp, 1777) without it lets anyone
+        delete anyone's files. A file never gets it (Linux ignores it on files)."""
+        kept = 0o1777 if kind is Kind.DIRECTORY else 0o777
+        return archived & kept & ~self._umask
+
+    def _deepest_first(self) -> list[str]:
+        """The directories waiting for their metadata, children before their parents: every
+        ancestor is still searchable (0o700) while a directory is reached."""
+        return sorted(self._dir_meta, key=lambda path: path.count("/"), reverse=True)
+
+    def _restore_created_modes(self) -> None:
+        """After a failure (`finish()` did not run, or stopped half-way): give each directory
+        this unpack created the mode `finish()` would have, so that none is left at 0o700.
+
+        Never a directory that was there before, even with `force`. Mtimes are left as they
+        are: the tree is incomplete. Best effort, and quiet: the error that stopped the unpack
+        is the one to report.
+        """
+        for path in self._deepest_first():
+            if path in self._created:
+                with contextlib.suppress(OSError, PyarcError):
+                    fd = self._open_dir(path, path.split("/"), create=False)
+                    os.fchmod(fd, self._dir_meta[path][0])
+        self._dir_meta = {}
 
     # -- files ---------------------------------------------------------------------------------
 
@@ -216,7 +280,7 @@ class Extractor:
                     raise FormatError(
                         f"{entry.path!r} has {total} bytes of data, but declares {entry.size}"
                     )
-                os.fchmod(fd, entry.mode & 0o777)
+                os.fchmod(fd, self._mode(Kind.FILE, entry.mode))
                 os.utime(fd, ns=(entry.mtime_ns, entry.mtime_ns))
             finally:
                 os.close(fd)
@@ -322,7 +386,10 @@ class Extractor:
                     raise
             try:
                 os.mkdir(name, 0o700, dir_fd=parent)
-                self._dir_meta.setdefault(prefix, (_IMPLICIT_DIR_MODE, None))
+                self._created.add(prefix)
+                self._dir_meta.setdefault(
+                    prefix, (self._mode(Kind.DIRECTORY, _IMPLICIT_DIR_MODE), None)
+                )
             except FileExistsError:
                 pass  # created meanwhile: the open below finds out what it is
             return os.open(name, _DIR_FLAGS, dir_fd=parent)
@@ -344,6 +411,35 @@ class Extractor:
         return _parent_error(path, prefix, mode)
 
 
+# -- setting up ---------------------------------------------------------------------------------
+
+
+def _open_destination(dest: str) -> int:
+    """Create `dest` if missing (with its parents, as mkdir -p) and open it. A symlink there is
+    followed: the user named it. Any failure is one line naming `dest` and the reason."""
+    try:
+        os.makedirs(dest, exist_ok=True)
+        return os.open(dest, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        if os.path.lexists(dest) and not os.path.isdir(dest):
+            reason = "it is not a directory"  # makedirs would say "File exists"
+        raise PyarcError(f"cannot extract into {dest!r}: {reason}") from error
+
+
+def _umask_to_apply() -> int:
+    """The bits to clear from archived modes: none for root, who gets the modes as archived (as
+    with GNU tar), and the process's umask for anyone else, so that an archive cannot make
+    their files more open than they allow."""
+    if os.geteuid() == 0:
+        return 0
+    # os.umask() reads the mask only by setting one: set the strictest for that instant, so
+    # that a file another thread creates meanwhile is never more open than it should be.
+    umask = os.umask(0o777)
+    os.umask(umask)
+    return umask
+
+
 # -- checks shared by check_conflicts() and the extraction itself -------------------------------
 
 
@@ -357,11 +453,15 @@ def _split(path: str) -> list[str]:
     return parts
 
 
-def _link_escapes(entry: Entry) -> bool:
-    """True if a symlink's target is malformed, absolute, or lexically leaves the destination."""
+def _link_escapes(entry: Entry, keep_absolute: bool) -> bool:
+    """True if a symlink's target is malformed, absolute (unless kept), or relative and
+    lexically leaves the destination: '../x' has no meaning inside an archive, even one of a
+    system tree (at '/', '..' is '/' itself)."""
     target = entry.target
-    if not target or "\0" in target or target.startswith("/"):
+    if not target or "\0" in target:
         return True
+    if target.startswith("/"):
+        return not keep_absolute
     resolved = posixpath.normpath(posixpath.join(posixpath.dirname(entry.path), target))
     return resolved == ".." or resolved.startswith("../")
 

@@ -30,11 +30,22 @@ def symlink(path: str, target: str, mtime: int = MTIME) -> Entry:
 
 
 def unpack(
-    dest: Path, entries: Iterable[tuple[Entry, bytes]], *, force: bool = False, check: bool = True
+    dest: Path,
+    entries: Iterable[tuple[Entry, bytes]],
+    *,
+    force: bool = False,
+    check: bool = True,
+    umask: int | None = 0,
+    keep_absolute_symlinks: bool = False,
 ) -> None:
-    """What `pyarc unpack` does: check everything, extract everything, finish."""
+    """What `pyarc unpack` does: check everything, extract everything, finish.
+
+    `umask` defaults to 0 (modes as archived) so that the tests do not depend on who runs them;
+    None reads it as pyarc does."""
     entries = list(entries)
-    with Extractor(dest, force=force) as extractor:
+    with Extractor(
+        dest, force=force, umask=umask, keep_absolute_symlinks=keep_absolute_symlinks
+    ) as extractor:
         if check:
             extractor.check_conflicts(entry for entry, _ in entries)
         for entry, data in entries:
@@ -92,6 +103,62 @@ def test_files_directories_and_symlinks_with_modes_and_mtimes(dest: Path) -> Non
     assert not [name for name in listing(dest) if "pyarc-tmp" in name]
 
 
+# -- modes: the umask, the sticky bit ------------------------------------------------------------
+
+MODES = [  # (entry, data): what the umask and the sticky bit rules are about
+    (directory("d", mode=0o777), b""),
+    (file("d/f", mode=0o666), b"data"),
+    (file("d/run", mode=0o777), b"data"),
+    (directory("tmp", mode=0o1777), b""),
+    (directory("all", mode=0o7777), b""),
+    (file("suid", mode=0o4755), b"data"),
+    (file("sticky", mode=0o1755), b"data"),
+    (file("implicit/f", mode=0o644), b"data"),
+]
+
+
+def modes_below(root: Path) -> dict[str, int]:
+    return {name: mode_of(root / name) for name in listing(root)}
+
+
+def test_umask_is_applied_to_files_and_directories(dest: Path) -> None:
+    unpack(dest, MODES, umask=0o077)  # a normal user with umask 077, as GNU tar does
+    assert modes_below(dest) == {
+        "d": 0o700, "d/f": 0o600, "d/run": 0o700,
+        "tmp": 0o1700, "all": 0o1700,  # the sticky bit stays, minus the umask's bits
+        "suid": 0o700, "sticky": 0o700,
+        "implicit": 0o700,  # no entry of its own: 0o755 minus the umask
+        "implicit/f": 0o600,
+    }
+
+
+def test_without_umask_modes_are_as_archived_but_setuid_setgid(dest: Path) -> None:
+    unpack(dest, MODES, umask=0)
+    assert modes_below(dest) == {
+        "d": 0o777, "d/f": 0o666, "d/run": 0o777,
+        "tmp": 0o1777, "all": 0o1777,  # setuid and setgid dropped, sticky kept
+        "suid": 0o755, "sticky": 0o755,  # a file never gets the sticky bit
+        "implicit": 0o755, "implicit/f": 0o644,
+    }
+
+
+def test_the_umask_is_the_process_umask_unless_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    entries = [(directory("d", mode=0o777), b""), (file("d/f", mode=0o666), b"data")]
+    before = os.umask(0o027)
+    try:
+        monkeypatch.setattr(os, "geteuid", lambda: 1000)
+        unpack(tmp_path / "user", entries, umask=None)
+        assert os.umask(0o027) == 0o027  # read, and put back
+        assert modes_below(tmp_path / "user") == {"d": 0o750, "d/f": 0o640}
+        monkeypatch.setattr(os, "geteuid", lambda: 0)
+        unpack(tmp_path / "root", entries, umask=None)
+        assert modes_below(tmp_path / "root") == {"d": 0o777, "d/f": 0o666}
+    finally:
+        os.umask(before)
+
+
 def test_read_only_directory_gets_its_children_first(dest: Path) -> None:
     unpack(
         dest,
@@ -123,10 +190,46 @@ def test_unicode_and_long_names(dest: Path) -> None:
 def test_existing_directory_is_fine_without_force(dest: Path) -> None:
     (dest / "d").mkdir(parents=True)
     (dest / "d/keep").write_bytes(b"k")
-    unpack(dest, [(directory("d", mode=0o700), b""), (file("d/new"), b"data")])
+    (dest / "d").chmod(0o750)
+    unpack(dest, [(directory("d", mode=0o777), b""), (file("d/new"), b"data")])
     assert (dest / "d/keep").read_bytes() == b"k"
     assert (dest / "d/new").read_bytes() == b"data"
-    assert mode_of(dest / "d") == 0o700
+    assert mode_of(dest / "d") == 0o750  # not the archive's: the directory was there before
+
+
+OLD = 1_500_000_000_000_000_000
+
+
+def test_existing_directories_keep_mode_and_mtime_unless_forced(tmp_path: Path) -> None:
+    entries = [
+        (directory("home", mode=0o777, mtime=MTIME), b""),
+        (directory("home/new", mode=0o751, mtime=MTIME), b""),
+        (file("home/new/f"), b"data"),
+        (file("home/old/f"), b"data"),  # 'home/old' exists, with no entry of its own
+    ]
+    for force in (False, True):
+        dest = tmp_path / f"force={force}"
+        (dest / "home/old").mkdir(parents=True)
+        for name in ("home", "home/old"):
+            (dest / name).chmod(0o700)
+            os.utime(dest / name, ns=(OLD, OLD))
+        unpack(dest, entries, force=force)
+        assert mode_of(dest / "home/new") == 0o751  # created by the unpack: as archived
+        assert (dest / "home/new").stat().st_mtime_ns == MTIME
+        assert mode_of(dest / "home/old") == 0o700  # no entry: untouched even when forced
+        if force:
+            assert mode_of(dest / "home") == 0o777
+            assert (dest / "home").stat().st_mtime_ns == MTIME
+        else:
+            assert mode_of(dest / "home") == 0o700
+            assert (dest / "home").stat().st_mtime_ns != MTIME  # now: 'new' was made in it
+
+
+def test_an_existing_directory_with_nothing_new_keeps_its_mtime(dest: Path) -> None:
+    (dest / "d").mkdir(parents=True)
+    os.utime(dest / "d", ns=(OLD, OLD))
+    unpack(dest, [(directory("d", mtime=MTIME), b"")])
+    assert (dest / "d").stat().st_mtime_ns == OLD
 
 
 def test_many_small_files(dest: Path) -> None:
@@ -157,6 +260,69 @@ def test_chunk_error_removes_the_temporary_file(dest: Path, exc: BaseException) 
             extractor.extract(file("d/f", b"x" * 100), failing_chunks(exc))
         assert raised.value is exc  # re-raised unchanged
     assert listing(dest) == {"d"}
+
+
+@pytest.mark.parametrize(
+    "exc", [ChecksumError("block 1 of 'f': checksum mismatch"), KeyboardInterrupt()]
+)
+def test_failed_unpack_gives_created_directories_their_modes(
+    dest: Path, exc: BaseException
+) -> None:
+    """Not 0o700 as while they were being filled: what they would have got."""
+    (dest / "old").mkdir(parents=True)
+    (dest / "old").chmod(0o750)
+    with pytest.raises(type(exc)) as raised, Extractor(dest, force=True, umask=0o022) as extractor:
+        extractor.extract(directory("d", mode=0o777))
+        extractor.extract(directory("old", mode=0o777))  # was there: not changed on failure
+        extractor.extract(directory("d/ro", mode=0o555))
+        extractor.extract(file("d/sub/f", b"x" * 100), failing_chunks(exc))
+    assert raised.value is exc
+    assert modes_below(dest) == {"d": 0o755, "d/ro": 0o555, "d/sub": 0o755, "old": 0o750}
+
+
+def test_failure_in_finish_gives_created_directories_their_modes(dest: Path) -> None:
+    entries = [(directory("d", mode=0o751), b""), (file("f"), b"data"), (symlink("f/x", "y"), b"")]
+    with pytest.raises(ExistsError, match="'f' exists and is not a directory"):
+        unpack(dest, entries, check=False)  # the symlink fails, before the directories' turn
+    assert modes_below(dest) == {"d": 0o751, "f": 0o644}
+
+
+def test_errors_while_restoring_modes_do_not_hide_the_failure(
+    dest: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_fchmod = os.fchmod
+    calls = []
+
+    def fchmod_failing_first(fd: int, mode: int) -> None:
+        calls.append(mode)
+        if len(calls) == 1:
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        real_fchmod(fd, mode)
+
+    with pytest.raises(KeyboardInterrupt), Extractor(dest, umask=0) as extractor:
+        extractor.extract(directory("a", mode=0o751))
+        extractor.extract(directory("a/b", mode=0o751))
+        monkeypatch.setattr(os, "fchmod", fchmod_failing_first)
+        raise KeyboardInterrupt
+    monkeypatch.undo()
+    assert calls == [0o751, 0o751]  # 'a/b' failed (deepest first), 'a' was still done
+    assert modes_below(dest) == {"a": 0o751, "a/b": 0o700}
+
+
+def test_restoring_modes_after_a_failure_never_follows_a_symlink(
+    dest: Path, outside: Path
+) -> None:
+    outside.chmod(0o700)
+    with pytest.raises(KeyboardInterrupt), Extractor(dest, umask=0) as extractor:
+        extractor.extract(directory("a", mode=0o777))
+        extractor.extract(directory("a/b", mode=0o777))
+        for i in range(200):  # more than the fd cache holds: 'a/b' must be opened again
+            extractor.extract(directory(f"x/{i}"))
+        (dest / "a/b").rename(dest / "a/moved")
+        (dest / "a/b").symlink_to(outside)
+        raise KeyboardInterrupt
+    assert mode_of(outside) == 0o700
+    assert mode_of(dest / "a") == 0o777
 
 
 @pytest.mark.parametrize("data", [b"short", b"much too long for it"])
@@ -341,6 +507,93 @@ def test_symlink_through_an_existing_outside_symlink_is_removed(dest: Path, outs
         unpack(dest, [(symlink("l", "out/secret"), b"")])
     assert listing(dest) == {"out"}
     assert (outside / "secret").read_bytes() == b"untouched"
+
+
+def test_an_absolute_symlink_is_refused_with_a_hint(dest: Path) -> None:
+    with pytest.raises(UnsafePathError, match="'l' -> '/etc'.*--keep-absolute-symlinks"):
+        unpack(dest, [(symlink("l", "/etc"), b"")])
+
+
+# -- absolute symlinks kept, for restoring a system tree ---------------------------------------
+
+
+def test_absolute_symlinks_are_kept_when_asked(dest: Path, outside: Path) -> None:
+    unpack(
+        dest,
+        [
+            (file("etc/passwd"), b"data"),
+            (symlink("etc/x", str(outside)), b""),
+            (symlink("etc/secret", str(outside / "secret")), b""),
+            # Through a kept absolute link it resolves outside, as the link itself does: the
+            # check on the finished tree is not made when absolute links are kept.
+            (symlink("etc/y", "x/secret"), b""),
+        ],
+        keep_absolute_symlinks=True,
+    )
+    assert os.readlink(dest / "etc/x") == str(outside)
+    assert os.readlink(dest / "etc/secret") == str(outside / "secret")
+    assert os.readlink(dest / "etc/y") == "x/secret"
+    assert (outside / "secret").read_bytes() == b"untouched"
+
+
+@pytest.mark.parametrize(
+    "path, target", [("l", ".."), ("a/l", "../.."), ("a/l", "b/../../../x"), ("l", ""),
+                     ("l", "a\0b")]
+)
+def test_kept_absolute_links_still_refuse_relative_escapes(
+    dest: Path, path: str, target: str
+) -> None:
+    with pytest.raises(UnsafePathError, match="refused symlink .* outside the destination"):
+        unpack(dest, [(symlink(path, target), b""), (file("kept"), b"data")],
+               keep_absolute_symlinks=True)
+    assert listing(dest) == {"kept"}
+
+
+@pytest.mark.parametrize("check", [True, False])  # False: a stream, checked as it comes
+def test_an_entry_below_a_kept_absolute_link_is_never_written_through(
+    dest: Path, outside: Path, check: bool
+) -> None:
+    for below in (file("etc/x/evil"), directory("etc/x/evil"), symlink("etc/x/evil", "y")):
+        for entries in ([(symlink("etc/x", str(outside)), b""), (below, b"data")],
+                        [(below, b"data"), (symlink("etc/x", str(outside)), b"")]):
+            with pytest.raises((UnsafePathError, ExistsError)):
+                unpack(dest, entries, force=True, check=check, keep_absolute_symlinks=True)
+            assert sorted(os.listdir(outside)) == ["secret"]
+            assert not (dest / "etc/x").is_symlink()  # refused, or in the way of a real directory
+
+
+def test_a_later_unpack_never_writes_through_a_kept_absolute_link(
+    dest: Path, outside: Path
+) -> None:
+    unpack(dest, [(symlink("etc/x", str(outside)), b"")], keep_absolute_symlinks=True)
+    for entry in (file("etc/x/evil"), directory("etc/x/evil"), file("etc/x/secret"),
+                  symlink("etc/x/evil", "y"), directory("etc/x")):
+        for check in (True, False):
+            with pytest.raises(UnsafePathError, match="symlink 'etc/x'"):
+                unpack(dest, [(entry, b"data" if entry.kind is Kind.FILE else b"")],
+                       force=True, check=check, keep_absolute_symlinks=True)
+    assert sorted(os.listdir(outside)) == ["secret"]
+    assert (outside / "secret").read_bytes() == b"untouched"
+    assert os.readlink(dest / "etc/x") == str(outside)
+
+
+# -- the destination itself -------------------------------------------------------------------
+
+
+def test_a_destination_that_is_a_file_is_refused_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "file").write_bytes(b"precious")
+    (tmp_path / "link").symlink_to("file")
+    for name in ("file", "link"):
+        with pytest.raises(PyarcError) as raised:
+            Extractor(tmp_path / name)
+        assert str(raised.value) == (
+            f"cannot extract into '{tmp_path / name}': it is not a directory"
+        )
+    with pytest.raises(PyarcError) as raised:
+        Extractor(tmp_path / "file/sub")
+    assert str(raised.value) == f"cannot extract into '{tmp_path / 'file/sub'}': Not a directory"
+    assert (tmp_path / "file").read_bytes() == b"precious"
+    assert sorted(os.listdir(tmp_path)) == ["file", "link"]
 
 
 def test_close_is_idempotent_and_releases_the_destination(dest: Path) -> None:

@@ -5,8 +5,11 @@ nothing incomplete looks complete."""
 
 from __future__ import annotations
 
+import os
 import random
+import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -131,3 +134,39 @@ def test_pack_onto_an_existing_archive_needs_force(big_text: Path, tmp_path: Pat
                           capture_output=True, stdin=subprocess.DEVNULL, timeout=60)
     assert done.returncode == 1
     assert target.read_bytes() == b"precious"
+
+
+@pytest.fixture(scope="module")
+def big_tree_archive(big_text: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tree/ (0o751) holding tree/sub/ (0o751) holding big.txt."""
+    tree = tmp_path_factory.mktemp("tree") / "tree"
+    (tree / "sub").mkdir(parents=True)
+    shutil.copy(big_text, tree / "sub")
+    for folder in (tree / "sub", tree):
+        folder.chmod(0o751)
+    archive = tree.parent / "tree.pyarc"
+    archiver.pack([tree], archive, codec="arithmetic", jobs=2)
+    return archive
+
+
+def test_interrupted_unpack_gives_created_directories_their_modes(big_tree_archive: Path,
+                                                                  tmp_path: Path) -> None:
+    """Not 0o700, as while they were being filled (the umask 022 leaves 0o751 as it is)."""
+    out = tmp_path / "out"
+    out.mkdir()
+    process = start("unpack", big_tree_archive, "-C", out, cwd=tmp_path)
+    wait_for_temporary(out, process)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 1
+    assert err.decode().strip() == "pyarc: interrupted"
+    assert not (out / "tree/sub/big.txt").exists()
+    for folder in (out / "tree", out / "tree/sub"):
+        assert stat.S_IMODE(os.stat(folder).st_mode) == 0o751 & ~_umask_applied()
+
+
+def _umask_applied() -> int:
+    """What pyarc clears from archived modes here: root gets them as archived."""
+    umask = os.umask(0o077)
+    os.umask(umask)
+    return 0 if os.geteuid() == 0 else umask
