@@ -237,8 +237,9 @@ def pack(
             f"{stats.archive_bytes:,} ({ratio}) in {time.perf_counter() - started:.2f} s"
         )
     if stats.problems:
+        which = f"the first: {stats.problems[0]}" if quiet else "see the warnings"
         raise PyarcError(f"{_count(len(stats.problems), 'file was', 'files were')} not packed "
-                         f"as on disk (see the warnings); the archive holds everything else "
+                         f"as on disk ({which}); the archive holds everything else "
                          f"(--strict refuses such a pack)")
 
 

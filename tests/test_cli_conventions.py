@@ -116,7 +116,8 @@ def test_quiet_hides_warnings_but_not_the_error(tmp_path: Path, run_cli: RunCli)
     (tmp_path / "link").symlink_to("nowhere")
     code, _, err = run_cli("pack", "-q", "-L", "x.pyarc", "a.txt", ".", cwd=tmp_path)
     assert code == 1
-    assert "not packed" in assert_one_error_line(err)
+    line = assert_one_error_line(err)
+    assert "not packed" in line and "'./link' is a broken symlink" in line
 
 
 # -- -j, and bad codec specs ------------------------------------------------------------------
