@@ -394,6 +394,7 @@ def unpack(
     try:
         if opened is not None:
             _check_all_found(paths, [entry.path for entry in selected])
+            opened.verify_entry_frames(selected)
             cap.check_declared(sum(entry.size for entry in selected), opened.size)
             for codec, version in sorted({(ref.codec, ref.version) for entry in selected
                                           for ref in opened.blocks_of(entry)}):

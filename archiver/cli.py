@@ -187,7 +187,11 @@ def unpack(
         help="Refuse an archive whose data is more than N times its size (a decompression "
              "bomb); 0: no limit.")] = DEFAULT_MAX_RATIO,
 ) -> None:
-    """Extract ARCHIVE, verifying every checksum before a file is put in place."""
+    """Extract ARCHIVE. From a file, check the index and the entry frame of every entry to
+    extract before writing anything, and each file's blocks (checksums, sizes) before the file
+    is put in place; frames of entries not extracted are not read (pyarc test reads them all).
+    From '-', check every frame as it comes: the entries before a damaged one may already be
+    written."""
     if salvage:
         stats, found = api.salvage(archive, directory, paths or [], force=force)
         _report_damage(found)

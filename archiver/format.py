@@ -54,6 +54,8 @@ INDEX_ENTRY_WIDTH = 1 + 2 + 8 + 8 + 4 + 2 + 2
 INDEX_BLOCK_WIDTH = 8 + 4 + 4 + 2
 # The smallest block frame before its payload (a one-letter codec name, no options).
 MIN_BLOCK_HEADER = 1 + 1 + 1 + 2 + 1 + 4 + 4 + 8 + 8 + 4
+# An entry frame but its path and target: type, kind, mode, mtime_ns, size, the two lengths, check.
+ENTRY_FRAME_FIXED = 1 + 1 + 2 + 8 + 8 + 2 + 2 + 4
 
 
 class Kind(enum.IntEnum):
@@ -452,6 +454,11 @@ def build_entry_frame(entry: Entry) -> bytes:
     return _build_frame_head(FRAME_ENTRY, entry._fields())
 
 
+def entry_frame_size(entry: Entry) -> int:
+    """len(build_entry_frame(entry)), without building it."""
+    return ENTRY_FRAME_FIXED + len(os.fsencode(entry.path)) + len(os.fsencode(entry.target))
+
+
 def build_block_head(header: BlockHeader) -> bytes:
     """A block frame up to its payload; the writer writes the `stored_size` payload bytes next."""
     fields = dict(
@@ -594,14 +601,16 @@ def parse_footer(data: bytes, offset: int) -> tuple[int, int]:
     return int(parsed.index_offset), int(parsed.index_size)
 
 
-def parse_frame(stream: Any, offset: int) -> ParsedFrame:
+def parse_frame(stream: Any, offset: int, what: str = "") -> ParsedFrame:
     """Read one frame (entry, block with payload, or index) at the stream's position;
-    `offset` is its position in the archive, for messages."""
+    `offset` is its position in the archive, and `what` how errors name the frame (by default
+    "frame at offset N")."""
+    what = what or f"frame at offset {offset}"
     start = stream.tell()
     if not stream.read(1):
-        raise FormatError(f"frame at offset {offset}: truncated (the archive ends too early)")
+        raise FormatError(f"{what}: truncated (the archive ends too early)")
     stream.seek(start)
-    parsed = _parse(Frame, stream, f"frame at offset {offset}")
+    parsed = _parse(Frame, stream, what)
     kind, fields = parsed.header.value.type, parsed.header.value.fields
     if kind == FRAME_ENTRY:
         return ParsedFrame(offset, entry=Entry._from_fields(fields))

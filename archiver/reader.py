@@ -1,9 +1,10 @@
 """Reading archives: through the index (an archive on disk) or front to back (a stream).
 
 `Archive` opens a file, reads the header, the footer and the index, and from then on reads
-only the blocks it is asked for: listing never touches the data. `read_stream` reads any
-archive from its first byte to its last, which is how stdin is read and how `pyarc test`
-checks that the frames, the index and the footer all agree.
+only the blocks it is asked for (and, before an extraction, the entry frames of the entries
+extracted): listing never touches the data. `read_stream` reads any archive from its first
+byte to its last, which is how stdin is read and how `pyarc test` checks that the frames, the
+index and the footer all agree.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from __future__ import annotations
 import io
 import os
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import IO, BinaryIO
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, fields
+from typing import IO, BinaryIO, NoReturn
 
 from archiver.blocks import check_payload, decode_block
 from archiver.errors import FormatError, PyarcError
@@ -21,13 +22,16 @@ from archiver.format import (
     FOOTER_SIZE,
     FORMAT_MAJOR,
     HEADER_SIZE,
+    MIN_BLOCK_HEADER,
     BlockRef,
     Entry,
     Index,
     Kind,
     ParsedFrame,
     ReplayableStream,
+    build_entry_frame,
     check_index,
+    entry_frame_size,
     parse_footer,
     parse_frame,
     parse_header,
@@ -85,6 +89,10 @@ def summarize(index: Index, format_version: str, block_size: int,
             info.raw_bytes += ref.raw_size
             info.stored_bytes += ref.stored_size
     return info
+
+
+#: The most bytes of adjacent entry frames read and compared in one piece.
+_MAX_RUN = 1 << 20
 
 
 class Archive:
@@ -151,6 +159,79 @@ class Archive:
             raise PyarcError(f"{path!r} is not in the archive") from None
 
     # -- reading ---------------------------------------------------------------------------
+
+    def verify_entry_frames(self, entries: Iterable[Entry]) -> None:
+        """Check that the entry frame of each of `entries` is intact and holds what the index
+        says (FormatError or ChecksumError "frame at offset N of 'P': ..." otherwise).
+
+        The index lists no entry frames, but frames are contiguous: an entry with blocks has its
+        frame just before its first block, one without ends where the next entry's frame starts
+        (or the index). Each frame must be, byte for byte, the one built from the index; frames
+        side by side are read and compared in one piece, and only a frame that differs is parsed,
+        to say what is wrong with it.
+        """
+        starts, floors = self._entry_frame_places()
+
+        def check(run: list[tuple[int, bytes]]) -> None:
+            """Compare a run of adjacent frames (entry number, expected bytes) with the archive,
+            in one read."""
+            if not run:
+                return
+            first = starts[run[0][0]]
+            self._file.seek(first)
+            found = self._file.read(sum(len(frame) for _, frame in run))
+            if found == b"".join(frame for _, frame in run):
+                return
+            for number, frame in run:
+                at = starts[number] - first
+                if found[at:at + len(frame)] != frame:
+                    self._refuse_entry_frame(number, starts[number])
+
+        run: list[tuple[int, bytes]] = []
+        run_start = run_end = 0
+        for number in sorted({self._position(entry) for entry in entries}):
+            entry, start = self.index.entries[number], starts[number]
+            if start < floors[number]:
+                raise FormatError(f"frame at offset {start} of {entry.path!r}: the index leaves "
+                                  f"no room for this entry frame after the frame before it")
+            if start != run_end or run_end - run_start >= _MAX_RUN:
+                check(run)
+                run, run_start = [], start
+            expected = build_entry_frame(entry)
+            run.append((number, expected))
+            run_end = start + len(expected)
+        check(run)
+
+    def _entry_frame_places(self) -> tuple[list[int], list[int]]:
+        """Where each entry frame starts by the index, and the offset it cannot start before
+        (the end of the blocks before it, counted with the shortest block frame header)."""
+        entries, blocks = self.index.entries, self.index.blocks
+        starts = [0] * len(entries)
+        next_start = self.index_offset
+        for number in reversed(range(len(entries))):
+            end = blocks[number][0].offset if blocks[number] else next_start
+            next_start = starts[number] = end - entry_frame_size(entries[number])
+        floors = [HEADER_SIZE] * len(entries)
+        for number in range(1, len(entries)):
+            before = blocks[number - 1]
+            floors[number] = (before[-1].offset + MIN_BLOCK_HEADER + before[-1].stored_size
+                              if before else floors[number - 1])
+        return starts, floors
+
+    def _refuse_entry_frame(self, number: int, start: int) -> NoReturn:
+        """Say what is wrong with the entry frame at `start`, which is not the one the index
+        describes: parsing it names the damage, or else the fields that differ."""
+        entry = self.index.entries[number]
+        what = f"frame at offset {start} of {entry.path!r}"
+        self._file.seek(start)
+        found = parse_frame(self._file, start, what).entry
+        if found is None:
+            raise FormatError(f"{what}: the index places an entry frame here, but it is "
+                              f"another kind of frame")
+        names = [each.name for each in fields(Entry)]
+        differ = [name for name in names if getattr(found, name) != getattr(entry, name)]
+        raise FormatError(f"{what}: the entry frame disagrees with the index "
+                          f"({', '.join(differ)})")
 
     def iter_data(self, entry: Entry | str) -> Iterator[bytes]:
         """The data of a file entry, one verified block at a time."""

@@ -3,6 +3,7 @@ one-line error contract (cli.py's docstring: 0 ok, 1 data or file error, 2 usage
 
 from __future__ import annotations
 
+import io
 import json
 import random
 import resource
@@ -10,6 +11,7 @@ import signal
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,7 @@ from conftest import RunCli, assert_one_error_line, tree_snapshot
 
 import archiver
 from archiver import api
+from archiver.format import HEADER_SIZE, Entry, build_entry_frame, parse_frame
 
 BLOCK = 4096
 
@@ -350,6 +353,73 @@ def test_list_uses_index_only_while_test_checks_data(archive: Path, tree: Path, 
     assert not (out_dir / "d" / "sub" / "deeper" / "c.bin").exists()
     leftovers = [p for p in out_dir.rglob("*") if "pyarc-tmp" in p.name]
     assert leftovers == []
+
+
+# -- unpack checks the entry frames of what it extracts -----------------------------------------
+
+
+def entry_frames(blob: bytes) -> dict[str, tuple[int, Entry]]:
+    """Each entry's path -> (offset of its entry frame, the entry), read front to back."""
+    stream = io.BytesIO(blob)
+    stream.seek(HEADER_SIZE)
+    found = {}
+    while True:
+        offset = stream.tell()
+        frame = parse_frame(stream, offset)
+        if frame.index is not None:
+            return found
+        if frame.entry is not None:
+            found[frame.entry.path] = (offset, frame.entry)
+
+
+@pytest.mark.parametrize("damage", ["flipped", "rewritten"])
+@pytest.mark.parametrize("path", ["d/a.txt", "d/empty", "d/link", "d/sub/deeper/c.bin"])
+def test_unpack_checks_the_entry_frames(damage: str, path: str, archive: Path, tmp_path: Path,
+                                        run_cli: RunCli) -> None:
+    """An entry frame damaged where the index is intact: list still works (it reads the index
+    only), but unpack refuses the archive before writing anything, as test does. A file's frame
+    lies before its first block; one without blocks (d/empty, d/link) before the next frame."""
+    blob = bytearray(archive.read_bytes())
+    offset, entry = entry_frames(bytes(blob))[path]
+    if damage == "flipped":
+        blob[offset + 3] ^= 0x01  # the mode's high byte: the frame's checksum no longer holds
+    else:  # a valid frame, checksum and all, that disagrees with the index
+        frame = build_entry_frame(replace(entry, mode=entry.mode ^ 0o001,
+                                          mtime_ns=entry.mtime_ns + 1))
+        blob[offset:offset + len(frame)] = frame
+    archive.write_bytes(bytes(blob))
+
+    code, out, err = run_cli("list", archive)
+    assert code == 0, err
+    assert path.encode() in out
+    code, _, err = run_cli("test", archive)
+    assert code == 1
+    out_dir = tmp_path / "out"
+    code, _, err = run_cli("unpack", archive, "-C", out_dir)
+    assert code == 1
+    line = assert_one_error_line(err)
+    assert f"frame at offset {offset} of {path!r}: " in line, line
+    if damage == "flipped":
+        assert "checksum mismatch" in line, line
+    else:
+        assert "disagrees with the index (mode, mtime_ns)" in line, line
+    assert not out_dir.exists()
+
+
+def test_unpack_of_other_entries_does_not_read_a_damaged_frame(archive: Path, tmp_path: Path,
+                                                               run_cli: RunCli) -> None:
+    """Only the frames of the entries extracted are checked; test checks them all."""
+    blob = bytearray(archive.read_bytes())
+    offset, _ = entry_frames(bytes(blob))["d/a.txt"]
+    blob[offset + 3] ^= 0x01
+    archive.write_bytes(bytes(blob))
+    out = tmp_path / "out"
+    code, _, err = run_cli("unpack", archive, "d/sub", "-C", out)
+    assert code == 0, err
+    assert "d/sub/deeper/c.bin" in names_below(out)
+    code, _, err = run_cli("unpack", archive, "d/a.txt", "-C", tmp_path / "out2")
+    assert code == 1
+    assert f"frame at offset {offset} of 'd/a.txt'" in assert_one_error_line(err)
 
 
 # -- the archive inside the tree being packed ------------------------------------------------
