@@ -91,16 +91,30 @@ def summarize(index: Index, format_version: str, block_size: int,
     return info
 
 
+class _Reader:
+    """What both readers share: the codecs, loaded only once a block is decoded (listing needs
+    none, and loading every plugin takes longer than reading a large index)."""
+
+    def __init__(self, registry: Registry | None) -> None:
+        self._registry = registry
+
+    @property
+    def registry(self) -> Registry:
+        if self._registry is None:
+            self._registry = default_registry()
+        return self._registry
+
+
 #: The most bytes of adjacent entry frames read and compared in one piece.
 _MAX_RUN = 1 << 20
 
 
-class Archive:
+class Archive(_Reader):
     """An archive file opened for listing and reading entries through its index."""
 
     def __init__(self, path: str | os.PathLike[str], registry: Registry | None = None) -> None:
+        super().__init__(registry)
         self.path = os.fspath(path)
-        self.registry = registry or default_registry()
         self._file: BinaryIO = open(self.path, "rb")  # noqa: SIM115 (closed by close())
         try:
             self._load()
@@ -267,7 +281,7 @@ def open_archive(path: str | os.PathLike[str], registry: Registry | None = None)
     return Archive(path, registry)
 
 
-class StreamReader:
+class StreamReader(_Reader):
     """Reads an archive front to back, verifying every frame, then the index and the footer
     against what it read. Works on pipes: it never seeks outside the frame being read.
 
@@ -275,9 +289,9 @@ class StreamReader:
     """
 
     def __init__(self, stream: IO[bytes], registry: Registry | None = None) -> None:
+        super().__init__(registry)
         self._stream: IO[bytes] | ReplayableStream = (
             stream if stream.seekable() else ReplayableStream(stream))
-        self.registry = registry or default_registry()
         self.seen = Index()
         minor, self.block_size = parse_header(self._stream)
         self.format_version = f"{FORMAT_MAJOR}.{minor}"
