@@ -21,6 +21,7 @@ import re
 import sys
 from array import array
 from dataclasses import dataclass, field
+from itertools import accumulate, pairwise
 from typing import IO, Any
 
 import construct as c
@@ -100,34 +101,43 @@ def _fits(ctx: Any, field_name: str, length: int, after: int = 0) -> bool:
     return True
 
 
+_BAD_COMPONENTS = frozenset((b"", b".", b".."))
+
+
 def is_valid_path(path: bytes) -> bool:
     """A stored path: relative, '/'-separated, no empty, '.' or '..' components, no NUL."""
     if not 0 < len(path) <= MAX_PATH or b"\0" in path:
         return False
-    return all(
-        part not in (b"", b".", b"..") and len(part) <= MAX_COMPONENT for part in path.split(b"/")
-    )
+    parts = path.split(b"/")
+    return _BAD_COMPONENTS.isdisjoint(parts) and max(map(len, parts)) <= MAX_COMPONENT
+
+
+#: Each kind by its number (Kind(n) is slower, and the index holds a kind per entry).
+_KINDS = tuple(Kind)
 
 
 def entry_problem(kind: int, mode: int, size: int, path: bytes, target: bytes) -> str | None:
     """What is wrong with an entry record, or None. The one statement of the entry rules,
     applied to entry frames and to index records alike."""
-    shown = repr(os.fsdecode(path))  # repr: no control characters reach the terminal
-    if kind not in Kind.__members__.values():
-        return f"entry {shown}: unknown kind {kind}"
+    if not 0 <= kind < len(_KINDS):
+        return f"entry {_shown(path)}: unknown kind {kind}"
     if mode > 0o7777:
-        return f"entry {shown}: mode {mode:#o} has bits beyond the permission bits"
+        return f"entry {_shown(path)}: mode {mode:#o} has bits beyond the permission bits"
     if kind != Kind.FILE and size != 0:
-        return f"entry {shown}: a {Kind(kind).name.lower()} cannot have a size ({size})"
+        return f"entry {_shown(path)}: a {_KINDS[kind].name.lower()} cannot have a size ({size})"
     # An empty path names the one unnamed entry of a single-stream archive (see check_index).
     if not (is_valid_path(path) or (path == b"" and kind == Kind.FILE)):
-        return f"unsafe or malformed path {shown}"
+        return f"unsafe or malformed path {_shown(path)}"
     if kind == Kind.SYMLINK:
         if not 0 < len(target) <= MAX_PATH or b"\0" in target:
-            return f"symlink {shown}: malformed target"
+            return f"symlink {_shown(path)}: malformed target"
     elif target:
-        return f"entry {shown}: only a symlink has a target"
+        return f"entry {_shown(path)}: only a symlink has a target"
     return None
+
+
+def _shown(path: bytes) -> str:
+    return repr(os.fsdecode(path))  # repr: no control characters reach the terminal
 
 
 class _RuleBroken(c.ConstructError):
@@ -383,7 +393,7 @@ class Entry:
     @classmethod
     def _from_fields(cls, fields: Any) -> Entry:
         return cls(
-            path=os.fsdecode(fields.path), kind=Kind(fields.kind), mode=fields.mode,
+            path=os.fsdecode(fields.path), kind=_KINDS[fields.kind], mode=fields.mode,
             mtime_ns=fields.mtime_ns, size=fields.size, target=os.fsdecode(fields.target),
         )
 
@@ -625,39 +635,46 @@ def parse_frame(stream: Any, offset: int, what: str = "") -> ParsedFrame:
     return ParsedFrame(offset, index=_index_from_fields(fields))
 
 
+def _split(joined: bytes, lengths: array) -> list[bytes]:
+    """The byte strings of the given lengths that `joined` holds back to back."""
+    return [joined[start:end] for start, end in pairwise(accumulate(lengths, initial=0))]
+
+
 def _index_from_fields(fields: Any) -> Index:
     """Rows from the index's columns, each checked by the rules entry frames obey."""
     codecs = [(ref.name, ref.version) for ref in fields.codecs]
-    if sum(fields.block_counts) != len(fields.offsets):
+    # The columns once, in locals: a row costs less than looking them up in the Container.
+    kinds, modes, mtimes, sizes = fields.kinds, fields.modes, fields.mtimes, fields.sizes
+    offsets, raw_sizes = fields.offsets, fields.raw_sizes
+    stored_sizes, codec_refs = fields.stored_sizes, fields.codec_refs
+    if sum(fields.block_counts) != len(offsets):
         raise FormatError(f"index: the entries claim {sum(fields.block_counts)} blocks but "
-                          f"the index lists {len(fields.offsets)}")
+                          f"the index lists {len(offsets)}")
+    paths = _split(fields.paths, fields.path_lengths)
+    targets = _split(fields.targets, fields.target_lengths)
     index = Index()
-    path_end = target_end = block = 0
-    for number, kind in enumerate(fields.kinds):
-        path_start, path_end = path_end, path_end + fields.path_lengths[number]
-        target_start, target_end = target_end, target_end + fields.target_lengths[number]
-        path = fields.paths[path_start:path_end]
-        target = fields.targets[target_start:target_end]
-        mode, size = fields.modes[number], fields.sizes[number]
+    block = 0
+    for number, count in enumerate(fields.block_counts):
+        kind, mode, size = kinds[number], modes[number], sizes[number]
+        path, target = paths[number], targets[number]
         problem = entry_problem(kind, mode, size, path, target)
         if problem:
             raise FormatError(f"index: {problem}")
-        count = fields.block_counts[number]
         if count and kind != Kind.FILE:
             raise FormatError(f"index: {os.fsdecode(path)!r} is no file but has blocks")
         refs = []
         for number_of_block in range(block, block + count):
-            raw = fields.raw_sizes[number_of_block]
-            stored = fields.stored_sizes[number_of_block]
-            codec = fields.codec_refs[number_of_block]
+            raw = raw_sizes[number_of_block]
+            stored = stored_sizes[number_of_block]
+            codec = codec_refs[number_of_block]
             if not (1 <= raw <= MAX_BLOCK_SIZE and stored <= raw and codec < len(codecs)):
                 raise FormatError(f"index: block record {number_of_block} is invalid (raw "
                                   f"size {raw}, stored size {stored}, codec {codec})")
             name, version = codecs[codec]
-            refs.append(BlockRef(fields.offsets[number_of_block], raw, stored, name, version))
+            refs.append(BlockRef(offsets[number_of_block], raw, stored, name, version))
         block += count
-        index.entries.append(Entry(os.fsdecode(path), Kind(kind), mode, fields.mtimes[number],
-                                   size, os.fsdecode(target)))
+        index.entries.append(Entry(os.fsdecode(path), _KINDS[kind], mode, mtimes[number], size,
+                                   os.fsdecode(target)))
         index.blocks.append(refs)
     return index
 
