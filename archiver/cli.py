@@ -7,6 +7,7 @@ Every error is one line on stderr; no traceback (set PYARC_DEBUG=1 to see one).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -37,7 +38,15 @@ from archiver import api
 from archiver.codec import kernel_status, split_codec_specs
 from archiver.entropy import DEFAULT_ORDER, MAX_ORDER, Measure, estimate
 from archiver.errors import PyarcError, UsageError
-from archiver.format import DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE, Kind
+from archiver.format import (
+    DEFAULT_BLOCK_SIZE,
+    MAX_BLOCK_SIZE,
+    MIN_BLOCK_SIZE,
+    BlockRef,
+    Entry,
+    Index,
+    Kind,
+)
 from archiver.limits import DEFAULT_MAX_RATIO
 from archiver.plugins import registry
 from archiver.reader import summarize
@@ -220,31 +229,60 @@ def _mode_string(kind: Kind, mode: int) -> str:
     return stat.filemode(type_bit | mode)
 
 
+def _unicode(key: str, name: str) -> dict[str, str]:
+    """A stored name for JSON: `key` as valid Unicode (U+FFFD for bytes that are not UTF-8)
+    and, only when the stored bytes are not UTF-8, `KEY_bytes`: those bytes in hex."""
+    stored = os.fsencode(name)  # the bytes in the archive (Entry holds os.fsdecode of them)
+    try:
+        return {key: stored.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {key: stored.decode("utf-8", "replace"), f"{key}_bytes": stored.hex()}
+
+
+def _json_row(entry: Entry, refs: list[BlockRef]) -> dict[str, Any]:
+    return dict(
+        **_unicode("path", entry.path), type=entry.kind.name.lower(), size=entry.size,
+        stored=sum(ref.stored_size for ref in refs),
+        codecs=sorted({ref.codec for ref in refs}), blocks=len(refs),
+        mode=f"{entry.mode:04o}", mtime_ns=entry.mtime_ns,
+        **(_unicode("target", entry.target) if entry.kind == Kind.SYMLINK else {}),
+    )
+
+
+def _listing(index: Index) -> str:
+    """The text of `pyarc list`: a line per entry with its mode, size, stored size, codecs,
+    date and name, in columns as wide as their widest cell."""
+    # Archives hold few distinct modes and often many entries of the same second.
+    mode_string = functools.cache(_mode_string)
+    minute = functools.cache(
+        lambda second: time.strftime("%Y-%m-%d %H:%M", time.localtime(second)))
+    rows = []
+    for entry, refs in zip(index.entries, index.blocks, strict=True):
+        name = entry.path or "(unnamed)"
+        if entry.kind == Kind.SYMLINK:
+            name += f" -> {entry.target}"
+        rows.append((
+            mode_string(entry.kind, entry.mode), str(entry.size),
+            str(sum(ref.stored_size for ref in refs)),
+            ",".join(sorted({ref.codec for ref in refs})) or "-",
+            minute(entry.mtime_ns // 1_000_000_000), _printable(name),
+        ))
+    size, stored, codecs = (max((len(row[column]) for row in rows), default=0)
+                            for column in (1, 2, 3))
+    return "".join(f"{mode} {data:>{size}} {packed:>{stored}} {used:<{codecs}} {when} {name}\n"
+                   for mode, data, packed, used, when, name in rows)
+
+
 @app.command("list")
 def list_(archive: ArchiveArg, as_json: JsonOption = False) -> None:
     """List the entries of ARCHIVE (read from its index only)."""
     index = api.read_index(archive).index
-    rows = []
-    for entry, refs in zip(index.entries, index.blocks, strict=True):
-        rows.append(dict(
-            path=entry.path, type=entry.kind.name.lower(), size=entry.size,
-            stored=sum(ref.stored_size for ref in refs),
-            codecs=sorted({ref.codec for ref in refs}), blocks=len(refs),
-            mode=f"{entry.mode:04o}", mtime_ns=entry.mtime_ns,
-            **({"target": entry.target} if entry.kind == Kind.SYMLINK else {}),
-        ))
     if as_json:
+        rows = [_json_row(entry, refs) for entry, refs in zip(index.entries, index.blocks,
+                                                               strict=True)]
         print(json.dumps(rows, indent=1))
         return
-    for entry, refs in zip(index.entries, index.blocks, strict=True):
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.mtime_ns / 1e9))
-        name = entry.path or "(unnamed)"
-        if entry.kind == Kind.SYMLINK:
-            name += f" -> {entry.target}"
-        used = ",".join(sorted({ref.codec for ref in refs})) or "-"
-        stored = sum(ref.stored_size for ref in refs)
-        print(f"{_mode_string(entry.kind, entry.mode)} {entry.size:>12} {stored:>12} "
-              f"{used:<12} {when} {_printable(name)}")
+    sys.stdout.write(_listing(index))
 
 
 @app.command()

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import random
+import re
 import resource
 import signal
 import subprocess
@@ -164,6 +166,82 @@ def test_list_json(archive: Path, tree: Path, run_cli: RunCli) -> None:
     assert rows["d/link"]["target"] == "sub/b.txt"
     assert rows["d/empty"]["type"] == "directory"
     assert rows["d/empty"]["blocks"] == 0
+
+
+def strict_json(out: bytes) -> object:
+    """JSON as a strict parser reads it: UTF-8 text whose strings hold no lone surrogate
+    (Python's json.loads accepts a "\\udcff" escape; dumping the result back to UTF-8 does
+    not)."""
+    value = json.loads(out.decode("utf-8"))
+    json.dumps(value, ensure_ascii=False).encode("utf-8")
+    return value
+
+
+def test_list_json_names_that_are_not_utf8(tmp_path: Path, run_cli: RunCli) -> None:
+    """`path` and `target` are valid Unicode (U+FFFD for bytes that are not UTF-8), and only
+    then `path_bytes` and `target_bytes` give the stored bytes, in hex."""
+    src = tmp_path / "src"
+    src.mkdir()
+    name = b"caf\xe9-\xff.bin"  # Latin-1, and a byte that is never UTF-8
+    (src / os.fsdecode(name)).write_bytes(b"latin-1")
+    (src / "link").symlink_to(os.fsdecode(name))
+    (src / "café.txt").write_bytes(b"utf-8")
+    archive = tmp_path / "n.pyarc"
+    archiver.pack([src], archive, codec="store")
+    code, out, err = run_cli("list", "--json", archive)
+    assert code == 0, err
+    rows = {row["path"]: row for row in strict_json(out)}
+    assert sorted(rows) == sorted(["src", "src/caf\ufffd-\ufffd.bin", "src/café.txt",
+                                   "src/link"])
+    odd = rows["src/caf\ufffd-\ufffd.bin"]
+    assert bytes.fromhex(odd["path_bytes"]) == b"src/" + name
+    link = rows["src/link"]
+    assert link["target"] == "caf\ufffd-\ufffd.bin"
+    assert bytes.fromhex(link["target_bytes"]) == name
+    assert "path_bytes" not in link
+    for plain in ("src", "src/café.txt"):
+        assert "path_bytes" not in rows[plain] and "target" not in rows[plain]
+    code, from_stdin, err = run_cli("list", "--json", "-", stdin=archive.read_bytes())
+    assert code == 0, err
+    assert strict_json(from_stdin) == strict_json(out)
+
+
+LIST_LINE = re.compile(r"(?P<mode>[-dl][-rwxsStT]{9}) +(?P<size>\d+) +(?P<stored>\d+) "
+                       r"(?P<codecs>\S+) +(?P<date>\d{4}-\d\d-\d\d \d\d:\d\d) (?P<name>.+)")
+
+
+def test_list_lines(archive: Path, tree: Path, run_cli: RunCli) -> None:
+    code, out, err = run_cli("list", archive)
+    assert code == 0, err
+    lines = {match["name"]: match for match in map(LIST_LINE.fullmatch, out.decode().splitlines())}
+    assert sorted(lines) == sorted(["d", "d/link -> sub/b.txt"] + [
+        f"d/{name}" for name in names_below(tree) if name != "link"])
+    small = lines["d/a.txt"]
+    assert (small["mode"], small["size"], small["stored"], small["codecs"]) == (
+        "-rw-------", "6", "6", "store")
+    assert lines["d/sub"]["mode"] == "drwxr-xr-x" and lines["d/sub"]["codecs"] == "-"
+    assert lines["d/link -> sub/b.txt"]["mode"] == "lrwxrwxrwx"
+
+
+def test_list_columns_stay_aligned(tmp_path: Path, run_cli: RunCli) -> None:
+    """Column widths follow the rows: a codecs cell of two codecs does not shift the dates."""
+    src = tmp_path / "mixed"
+    src.mkdir()
+    # A text block that huffman shrinks, then a random one that is stored as it is.
+    (src / "both.bin").write_bytes(b"abcd" * (BLOCK // 4) + random.Random(1).randbytes(BLOCK))
+    (src / "tiny.txt").write_bytes(b"tiny")
+    archive = tmp_path / "m.pyarc"
+    code, _, err = run_cli("pack", "-c", "huffman", "-b", "4K", archive, src)
+    assert code == 0, err
+    code, out, err = run_cli("list", archive)
+    assert code == 0, err
+    matches = [LIST_LINE.fullmatch(line) for line in out.decode().splitlines()]
+    assert all(matches), out
+    assert [m["codecs"] for m in matches] == ["-", "huffman,store", "store"]  # type: ignore[index]
+    for column in ("size", "stored"):  # right-aligned
+        assert len({m.end(column) for m in matches}) == 1, out  # type: ignore[union-attr]
+    for column in ("codecs", "date", "name"):  # left-aligned
+        assert len({m.start(column) for m in matches}) == 1, out  # type: ignore[union-attr]
 
 
 def test_info_json(archive: Path, run_cli: RunCli) -> None:
