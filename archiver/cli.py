@@ -249,28 +249,30 @@ def _json_row(entry: Entry, refs: list[BlockRef]) -> dict[str, Any]:
     )
 
 
+def _shown_name(entry: Entry) -> str:
+    name = entry.path or "(unnamed)"
+    return _printable(f"{name} -> {entry.target}" if entry.kind == Kind.SYMLINK else name)
+
+
 def _listing(index: Index) -> str:
     """The text of `pyarc list`: a line per entry with its mode, size, stored size, codecs,
-    date and name, in columns as wide as their widest cell."""
-    # Archives hold few distinct modes and often many entries of the same second.
+    date and name, in columns as wide as their widest cell; built a column at a time."""
+    entries, blocks = index.entries, index.blocks
+    # Archives hold few distinct modes, and often many entries of the same second.
     mode_string = functools.cache(_mode_string)
     minute = functools.cache(
         lambda second: time.strftime("%Y-%m-%d %H:%M", time.localtime(second)))
-    rows = []
-    for entry, refs in zip(index.entries, index.blocks, strict=True):
-        name = entry.path or "(unnamed)"
-        if entry.kind == Kind.SYMLINK:
-            name += f" -> {entry.target}"
-        rows.append((
-            mode_string(entry.kind, entry.mode), str(entry.size),
-            str(sum(ref.stored_size for ref in refs)),
-            ",".join(sorted({ref.codec for ref in refs})) or "-",
-            minute(entry.mtime_ns // 1_000_000_000), _printable(name),
-        ))
-    size, stored, codecs = (max((len(row[column]) for row in rows), default=0)
-                            for column in (1, 2, 3))
-    return "".join(f"{mode} {data:>{size}} {packed:>{stored}} {used:<{codecs}} {when} {name}\n"
-                   for mode, data, packed, used, when, name in rows)
+    modes = [mode_string(entry.kind, entry.mode) for entry in entries]
+    sizes = [str(entry.size) for entry in entries]
+    stored = [str(sum(ref.stored_size for ref in refs)) for refs in blocks]
+    codecs = [",".join(sorted({ref.codec for ref in refs})) or "-" for refs in blocks]
+    dates = [minute(entry.mtime_ns // 1_000_000_000) for entry in entries]
+    names = [_shown_name(entry) for entry in entries]
+    width = [max(map(len, column), default=0) for column in (sizes, stored, codecs)]
+    return "".join(
+        f"{mode} {size:>{width[0]}} {packed:>{width[1]}} {used:<{width[2]}} {when} {name}\n"
+        for mode, size, packed, used, when, name in zip(modes, sizes, stored, codecs, dates,
+                                                        names, strict=True))
 
 
 @app.command("list")
