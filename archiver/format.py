@@ -373,7 +373,7 @@ EndMagic = c.Const(END_MAGIC)
 # -- the values the rest of pyarc works with ----------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
     """One archived file, directory or symlink. `path` and `target` are file-system strings
     (os.fsdecode of the stored bytes)."""
@@ -412,7 +412,7 @@ class BlockHeader:
     stored_hash: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BlockRef:
     """An index record: where a block frame starts and what it holds."""
 
