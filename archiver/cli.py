@@ -275,10 +275,15 @@ def _listing(index: Index) -> str:
                                                         names, strict=True))
 
 
-@app.command("list")
+LIST_HELP = (
+    "List the entries of ARCHIVE (read from its index only).\n\n"
+    "With --json, a name that is not UTF-8 also comes as its stored bytes in hex: path_bytes "
+    "(and a symlink's target_bytes)."
+)
+
+
+@app.command("list", help=LIST_HELP)
 def list_(archive: ArchiveArg, as_json: JsonOption = False) -> None:
-    """List the entries of ARCHIVE (read from its index only). With --json, a name that is not
-    UTF-8 comes with its stored bytes in hex: path_bytes (and a symlink's target_bytes)."""
     index = api.read_index(archive).index
     if as_json:
         rows = [_json_row(entry, refs) for entry, refs in zip(index.entries, index.blocks,
