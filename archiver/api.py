@@ -468,6 +468,7 @@ def unpack(
     with _open_index(source, registry) as opened:
         selected = [entry for entry in opened.entries if members(entry.path)]
         members.check_all_found(entry.path for entry in selected)
+        opened.verify_entry_frames(selected)
         cap.check_declared(sum(entry.size for entry in selected))
         for codec, version in sorted({(ref.codec, ref.version) for entry in selected
                                       for ref in opened.blocks_of(entry)}):

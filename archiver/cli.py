@@ -8,6 +8,7 @@ line on stderr; no traceback (set PYARC_DEBUG=1 to see one).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -44,7 +45,15 @@ from archiver.blocks import MAX_JOBS
 from archiver.codec import kernel_status, split_codec_specs
 from archiver.entropy import DEFAULT_ORDER, MAX_ORDER, Measure, estimate
 from archiver.errors import MissingCodecError, PyarcError, UsageError
-from archiver.format import DEFAULT_BLOCK_SIZE, MAX_BLOCK_SIZE, MIN_BLOCK_SIZE, Entry, Kind
+from archiver.format import (
+    DEFAULT_BLOCK_SIZE,
+    MAX_BLOCK_SIZE,
+    MIN_BLOCK_SIZE,
+    BlockRef,
+    Entry,
+    Index,
+    Kind,
+)
 from archiver.limits import DEFAULT_MAX_RATIO
 from archiver.plugins import registry
 from archiver.reader import summarize
@@ -284,7 +293,12 @@ UNPACK_HELP = (
     "Nothing is written outside DIR or through a symlink. Symlinks leading outside DIR, "
     "absolute ones included (unless --keep-absolute-symlinks), are left out and reported after "
     "everything else is extracted. Modes are restored without setuid and setgid, minus the "
-    "umask unless you are root; directories that existed keep theirs unless --force."
+    "umask unless you are root; directories that existed keep theirs unless --force.\n\n"
+    "From a file, the index and the entry frame of every entry to extract are checked before "
+    "anything is written, and each file's blocks (checksums, sizes) before the file is put in "
+    "place; frames of entries not extracted are not read (pyarc test reads them all). From "
+    "'-', every frame is checked as it comes: the entries before a damaged one may already be "
+    "written."
 )
 
 
@@ -354,31 +368,68 @@ def _mode_string(kind: Kind, mode: int) -> str:
     return stat.filemode(type_bit | mode)
 
 
-@command("list")
+def _unicode(key: str, name: str) -> dict[str, str]:
+    """A stored name for JSON: `key` as valid Unicode (U+FFFD for bytes that are not UTF-8)
+    and, only when the stored bytes are not UTF-8, `KEY_bytes`: those bytes in hex."""
+    stored = os.fsencode(name)  # the bytes in the archive (Entry holds os.fsdecode of them)
+    try:
+        return {key: stored.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {key: stored.decode("utf-8", "replace"), f"{key}_bytes": stored.hex()}
+
+
+def _json_row(entry: Entry, refs: list[BlockRef]) -> dict[str, Any]:
+    return dict(
+        **_unicode("path", entry.path), type=entry.kind.name.lower(), size=entry.size,
+        stored=sum(ref.stored_size for ref in refs),
+        codecs=sorted({ref.codec for ref in refs}), blocks=len(refs),
+        mode=f"{entry.mode:04o}", mtime_ns=entry.mtime_ns,
+        **(_unicode("target", entry.target) if entry.kind == Kind.SYMLINK else {}),
+    )
+
+
+def _shown_name(entry: Entry) -> str:
+    name = entry.path or "(unnamed)"
+    return _printable(f"{name} -> {entry.target}" if entry.kind == Kind.SYMLINK else name)
+
+
+def _listing(index: Index) -> str:
+    """The text of `pyarc list`: a line per entry with its mode, size, stored size, codecs,
+    date and name, in columns as wide as their widest cell; built a column at a time."""
+    entries, blocks = index.entries, index.blocks
+    # Archives hold few distinct modes, and often many entries of the same second.
+    mode_string = functools.cache(_mode_string)
+    minute = functools.cache(
+        lambda second: time.strftime("%Y-%m-%d %H:%M", time.localtime(second)))
+    modes = [mode_string(entry.kind, entry.mode) for entry in entries]
+    sizes = [str(entry.size) for entry in entries]
+    stored = [str(sum(ref.stored_size for ref in refs)) for refs in blocks]
+    codecs = [",".join(sorted({ref.codec for ref in refs})) or "-" for refs in blocks]
+    dates = [minute(entry.mtime_ns // 1_000_000_000) for entry in entries]
+    names = [_shown_name(entry) for entry in entries]
+    width = [max(map(len, column), default=0) for column in (sizes, stored, codecs)]
+    return "".join(
+        f"{mode} {size:>{width[0]}} {packed:>{width[1]}} {used:<{width[2]}} {when} {name}\n"
+        for mode, size, packed, used, when, name in zip(modes, sizes, stored, codecs, dates,
+                                                        names, strict=True))
+
+
+LIST_HELP = (
+    "List the entries of ARCHIVE (read from its index only).\n\n"
+    "With --json, a name that is not UTF-8 also comes as its stored bytes in hex: path_bytes "
+    "(and a symlink's target_bytes)."
+)
+
+
+@command("list", help=LIST_HELP)
 def list_(archive: ArchiveArg, as_json: JsonOption = False) -> None:
-    """List the entries of ARCHIVE (read from its index only)."""
     index = api.read_index(archive).index
-    rows = []
-    for entry, refs in zip(index.entries, index.blocks, strict=True):
-        rows.append(dict(
-            path=entry.path, type=entry.kind.name.lower(), size=entry.size,
-            stored=sum(ref.stored_size for ref in refs),
-            codecs=sorted({ref.codec for ref in refs}), blocks=len(refs),
-            mode=f"{entry.mode:04o}", mtime_ns=entry.mtime_ns,
-            **({"target": entry.target} if entry.kind == Kind.SYMLINK else {}),
-        ))
     if as_json:
+        rows = [_json_row(entry, refs) for entry, refs in zip(index.entries, index.blocks,
+                                                               strict=True)]
         print(json.dumps(rows, indent=1))
         return
-    for entry, refs in zip(index.entries, index.blocks, strict=True):
-        when = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.mtime_ns / 1e9))
-        name = entry.path or "(unnamed)"
-        if entry.kind == Kind.SYMLINK:
-            name += f" -> {entry.target}"
-        used = ",".join(sorted({ref.codec for ref in refs})) or "-"
-        stored = sum(ref.stored_size for ref in refs)
-        print(f"{_mode_string(entry.kind, entry.mode)} {entry.size:>12} {stored:>12} "
-              f"{used:<12} {when} {_printable(name)}")
+    sys.stdout.write(_listing(index))
 
 
 TEST_HELP = (

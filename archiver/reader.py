@@ -1,9 +1,10 @@
 """Reading archives: through the index (an archive on disk) or front to back (a stream).
 
 `Archive` opens a file, reads the header, the footer and the index, and from then on reads
-only the blocks it is asked for: listing never touches the data. `read_stream` reads any
-archive from its first byte to its last, which is how stdin is read and how `pyarc test`
-checks that the frames, the index and the footer all agree.
+only the blocks it is asked for (and, before an extraction, the entry frames of the entries
+extracted): listing never touches the data. `read_stream` reads any archive from its first
+byte to its last, which is how stdin is read and how `pyarc test` checks that the frames, the
+index and the footer all agree.
 """
 
 from __future__ import annotations
@@ -11,9 +12,9 @@ from __future__ import annotations
 import io
 import os
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import IO, BinaryIO
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, fields
+from typing import IO, BinaryIO, NoReturn
 
 from archiver.blocks import EncodedBlock, EntryBlocks, EntryData
 from archiver.errors import FormatError, PyarcError
@@ -21,13 +22,16 @@ from archiver.format import (
     FOOTER_SIZE,
     FORMAT_MAJOR,
     HEADER_SIZE,
+    MIN_BLOCK_HEADER,
     BlockRef,
     Entry,
     Index,
     Kind,
     ParsedFrame,
     ReplayableStream,
+    build_entry_frame,
     check_index,
+    entry_frame_size,
     parse_footer,
     parse_frame,
     parse_header,
@@ -87,12 +91,30 @@ def summarize(index: Index, format_version: str, block_size: int,
     return info
 
 
-class Archive:
+class _Reader:
+    """What both readers share: the codecs, loaded only once a block is decoded (listing needs
+    none, and loading every plugin takes longer than reading a large index)."""
+
+    def __init__(self, registry: Registry | None) -> None:
+        self._registry = registry
+
+    @property
+    def registry(self) -> Registry:
+        if self._registry is None:
+            self._registry = default_registry()
+        return self._registry
+
+
+#: The most bytes of adjacent entry frames read and compared in one piece.
+_MAX_RUN = 1 << 20
+
+
+class Archive(_Reader):
     """An archive file opened for listing and reading entries through its index."""
 
     def __init__(self, path: str | os.PathLike[str], registry: Registry | None = None) -> None:
+        super().__init__(registry)
         self.path = os.fspath(path)
-        self.registry = registry or default_registry()
         self._file: BinaryIO = open(self.path, "rb")  # noqa: SIM115 (closed by close())
         try:
             self._load()
@@ -152,6 +174,79 @@ class Archive:
 
     # -- reading ---------------------------------------------------------------------------
 
+    def verify_entry_frames(self, entries: Iterable[Entry]) -> None:
+        """Check that the entry frame of each of `entries` is intact and holds what the index
+        says (FormatError or ChecksumError "frame at offset N of 'P': ..." otherwise).
+
+        The index lists no entry frames, but frames are contiguous: an entry with blocks has its
+        frame just before its first block, one without ends where the next entry's frame starts
+        (or the index). Each frame must be, byte for byte, the one built from the index; frames
+        side by side are read and compared in one piece, and only a frame that differs is parsed,
+        to say what is wrong with it.
+        """
+        starts, floors = self._entry_frame_places()
+
+        def check(run: list[tuple[int, bytes]]) -> None:
+            """Compare a run of adjacent frames (entry number, expected bytes) with the archive,
+            in one read."""
+            if not run:
+                return
+            first = starts[run[0][0]]
+            self._file.seek(first)
+            found = self._file.read(sum(len(frame) for _, frame in run))
+            if found == b"".join(frame for _, frame in run):
+                return
+            for number, frame in run:
+                at = starts[number] - first
+                if found[at:at + len(frame)] != frame:
+                    self._refuse_entry_frame(number, starts[number])
+
+        run: list[tuple[int, bytes]] = []
+        run_start = run_end = 0
+        for number in sorted({self._position(entry) for entry in entries}):
+            entry, start = self.index.entries[number], starts[number]
+            if start < floors[number]:
+                raise FormatError(f"frame at offset {start} of {entry.path!r}: the index leaves "
+                                  f"no room for this entry frame after the frame before it")
+            if start != run_end or run_end - run_start >= _MAX_RUN:
+                check(run)
+                run, run_start = [], start
+            expected = build_entry_frame(entry)
+            run.append((number, expected))
+            run_end = start + len(expected)
+        check(run)
+
+    def _entry_frame_places(self) -> tuple[list[int], list[int]]:
+        """Where each entry frame starts by the index, and the offset it cannot start before
+        (the end of the blocks before it, counted with the shortest block frame header)."""
+        entries, blocks = self.index.entries, self.index.blocks
+        starts = [0] * len(entries)
+        next_start = self.index_offset
+        for number in reversed(range(len(entries))):
+            end = blocks[number][0].offset if blocks[number] else next_start
+            next_start = starts[number] = end - entry_frame_size(entries[number])
+        floors = [HEADER_SIZE] * len(entries)
+        for number in range(1, len(entries)):
+            before = blocks[number - 1]
+            floors[number] = (before[-1].offset + MIN_BLOCK_HEADER + before[-1].stored_size
+                              if before else floors[number - 1])
+        return starts, floors
+
+    def _refuse_entry_frame(self, number: int, start: int) -> NoReturn:
+        """Say what is wrong with the entry frame at `start`, which is not the one the index
+        describes: parsing it names the damage, or else the fields that differ."""
+        entry = self.index.entries[number]
+        what = f"frame at offset {start} of {entry.path!r}"
+        self._file.seek(start)
+        found = parse_frame(self._file, start, what).entry
+        if found is None:
+            raise FormatError(f"{what}: the index places an entry frame here, but it is "
+                              f"another kind of frame")
+        names = [each.name for each in fields(Entry)]
+        differ = [name for name in names if getattr(found, name) != getattr(entry, name)]
+        raise FormatError(f"{what}: the entry frame disagrees with the index "
+                          f"({', '.join(differ)})")
+
     def encoded_blocks(self, entry: Entry | str) -> Iterator[EncodedBlock]:
         """The blocks of a file entry as stored, each frame checked against the index; their
         payloads are verified when they are decoded (or checked)."""
@@ -192,7 +287,7 @@ def open_archive(path: str | os.PathLike[str], registry: Registry | None = None)
     return Archive(path, registry)
 
 
-class StreamReader:
+class StreamReader(_Reader):
     """Reads an archive front to back, verifying every frame, then the index and the footer
     against what it read. Works on pipes: it never seeks outside the frame being read.
 
@@ -200,9 +295,9 @@ class StreamReader:
     """
 
     def __init__(self, stream: IO[bytes], registry: Registry | None = None) -> None:
+        super().__init__(registry)
         self._stream: IO[bytes] | ReplayableStream = (
             stream if stream.seekable() else ReplayableStream(stream))
-        self.registry = registry or default_registry()
         self.seen = Index()
         minor, self.block_size = parse_header(self._stream)
         self.format_version = f"{FORMAT_MAJOR}.{minor}"

@@ -3,13 +3,17 @@ one-line error contract (cli.py's docstring: 0 ok, 1 data or file error, 2 usage
 
 from __future__ import annotations
 
+import io
 import json
+import os
 import random
+import re
 import resource
 import signal
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -17,6 +21,7 @@ from conftest import RunCli, assert_one_error_line, tree_snapshot
 
 import archiver
 from archiver import api
+from archiver.format import HEADER_SIZE, Entry, build_entry_frame, parse_frame
 
 BLOCK = 4096
 
@@ -161,6 +166,82 @@ def test_list_json(archive: Path, tree: Path, run_cli: RunCli) -> None:
     assert rows["d/link"]["target"] == "sub/b.txt"
     assert rows["d/empty"]["type"] == "directory"
     assert rows["d/empty"]["blocks"] == 0
+
+
+def strict_json(out: bytes) -> object:
+    """JSON as a strict parser reads it: UTF-8 text whose strings hold no lone surrogate
+    (Python's json.loads accepts a "\\udcff" escape; dumping the result back to UTF-8 does
+    not)."""
+    value = json.loads(out.decode("utf-8"))
+    json.dumps(value, ensure_ascii=False).encode("utf-8")
+    return value
+
+
+def test_list_json_names_that_are_not_utf8(tmp_path: Path, run_cli: RunCli) -> None:
+    """`path` and `target` are valid Unicode (U+FFFD for bytes that are not UTF-8), and only
+    then `path_bytes` and `target_bytes` give the stored bytes, in hex."""
+    src = tmp_path / "src"
+    src.mkdir()
+    name = b"caf\xe9-\xff.bin"  # Latin-1, and a byte that is never UTF-8
+    (src / os.fsdecode(name)).write_bytes(b"latin-1")
+    (src / "link").symlink_to(os.fsdecode(name))
+    (src / "café.txt").write_bytes(b"utf-8")
+    archive = tmp_path / "n.pyarc"
+    archiver.pack([src], archive, codec="store")
+    code, out, err = run_cli("list", "--json", archive)
+    assert code == 0, err
+    rows = {row["path"]: row for row in strict_json(out)}
+    assert sorted(rows) == sorted(["src", "src/caf\ufffd-\ufffd.bin", "src/café.txt",
+                                   "src/link"])
+    odd = rows["src/caf\ufffd-\ufffd.bin"]
+    assert bytes.fromhex(odd["path_bytes"]) == b"src/" + name
+    link = rows["src/link"]
+    assert link["target"] == "caf\ufffd-\ufffd.bin"
+    assert bytes.fromhex(link["target_bytes"]) == name
+    assert "path_bytes" not in link
+    for plain in ("src", "src/café.txt"):
+        assert "path_bytes" not in rows[plain] and "target" not in rows[plain]
+    code, from_stdin, err = run_cli("list", "--json", "-", stdin=archive.read_bytes())
+    assert code == 0, err
+    assert strict_json(from_stdin) == strict_json(out)
+
+
+LIST_LINE = re.compile(r"(?P<mode>[-dl][-rwxsStT]{9}) +(?P<size>\d+) +(?P<stored>\d+) "
+                       r"(?P<codecs>\S+) +(?P<date>\d{4}-\d\d-\d\d \d\d:\d\d) (?P<name>.+)")
+
+
+def test_list_lines(archive: Path, tree: Path, run_cli: RunCli) -> None:
+    code, out, err = run_cli("list", archive)
+    assert code == 0, err
+    lines = {match["name"]: match for match in map(LIST_LINE.fullmatch, out.decode().splitlines())}
+    assert sorted(lines) == sorted(["d", "d/link -> sub/b.txt"] + [
+        f"d/{name}" for name in names_below(tree) if name != "link"])
+    small = lines["d/a.txt"]
+    assert (small["mode"], small["size"], small["stored"], small["codecs"]) == (
+        "-rw-------", "6", "6", "store")
+    assert lines["d/sub"]["mode"] == "drwxr-xr-x" and lines["d/sub"]["codecs"] == "-"
+    assert lines["d/link -> sub/b.txt"]["mode"] == "lrwxrwxrwx"
+
+
+def test_list_columns_stay_aligned(tmp_path: Path, run_cli: RunCli) -> None:
+    """Column widths follow the rows: a codecs cell of two codecs does not shift the dates."""
+    src = tmp_path / "mixed"
+    src.mkdir()
+    # A text block that huffman shrinks, then a random one that is stored as it is.
+    (src / "both.bin").write_bytes(b"abcd" * (BLOCK // 4) + random.Random(1).randbytes(BLOCK))
+    (src / "tiny.txt").write_bytes(b"tiny")
+    archive = tmp_path / "m.pyarc"
+    code, _, err = run_cli("pack", "-c", "huffman", "-b", "4K", archive, src)
+    assert code == 0, err
+    code, out, err = run_cli("list", archive)
+    assert code == 0, err
+    matches = [LIST_LINE.fullmatch(line) for line in out.decode().splitlines()]
+    assert all(matches), out
+    assert [m["codecs"] for m in matches] == ["-", "huffman,store", "store"]  # type: ignore[index]
+    for column in ("size", "stored"):  # right-aligned
+        assert len({m.end(column) for m in matches}) == 1, out  # type: ignore[union-attr]
+    for column in ("codecs", "date", "name"):  # left-aligned
+        assert len({m.start(column) for m in matches}) == 1, out  # type: ignore[union-attr]
 
 
 def test_info_json(archive: Path, run_cli: RunCli) -> None:
@@ -350,6 +431,73 @@ def test_list_uses_index_only_while_test_checks_data(archive: Path, tree: Path, 
     assert not (out_dir / "d" / "sub" / "deeper" / "c.bin").exists()
     leftovers = [p for p in out_dir.rglob("*") if "pyarc-tmp" in p.name]
     assert leftovers == []
+
+
+# -- unpack checks the entry frames of what it extracts -----------------------------------------
+
+
+def entry_frames(blob: bytes) -> dict[str, tuple[int, Entry]]:
+    """Each entry's path -> (offset of its entry frame, the entry), read front to back."""
+    stream = io.BytesIO(blob)
+    stream.seek(HEADER_SIZE)
+    found = {}
+    while True:
+        offset = stream.tell()
+        frame = parse_frame(stream, offset)
+        if frame.index is not None:
+            return found
+        if frame.entry is not None:
+            found[frame.entry.path] = (offset, frame.entry)
+
+
+@pytest.mark.parametrize("damage", ["flipped", "rewritten"])
+@pytest.mark.parametrize("path", ["d/a.txt", "d/empty", "d/link", "d/sub/deeper/c.bin"])
+def test_unpack_checks_the_entry_frames(damage: str, path: str, archive: Path, tmp_path: Path,
+                                        run_cli: RunCli) -> None:
+    """An entry frame damaged where the index is intact: list still works (it reads the index
+    only), but unpack refuses the archive before writing anything, as test does. A file's frame
+    lies before its first block; one without blocks (d/empty, d/link) before the next frame."""
+    blob = bytearray(archive.read_bytes())
+    offset, entry = entry_frames(bytes(blob))[path]
+    if damage == "flipped":
+        blob[offset + 3] ^= 0x01  # the mode's high byte: the frame's checksum no longer holds
+    else:  # a valid frame, checksum and all, that disagrees with the index
+        frame = build_entry_frame(replace(entry, mode=entry.mode ^ 0o001,
+                                          mtime_ns=entry.mtime_ns + 1))
+        blob[offset:offset + len(frame)] = frame
+    archive.write_bytes(bytes(blob))
+
+    code, out, err = run_cli("list", archive)
+    assert code == 0, err
+    assert path.encode() in out
+    code, _, err = run_cli("test", archive)
+    assert code == 1
+    out_dir = tmp_path / "out"
+    code, _, err = run_cli("unpack", archive, "-C", out_dir)
+    assert code == 1
+    line = assert_one_error_line(err)
+    assert f"frame at offset {offset} of {path!r}: " in line, line
+    if damage == "flipped":
+        assert "checksum mismatch" in line, line
+    else:
+        assert "disagrees with the index (mode, mtime_ns)" in line, line
+    assert not out_dir.exists()
+
+
+def test_unpack_of_other_entries_does_not_read_a_damaged_frame(archive: Path, tmp_path: Path,
+                                                               run_cli: RunCli) -> None:
+    """Only the frames of the entries extracted are checked; test checks them all."""
+    blob = bytearray(archive.read_bytes())
+    offset, _ = entry_frames(bytes(blob))["d/a.txt"]
+    blob[offset + 3] ^= 0x01
+    archive.write_bytes(bytes(blob))
+    out = tmp_path / "out"
+    code, _, err = run_cli("unpack", archive, "d/sub", "-C", out)
+    assert code == 0, err
+    assert "d/sub/deeper/c.bin" in names_below(out)
+    code, _, err = run_cli("unpack", archive, "d/a.txt", "-C", tmp_path / "out2")
+    assert code == 1
+    assert f"frame at offset {offset} of 'd/a.txt'" in assert_one_error_line(err)
 
 
 # -- the archive inside the tree being packed ------------------------------------------------

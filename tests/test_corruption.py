@@ -11,13 +11,16 @@ Two small archives are mutated at EVERY byte position: one bit flipped (0x01, an
 Every byte of an archive is covered by some checksum, so the stream readers must detect every
 mutation. The index reader never reads entry frames (the index holds the same information),
 so a flip inside an entry frame may leave it returning the original data, and a flip inside a
-block's payload must still let it list the archive: only reading that entry fails.
+block's payload must still let it list the archive: only reading that entry fails. `unpack`,
+which also reads through the index, checks the entry frames of what it extracts, so it refuses
+every flip inside an entry frame, before it writes anything.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import shutil
 import tracemalloc
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -267,6 +270,32 @@ def test_every_mutation_is_refused_or_harmless(
         for problem in judge(sample, mutation, position, path):
             region = sample.region_at(position)
             problems.append(f"byte {position} ({region.kind} {region.path}): {problem}")
+    assert not problems, f"{len(problems)} problems, e.g.:\n" + "\n".join(problems[:15])
+
+
+def test_unpack_refuses_every_damaged_entry_frame(tree_sample: Sample, single_sample: Sample,
+                                                  tmp_path: Path) -> None:
+    """The index reader's `read` never looks at entry frames, but `unpack` checks the frame of
+    every entry it extracts: one flipped bit in any entry frame, and it writes nothing."""
+    path, dest = tmp_path / "mutant.pyarc", tmp_path / "out"
+    problems = []
+    for sample in (tree_sample, single_sample):
+        for region in (r for r in sample.regions if r.kind == "entry"):
+            for position in range(region.start, region.end):
+                for mutation in ("xor 0x01", "xor 0x80"):
+                    path.write_bytes(MUTATIONS[mutation](sample.blob, position))
+                    where = f"{sample.name} byte {position} {mutation}"
+                    try:
+                        archiver.unpack(path, dest)
+                    except FormatError as error:
+                        if not str(error).startswith(f"frame at offset {region.start} of "
+                                                     f"{region.path!r}: "):
+                            problems.append(f"{where}: {error}")
+                    else:
+                        problems.append(f"{where}: unpack went ahead")
+                    if dest.exists():
+                        problems.append(f"{where}: unpack wrote {os.listdir(dest)}")
+                        shutil.rmtree(dest)
     assert not problems, f"{len(problems)} problems, e.g.:\n" + "\n".join(problems[:15])
 
 
