@@ -71,6 +71,15 @@ def _run_cli(
 
 
 @pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    """A folder outside any destination, holding a file no extraction may touch."""
+    path = tmp_path / "outside"
+    path.mkdir()
+    (path / "secret").write_bytes(b"untouched")
+    return path
+
+
+@pytest.fixture
 def run_cli() -> RunCli:
     """`run_cli(*args, cwd=None, stdin=None, env=None)` -> (returncode, stdout bytes, stderr)."""
     return _run_cli

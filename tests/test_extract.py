@@ -66,14 +66,6 @@ def dest(tmp_path: Path) -> Path:
     return tmp_path / "out" / "dest"  # missing, with a missing parent: the extractor creates both
 
 
-@pytest.fixture
-def outside(tmp_path: Path) -> Path:
-    path = tmp_path / "outside"
-    path.mkdir()
-    (path / "secret").write_bytes(b"untouched")
-    return path
-
-
 # -- the normal case -------------------------------------------------------------------------
 
 

@@ -175,14 +175,6 @@ def test_a_failed_unpack_gives_created_directories_their_modes(failure: str,
 # -- absolute symlinks -------------------------------------------------------------------------
 
 
-@pytest.fixture
-def outside(tmp_path: Path) -> Path:
-    path = tmp_path / "outside"
-    path.mkdir()
-    (path / "secret").write_bytes(b"untouched")
-    return path
-
-
 def test_absolute_symlinks_are_left_out_unless_kept(tmp_path: Path, outside: Path) -> None:
     archive = write(tmp_path / "etc.pyarc", [
         directory("etc"), file("etc/passwd"), symlink("etc/x", str(outside)),
