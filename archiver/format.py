@@ -64,6 +64,10 @@ class Kind(enum.IntEnum):
     FILE = 0
     DIRECTORY = 1
     SYMLINK = 2
+    #: Another name of a file stored earlier: `target` is that entry's path (format 2).
+    HARDLINK = 3
+    #: A named pipe (format 2).
+    FIFO = 4
 
 
 def xxh32(data: bytes) -> int:
@@ -113,8 +117,9 @@ def is_valid_path(path: bytes) -> bool:
     return _BAD_COMPONENTS.isdisjoint(parts) and max(map(len, parts)) <= MAX_COMPONENT
 
 
-#: Each kind by its number (Kind(n) is slower, and the index holds a kind per entry).
-_KINDS = tuple(Kind)
+#: Each kind format 1.0 knows, by its number (Kind(n) is slower, and the index holds a kind
+#: per entry).
+_KINDS = (Kind.FILE, Kind.DIRECTORY, Kind.SYMLINK)
 
 
 def entry_problem(kind: int, mode: int, size: int, path: bytes, target: bytes) -> str | None:
@@ -375,8 +380,13 @@ EndMagic = c.Const(END_MAGIC)
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One archived file, directory or symlink. `path` and `target` are file-system strings
-    (os.fsdecode of the stored bytes)."""
+    """One archived file, directory, symlink, hard link or FIFO. `path` and `target` are
+    file-system strings (os.fsdecode of the stored bytes).
+
+    The fields after `target` exist in format 2 only (an entry read from a format 1.0 archive
+    has their defaults): the owner by id (None: not recorded) and name ('' when the id had no
+    name), the data extents of a sparse file ((offset, length) pairs in increasing order,
+    whose data alone is stored; None for a file stored whole), and extended attributes."""
 
     path: str
     kind: Kind
@@ -384,6 +394,22 @@ class Entry:
     mtime_ns: int
     size: int = 0
     target: str = ""
+    uid: int | None = None
+    gid: int | None = None
+    user: str = ""
+    group: str = ""
+    extents: tuple[tuple[int, int], ...] | None = None
+    xattrs: tuple[tuple[str, bytes], ...] = ()
+
+    @property
+    def data_size(self) -> int:
+        """The bytes of data stored for this entry: a file's size, or the sum of its extents
+        when it is sparse; 0 for every other kind."""
+        if self.kind != Kind.FILE:
+            return 0
+        if self.extents is None:
+            return self.size
+        return sum(length for _, length in self.extents)
 
     def _fields(self) -> dict[str, Any]:
         return dict(
