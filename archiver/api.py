@@ -13,26 +13,22 @@ import secrets
 import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, replace
-from typing import IO
+from dataclasses import dataclass, field, replace
+from typing import IO, Any
 
-from archiver.blocks import (
-    STORE,
-    BlockEncoder,
-    EntryBlocks,
-    EntryData,
-    decode_entries,
-    worker_count,
-)
+import xxhash
+
+from archiver.blocks import STORE, BlockEncoder, EncodedBlock, decode_items, worker_count
+from archiver.catalog import Catalog
 from archiver.codec import OptionValue, format_codec_spec, parse_codec_spec
 from archiver.errors import ExistsError, PyarcError, UsageError
 from archiver.extract import Extractor
 from archiver.format import (
     DEFAULT_BLOCK_SIZE,
+    DEFAULT_UNSOLID_BLOCK_SIZE,
     MAX_BLOCK_SIZE,
     MIN_BLOCK_SIZE,
     Entry,
-    Index,
     Kind,
 )
 from archiver.limits import DEFAULT_MAX_RATIO, OutputCap, free_space
@@ -40,9 +36,10 @@ from archiver.members import Members
 from archiver.plugins import Registry
 from archiver.plugins import registry as default_registry
 from archiver.reader import Archive, StreamReader, open_archive
+from archiver.restore import Copy, Delivery, Job, needed_blocks, scatter
 from archiver.salvage import Scan, intact_data, scan
 from archiver.sources import Problems, Selection
-from archiver.writer import WriteStats, write_archive
+from archiver.writer import Source, WriteStats, write_archive
 
 AUTO = "auto"
 AUTO_SAMPLE = "auto-sample"
@@ -118,7 +115,7 @@ def compress(data: bytes, codec: str = AUTO, *, block_size: int = DEFAULT_BLOCK_
     check_block_size(block_size)
     entry = Entry("", Kind.FILE, 0o644, 0, len(data))
     out = io.BytesIO()
-    write_archive(out, [(entry, _slices(data, block_size))], encoder, block_size,
+    write_archive(out, [Source(0, entry, _slices(data, block_size))], encoder, block_size,
                   worker_count(jobs))
     return out.getvalue()
 
@@ -126,15 +123,16 @@ def compress(data: bytes, codec: str = AUTO, *, block_size: int = DEFAULT_BLOCK_
 def decompress(blob: bytes, registry: Registry | None = None) -> bytes:
     """The data of a single-entry archive made by `compress` (or of any archive holding
     exactly one file), with every checksum verified."""
-    entries, found = 0, None
-    for entry, data in StreamReader(io.BytesIO(blob), registry).entries():
-        entries += 1
-        if entries == 1 and entry.kind == Kind.FILE:
-            found = b"".join(data)
-    if entries != 1 or found is None:
-        raise UsageError(f"the archive holds {entries} entries, not a single file; "
+    reader = StreamReader(io.BytesIO(blob), registry)
+    parts = [b"".join(chunks) for _, chunks in scatter(decode_items(reader.items(),
+                                                                    reader.registry))
+             if not isinstance(chunks, Copy)]
+    assert reader.catalog is not None
+    entries = reader.catalog.entries
+    if len(entries) != 1 or entries[0].kind != Kind.FILE:
+        raise UsageError(f"the archive holds {len(entries)} entries, not a single file; "
                          f"use open_archive() or unpack()")
-    return found
+    return parts[0] if parts else b""
 
 
 # -- pack ------------------------------------------------------------------------------------
@@ -180,7 +178,8 @@ def pack(
     *,
     codec: str = AUTO,
     auto_codecs: Sequence[str] | None = None,
-    block_size: int = DEFAULT_BLOCK_SIZE,
+    block_size: int | None = None,
+    solid: bool = True,
     jobs: int = 1,
     force: bool = False,
     strict: bool = False,
@@ -192,14 +191,20 @@ def pack(
 ) -> WriteStats:
     """Pack files and directory trees into `archive` ("-" for standard output).
 
-    `exclude` holds gitignore-style patterns of names to leave out, `dereference` follows
-    symlinks (archiver/sources.py). A file that cannot be read, vanishes or changes while it is
-    packed is a problem: warned about and listed in the result's `problems`, and the archive
-    holds everything else; with `strict` it is an error instead. The archive appears at its
-    final path only once it is complete; on any error nothing is left behind and an existing
-    archive is untouched; a pack that would hold no entry at all is an error too.
+    With `solid` (the default) the data of many files shares blocks of up to `block_size`
+    bytes (default 16 MiB), similar files side by side and identical ones stored once;
+    without, each block holds the data of one file (default 1 MiB blocks): less compression,
+    faster access to one file. `exclude` holds gitignore-style patterns of names to leave out,
+    `dereference` follows symlinks (archiver/sources.py). A file that cannot be read, vanishes
+    or changes while it is packed is a problem: warned about and listed in the result's
+    `problems`, and the archive holds everything else; with `strict` it is an error instead.
+    The archive appears at its final path only once it is complete; on any error nothing is
+    left behind and an existing archive is untouched; a pack that would hold no entry at all
+    is an error too.
     """
     encoder = make_encoder(codec, registry, auto_codecs)
+    if block_size is None:
+        block_size = DEFAULT_BLOCK_SIZE if solid else DEFAULT_UNSOLID_BLOCK_SIZE
     check_block_size(block_size)
     selection = Selection([os.fspath(path) for path in paths], exclude, dereference)
     threads = worker_count(jobs)
@@ -212,7 +217,7 @@ def pack(
         if first is None:
             raise PyarcError("nothing to pack: every path given was skipped or excluded")
         stats = write_archive(out, itertools.chain([first], sources), encoder, block_size,
-                              threads, on_block, on_entry)
+                              threads, on_block, on_entry, solid=solid)
         stats.problems = problems.messages
         return stats
 
@@ -287,25 +292,28 @@ def _open_index(path: str, registry: Registry | None) -> Archive:
 
 @dataclass(frozen=True)
 class Listing:
-    """What listing an archive gives: its index and the header's facts."""
+    """What listing an archive gives: its catalog and the header's facts."""
 
-    index: Index
+    catalog: Catalog
     block_size: int
     archive_size: int
     format_version: str
 
 
 def read_index(archive: str | os.PathLike[str], registry: Registry | None = None) -> Listing:
-    """The index of an archive: read through the footer when it is a file, or by one pass
-    without decoding when it is "-" (standard input)."""
+    """The catalog of an archive: read through the footer when it is a file, or by one pass
+    without decoding the data when it is "-" (standard input)."""
     path = os.fspath(archive)
     if path != STDIO:
         with _open_index(path, registry) as opened:
-            return Listing(opened.index, opened.block_size, opened.size, opened.format_version)
+            return Listing(opened.catalog, opened.block_size, opened.size,
+                           opened.format_version)
     reader = StreamReader(_open_input(path), registry)
-    for _ in reader.entries(decode=False):
-        pass
-    return Listing(reader.seen, reader.block_size, reader.position, reader.format_version)
+    for item in reader.items():
+        if isinstance(item, EncodedBlock):
+            item.check()
+    assert reader.catalog is not None
+    return Listing(reader.catalog, reader.block_size, reader.position, reader.format_version)
 
 
 def _counted(data: Iterable[bytes], stats: ReadStats, on_block: Callable[[int], None] | None,
@@ -324,15 +332,18 @@ def test(archive: str | os.PathLike[str], registry: Registry | None = None,
          on_block: Callable[[int], None] | None = None, *, jobs: int = 1,
          on_entry: Callable[[Entry], None] | None = None) -> ReadStats:
     """Read the whole archive front to back, decode every block (on `jobs` threads) and verify
-    every checksum, the index and the footer; write nothing."""
+    every checksum, the tables, the index and the footer; write nothing."""
     stats = ReadStats()
-    threads = worker_count(jobs)
     stream = _open_input(archive)
     try:
         reader = StreamReader(stream, registry)
-        for entry, data in decode_entries(reader.encoded_entries(), reader.registry, threads):
-            for _ in _counted(data, stats, on_block):
-                pass
+        items = decode_items(reader.items(), reader.registry, worker_count(jobs))
+        for _, chunks in scatter(items):
+            if not isinstance(chunks, Copy):
+                for _ in _counted(chunks, stats, on_block):
+                    pass
+        assert reader.catalog is not None
+        for entry in reader.catalog.entries:
             stats.count(entry)
             if on_entry is not None:
                 on_entry(entry)
@@ -382,22 +393,21 @@ def salvage(
     chosen = [scanned for scanned in found.intact if members(scanned.entry.path)]
     archive_size = os.path.getsize(source)
     cap = OutputCap(repr(os.fspath(dest)), free_space(dest), max_output, max_ratio)
-    cap.check_salvage(sum(scanned.entry.size for scanned in chosen), archive_size)
-    destination = _destination(source)
-    stats = ReadStats()
+    cap.check_salvage(sum(scanned.end - scanned.start for scanned in chosen), archive_size)
+    restore = _Restore(_destination(source), ReadStats(), None, on_entry)
     with Extractor(dest, force=force,
                    keep_absolute_symlinks=keep_absolute_symlinks) as extractor:
-        for scanned in chosen:
-            entry = destination(scanned.entry)
-            data = (_counted(intact_data(source, scanned, registry), stats, None,
-                             lambda size: cap.add(size, archive_size))
-                    if entry.kind == Kind.FILE else ())
+        # Files with data first, in the order of their data; hard links after their files.
+        for scanned in sorted(chosen, key=lambda scanned: (scanned.entry.kind == Kind.HARDLINK,
+                                                          scanned.start)):
+            entry = restore.destination(scanned.entry)
+            data = (_counted(intact_data(source, scanned, found, registry), restore.stats,
+                             None, lambda size: cap.add(size, archive_size))
+                    if scanned.end > scanned.start else ())
             extractor.extract(entry, data)
-            stats.count(entry)
-            if on_entry is not None:
-                on_entry(entry)
+            restore.done_with(scanned.entry, entry)
         extractor.finish()
-    return stats, found
+    return restore.stats, found
 
 
 def unpack(
@@ -417,9 +427,10 @@ def unpack(
     """Extract every entry (or those `paths` select: names, with everything below them, or
     gitignore-style patterns; archiver/members.py) into `dest`, decoding on `jobs` threads.
 
-    Each file is verified before it is renamed into place; existing files are refused, and
-    existing directories keep their modes and mtimes, unless `force`; nothing is ever written
-    through a symlink or outside `dest`. Symlinks with absolute targets are refused unless
+    From a file, only the blocks that hold the selected entries are read, each once. Each file
+    is verified before it is renamed into place; existing files are refused, and existing
+    directories keep their modes and mtimes, unless `force`; nothing is ever written through a
+    symlink or outside `dest`. Symlinks with absolute targets are refused unless
     `keep_absolute_symlinks` (archiver/extract.py has the rules). At most `max_output` bytes
     are written, and never more than the free space at `dest`; a stream is also held to
     `max_ratio` times the archive read (0: no ratio cap); see archiver/limits.py.
@@ -428,55 +439,113 @@ def unpack(
     members = Members(paths)
     threads = worker_count(jobs)
     cap = OutputCap(repr(os.fspath(dest)), free_space(dest), max_output, max_ratio)
-    destination = _destination(source)
-    stats = ReadStats()
-
-    def extract_all(extractor: Extractor, pairs: Iterable[EntryData],
-                    cap_check: Callable[[int], None] | None) -> list[str]:
-        extracted = []
-        for entry, data in pairs:
-            chunks = _counted(data, stats, on_block, cap_check) if entry.kind == Kind.FILE else ()
-            extractor.extract(destination(entry), chunks)
-            extracted.append(entry.path)
-            stats.count(entry)
-            if on_entry is not None:
-                on_entry(entry)
-        extractor.finish()
-        return extracted
+    restore = _Restore(_destination(source), ReadStats(), on_block, on_entry)
 
     if source == STDIO:
         stream = StreamReader(_open_input(source), registry)
-
-        def chosen() -> Iterator[EntryBlocks]:
-            for entry, blocks in stream.encoded_entries():
-                if members(entry.path):
-                    yield entry, blocks
-                else:
-                    for block in blocks:
-                        block.check()
-
         # The sizes come as the data does: cap the output as it is written.
         with Extractor(dest, force=force,
                        keep_absolute_symlinks=keep_absolute_symlinks) as extractor:
-            extracted = extract_all(extractor,
-                                    decode_entries(chosen(), stream.registry, threads),
-                                    lambda size: cap.add(size, stream.position))
-        members.check_all_found(extracted)
-        return stats
+            items = decode_items(stream.items(), stream.registry, threads)
+            restore.files(extractor, scatter(items), members,
+                          lambda size: cap.add(size, stream.position))
+            assert stream.catalog is not None
+            numbers = [number for number, entry in enumerate(stream.catalog.entries)
+                       if members(entry.path)]
+            members.check_all_found(stream.catalog.entries[n].path for n in numbers)
+            restore.others(extractor, stream.catalog, numbers)
+            extractor.finish()
+        return restore.stats
 
     # Open and check the archive before anything is created at the destination.
     with _open_index(source, registry) as opened:
-        selected = [entry for entry in opened.entries if members(entry.path)]
+        catalog = opened.catalog
+        numbers = [number for number, entry in enumerate(catalog.entries)
+                   if members(entry.path)]
+        selected = [catalog.entries[number] for number in numbers]
         members.check_all_found(entry.path for entry in selected)
-        opened.verify_entry_frames(selected)
-        cap.check_declared(sum(entry.size for entry in selected))
-        for codec, version in sorted({(ref.codec, ref.version) for entry in selected
-                                      for ref in opened.blocks_of(entry)}):
+        opened.verify(selected)
+        jobs_list, items = opened.plan(numbers)
+        cap.check_declared(sum(job.end - job.start for job in jobs_list))
+        for codec, version in sorted({(ref.codec, ref.version)
+                                      for ref in needed_blocks(catalog, jobs_list)}):
             opened.registry.require(codec, version)  # missing: refuse before writing
-        pairs = decode_entries(((entry, opened.encoded_blocks(entry)) for entry in selected),
-                               opened.registry, threads)
         with Extractor(dest, force=force,
                        keep_absolute_symlinks=keep_absolute_symlinks) as extractor:
-            extractor.check_conflicts(map(destination, selected))
-            extract_all(extractor, pairs, None)
-    return stats
+            extractor.check_conflicts(map(restore.destination, selected))
+            restore.files(extractor, scatter(decode_items(items, opened.registry, threads)),
+                          members, None)
+            restore.others(extractor, catalog, numbers)
+            extractor.finish()
+    return restore.stats
+
+
+@dataclass
+class _Restore:
+    """Writing what an extraction selected: first the files with data, in the order of their
+    data, as their bytes come; then every other entry (directories, symlinks, empty files,
+    FIFOs, and hard links once their files are there)."""
+
+    destination: Callable[[Entry], Entry]
+    stats: ReadStats
+    on_block: Callable[[int], None] | None
+    on_entry: Callable[[Entry], None] | None
+    #: Each data range already written, with the file that got it and the hash of its bytes.
+    written: dict[tuple[int, int], tuple[Entry, int]] = field(default_factory=dict)
+    done: set[str] = field(default_factory=set)  # paths of the entries already extracted
+
+    def files(self, extractor: Extractor, deliveries: Iterator[Delivery],
+              wanted: Callable[[str], bool], cap: Callable[[int], None] | None) -> None:
+        for job, data in deliveries:
+            if not wanted(job.entry.path):
+                continue  # (a stream: its bytes are passed over)
+            target = self.destination(job.entry)
+            if isinstance(data, Copy):
+                data = self._copy(extractor, job, data)
+            hasher = xxhash.xxh3_64()
+            extractor.extract(target, _hashed(_counted(data, self.stats, self.on_block, cap),
+                                              hasher))
+            self.written.setdefault((job.start, job.end), (target, hasher.intdigest()))
+            self.done_with(job.entry, target)
+
+    def _copy(self, extractor: Extractor, job: Job, copy: Copy) -> Iterator[bytes]:
+        """The bytes of an earlier file with the same data, read back from where it was
+        written, and checked to be what was written."""
+        found = self.written.get((job.start, job.end))
+        if found is None:
+            raise PyarcError(f"{job.entry.path!r} has the same contents as "
+                             f"{copy.source.entry.path!r}, which was not extracted: a stream "
+                             f"gives them once; extract both, or unpack the archive file")
+        source, digest = found
+
+        def checked() -> Iterator[bytes]:
+            hasher = xxhash.xxh3_64()
+            for chunk in extractor.read_back(source):
+                hasher.update(chunk)
+                yield chunk
+            if hasher.intdigest() != digest:
+                raise PyarcError(f"{source.path!r} changed on disk while it was unpacked; "
+                                 f"{job.entry.path!r}, a copy of it, is not extracted")
+
+        return checked()
+
+    def others(self, extractor: Extractor, catalog: Catalog, numbers: list[int]) -> None:
+        """The selected entries not yet extracted; hard links last, once their files are."""
+        rest = [catalog.entries[number] for number in numbers
+                if catalog.entries[number].path not in self.done]
+        for entry in sorted(rest, key=lambda entry: entry.kind == Kind.HARDLINK):
+            target = self.destination(entry)
+            extractor.extract(target, ())
+            self.done_with(entry, target)
+
+    def done_with(self, entry: Entry, target: Entry) -> None:
+        self.done.add(entry.path)
+        self.stats.count(entry)
+        if self.on_entry is not None:
+            self.on_entry(target)
+
+
+def _hashed(data: Iterable[bytes], hasher: Any) -> Iterator[bytes]:
+    for chunk in data:
+        hasher.update(chunk)
+        yield chunk

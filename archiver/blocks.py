@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from archiver.codec import Codec, format_codec_spec
 from archiver.errors import ChecksumError, CodecError, PyarcError, UsageError
-from archiver.format import BlockHeader, Entry, xxh3
+from archiver.format import BlockHeader, xxh3
 from archiver.plugins import Registry
 
 STORE = "store"
@@ -115,64 +115,42 @@ def decode_block(registry: Registry, header: BlockHeader, payload: bytes, where:
 
 @dataclass(frozen=True)
 class EncodedBlock:
-    """A block as read from an archive, before decoding: its frame header, its payload, and
-    where it is (for messages)."""
+    """A block as read from an archive, before decoding: its frame header, its payload, where
+    it is (for messages), and where its data lies in the data stream."""
 
     header: BlockHeader
     payload: bytes
     where: str
+    data_offset: int = 0
 
-    def decode(self, registry: Registry) -> bytes:
-        return decode_block(registry, self.header, self.payload, self.where)
+    def decode(self, registry: Registry) -> DataBlock:
+        return DataBlock(self.data_offset,
+                         decode_block(registry, self.header, self.payload, self.where))
 
     def check(self) -> None:
         """Verify the payload hash only (for a block that is read but not decoded)."""
         check_payload(self.header, self.payload, self.where)
 
 
-#: An entry and its blocks, encoded or decoded.
-EntryBlocks = tuple[Entry, Iterator[EncodedBlock]]
-EntryData = tuple[Entry, Iterator[bytes]]
+@dataclass(frozen=True, slots=True)
+class DataBlock:
+    """The decoded, verified bytes of the data stream from `data_offset` on."""
+
+    data_offset: int
+    data: bytes
 
 
-def decode_entries(entries: Iterable[EntryBlocks], registry: Registry,
-                   jobs: int = 1) -> Iterator[EntryData]:
-    """The entries with their data, decoded and verified on `jobs` threads, in order.
+def decode_items(items: Iterable[T | EncodedBlock], registry: Registry,
+                 jobs: int = 1) -> Iterator[T | DataBlock]:
+    """The items with every EncodedBlock decoded (and verified) on `jobs` threads, in order;
+    the other items pass through. Decoding runs ahead of the consumer by at most 2 x jobs
+    blocks."""
 
-    Decoding runs ahead of the consumer by at most 2 x jobs blocks (across entries too, so
-    many small files keep every thread busy). Each data iterator must be used up, or
-    abandoned, before the next entry is asked for; what is left of it is skipped.
-    """
+    def work(item: T | EncodedBlock) -> T | DataBlock:
+        return item.decode(registry) if isinstance(item, EncodedBlock) else item
 
-    def tasks() -> Iterator[Entry | EncodedBlock]:
-        for entry, blocks in entries:
-            yield entry
-            yield from blocks
-
-    def work(task: Entry | EncodedBlock) -> Entry | bytes:
-        return task if isinstance(task, Entry) else task.decode(registry)
-
-    results = ordered_map(work, tasks(), jobs, heavy=lambda task: not isinstance(task, Entry))
-    return _regroup(results)
-
-
-def _regroup(items: Iterator[Entry | bytes]) -> Iterator[EntryData]:
-    """(entry, its data) pairs from a flat sequence of entries, each followed by its blocks."""
-    upcoming = next(items, None)
-    while upcoming is not None:
-        assert isinstance(upcoming, Entry), "data before the first entry"
-        entry, upcoming = upcoming, next(items, None)
-
-        def data() -> Iterator[bytes]:
-            nonlocal upcoming
-            while isinstance(upcoming, bytes):
-                block, upcoming = upcoming, next(items, None)
-                yield block
-
-        blocks = data()
-        yield entry, blocks
-        for _ in blocks:  # what the consumer left
-            pass
+    return ordered_map(work, items, jobs,
+                       heavy=lambda item: isinstance(item, EncodedBlock))
 
 
 def available_cores() -> int:

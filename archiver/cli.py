@@ -42,16 +42,17 @@ from typer.core import TyperCommand, TyperGroup
 import archiver
 from archiver import api
 from archiver.blocks import MAX_JOBS
+from archiver.catalog import Catalog
 from archiver.codec import kernel_status, split_codec_specs
 from archiver.entropy import DEFAULT_ORDER, MAX_ORDER, Measure, estimate
 from archiver.errors import MissingCodecError, PyarcError, UsageError
 from archiver.format import (
     DEFAULT_BLOCK_SIZE,
+    DEFAULT_UNSOLID_BLOCK_SIZE,
     MAX_BLOCK_SIZE,
     MIN_BLOCK_SIZE,
     BlockRef,
     Entry,
-    Index,
     Kind,
 )
 from archiver.limits import DEFAULT_MAX_RATIO
@@ -182,6 +183,17 @@ class _Report:
             stderr.print(line)
 
 
+def _solid_and_block_size(solid: str, block_size: str | None) -> tuple[bool, int | None]:
+    """--solid on|off|SIZE and --block-size as (solid?, the block size or None: the default)."""
+    size = None if block_size is None else parse_size(block_size)
+    if solid in ("on", "off"):
+        return solid == "on", size
+    solid_size = parse_size(solid, "--solid")
+    if size is not None and size != solid_size:
+        raise UsageError(f"--solid {solid} and --block-size {block_size} disagree: give one")
+    return True, solid_size
+
+
 PACK_HELP = (
     "Pack files and directory trees into ARCHIVE.\n\n"
     "A file that cannot be read, vanishes, or changes while it is read is warned about and "
@@ -208,10 +220,17 @@ def pack(
         help="With auto or auto-sample: try only these codecs, each at its defaults or with "
              "the options given; a codec may come more than once (ppm,bwt,bwt:stage=cm). "
              "store is always a candidate.")] = None,
-    block_size: Annotated[str, typer.Option(
+    block_size: Annotated[str | None, typer.Option(
         "--block-size", "-b", metavar="SIZE",
-        help=f"Block size, {MIN_BLOCK_SIZE // 1024}K to {MAX_BLOCK_SIZE >> 20}M "
-             f"(suffixes K, M).")] = f"{DEFAULT_BLOCK_SIZE >> 20}M",
+        help=f"The largest block, {MIN_BLOCK_SIZE // 1024}K to {MAX_BLOCK_SIZE >> 20}M "
+             f"(suffixes K, M); default {DEFAULT_BLOCK_SIZE >> 20}M, with --solid off "
+             f"{DEFAULT_UNSOLID_BLOCK_SIZE >> 20}M.")] = None,
+    solid: Annotated[str, typer.Option(
+        "--solid", metavar="on|off|SIZE",
+        help="on (the default): the data of many files shares each block, similar files side "
+             "by side and identical ones stored once; SIZE: on, with blocks of up to SIZE (as "
+             "-b); off: a block holds the data of one file only, for quicker access to a "
+             "single file at some cost in size.")] = "on",
     jobs: JobsOption = 0,
     exclude: Annotated[list[str] | None, typer.Option(
         "--exclude", "-x", metavar="PATTERN",
@@ -229,12 +248,13 @@ def pack(
     verbose: VerboseOption = False,
     quiet: QuietOption = False,
 ) -> None:
-    size = parse_size(block_size)
+    is_solid, size = _solid_and_block_size(solid, block_size)
     report = _Report(verbose, quiet, stdout_is_data=archive == api.STDIO)
     started = time.perf_counter()
     with report.progress(lambda: Selection(paths, exclude or (), dereference).total_size(),
                          "packing") as on_block:
-        stats = api.pack(paths, archive, codec=codec, block_size=size, jobs=jobs, force=force,
+        stats = api.pack(paths, archive, codec=codec, block_size=size, solid=is_solid,
+                         jobs=jobs, force=force,
                          strict=strict, exclude=exclude or (), dereference=dereference,
                          on_block=on_block, on_entry=report.entry,
                          auto_codecs=None if auto_codecs is None
@@ -257,7 +277,7 @@ def _total_size(archive: str) -> int | None:
     if archive == api.STDIO:
         return None
     try:
-        return sum(entry.size for entry in api.read_index(archive).index.entries)
+        return sum(entry.data_size for entry in api.read_index(archive).catalog.entries)
     except PyarcError:
         return None  # the command itself reports the damage
 
@@ -363,9 +383,12 @@ def _printable(name: str) -> str:
 
 
 def _mode_string(kind: Kind, mode: int) -> str:
+    """`ls -l`'s mode column; a hard link shows as `h`, as in `tar -tv`."""
     type_bit = {Kind.FILE: stat.S_IFREG, Kind.DIRECTORY: stat.S_IFDIR,
-                Kind.SYMLINK: stat.S_IFLNK}[kind]
-    return stat.filemode(type_bit | mode)
+                Kind.SYMLINK: stat.S_IFLNK, Kind.HARDLINK: stat.S_IFREG,
+                Kind.FIFO: stat.S_IFIFO}[kind]
+    shown = stat.filemode(type_bit | mode)
+    return "h" + shown[1:] if kind == Kind.HARDLINK else shown
 
 
 def _unicode(key: str, name: str) -> dict[str, str]:
@@ -378,32 +401,43 @@ def _unicode(key: str, name: str) -> dict[str, str]:
         return {key: stored.decode("utf-8", "replace"), f"{key}_bytes": stored.hex()}
 
 
-def _json_row(entry: Entry, refs: list[BlockRef]) -> dict[str, Any]:
+def _json_row(entry: Entry, refs: list[BlockRef], stored: int) -> dict[str, Any]:
     return dict(
         **_unicode("path", entry.path), type=entry.kind.name.lower(), size=entry.size,
-        stored=sum(ref.stored_size for ref in refs),
-        codecs=sorted({ref.codec for ref in refs}), blocks=len(refs),
+        stored=stored, codecs=sorted({ref.codec for ref in refs}), blocks=len(refs),
         mode=f"{entry.mode:04o}", mtime_ns=entry.mtime_ns,
-        **(_unicode("target", entry.target) if entry.kind == Kind.SYMLINK else {}),
+        **({"owner": entry.user or entry.uid, "group": entry.group or entry.gid}
+           if entry.uid is not None else {}),
+        **(_unicode("target", entry.target) if entry.target else {}),
     )
 
 
 def _shown_name(entry: Entry) -> str:
     name = entry.path or "(unnamed)"
-    return _printable(f"{name} -> {entry.target}" if entry.kind == Kind.SYMLINK else name)
+    if entry.kind == Kind.SYMLINK:
+        name = f"{name} -> {entry.target}"
+    elif entry.kind == Kind.HARDLINK:
+        name = f"{name} link to {entry.target}"
+    return _printable(name)
 
 
-def _listing(index: Index) -> str:
-    """The text of `pyarc list`: a line per entry with its mode, size, stored size, codecs,
-    date and name, in columns as wide as their widest cell; built a column at a time."""
-    entries, blocks = index.entries, index.blocks
+def _stored(catalog: Catalog, blocks: list[list[BlockRef]]) -> list[int]:
+    """Each entry's share of the stored bytes (in a solid block, in proportion to its data)."""
+    return [catalog.stored_share(number, refs) for number, refs in enumerate(blocks)]
+
+
+def _listing(catalog: Catalog) -> str:
+    """The text of `pyarc list`: a line per entry with its mode, size, stored size (its share
+    of solid blocks), codecs, date and name, in columns as wide as their widest cell; built a
+    column at a time."""
+    entries, blocks = catalog.entries, catalog.entry_blocks()
     # Archives hold few distinct modes, and often many entries of the same second.
     mode_string = functools.cache(_mode_string)
     minute = functools.cache(
         lambda second: time.strftime("%Y-%m-%d %H:%M", time.localtime(second)))
     modes = [mode_string(entry.kind, entry.mode) for entry in entries]
     sizes = [str(entry.size) for entry in entries]
-    stored = [str(sum(ref.stored_size for ref in refs)) for refs in blocks]
+    stored = list(map(str, _stored(catalog, blocks)))
     codecs = [",".join(sorted({ref.codec for ref in refs})) or "-" for refs in blocks]
     dates = [minute(entry.mtime_ns // 1_000_000_000) for entry in entries]
     names = [_shown_name(entry) for entry in entries]
@@ -423,13 +457,14 @@ LIST_HELP = (
 
 @command("list", help=LIST_HELP)
 def list_(archive: ArchiveArg, as_json: JsonOption = False) -> None:
-    index = api.read_index(archive).index
+    catalog = api.read_index(archive).catalog
     if as_json:
-        rows = [_json_row(entry, refs) for entry, refs in zip(index.entries, index.blocks,
-                                                               strict=True)]
+        blocks = catalog.entry_blocks()
+        rows = [_json_row(entry, refs, stored) for entry, refs, stored
+                in zip(catalog.entries, blocks, _stored(catalog, blocks), strict=True)]
         print(json.dumps(rows, indent=1))
         return
-    sys.stdout.write(_listing(index))
+    sys.stdout.write(_listing(catalog))
 
 
 TEST_HELP = (
@@ -464,19 +499,24 @@ def test(archive: ArchiveArg, jobs: JobsOption = 0, verbose: VerboseOption = Fal
 def info(archive: ArchiveArg, as_json: JsonOption = False) -> None:
     """Show the format version, block count, codec usage and ratio of ARCHIVE."""
     listing = api.read_index(archive)
-    summary = summarize(listing.index, listing.format_version, listing.block_size,
+    summary = summarize(listing.catalog, listing.format_version, listing.block_size,
                         listing.archive_size)
     if as_json:
         print(json.dumps(summary.as_dict(), indent=1))
         return
     stdout.print(f"format version  {summary.format_version}")
     stdout.print(f"block size      {summary.block_size:,}")
-    plural = {"file": "files", "directory": "directories", "symlink": "symlinks"}
-    kinds = ", ".join(_count(count, kind, plural[kind])
+    plural = {"file": "files", "directory": "directories", "symlink": "symlinks",
+              "hardlink": "hard links", "fifo": "FIFOs"}
+    kinds = ", ".join(_count(count, kind.replace("hardlink", "hard link"), plural[kind])
                       for kind, count in sorted(summary.entries.items()))
     stdout.print(f"entries         {sum(summary.entries.values())} ({kinds or 'none'})")
-    stdout.print(f"blocks          {summary.blocks}")
+    stdout.print(f"blocks          {summary.blocks}"
+                 + (f" in {summary.segments} segments" if summary.segments else ""))
     stdout.print(f"data            {summary.raw_bytes:,} bytes")
+    if summary.shared_bytes:
+        stdout.print(f"stored once     {summary.shared_bytes:,} bytes of identical files "
+                     f"(deduplication)")
     stdout.print(f"archive         {summary.archive_size:,} bytes")
     if summary.raw_bytes:
         stdout.print(f"ratio           {summary.ratio:.4f} "
@@ -487,6 +527,15 @@ def info(archive: ArchiveArg, as_json: JsonOption = False) -> None:
             table.add_row(name, str(usage.blocks), f"{usage.raw_bytes:,}",
                           f"{usage.stored_bytes:,}",
                           f"{usage.stored_bytes / usage.raw_bytes:.4f}")
+        stdout.print(table)
+    if summary.groups:
+        table = Table("group", "blocks", "data bytes", "stored bytes", "ratio", "codecs won")
+        for name, usage in sorted(summary.groups.items()):
+            wins = ", ".join(f"{codec} {count}" for codec, count
+                             in summary.group_codecs[name].most_common())
+            table.add_row(name, str(usage.blocks), f"{usage.raw_bytes:,}",
+                          f"{usage.stored_bytes:,}",
+                          f"{usage.stored_bytes / usage.raw_bytes:.4f}", wins)
         stdout.print(table)
 
 

@@ -304,6 +304,18 @@ class Extractor:
             raise error
         return True
 
+    def read_back(self, entry: Entry) -> Iterator[bytes]:
+        """The bytes of a file this extraction wrote, read back (a file of identical contents
+        is written as a copy of it), through the same directory fds, never following a
+        symlink."""
+        parts = _split(entry.path)
+        with _reporting(entry.path):
+            dir_fd = self._open_dir(entry.path, parts[:-1], create=False)
+            fd = os.open(parts[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
+        with os.fdopen(fd, "rb") as file:
+            while chunk := file.read(1 << 20):
+                yield chunk
+
     # -- symlinks ------------------------------------------------------------------------------
 
     def _make_symlink(self, entry: Entry) -> None:

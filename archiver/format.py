@@ -1,14 +1,14 @@
-"""The pyarc container format, version 1, as `construct` definitions.
+"""What every version of the pyarc container format shares, as `construct` definitions.
 
-spec/FORMAT.md is the normative description; this module implements it field by field and is
-the only place where archive bytes are parsed or built. Every length is validated against a
-hard cap and against the bytes that remain *before* the bytes are read, so a corrupt length can
-never make the reader allocate more than the caps below.
+spec/FORMAT.md (format 2.0, what pyarc writes) and spec/FORMAT-1.0.md (format 1.0, which pyarc
+reads forever) are the normative descriptions; this module, archiver/format1.py and
+archiver/format2.py implement them field by field and are the only places where archive bytes
+are parsed or built. Every length is validated against a hard cap and against the bytes that
+remain *before* the bytes are read, so a corrupt length can never make the reader allocate
+more than the caps below.
 
-Layout of an archive:
-
-    Header  (Entry Block*)*  Index  Footer
-
+Shared by both versions: the 20-byte header (its layout never changes), the 24-byte footer,
+the codec and option fields of block frames, the rules of an entry, and how errors are named.
 All integers are little-endian. Frame headers are protected by XXH32; data by XXH3-64.
 """
 
@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import enum
 import io
-import operator
 import os
 import re
 import sys
 from array import array
-from dataclasses import dataclass, field
-from itertools import accumulate, compress, pairwise
+from dataclasses import dataclass
+from itertools import accumulate, pairwise
 from typing import IO, Any
 
 import construct as c
@@ -34,12 +33,15 @@ from archiver.errors import ChecksumError, FormatError, UnsupportedVersionError
 
 MAGIC = b"\x89PYARC\r\n"
 END_MAGIC = b"PYA\x1a"
-FORMAT_MAJOR = 1
+#: The version pyarc writes; it reads every major version from 1 to this one.
+FORMAT_MAJOR = 2
 FORMAT_MINOR = 0
 
 KiB = 1024
 MiB = 1024 * KiB
-DEFAULT_BLOCK_SIZE = 1 * MiB
+#: pyarc's default largest block (the solid block size), and the block size of `--solid off`.
+DEFAULT_BLOCK_SIZE = 16 * MiB
+DEFAULT_UNSOLID_BLOCK_SIZE = 1 * MiB
 MIN_BLOCK_SIZE = 1 * KiB  # the smallest nominal block size a writer may choose
 MAX_BLOCK_SIZE = 64 * MiB  # the largest raw size of any block (caps the reader's memory)
 MAX_PATH = 4096  # bytes in an entry path or symlink target
@@ -50,14 +52,6 @@ MAX_INDEX_SIZE = 256 * MiB
 
 HEADER_SIZE = 20
 FOOTER_SIZE = 24
-# Bytes per entry and per block in the index's fixed-width columns, used to check the counts
-# against the bytes that remain before any column is read.
-INDEX_ENTRY_WIDTH = 1 + 2 + 8 + 8 + 4 + 2 + 2
-INDEX_BLOCK_WIDTH = 8 + 4 + 4 + 2
-# The smallest block frame before its payload (a one-letter codec name, no options).
-MIN_BLOCK_HEADER = 1 + 1 + 1 + 2 + 1 + 4 + 4 + 8 + 8 + 4
-# An entry frame but its path and target: type, kind, mode, mtime_ns, size, the two lengths, check.
-ENTRY_FRAME_FIXED = 1 + 1 + 2 + 8 + 8 + 2 + 2 + 4
 
 
 class Kind(enum.IntEnum):
@@ -69,6 +63,9 @@ class Kind(enum.IntEnum):
     #: A named pipe (format 2).
     FIFO = 4
 
+
+#: Every kind, by its number (Kind(n) is slower, and bodies hold a kind per entry).
+KINDS = tuple(Kind)
 
 def xxh32(data: bytes) -> int:
     return xxhash.xxh32_intdigest(data)
@@ -91,22 +88,22 @@ def _remaining(stream: IO[bytes]) -> int | None:
         return None
 
 
-class _Truncated(c.StreamError):
+class Truncated(c.StreamError):
     """A length that claims more bytes than the archive has left."""
 
 
-def _fits(ctx: Any, field_name: str, length: int, after: int = 0) -> bool:
+def fits(ctx: Any, field_name: str, length: int, after: int = 0) -> bool:
     """When parsing, check that the `length` bytes a field declares (plus `after` bytes of fixed
     fields) remain, so that nothing is allocated for a length a damaged archive claims."""
     if ctx._parsing:
         left = _remaining(ctx._io)
         if left is not None and length + after > left:
-            raise _Truncated(f"{field_name}: {length} bytes declared but only "
+            raise Truncated(f"{field_name}: {length} bytes declared but only "
                              f"{max(left - after, 0)} remain")
     return True
 
 
-_BAD_COMPONENTS = frozenset((b"", b".", b".."))
+BAD_COMPONENTS = frozenset((b"", b".", b".."))
 
 
 def is_valid_path(path: bytes) -> bool:
@@ -114,60 +111,80 @@ def is_valid_path(path: bytes) -> bool:
     if not 0 < len(path) <= MAX_PATH or b"\0" in path:
         return False
     parts = path.split(b"/")
-    return _BAD_COMPONENTS.isdisjoint(parts) and max(map(len, parts)) <= MAX_COMPONENT
+    return BAD_COMPONENTS.isdisjoint(parts) and max(map(len, parts)) <= MAX_COMPONENT
 
 
-#: Each kind format 1.0 knows, by its number (Kind(n) is slower, and the index holds a kind
-#: per entry).
-_KINDS = (Kind.FILE, Kind.DIRECTORY, Kind.SYMLINK)
-
-
-def entry_problem(kind: int, mode: int, size: int, path: bytes, target: bytes) -> str | None:
-    """What is wrong with an entry record, or None. The one statement of the entry rules,
-    applied to entry frames and to index records alike."""
-    if not 0 <= kind < len(_KINDS):
-        return f"entry {_shown(path)}: unknown kind {kind}"
+def entry_problem(kind: int, mode: int, size: int, path: bytes, target: bytes,
+                  kinds: tuple[Kind, ...] = KINDS,
+                  extents: tuple[tuple[int, int], ...] | None = None,
+                  xattr_names: tuple[bytes, ...] = (), xattr_sizes: tuple[int, ...] = ()
+                  ) -> str | None:
+    """What is wrong with an entry record, or None: the one statement of the entry rules
+    (spec/FORMAT.md section 8; FORMAT-1.0.md section 6 for its three kinds), applied to every
+    record wherever it is stored."""
+    if not 0 <= kind < len(kinds):
+        return f"entry {shown(path)}: unknown kind {kind}"
     if mode > 0o7777:
-        return f"entry {_shown(path)}: mode {mode:#o} has bits beyond the permission bits"
+        return f"entry {shown(path)}: mode {mode:#o} has bits beyond the permission bits"
     if kind != Kind.FILE and size != 0:
-        return f"entry {_shown(path)}: a {_KINDS[kind].name.lower()} cannot have a size ({size})"
+        return f"entry {shown(path)}: a {kinds[kind].name.lower()} cannot have a size ({size})"
     # An empty path names the one unnamed entry of a single-stream archive (see check_index).
     if not (is_valid_path(path) or (path == b"" and kind == Kind.FILE)):
-        return f"unsafe or malformed path {_shown(path)}"
+        return f"unsafe or malformed path {shown(path)}"
     if kind == Kind.SYMLINK:
         if not 0 < len(target) <= MAX_PATH or b"\0" in target:
-            return f"symlink {_shown(path)}: malformed target"
+            return f"symlink {shown(path)}: malformed target"
+    elif kind == Kind.HARDLINK:
+        if not is_valid_path(target):
+            return f"hard link {shown(path)}: malformed target"
     elif target:
-        return f"entry {_shown(path)}: only a symlink has a target"
+        only = "a symlink" if len(kinds) <= Kind.HARDLINK else "a symlink or a hard link"
+        return f"entry {shown(path)}: only {only} has a target"
+    if extents is not None and not _valid_extents(kind, size, extents):
+        return f"entry {shown(path)}: invalid extents"
+    if xattr_names and not _valid_xattrs(xattr_names, xattr_sizes):
+        return f"entry {shown(path)}: invalid extended attributes"
     return None
 
 
-def _shown(path: bytes) -> str:
+def _valid_extents(kind: int, size: int, extents: tuple[tuple[int, int], ...]) -> bool:
+    """Only a file has extents: sorted, apart, each at least a byte, within its size."""
+    end = 0
+    for offset, length in extents:
+        if offset < end or length < 1:
+            return False
+        end = offset + length
+    return kind == Kind.FILE and end <= size
+
+
+#: The largest value of one extended attribute (Linux's own limit).
+MAX_XATTR_VALUE = 65536
+
+
+def _valid_xattrs(names: tuple[bytes, ...], sizes: tuple[int, ...]) -> bool:
+    return (all(0 < len(name) <= 255 and b"\0" not in name for name in names)
+            and all(map(bytes.__lt__, names, names[1:]))
+            and max(sizes, default=0) <= MAX_XATTR_VALUE)
+
+
+def shown(path: bytes) -> str:
     return repr(os.fsdecode(path))  # repr: no control characters reach the terminal
 
 
-class _RuleBroken(c.ConstructError):
+class RuleBroken(c.ConstructError):
     """A rule that spans several fields of a record; its message says which."""
 
 
-def _entry_rules(fields: Any, _: Any) -> bool:
-    problem = entry_problem(fields["kind"], fields["mode"], fields["size"], fields["path"],
-                            fields["target"])
-    if problem:
-        raise _RuleBroken(problem)
-    return True
-
-
-def _length_prefixed(length_type: c.Construct, limit: range, field_name: str) -> c.Construct:
+def length_prefixed(length_type: c.Construct, limit: range, field_name: str) -> c.Construct:
     """A byte string preceded by its length; the length is checked against `limit` and against
     the bytes that remain before the string is read."""
     return c.Prefixed(
-        c.ExprValidator(length_type, lambda n, ctx: n in limit and _fits(ctx, field_name, n)),
+        c.ExprValidator(length_type, lambda n, ctx: n in limit and fits(ctx, field_name, n)),
         c.GreedyBytes,
     )
 
 
-def _short_name(pattern: re.Pattern[str], longest: int) -> c.Construct:
+def short_name(pattern: re.Pattern[str], longest: int) -> c.Construct:
     """An ASCII name of 1..`longest` characters after a one-byte length, matching `pattern`."""
     return c.ExprValidator(
         c.PascalString(c.ExprValidator(c.Int8ul, lambda n, _: 1 <= n <= longest), "ascii"),
@@ -175,7 +192,7 @@ def _short_name(pattern: re.Pattern[str], longest: int) -> c.Construct:
     )
 
 
-def _checked(fields: c.Construct, *tail: c.Construct) -> c.Struct:
+def checked(fields: c.Construct, *tail: c.Construct) -> c.Struct:
     """`fields`, then the XXH32 of their encoded bytes, then the `tail` constructs."""
     return c.Struct(
         "header" / c.RawCopy(fields),
@@ -191,20 +208,20 @@ def _header_rules(ctx: Any) -> bool:
     if header.major > FORMAT_MAJOR:
         raise UnsupportedVersionError(
             f"archive format version {header.major} is newer than this pyarc reads "
-            f"({FORMAT_MAJOR}.x); upgrade pyarc"
+            f"(up to {FORMAT_MAJOR}.x); upgrade pyarc"
         )
-    if header.major != FORMAT_MAJOR:
-        raise _RuleBroken(f"unknown format version {header.major}")
+    if header.major == 0:
+        raise RuleBroken(f"unknown format version {header.major}")
     if header.flags != 0:
-        raise _RuleBroken(f"unknown flags {header.flags:#06x}")
+        raise RuleBroken(f"unknown flags {header.flags:#06x}")
     if not 1 <= header.block_size <= MAX_BLOCK_SIZE:
-        raise _RuleBroken(f"block size {header.block_size} out of range")
+        raise RuleBroken(f"block size {header.block_size} out of range")
     return True
 
 
 # -- archive header --------------------------------------------------------------------------
 
-Header = _checked(
+Header = checked(
     c.Struct(
         "magic" / c.Const(MAGIC),
         "major" / c.Int8ul,
@@ -215,24 +232,10 @@ Header = _checked(
     c.Check(_header_rules),
 )
 
-# -- entries ---------------------------------------------------------------------------------
-
-_EntryFields = c.ExprValidator(
-    c.Struct(
-        "kind" / c.Int8ul,
-        "mode" / c.Int16ul,
-        "mtime_ns" / c.Int64sl,
-        "size" / c.Int64ul,
-        "path" / _length_prefixed(c.Int16ul, range(0, MAX_PATH + 1), "path"),
-        "target" / _length_prefixed(c.Int16ul, range(0, MAX_PATH + 1), "target"),
-    ),
-    _entry_rules,
-)
-
 # -- blocks ----------------------------------------------------------------------------------
 
-_Option = c.Struct(
-    "key" / _short_name(OPTION_NAME, 32),
+OptionField = c.Struct(
+    "key" / short_name(OPTION_NAME, 32),
     "value" / c.ExprValidator(
         c.PascalString(
             c.ExprValidator(c.Int8ul, lambda n, _: 1 <= n <= MAX_OPTION_VALUE_LEN), "ascii"
@@ -241,42 +244,65 @@ _Option = c.Struct(
     ),
 )
 
-def _options_once(options: Any) -> bool:
+def options_once(options: Any) -> bool:
     keys = [option["key"] for option in options]  # dicts when building, containers parsing
     for key in keys:
         if keys.count(key) > 1:
-            raise _RuleBroken(f"block option {key!r} appears twice")
+            raise RuleBroken(f"block option {key!r} appears twice")
     return True
 
 
-_BlockFields = c.Struct(
-    "codec" / _short_name(CODEC_NAME, 32),
-    "version" / c.Int16ul,
-    "options" / c.ExprValidator(
-        c.PrefixedArray(c.ExprValidator(c.Int8ul, lambda n, _: n <= MAX_OPTIONS), _Option),
-        lambda options, _: _options_once(options),
-    ),
-    "raw_size" / c.ExprValidator(c.Int32ul, lambda v, _: 1 <= v <= MAX_BLOCK_SIZE),
-    # A writer stores a block it cannot shrink with `store`, so stored_size <= raw_size.
-    "stored_size" / c.ExprValidator(
-        c.Int32ul,
-        lambda v, ctx: v <= ctx.raw_size and _fits(ctx, "stored_size", v, after=8 + 8 + 4),
-    ),
-    "raw_hash" / c.Int64ul,
-    "stored_hash" / c.Int64ul,
-)
+def coded_fields(max_raw: int) -> c.Struct:
+    """The fields of a frame whose payload a codec made (a format 1.0 block; a format 2 block,
+    table or index), up to the payload: the codec, its version and complete options, the sizes
+    and the two hashes. A writer stores a payload it cannot shrink with `store`, so
+    stored_size <= raw_size always holds; raw_size is at most `max_raw`."""
+    return c.Struct(
+        "codec" / short_name(CODEC_NAME, 32),
+        "version" / c.Int16ul,
+        "options" / c.ExprValidator(
+            c.PrefixedArray(c.ExprValidator(c.Int8ul, lambda n, _: n <= MAX_OPTIONS), OptionField),
+            lambda options, _: options_once(options),
+        ),
+        "raw_size" / c.ExprValidator(c.Int32ul, lambda v, _: 1 <= v <= max_raw),
+        "stored_size" / c.ExprValidator(
+            c.Int32ul,
+            lambda v, ctx: v <= ctx.raw_size and fits(ctx, "stored_size", v, after=8 + 8 + 4),
+        ),
+        "raw_hash" / c.Int64ul,
+        "stored_hash" / c.Int64ul,
+    )
 
-# -- index -----------------------------------------------------------------------------------
+
+def header_of(fields: Any) -> BlockHeader:
+    """The BlockHeader of parsed coded fields."""
+    return BlockHeader(
+        codec=fields.codec, version=fields.version,
+        options={option.key: option.value for option in fields.options},
+        raw_size=fields.raw_size, stored_size=fields.stored_size,
+        raw_hash=fields.raw_hash, stored_hash=fields.stored_hash,
+    )
 
 
-class _Column(c.Adapter):
+def coded_to_fields(header: BlockHeader) -> dict[str, Any]:
+    """The inverse of header_of, for building."""
+    return dict(
+        codec=header.codec, version=header.version,
+        options=[dict(key=k, value=v) for k, v in header.options.items()],
+        raw_size=header.raw_size, stored_size=header.stored_size,
+        raw_hash=header.raw_hash, stored_hash=header.stored_hash,
+    )
+
+
+class Column(c.Adapter):
     """`count` integers of one width, stored back to back little-endian and read in one piece
     into an `array.array`: the index is stored column by column so that even an index of
     millions of entries parses in a few construct steps."""
 
     def __init__(self, typecode: str, count: Any) -> None:
         self.typecode = typecode
-        super().__init__(c.Bytes(count * array(typecode).itemsize))
+        width = array(typecode).itemsize
+        super().__init__(c.Bytes(lambda ctx: c.evaluate(count, ctx) * width))
 
     def _decode(self, raw: bytes, context: Any, path: str) -> array:
         column = array(self.typecode)
@@ -294,75 +320,10 @@ class _Column(c.Adapter):
 
 assert [array(code).itemsize for code in "BHIQq"] == [1, 2, 4, 8, 8], "unexpected C int sizes"
 
-_CodecRef = c.Struct("name" / _short_name(CODEC_NAME, 32), "version" / c.Int16ul)
+CodecRef = c.Struct("name" / short_name(CODEC_NAME, 32), "version" / c.Int16ul)
 
 
-def _lengths_fit(lengths: array, ctx: Any, field_name: str, before: int = 0) -> bool:
-    return max(lengths, default=0) <= MAX_PATH and _fits(ctx, field_name, before + sum(lengths))
-
-
-_IndexFields = c.Struct(
-    "codec_count" / c.Rebuild(c.Int16ul, c.len_(this.codecs)),
-    "codecs" / c.Array(this.codec_count, _CodecRef),
-    "entry_count" / c.Rebuild(
-        c.ExprValidator(c.Int32ul, lambda n, ctx: n <= MAX_ENTRIES),
-        c.len_(this.kinds),
-    ),
-    "block_count" / c.Rebuild(
-        # Both counts known: the columns they declare must fit in what remains.
-        c.ExprValidator(c.Int32ul, lambda n, ctx: n <= MAX_BLOCKS and _fits(
-            ctx, "the entry and block columns",
-            ctx.entry_count * INDEX_ENTRY_WIDTH + n * INDEX_BLOCK_WIDTH)),
-        c.len_(this.offsets),
-    ),
-    # One column per entry field ...
-    "kinds" / _Column("B", this.entry_count),
-    "modes" / _Column("H", this.entry_count),
-    "mtimes" / _Column("q", this.entry_count),
-    "sizes" / _Column("Q", this.entry_count),
-    "block_counts" / _Column("I", this.entry_count),
-    "path_lengths" / c.ExprValidator(
-        _Column("H", this.entry_count), lambda lengths, ctx: _lengths_fit(lengths, ctx, "paths")
-    ),
-    "target_lengths" / c.ExprValidator(
-        _Column("H", this.entry_count),
-        lambda lengths, ctx: _lengths_fit(lengths, ctx, "paths and targets",
-                                          before=sum(ctx.path_lengths)),
-    ),
-    "paths" / c.Bytes(lambda ctx: sum(ctx.path_lengths)),
-    "targets" / c.Bytes(lambda ctx: sum(ctx.target_lengths)),
-    # ... and one per block field, blocks in the order of their entries.
-    "offsets" / _Column("Q", this.block_count),
-    "raw_sizes" / _Column("I", this.block_count),
-    "stored_sizes" / _Column("I", this.block_count),
-    "codec_refs" / _Column("H", this.block_count),
-)
-
-# -- frames ----------------------------------------------------------------------------------
-
-FRAME_ENTRY, FRAME_BLOCK, FRAME_INDEX = b"E", b"B", b"I"
-
-_FrameFields = c.Struct(
-    "type" / c.ExprValidator(
-        c.Bytes(1), lambda v, _: v in (FRAME_ENTRY, FRAME_BLOCK, FRAME_INDEX)
-    ),
-    "fields" / c.Switch(
-        this.type,
-        {FRAME_ENTRY: _EntryFields, FRAME_BLOCK: _BlockFields, FRAME_INDEX: _IndexFields},
-    ),
-)
-
-#: A frame without its payload; a block's payload follows it directly.
-FrameHead = _checked(_FrameFields)
-
-Frame = FrameHead + c.Struct(
-    # Read only after the header checksum has passed (stored_size is validated above).
-    "payload" / c.If(
-        this.header.value.type == FRAME_BLOCK, c.Bytes(this.header.value.fields.stored_size)
-    ),
-)
-
-Footer = _checked(
+Footer = checked(
     c.Struct(
         "index_offset" / c.Int64ul,
         "index_size" / c.ExprValidator(c.Int64ul, lambda v, _: v <= MAX_INDEX_SIZE),
@@ -411,19 +372,6 @@ class Entry:
             return self.size
         return sum(length for _, length in self.extents)
 
-    def _fields(self) -> dict[str, Any]:
-        return dict(
-            kind=int(self.kind), mode=self.mode, mtime_ns=self.mtime_ns, size=self.size,
-            path=os.fsencode(self.path), target=os.fsencode(self.target),
-        )
-
-    @classmethod
-    def _from_fields(cls, fields: Any) -> Entry:
-        return cls(
-            path=os.fsdecode(fields.path), kind=_KINDS[fields.kind], mode=fields.mode,
-            mtime_ns=fields.mtime_ns, size=fields.size, target=os.fsdecode(fields.target),
-        )
-
 
 @dataclass(frozen=True)
 class BlockHeader:
@@ -440,95 +388,38 @@ class BlockHeader:
 
 @dataclass(frozen=True, slots=True)
 class BlockRef:
-    """An index record: where a block frame starts and what it holds."""
+    """An index record: where a block frame starts, what it holds, and where its data lies in
+    the data stream (format 1.0: each file's blocks in turn; format 2: the block's own field).
+    `group` is the kind group the writer filled it with ('' in format 1.0)."""
 
     offset: int
     raw_size: int
     stored_size: int
     codec: str
     version: int
+    data_offset: int = 0
+    group: str = ""
 
     @classmethod
-    def at(cls, offset: int, header: BlockHeader) -> BlockRef:
+    def at(cls, offset: int, header: BlockHeader, data_offset: int = 0,
+           group: str = "") -> BlockRef:
         """The index record of the block frame with this header at this offset."""
-        return cls(offset, header.raw_size, header.stored_size, header.codec, header.version)
+        return cls(offset, header.raw_size, header.stored_size, header.codec, header.version,
+                   data_offset, group)
 
-
-@dataclass
-class Index:
-    """The archive's table of contents: every entry with the blocks that hold its data."""
-
-    entries: list[Entry] = field(default_factory=list)
-    blocks: list[list[BlockRef]] = field(default_factory=list)  # parallel to entries
-
-
-@dataclass(frozen=True)
-class ParsedFrame:
-    """A parsed frame: exactly one of entry, block (with payload) or index is set."""
-
-    offset: int
-    entry: Entry | None = None
-    block: BlockHeader | None = None
-    payload: bytes = b""
-    index: Index | None = None
+    @property
+    def data_end(self) -> int:
+        return self.data_offset + self.raw_size
 
 
 # -- building ------------------------------------------------------------------------------------
 
 
-def build_header(block_size: int) -> bytes:
+def build_header(block_size: int, major: int = FORMAT_MAJOR) -> bytes:
     return Header.build(
-        dict(header=dict(value=dict(major=FORMAT_MAJOR, minor=FORMAT_MINOR, flags=0,
+        dict(header=dict(value=dict(major=major, minor=FORMAT_MINOR, flags=0,
                                     block_size=block_size)))
     )
-
-
-def _build_frame_head(frame_type: bytes, fields: dict[str, Any]) -> bytes:
-    return FrameHead.build(dict(header=dict(value=dict(type=frame_type, fields=fields))))
-
-
-def build_entry_frame(entry: Entry) -> bytes:
-    return _build_frame_head(FRAME_ENTRY, entry._fields())
-
-
-def entry_frame_size(entry: Entry) -> int:
-    """len(build_entry_frame(entry)), without building it."""
-    return ENTRY_FRAME_FIXED + len(os.fsencode(entry.path)) + len(os.fsencode(entry.target))
-
-
-def build_block_head(header: BlockHeader) -> bytes:
-    """A block frame up to its payload; the writer writes the `stored_size` payload bytes next."""
-    fields = dict(
-        codec=header.codec, version=header.version,
-        options=[dict(key=k, value=v) for k, v in header.options.items()],
-        raw_size=header.raw_size, stored_size=header.stored_size,
-        raw_hash=header.raw_hash, stored_hash=header.stored_hash,
-    )
-    return _build_frame_head(FRAME_BLOCK, fields)
-
-
-def build_index_frame(index: Index) -> bytes:
-    codecs: dict[tuple[str, int], int] = {}
-    refs = [ref for block_list in index.blocks for ref in block_list]
-    codec_refs = [codecs.setdefault((ref.codec, ref.version), len(codecs)) for ref in refs]
-    records = [entry._fields() for entry in index.entries]
-    fields = dict(
-        codecs=[dict(name=name, version=version) for name, version in codecs],
-        kinds=[record["kind"] for record in records],
-        modes=[record["mode"] for record in records],
-        mtimes=[record["mtime_ns"] for record in records],
-        sizes=[record["size"] for record in records],
-        block_counts=[len(block_list) for block_list in index.blocks],
-        path_lengths=[len(record["path"]) for record in records],
-        target_lengths=[len(record["target"]) for record in records],
-        paths=b"".join(record["path"] for record in records),
-        targets=b"".join(record["target"] for record in records),
-        offsets=[ref.offset for ref in refs],
-        raw_sizes=[ref.raw_size for ref in refs],
-        stored_sizes=[ref.stored_size for ref in refs],
-        codec_refs=codec_refs,
-    )
-    return _build_frame_head(FRAME_INDEX, fields)
 
 
 def build_footer(index_offset: int, index_size: int) -> bytes:
@@ -587,20 +478,20 @@ def _field_name(error: c.ConstructError) -> str:
     return " ".join(names) or "field"
 
 
-def _describe(error: c.ConstructError, what: str) -> FormatError:
+def describe(error: c.ConstructError, what: str) -> FormatError:
     """One line saying which field of which frame is wrong. Values from the archive are shown
     through ascii(), so a crafted archive cannot send control characters to the terminal."""
     if isinstance(error, c.ChecksumError):
         return ChecksumError(f"{what}: checksum mismatch (the archive is corrupt)")
     if isinstance(error, c.ConstError):
         return FormatError(f"{what}: bad magic number (not a pyarc archive, or corrupt)")
-    if isinstance(error, _Truncated):
+    if isinstance(error, Truncated):
         return FormatError(f"{what}: truncated: {error.args[0]}")
     if isinstance(error, c.StreamError):
         return FormatError(f"{what}: truncated (the archive ends too early)")
     if isinstance(error, c.StringError):
         return FormatError(f"{what}: invalid {_field_name(error)} (not ASCII text)")
-    if isinstance(error, _RuleBroken):
+    if isinstance(error, RuleBroken):
         return FormatError(f"{what}: {error.args[0]}")
     if isinstance(error, c.ValidationError):
         value = str(error).split("object failed validation:", 1)[-1].split("\n")[0].strip()
@@ -611,17 +502,17 @@ def _describe(error: c.ConstructError, what: str) -> FormatError:
     return FormatError(f"{what}: unreadable ({ascii(str(error))[1:-1]})")
 
 
-def _parse(struct: c.Construct, stream: Any, what: str) -> Any:
+def parse_with(struct: c.Construct, stream: Any, what: str) -> Any:
     try:
         return struct.parse_stream(stream)
     except c.ConstructError as error:
-        raise _describe(error, what) from None
+        raise describe(error, what) from None
 
 
-def parse_header(stream: Any) -> tuple[int, int]:
-    """Read and check the archive header; return (format minor version, nominal block size)."""
-    parsed = _parse(Header, stream, "archive header").header.value
-    return int(parsed.minor), int(parsed.block_size)
+def parse_header(stream: Any) -> tuple[int, int, int]:
+    """Read and check the archive header; return (major, minor, nominal block size)."""
+    parsed = parse_with(Header, stream, "archive header").header.value
+    return int(parsed.major), int(parsed.minor), int(parsed.block_size)
 
 
 def parse_footer(data: bytes, offset: int) -> tuple[int, int]:
@@ -634,146 +525,10 @@ def parse_footer(data: bytes, offset: int) -> tuple[int, int]:
     except c.ConstError:
         raise FormatError(f"{what}: no end marker (the archive is truncated or has data "
                           f"appended)") from None
-    parsed = _parse(Footer, io.BytesIO(data), what).header.value
+    parsed = parse_with(Footer, io.BytesIO(data), what).header.value
     return int(parsed.index_offset), int(parsed.index_size)
 
 
-def parse_frame(stream: Any, offset: int, what: str = "") -> ParsedFrame:
-    """Read one frame (entry, block with payload, or index) at the stream's position;
-    `offset` is its position in the archive, and `what` how errors name the frame (by default
-    "frame at offset N")."""
-    what = what or f"frame at offset {offset}"
-    start = stream.tell()
-    if not stream.read(1):
-        raise FormatError(f"{what}: truncated (the archive ends too early)")
-    stream.seek(start)
-    parsed = _parse(Frame, stream, what)
-    kind, fields = parsed.header.value.type, parsed.header.value.fields
-    if kind == FRAME_ENTRY:
-        return ParsedFrame(offset, entry=Entry._from_fields(fields))
-    if kind == FRAME_BLOCK:
-        header = BlockHeader(
-            codec=fields.codec, version=fields.version,
-            options={option.key: option.value for option in fields.options},
-            raw_size=fields.raw_size, stored_size=fields.stored_size,
-            raw_hash=fields.raw_hash, stored_hash=fields.stored_hash,
-        )
-        return ParsedFrame(offset, block=header, payload=parsed.payload)
-    return ParsedFrame(offset, index=_index_from_fields(fields))
-
-
-def _split(joined: bytes, lengths: array) -> list[bytes]:
+def split_joined(joined: bytes, lengths: array) -> list[bytes]:
     """The byte strings of the given lengths that `joined` holds back to back."""
     return [joined[start:end] for start, end in pairwise(accumulate(lengths, initial=0))]
-
-
-def _index_from_fields(fields: Any) -> Index:
-    """Rows from the index's columns, each checked by the rules entry frames obey."""
-    codecs = [(ref.name, ref.version) for ref in fields.codecs]
-    if sum(fields.block_counts) != len(fields.offsets):
-        raise FormatError(f"index: the entries claim {sum(fields.block_counts)} blocks but "
-                          f"the index lists {len(fields.offsets)}")
-    paths = _split(fields.paths, fields.path_lengths)
-    targets = _split(fields.targets, fields.target_lengths)
-    if not _columns_pass(fields, paths, len(codecs)):
-        _refuse_first_bad_row(fields, paths, targets, len(codecs))
-    names, versions = [name for name, _ in codecs], [version for _, version in codecs]
-    refs = list(map(BlockRef, fields.offsets, fields.raw_sizes, fields.stored_sizes,
-                    map(names.__getitem__, fields.codec_refs),
-                    map(versions.__getitem__, fields.codec_refs)))
-    entries = list(map(Entry, map(os.fsdecode, paths), map(_KINDS.__getitem__, fields.kinds),
-                       fields.modes, fields.mtimes, fields.sizes, map(os.fsdecode, targets)))
-    # Entry i owns the block_counts[i] rows that follow those of the entries before it.
-    blocks = [refs[start:end] for start, end in pairwise(accumulate(fields.block_counts,
-                                                                    initial=0))]
-    return Index(entries, blocks)
-
-
-def _refuse_first_bad_row(fields: Any, paths: list[bytes], targets: list[bytes],
-                          codec_count: int) -> None:
-    """Raise the error of the first row of the index that breaks a rule of its own: the entry
-    rules (entry_problem), then only files own blocks, then each of its block rows is valid."""
-    block = 0
-    for number, count in enumerate(fields.block_counts):
-        kind, path = fields.kinds[number], paths[number]
-        problem = entry_problem(kind, fields.modes[number], fields.sizes[number], path,
-                                targets[number])
-        if problem:
-            raise FormatError(f"index: {problem}")
-        if count and kind != Kind.FILE:
-            raise FormatError(f"index: {os.fsdecode(path)!r} is no file but has blocks")
-        for row in range(block, block + count):
-            raw, stored = fields.raw_sizes[row], fields.stored_sizes[row]
-            codec = fields.codec_refs[row]
-            if not (1 <= raw <= MAX_BLOCK_SIZE and stored <= raw and codec < codec_count):
-                raise FormatError(f"index: block record {row} is invalid (raw size {raw}, "
-                                  f"stored size {stored}, codec {codec})")
-        block += count
-
-
-#: Which kinds are symlinks, and which are not, as a translation table for bytes.translate.
-_SYMLINK = bytes(kind == Kind.SYMLINK for kind in range(256))
-_NOT_SYMLINK = bytes(kind != Kind.SYMLINK for kind in range(256))
-
-
-def _columns_pass(fields: Any, paths: list[bytes], codec_count: int) -> bool:
-    """Whether every row surely passes _refuse_first_bad_row, found a column at a time by
-    builtins that run in C: a large index is checked in milliseconds instead of a second.
-
-    This screens, it does not judge: it never passes rows that break a rule, and when it does
-    not pass, the rows are checked one by one, which says which row breaks which rule (or finds
-    none: the unnamed entry's empty path is left to entry_problem).
-    """
-    kinds, sizes, target_lengths = fields.kinds, fields.sizes, fields.target_lengths
-    links = kinds.tobytes().translate(_SYMLINK)
-    others = kinds.tobytes().translate(_NOT_SYMLINK)
-    # The components of all the paths at once: joined by "/", the paths have exactly their
-    # own components, an empty path among them making an empty one.
-    components = b"/".join(paths).split(b"/") if paths else []
-    return (
-        # The entry rules of entry_problem, in its order (kind 0 is a file) ...
-        max(kinds, default=0) < len(_KINDS)
-        and max(fields.modes, default=0) <= 0o7777
-        and not any(compress(sizes, kinds))
-        and b"\0" not in fields.paths
-        and max(fields.path_lengths, default=0) <= MAX_PATH
-        and _BAD_COMPONENTS.isdisjoint(components)
-        and max(map(len, components), default=0) <= MAX_COMPONENT
-        and min(compress(target_lengths, links), default=1) > 0
-        and max(target_lengths, default=0) <= MAX_PATH and b"\0" not in fields.targets
-        and not any(compress(target_lengths, others))
-        # ... then the block rows.
-        and not any(compress(fields.block_counts, kinds))
-        and min(fields.raw_sizes, default=1) >= 1
-        and max(fields.raw_sizes, default=0) <= MAX_BLOCK_SIZE
-        and all(map(operator.le, fields.stored_sizes, fields.raw_sizes))
-        and max(fields.codec_refs, default=-1) < codec_count
-    )
-
-
-def check_index(index: Index, index_offset: int) -> None:
-    """The rules of spec/FORMAT.md section "Index" that span records.
-
-    Blocks lie between the header and the index, in increasing offset order without overlap;
-    a file's blocks hold exactly its size; paths are unique; an unnamed entry stands alone.
-    """
-    seen: set[str] = set()
-    previous_end = HEADER_SIZE
-    for entry, refs in zip(index.entries, index.blocks, strict=True):
-        if not entry.path and len(index.entries) > 1:
-            raise FormatError("index: an unnamed entry must be the archive's only entry")
-        if entry.path in seen:
-            raise FormatError(f"index: duplicate entry {entry.path!r}")
-        seen.add(entry.path)
-        total = 0
-        for ref in refs:
-            if ref.offset < previous_end:
-                raise FormatError(f"index: block at offset {ref.offset} of {entry.path!r} "
-                                  f"overlaps the previous frame")
-            previous_end = ref.offset + MIN_BLOCK_HEADER + ref.stored_size
-            total += ref.raw_size
-        if total != entry.size:
-            raise FormatError(f"index: blocks of {entry.path!r} hold {total} bytes, "
-                              f"the entry says {entry.size}")
-    if previous_end > index_offset:
-        raise FormatError("index: a block extends past the start of the index")

@@ -1,10 +1,15 @@
-"""Reading archives: through the index (an archive on disk) or front to back (a stream).
+"""Reading archives of every format version: through the index (an archive on disk) or front
+to back (a stream).
 
-`Archive` opens a file, reads the header, the footer and the index, and from then on reads
-only the blocks it is asked for (and, before an extraction, the entry frames of the entries
-extracted): listing never touches the data. `read_stream` reads any archive from its first
-byte to its last, which is how stdin is read and how `pyarc test` checks that the frames, the
-index and the footer all agree.
+`Archive` opens a file, reads the header, the footer and the index, and from then on reads only
+the blocks it is asked for, each once however many wanted files it holds (and, before an
+extraction, the frames that describe what is extracted: format 1.0's entry frames, format 2's
+tables): listing never touches the data. `StreamReader` reads an archive from its first byte to
+its last, which is how stdin is read and how `pyarc test` checks that the frames, the index and
+the footer all agree.
+
+Both give the same things to the rest of pyarc: a `Catalog` (archiver/catalog.py) and *items*,
+the tables of jobs and the encoded blocks that archiver/restore.py turns into files' bytes.
 """
 
 from __future__ import annotations
@@ -13,31 +18,26 @@ import io
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import IO, BinaryIO, NoReturn
 
-from archiver.blocks import EncodedBlock, EntryBlocks, EntryData
+from archiver import format1, format2
+from archiver.blocks import EncodedBlock, decode_block, decode_items
+from archiver.catalog import Catalog, of_format1
 from archiver.errors import FormatError, PyarcError
 from archiver.format import (
     FOOTER_SIZE,
-    FORMAT_MAJOR,
     HEADER_SIZE,
-    MIN_BLOCK_HEADER,
     BlockRef,
     Entry,
-    Index,
-    Kind,
-    ParsedFrame,
     ReplayableStream,
-    build_entry_frame,
-    check_index,
-    entry_frame_size,
     parse_footer,
-    parse_frame,
     parse_header,
 )
+from archiver.format2 import FRAME_BLOCK, FRAME_INDEX, FRAME_TABLE, Records, Segment
 from archiver.plugins import Registry
 from archiver.plugins import registry as default_registry
+from archiver.restore import Job, Table, jobs_for, needed_blocks, scatter
 
 
 @dataclass
@@ -56,9 +56,13 @@ class ArchiveInfo:
     archive_size: int
     entries: Counter[str] = field(default_factory=Counter)  # by kind
     blocks: int = 0
-    raw_bytes: int = 0
+    segments: int = 0
+    raw_bytes: int = 0  # the data of the files: what unpacking writes
     stored_bytes: int = 0
+    shared_bytes: int = 0  # what identical contents stored once saved
     codecs: dict[str, CodecUsage] = field(default_factory=dict)
+    groups: dict[str, CodecUsage] = field(default_factory=dict)  # by kind group (format 2)
+    group_codecs: dict[str, Counter[str]] = field(default_factory=dict)  # group -> codec wins
 
     @property
     def ratio(self) -> float:
@@ -69,25 +73,32 @@ class ArchiveInfo:
         return dict(
             format_version=self.format_version, block_size=self.block_size,
             archive_size=self.archive_size, entries=dict(self.entries), blocks=self.blocks,
-            raw_bytes=self.raw_bytes, stored_bytes=self.stored_bytes, ratio=self.ratio,
+            segments=self.segments, raw_bytes=self.raw_bytes, stored_bytes=self.stored_bytes,
+            shared_bytes=self.shared_bytes, ratio=self.ratio,
             codecs={name: vars(usage) for name, usage in sorted(self.codecs.items())},
+            groups={name: {**vars(usage), "codecs": dict(self.group_codecs[name])}
+                    for name, usage in sorted(self.groups.items())},
         )
 
 
-def summarize(index: Index, format_version: str, block_size: int,
+def summarize(catalog: Catalog, format_version: str, block_size: int,
               archive_size: int) -> ArchiveInfo:
-    """Totals over an index: entries by kind, blocks and bytes by codec."""
-    info = ArchiveInfo(format_version, block_size, archive_size)
-    for entry, refs in zip(index.entries, index.blocks, strict=True):
-        info.entries[entry.kind.name.lower()] += 1
-        for ref in refs:
-            usage = info.codecs.setdefault(ref.codec, CodecUsage())
+    """Totals over a catalog: entries by kind, blocks and bytes by codec and by group."""
+    info = ArchiveInfo(format_version, block_size, archive_size, catalog.kinds(),
+                       len(catalog.blocks), len(catalog.segments))
+    info.shared_bytes = catalog.shared_bytes()
+    info.raw_bytes = catalog.data_size + info.shared_bytes
+    for ref in catalog.blocks:
+        for table, key in ((info.codecs, ref.codec), (info.groups, ref.group)):
+            if table is info.groups and not key:
+                continue
+            usage = table.setdefault(key, CodecUsage())
             usage.blocks += 1
             usage.raw_bytes += ref.raw_size
             usage.stored_bytes += ref.stored_size
-            info.blocks += 1
-            info.raw_bytes += ref.raw_size
-            info.stored_bytes += ref.stored_size
+        if ref.group:
+            info.group_codecs.setdefault(ref.group, Counter())[ref.codec] += 1
+        info.stored_bytes += ref.stored_size
     return info
 
 
@@ -104,8 +115,13 @@ class _Reader:
             self._registry = default_registry()
         return self._registry
 
+    def _table(self, frame: format2.CodedFrame, what: str) -> Records:
+        """The records of a table frame, decoded and checked."""
+        body = decode_block(self.registry, frame.header, frame.payload, what)
+        return format2.parse_table_body(body, what)
 
-#: The most bytes of adjacent entry frames read and compared in one piece.
+
+#: The most bytes of adjacent entry frames read and compared in one piece (format 1.0).
 _MAX_RUN = 1 << 20
 
 
@@ -125,8 +141,8 @@ class Archive(_Reader):
     def _load(self) -> None:
         file = self._file
         self.size = os.fstat(file.fileno()).st_size
-        minor, self.block_size = parse_header(file)
-        self.format_version = f"{FORMAT_MAJOR}.{minor}"
+        self.major, minor, self.block_size = parse_header(file)
+        self.format_version = f"{self.major}.{minor}"
         if self.size < HEADER_SIZE + FOOTER_SIZE:
             raise FormatError("archive is truncated: too short to hold an index and a footer")
         file.seek(self.size - FOOTER_SIZE)
@@ -139,42 +155,155 @@ class Archive(_Reader):
             )
         file.seek(index_offset)
         index_bytes = io.BytesIO(file.read(index_size))
-        frame = parse_frame(index_bytes, index_offset)
-        if frame.index is None or index_bytes.tell() != index_size:
-            raise FormatError(f"footer points at offset {index_offset}, which is not the index")
-        check_index(frame.index, index_offset)
         self.index_offset = index_offset
-        self.index: Index = frame.index
-        self._positions = {entry.path: number for number, entry in enumerate(self.index.entries)}
-        # Each block frame must end before the next one starts (check_index sorted them).
-        offsets = [ref.offset for refs in self.index.blocks for ref in refs] + [index_offset]
+        if self.major == 1:
+            frame = format1.parse_frame(index_bytes, index_offset)
+            if frame.index is None or index_bytes.tell() != index_size:
+                raise FormatError(f"footer points at offset {index_offset}, which is not the "
+                                  f"index")
+            format1.check_index(frame.index, index_offset)
+            self._index1 = frame.index
+            self.catalog = of_format1(frame.index.entries, frame.index.blocks)
+        else:
+            coded = format2.parse_frame(index_bytes, index_offset)
+            if coded.type != FRAME_INDEX or index_bytes.tell() != index_size:
+                raise FormatError(f"footer points at offset {index_offset}, which is not the "
+                                  f"index")
+            what = f"index at offset {index_offset}"
+            body = decode_block(self.registry, coded.header, coded.payload, what)
+            index = format2.parse_index_body(body, what)
+            format2.check_index(index, index_offset, what)
+            self.catalog = Catalog.of_index(index)
+        self._positions = {entry.path: number for number, entry in enumerate(self.entries)}
+        # Each frame must end before the next one starts (the index checks sorted them).
+        offsets = sorted([ref.offset for ref in self.catalog.blocks]
+                         + [segment.offset for segment in self.catalog.segments]
+                         + [index_offset])
         self._frame_limit = dict(zip(offsets, offsets[1:], strict=False))
+        self._checked_segments: set[int] = set()
+        self._block_numbers = {ref.offset: n for n, ref in enumerate(self.catalog.blocks)}
 
     # -- listing ---------------------------------------------------------------------------
 
     @property
     def entries(self) -> list[Entry]:
-        return self.index.entries
+        return self.catalog.entries
 
-    def blocks_of(self, entry: Entry) -> list[BlockRef]:
-        return self.index.blocks[self._position(entry)]
-
-    def stored_size(self, entry: Entry) -> int:
-        return sum(ref.stored_size for ref in self.blocks_of(entry))
-
-    def info(self) -> ArchiveInfo:
-        return summarize(self.index, self.format_version, self.block_size, self.size)
-
-    def _position(self, entry: Entry | str) -> int:
+    def number(self, entry: Entry | str) -> int:
+        """The entry's position in the archive (PyarcError if it is not in it)."""
         path = entry if isinstance(entry, str) else entry.path
         try:
             return self._positions[path]
         except KeyError:
             raise PyarcError(f"{path!r} is not in the archive") from None
 
+    def blocks_of(self, entry: Entry | str) -> list[BlockRef]:
+        """The blocks that hold any byte of the entry's data."""
+        return self.catalog.blocks_in(*self.catalog.data_range(self.number(entry)))
+
+    def stored_size(self, entry: Entry | str) -> int:
+        """The stored bytes the entry's data accounts for (its share of solid blocks)."""
+        number = self.number(entry)
+        return self.catalog.stored_share(number, self.blocks_of(entry))
+
+    def info(self) -> ArchiveInfo:
+        return summarize(self.catalog, self.format_version, self.block_size, self.size)
+
     # -- reading ---------------------------------------------------------------------------
 
-    def verify_entry_frames(self, entries: Iterable[Entry]) -> None:
+    def plan(self, numbers: list[int]) -> tuple[list[Job], Iterator[Table | EncodedBlock]]:
+        """The jobs that extract entries `numbers`, and the items that feed them: one table of
+        all the jobs, then each block they need, once, in archive order, read and checked
+        against the index as it is asked for (decode with blocks.decode_items)."""
+        jobs = jobs_for(self.catalog, numbers)
+        refs = needed_blocks(self.catalog, jobs)
+
+        def items() -> Iterator[Table | EncodedBlock]:
+            yield Table(tuple(jobs))
+            for ref in refs:
+                yield self.encoded_block(ref)
+
+        return jobs, items()
+
+    def encoded_block(self, ref: BlockRef) -> EncodedBlock:
+        """The block frame the index row `ref` describes, checked against it."""
+        where = f"block at offset {ref.offset}"
+        self._file.seek(ref.offset)
+        if self.major == 1:
+            parsed = format1.parse_frame(self._file, ref.offset)
+            header, payload = parsed.block, parsed.payload
+            data_offset = ref.data_offset
+        else:
+            frame = format2.parse_frame(self._file, ref.offset)
+            header = frame.header if frame.type == FRAME_BLOCK else None
+            payload, data_offset = frame.payload, frame.data_offset
+        if header is None:
+            raise FormatError(f"{where}: the index points at a frame that is not a block")
+        if (BlockRef.at(ref.offset, header, data_offset, ref.group) != ref):
+            raise FormatError(f"{where}: the block frame disagrees with the index")
+        if self._file.tell() > self._frame_limit[ref.offset]:
+            raise FormatError(f"{where}: the block frame overlaps the next frame")
+        return EncodedBlock(header, payload, where, ref.data_offset)
+
+    def data(self, entry: Entry | str) -> Iterator[bytes]:
+        """The stored data of a file entry (for a sparse file, its extents' bytes), block by
+        verified block; a hard link gives the data of its file."""
+        _, items = self.plan([self.number(entry)])
+        for _, chunks in scatter(decode_items(items, self.registry)):
+            if isinstance(chunks, Iterator):
+                yield from chunks
+
+    def read(self, entry: Entry | str) -> bytes:
+        """The whole content of a file entry, verified (holes of a sparse file as zeros)."""
+        found = self.entries[self.number(entry)]
+        data = b"".join(self.data(entry))
+        if found.extents is None:
+            return data
+        content = bytearray(found.size)
+        position = 0
+        for offset, length in found.extents:
+            content[offset:offset + length] = data[position:position + length]
+            position += length
+        return bytes(content)
+
+    def verify(self, entries: Iterable[Entry]) -> None:
+        """Before extracting `entries`: check the frames that describe them, which the index
+        repeats (format 1.0: their entry frames; format 2: the tables of the segments that
+        hold their data), so that an extraction never trusts the index alone."""
+        entries = list(entries)
+        if self.major == 1:
+            self._verify_entry_frames(entries)
+            return
+        numbers = [self.number(entry) for entry in entries]
+        for ref in needed_blocks(self.catalog, jobs_for(self.catalog, numbers)):
+            self._verify_segment(self.catalog.segment_of(self._block_numbers[ref.offset]))
+
+    def _verify_segment(self, number: int) -> None:
+        """The table of segment `number` holds exactly the index's entries whose data begins
+        in the segment, with the same fields."""
+        if number in self._checked_segments:
+            return
+        catalog = self.catalog
+        segment = catalog.segments[number]
+        first = sum(each.blocks for each in catalog.segments[:number])
+        refs = catalog.blocks[first:first + segment.blocks]
+        start = refs[0].data_offset if refs else catalog.data_size
+        end = refs[-1].data_end if refs else start
+        what = f"table at offset {segment.offset}"
+        self._file.seek(segment.offset)
+        frame = format2.parse_frame(self._file, segment.offset, what)
+        if frame.type != FRAME_TABLE:
+            raise FormatError(f"{what}: the index places a table here, but it is another "
+                              f"kind of frame")
+        if self._file.tell() > self._frame_limit[segment.offset]:
+            raise FormatError(f"{what}: the table frame overlaps the next frame")
+        records = self._table(frame, what)
+        _match_table(records, catalog, self._positions, start, end, what)
+        self._checked_segments.add(number)
+
+    # -- format 1.0: entry frames --------------------------------------------------------------
+
+    def _verify_entry_frames(self, entries: list[Entry]) -> None:
         """Check that the entry frame of each of `entries` is intact and holds what the index
         says (FormatError or ChecksumError "frame at offset N of 'P': ..." otherwise).
 
@@ -203,15 +332,15 @@ class Archive(_Reader):
 
         run: list[tuple[int, bytes]] = []
         run_start = run_end = 0
-        for number in sorted({self._position(entry) for entry in entries}):
-            entry, start = self.index.entries[number], starts[number]
+        for number in sorted({self.number(entry) for entry in entries}):
+            entry, start = self.entries[number], starts[number]
             if start < floors[number]:
                 raise FormatError(f"frame at offset {start} of {entry.path!r}: the index leaves "
                                   f"no room for this entry frame after the frame before it")
             if start != run_end or run_end - run_start >= _MAX_RUN:
                 check(run)
                 run, run_start = [], start
-            expected = build_entry_frame(entry)
+            expected = format1.build_entry_frame(entry)
             run.append((number, expected))
             run_end = start + len(expected)
         check(run)
@@ -219,58 +348,31 @@ class Archive(_Reader):
     def _entry_frame_places(self) -> tuple[list[int], list[int]]:
         """Where each entry frame starts by the index, and the offset it cannot start before
         (the end of the blocks before it, counted with the shortest block frame header)."""
-        entries, blocks = self.index.entries, self.index.blocks
+        entries, blocks = self._index1.entries, self._index1.blocks
         starts = [0] * len(entries)
         next_start = self.index_offset
         for number in reversed(range(len(entries))):
             end = blocks[number][0].offset if blocks[number] else next_start
-            next_start = starts[number] = end - entry_frame_size(entries[number])
+            next_start = starts[number] = end - format1.entry_frame_size(entries[number])
         floors = [HEADER_SIZE] * len(entries)
         for number in range(1, len(entries)):
             before = blocks[number - 1]
-            floors[number] = (before[-1].offset + MIN_BLOCK_HEADER + before[-1].stored_size
-                              if before else floors[number - 1])
+            floors[number] = (before[-1].offset + format1.MIN_BLOCK_HEADER
+                              + before[-1].stored_size if before else floors[number - 1])
         return starts, floors
 
     def _refuse_entry_frame(self, number: int, start: int) -> NoReturn:
         """Say what is wrong with the entry frame at `start`, which is not the one the index
         describes: parsing it names the damage, or else the fields that differ."""
-        entry = self.index.entries[number]
+        entry = self.entries[number]
         what = f"frame at offset {start} of {entry.path!r}"
         self._file.seek(start)
-        found = parse_frame(self._file, start, what).entry
+        found = format1.parse_frame(self._file, start, what).entry
         if found is None:
             raise FormatError(f"{what}: the index places an entry frame here, but it is "
                               f"another kind of frame")
-        names = [each.name for each in fields(Entry)]
-        differ = [name for name in names if getattr(found, name) != getattr(entry, name)]
         raise FormatError(f"{what}: the entry frame disagrees with the index "
-                          f"({', '.join(differ)})")
-
-    def encoded_blocks(self, entry: Entry | str) -> Iterator[EncodedBlock]:
-        """The blocks of a file entry as stored, each frame checked against the index; their
-        payloads are verified when they are decoded (or checked)."""
-        position = self._position(entry)
-        for ref in self.index.blocks[position]:
-            where = f"block at offset {ref.offset} of {self.index.entries[position].path!r}"
-            self._file.seek(ref.offset)
-            frame = parse_frame(self._file, ref.offset)
-            if frame.block is None:
-                raise FormatError(f"{where}: the index points at a frame that is not a block")
-            if BlockRef.at(ref.offset, frame.block) != ref:
-                raise FormatError(f"{where}: the block frame disagrees with the index")
-            if self._file.tell() > self._frame_limit[ref.offset]:
-                raise FormatError(f"{where}: the block frame overlaps the next frame")
-            yield EncodedBlock(frame.block, frame.payload, where)
-
-    def iter_data(self, entry: Entry | str) -> Iterator[bytes]:
-        """The data of a file entry, one verified block at a time."""
-        for block in self.encoded_blocks(entry):
-            yield block.decode(self.registry)
-
-    def read(self, entry: Entry | str) -> bytes:
-        """The whole data of a file entry, verified."""
-        return b"".join(self.iter_data(entry))
+                          f"({', '.join(format2.differing_fields(found, entry))})")
 
     def close(self) -> None:
         self._file.close()
@@ -287,88 +389,176 @@ def open_archive(path: str | os.PathLike[str], registry: Registry | None = None)
     return Archive(path, registry)
 
 
+def _match_table(records: Records, catalog: Catalog, positions: dict[str, int], start: int,
+                 end: int, what: str) -> None:
+    """A table agrees with the index: each of its entries is there with the same fields and
+    data, and it lists every entry whose data begins in D[start:end]."""
+    listed = set()
+    for entry, offset in zip(records.entries, records.data_offsets, strict=True):
+        number = positions.get(entry.path)
+        if number is None:
+            raise FormatError(f"{what}: entry {entry.path!r} is not in the index")
+        found = catalog.entries[number]
+        if found != entry or catalog.data_offsets[number] != offset:
+            differ = format2.differing_fields(entry, found)
+            if catalog.data_offsets[number] != offset:
+                differ.append("data_offset")
+            raise FormatError(f"{what}: entry {entry.path!r} disagrees with the index "
+                              f"({', '.join(differ)})")
+        if offset >= end:
+            raise FormatError(f"{what}: entry {entry.path!r} begins after this segment")
+        listed.add(number)
+    for number, entry in enumerate(catalog.entries):
+        if entry.data_size and start <= catalog.data_offsets[number] < end \
+                and number not in listed:
+            raise FormatError(f"{what}: the table does not list {entry.path!r}, whose data "
+                              f"begins in its blocks")
+
+
 class StreamReader(_Reader):
     """Reads an archive front to back, verifying every frame, then the index and the footer
     against what it read. Works on pipes: it never seeks outside the frame being read.
 
     The header is read at once, so a stream that is no archive fails before anything else.
+    `items()` gives the tables of jobs and the encoded blocks in archive order; once it is
+    exhausted, `catalog` is the archive's index, checked against everything read.
     """
 
     def __init__(self, stream: IO[bytes], registry: Registry | None = None) -> None:
         super().__init__(registry)
         self._stream: IO[bytes] | ReplayableStream = (
             stream if stream.seekable() else ReplayableStream(stream))
-        self.seen = Index()
-        minor, self.block_size = parse_header(self._stream)
-        self.format_version = f"{FORMAT_MAJOR}.{minor}"
+        self.major, minor, self.block_size = parse_header(self._stream)
+        self.format_version = f"{self.major}.{minor}"
+        self.catalog: Catalog | None = None
 
     @property
     def position(self) -> int:
-        """Bytes read so far; after the last entry, the archive's size."""
+        """Bytes read so far; after the index and footer, the archive's size."""
         return self._stream.tell()
 
-    def _next_frame(self) -> ParsedFrame:
-        offset = self._stream.tell()
-        frame = parse_frame(self._stream, offset)
+    def _released(self) -> None:
         if isinstance(self._stream, ReplayableStream):
             self._stream.release()
-        return frame
 
-    def entries(self, decode: bool = True) -> Iterator[EntryData]:
-        """Yield each entry with an iterator over its verified data blocks (with `decode`
-        false, the payloads are only checked against their hashes and no data is yielded).
+    def items(self) -> Iterator[Table | EncodedBlock]:
+        return self._items1() if self.major == 1 else self._items2()
 
-        Each data iterator must be finished (or abandoned) before asking for the next entry;
-        whatever is left of it is then read and checked without being decoded.
-        """
-        for entry, blocks in self.encoded_entries():
-            data = (block.decode(self.registry) for block in blocks) if decode else iter(())
-            yield entry, data
-            for block in blocks:  # what the consumer left, or all of it without decode
-                block.check()
+    # -- format 1.0: an entry frame, then its blocks -------------------------------------------
 
-    def encoded_entries(self) -> Iterator[EntryBlocks]:
-        """Yield each entry with an iterator over its blocks as stored (decode them with
-        blocks.decode_entries, on several threads if wanted). The same rule as for entries()
-        holds: finish or abandon each iterator before asking for the next entry."""
+    def _items1(self) -> Iterator[Table | EncodedBlock]:
+        seen = format1.Index()
+        data_position = 0
         while True:
-            frame = self._next_frame()
+            offset = self._stream.tell()
+            frame = format1.parse_frame(self._stream, offset)
+            self._released()
             if frame.index is not None:
-                self._finish(frame.offset, frame.index)
+                if frame.index != seen:
+                    raise FormatError(f"index at offset {offset} does not match the entries "
+                                      f"and blocks of the archive")
+                format1.check_index(frame.index, offset)
+                self._finish(offset)
+                self.catalog = of_format1(frame.index.entries, frame.index.blocks)
                 return
             if frame.entry is None:
-                raise FormatError(f"frame at offset {frame.offset}: a block frame without "
-                                  f"an entry before it")
+                raise FormatError(f"frame at offset {offset}: a block frame without an entry "
+                                  f"before it")
             entry = frame.entry
             refs: list[BlockRef] = []
-            self.seen.entries.append(entry)
-            self.seen.blocks.append(refs)
-            blocks = self._blocks(entry, refs)
-            yield entry, blocks
-            for _ in blocks:  # whatever the consumer left is still read
-                pass
+            seen.entries.append(entry)
+            seen.blocks.append(refs)
+            if entry.data_size:
+                yield Table((Job(entry, data_position, data_position + entry.size),))
+            remaining = entry.data_size
+            while remaining > 0:
+                offset = self._stream.tell()
+                frame = format1.parse_frame(self._stream, offset)
+                self._released()
+                where = f"block at offset {offset} of {entry.path!r}"
+                if frame.block is None:
+                    raise FormatError(f"frame at offset {offset}: {entry.path!r} still lacks "
+                                      f"{remaining} bytes of data, but the frame is no block")
+                if frame.block.raw_size > remaining:
+                    raise FormatError(f"{where}: holds {frame.block.raw_size} bytes, more than "
+                                      f"the {remaining} left of the entry")
+                remaining -= frame.block.raw_size
+                refs.append(BlockRef.at(offset, frame.block))
+                yield EncodedBlock(frame.block, frame.payload, where, data_position)
+                data_position += frame.block.raw_size
 
-    def _blocks(self, entry: Entry, refs: list[BlockRef]) -> Iterator[EncodedBlock]:
-        remaining = entry.size if entry.kind == Kind.FILE else 0
-        while remaining > 0:
-            frame = self._next_frame()
-            where = f"block at offset {frame.offset} of {entry.path!r}"
-            if frame.block is None:
-                raise FormatError(f"frame at offset {frame.offset}: {entry.path!r} still "
-                                  f"lacks {remaining} bytes of data, but the frame is no block")
-            header = frame.block
-            if header.raw_size > remaining:
-                raise FormatError(f"{where}: holds {header.raw_size} bytes, more than the "
-                                  f"{remaining} left of the entry")
-            remaining -= header.raw_size
-            refs.append(BlockRef.at(frame.offset, header))
-            yield EncodedBlock(header, frame.payload, where)
+    # -- format 2: segments of a table and its blocks, then the index -------------------------
 
-    def _finish(self, index_offset: int, index: Index) -> None:
-        if index != self.seen:
-            raise FormatError(f"index at offset {index_offset} does not match the entries "
-                              f"and blocks of the archive")
-        check_index(index, index_offset)
+    def _items2(self) -> Iterator[Table | EncodedBlock]:
+        segments: list[Segment] = []
+        blocks: list[BlockRef] = []
+        tables: list[tuple[str, Records, int, int]] = []  # what, records, segment start, end
+        ranges: set[tuple[int, int]] = set()  # the data ranges handed out so far
+        data_position = 0
+        while True:
+            offset = self._stream.tell()
+            frame = format2.parse_frame(self._stream, offset)
+            self._released()
+            if frame.type == FRAME_INDEX:
+                self._finish_tables(tables)
+                what = f"index at offset {offset}"
+                body = decode_block(self.registry, frame.header, frame.payload, what)
+                index = format2.parse_index_body(body, what)
+                format2.check_index(index, offset, what)
+                if index.segments != segments or list(map(_bare, index.blocks)) != blocks:
+                    raise FormatError(f"{what} does not match the frames of the archive")
+                catalog = Catalog.of_index(index)
+                positions = {entry.path: n for n, entry in enumerate(catalog.entries)}
+                for table_what, records, start, end in tables:
+                    _match_table(records, catalog, positions, start, end, table_what)
+                if {catalog.data_range(n) for n, entry in enumerate(catalog.entries)
+                        if entry.data_size} != ranges:
+                    raise FormatError(f"{what} does not match the frames of the archive")
+                self._finish(offset)
+                self.catalog = catalog
+                return
+            if frame.type == FRAME_TABLE:
+                self._finish_tables(tables)
+                what = f"table at offset {offset}"
+                records = self._table(frame, what)
+                jobs = []
+                for entry, start in zip(records.entries, records.data_offsets, strict=True):
+                    end = start + entry.data_size
+                    if start < data_position and (start, end) not in ranges:
+                        raise FormatError(f"{what}: entry {entry.path!r} has data before this "
+                                          f"segment that no earlier entry has")
+                    ranges.add((start, end))
+                    jobs.append(Job(entry, start, end))
+                segments.append(Segment(offset, 0))
+                tables.append((what, records, data_position, data_position))
+                yield Table(tuple(jobs))
+                continue
+            where = f"block at offset {offset}"
+            if not segments:
+                raise FormatError(f"{where}: a block frame without a table before it")
+            if frame.data_offset != data_position:
+                raise FormatError(f"{where}: its data_offset {frame.data_offset} does not "
+                                  f"follow the blocks before it ({data_position})")
+            segments[-1] = Segment(segments[-1].offset, segments[-1].blocks + 1)
+            blocks.append(BlockRef.at(offset, frame.header, data_position))
+            yield EncodedBlock(frame.header, frame.payload, where, data_position)
+            data_position += frame.header.raw_size
+            what, records, start, _ = tables[-1]
+            tables[-1] = (what, records, start, data_position)
+
+    @staticmethod
+    def _finish_tables(tables: list[tuple[str, Records, int, int]]) -> None:
+        """The last table's new entries (those that are no copies of earlier data) all begin
+        inside its segment's blocks."""
+        if not tables:
+            return
+        what, records, start, end = tables[-1]
+        for entry, offset in zip(records.entries, records.data_offsets, strict=True):
+            if start <= offset and offset >= end:
+                raise FormatError(f"{what}: entry {entry.path!r} begins after this segment")
+
+    def _finish(self, index_offset: int) -> None:
+        """The footer locates the index just read, and nothing follows it."""
         index_end = self._stream.tell()
         footer_offset, footer_size = parse_footer(self._stream.read(FOOTER_SIZE), index_end)
         if (footer_offset, footer_size) != (index_offset, index_end - index_offset):
@@ -378,7 +568,7 @@ class StreamReader(_Reader):
                               f"{index_end + FOOTER_SIZE}")
 
 
-def read_stream(stream: IO[bytes], registry: Registry | None = None,
-                decode: bool = True) -> Iterator[EntryData]:
-    """Read an archive front to back; see StreamReader.entries."""
-    return StreamReader(stream, registry).entries(decode)
+def _bare(ref: BlockRef) -> BlockRef:
+    """An index row as a block frame alone can give it (the group is the index's alone)."""
+    return BlockRef(ref.offset, ref.raw_size, ref.stored_size, ref.codec, ref.version,
+                    ref.data_offset)

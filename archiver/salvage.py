@@ -5,38 +5,34 @@ The archive is scanned front to back, frame by frame, trusting neither index nor
 frame that fails to parse or to check is damage; the scan resynchronises at the next offset
 where a whole frame parses and its XXH32 checks (a false match at a random offset is a chance
 of about one in four billion). Every block is verified as a reader would (payload hash,
-decoding, data hash). An entry is intact when its entry frame is followed by exactly the
-blocks that cover its size, all verified; an entry whose frame was destroyed cannot be found,
-and its blocks are reported as blocks without an entry. A block whose codec is not installed
-is no damage: its payload hash is checked, and its entry is counted as undecodable here.
+decoding, data hash), and remembered with the range of the data stream D it holds.
+
+What a file needs is its range of D: it is intact when every byte of that range is in a
+verified block, and damaged otherwise, so a damaged solid block loses exactly the files that
+have bytes in it. Files are known from the frames that describe them: format 1.0's entry
+frames (each followed by its blocks), format 2's tables (each block says where its bytes lie
+in D). In format 2 the entries without data (directories, symlinks, empty files, links) are in
+the index only: they are salvaged when the index is intact, and it also names files whose
+table was lost. A block whose data no known entry claims is reported as a block without an
+entry. A block whose codec is not installed is no damage: its payload hash is checked, and the
+files in it are counted as undecodable here.
 """
 
 from __future__ import annotations
 
+import bisect
 import mmap
 import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from archiver import format1, format2
 from archiver.blocks import check_payload, decode_block
 from archiver.errors import MissingCodecError, PyarcError
-from archiver.format import (
-    FRAME_BLOCK,
-    FRAME_ENTRY,
-    FRAME_INDEX,
-    HEADER_SIZE,
-    Entry,
-    Kind,
-    ParsedFrame,
-    parse_frame,
-    parse_header,
-)
+from archiver.format import HEADER_SIZE, BlockHeader, Entry, parse_header
 from archiver.plugins import Registry
 from archiver.plugins import registry as default_registry
-
-#: Where a frame may begin: at one of the three frame type bytes.
-FRAME_START = re.compile(b"[" + FRAME_ENTRY + FRAME_BLOCK + FRAME_INDEX + b"]")
 
 
 @dataclass
@@ -49,23 +45,33 @@ class Damage:
 @dataclass
 class ScannedEntry:
     entry: Entry
-    blocks: list[int] = field(default_factory=list)  # offsets of its verified block frames
-    missing: int = 0  # bytes of data not covered by verified blocks
+    start: int = 0  # its range of the data stream
+    end: int = 0
     damaged: bool = False
-    #: Blocks whose payload is intact but whose codec is not installed, so not decodable here.
-    undecodable: int = 0
+    undecodable: bool = False  # some of its data is in a block whose codec is not installed
 
     @property
     def intact(self) -> bool:
-        return not self.damaged and self.missing == 0 and not self.undecodable
+        return not self.damaged and not self.undecodable
+
+
+@dataclass(frozen=True)
+class _Good:
+    """A verified block: where its frame is, and where its data lies in D."""
+
+    offset: int
+    data_offset: int
+    raw_size: int
 
 
 @dataclass
 class Scan:
+    major: int = 0
     entries: list[ScannedEntry] = field(default_factory=list)
     damage: list[Damage] = field(default_factory=list)
     #: Why blocks could not be decoded although intact: one message per missing codec.
     missing_codecs: dict[tuple[str, int], str] = field(default_factory=dict)
+    good: list[_Good] = field(default_factory=list)  # in order of data_offset
 
     @property
     def intact(self) -> list[ScannedEntry]:
@@ -82,95 +88,173 @@ class Scan:
                 if scanned.undecodable and not scanned.damaged]
 
 
+#: Where a frame may begin: at one of the frame type bytes of either format.
+FRAME_START = re.compile(b"[EBIT]")
+
+
 class _Scanner:
     def __init__(self, view: mmap.mmap | bytes, registry: Registry) -> None:
         self.view = view
         self.registry = registry
         self.scan = Scan()
-        self.current: ScannedEntry | None = None
+        self.undecodable: list[tuple[int, int]] = []  # D ranges of intact, undecodable blocks
+        self.index: format2.IndexRecords | None = None
 
-    def frame_at(self, offset: int) -> tuple[ParsedFrame, int]:
-        """The frame at offset and where it ends; PyarcError if there is none."""
+    def parse_at(self, offset: int) -> tuple[object, int]:
+        """The frame at offset (of this archive's format) and where it ends."""
         stream = _View(self.view, offset)
-        frame = parse_frame(stream, offset)
+        parse = format1.parse_frame if self.scan.major == 1 else format2.parse_frame
+        frame = parse(stream, offset)
         return frame, stream.position
 
     def resync(self, start: int) -> int:
         """The next offset from `start` where a whole frame parses and checks."""
         for found in FRAME_START.finditer(self.view, start):
             try:
-                self.frame_at(found.start())
+                self.parse_at(found.start())
             except PyarcError:
                 continue
             return found.start()
         return len(self.view)
 
-    def damaged(self, offset: int, message: str) -> None:
-        name = self.current.entry.path if self.current else None
-        self.scan.damage.append(Damage(offset, message, name))
-        if self.current is not None:
-            self.current.damaged = True
-
-    def close_entry(self, offset: int) -> None:
-        if self.current is not None and self.current.missing:
-            self.damaged(offset, f"{self.current.entry.path!r} lacks {self.current.missing} "
-                                 f"bytes of data (blocks lost)")
-        self.current = None
-
     def run(self) -> Scan:
         try:
-            parse_header(_View(self.view, 0))
+            self.scan.major = parse_header(_View(self.view, 0))[0]
         except PyarcError as error:
             self.scan.damage.append(Damage(0, str(error)))
+            self.scan.major = _guess_major(self.view)
         offset = HEADER_SIZE
+        position = 0  # format 1.0: where the next entry's data begins in D
+        current: ScannedEntry | None = None  # format 1.0: the entry whose blocks come
+        filled = 0  # ... and the bytes of it its blocks gave so far
         while offset < len(self.view):
             try:
-                frame, end = self.frame_at(offset)
+                frame, end = self.parse_at(offset)
             except PyarcError as error:
-                if self.current is not None and not self.current.missing:
-                    self.close_entry(offset)  # complete: the damage is in what follows it
-                self.damaged(offset, str(error))
-                self.close_entry(offset)
+                self.scan.damage.append(Damage(offset, str(error)))
+                current = None  # format 1.0: the rest of its blocks cannot be placed
                 offset = self.resync(offset + 1)
                 continue
-            if frame.index is not None:
-                self.close_entry(offset)
-                break  # the footer follows; the frames read are what matter
-            if frame.entry is not None:
-                self.close_entry(offset)
-                self.current = ScannedEntry(frame.entry, missing=(
-                    frame.entry.size if frame.entry.kind == Kind.FILE else 0))
-                self.scan.entries.append(self.current)
+            if isinstance(frame, format1.ParsedFrame):
+                if frame.index is not None:
+                    break
+                if frame.entry is not None:
+                    current, filled = ScannedEntry(frame.entry, position,
+                                                   position + frame.entry.size), 0
+                    self.scan.entries.append(current)
+                    position += frame.entry.size
+                elif frame.block is not None:
+                    if current is None or current.start + filled + frame.block.raw_size \
+                            > current.end:
+                        self.orphan(offset)
+                    else:
+                        self.block(offset, frame.block, frame.payload, current.start + filled)
+                        filled += frame.block.raw_size
             else:
-                self.block(offset, frame)
+                if frame.type == format2.FRAME_INDEX:
+                    self.read_index(offset, frame)
+                    break
+                if frame.type == format2.FRAME_TABLE:
+                    self.table(offset, frame)
+                else:
+                    self.block(offset, frame.header, frame.payload, frame.data_offset)
             offset = end
-        self.close_entry(offset)
+        self.judge()
         return self.scan
 
-    def block(self, offset: int, frame: ParsedFrame) -> None:
-        header = frame.block
-        assert header is not None
+    def orphan(self, offset: int) -> None:
+        self.scan.damage.append(Damage(offset, f"block at offset {offset}: a block without "
+                                               f"its entry (the frame before it is lost)"))
+
+    def block(self, offset: int, header: BlockHeader, payload: bytes, data_offset: int) -> None:
         where = f"block at offset {offset}"
-        if self.current is None or header.raw_size > self.current.missing:
-            self.scan.damage.append(Damage(offset, f"{where}: a block without its entry (the "
-                                                   f"entry frame before it is lost)"))
-            return
-        where = f"{where} of {self.current.entry.path!r}"
         try:
-            decode_block(self.registry, header, frame.payload, where)
+            decode_block(self.registry, header, payload, where)
         except MissingCodecError as error:  # not damage: check what can be checked
             try:
-                check_payload(header, frame.payload, where)
+                check_payload(header, payload, where)
             except PyarcError as damage:
-                self.damaged(offset, str(damage))
+                self.scan.damage.append(Damage(offset, str(damage)))
             else:
                 self.scan.missing_codecs[header.codec, header.version] = str(error)
-                self.current.undecodable += 1
+                self.undecodable.append((data_offset, data_offset + header.raw_size))
         except PyarcError as error:
-            self.damaged(offset, str(error))
+            self.scan.damage.append(Damage(offset, str(error)))
         else:
-            self.current.blocks.append(offset)
-        self.current.missing -= header.raw_size
+            self.scan.good.append(_Good(offset, data_offset, header.raw_size))
+
+    def table(self, offset: int, frame: format2.CodedFrame) -> None:
+        what = f"table at offset {offset}"
+        try:
+            body = decode_block(self.registry, frame.header, frame.payload, what)
+            records = format2.parse_table_body(body, what)
+        except PyarcError as error:
+            self.scan.damage.append(Damage(offset, str(error)))
+            return
+        for entry, start in zip(records.entries, records.data_offsets, strict=True):
+            self.scan.entries.append(ScannedEntry(entry, start, start + entry.data_size))
+
+    def read_index(self, offset: int, frame: format2.CodedFrame) -> None:
+        """Take the index's entries too, when it is intact: those without data live there
+        alone, and it names the files of lost tables."""
+        what = f"index at offset {offset}"
+        try:
+            body = decode_block(self.registry, frame.header, frame.payload, what)
+            index = format2.parse_index_body(body, what)
+        except PyarcError as error:
+            self.scan.damage.append(Damage(offset, str(error)))
+            return
+        known = {scanned.entry.path for scanned in self.scan.entries}
+        for entry, start in zip(index.entries, index.data_offsets, strict=True):
+            if entry.path not in known:
+                self.scan.entries.append(ScannedEntry(entry, start, start + entry.data_size))
+
+    def judge(self) -> None:
+        """Each entry with data is intact only if its range is in verified blocks; a block no
+        entry claims is reported."""
+        good = sorted(self.scan.good, key=lambda block: block.data_offset)
+        self.scan.good = good
+        covered = _union((block.data_offset, block.data_offset + block.raw_size)
+                         for block in good)
+        missing_codec = _union(self.undecodable)
+        claimed = _union((scanned.start, scanned.end) for scanned in self.scan.entries
+                         if scanned.end > scanned.start)
+        for scanned in self.scan.entries:
+            if scanned.end <= scanned.start:
+                continue
+            if not _inside(covered, scanned.start, scanned.end):
+                if _inside(_union(covered + missing_codec), scanned.start, scanned.end):
+                    scanned.undecodable = True
+                else:
+                    scanned.damaged = True
+                    self.scan.damage.append(Damage(
+                        scanned.start, f"{scanned.entry.path!r}: some of its data is in a "
+                                       f"damaged or lost block", scanned.entry.path))
+        for block in good:
+            if not _inside(claimed, block.data_offset, block.data_offset + block.raw_size):
+                self.orphan(block.offset)
+
+
+def _guess_major(view: mmap.mmap | bytes) -> int:
+    """A damaged header: the format by the frames that follow it (format 2 has tables)."""
+    return 2 if b"T" in view[HEADER_SIZE:HEADER_SIZE + 1] else 1
+
+
+def _union(ranges: object) -> list[tuple[int, int]]:
+    """Sorted, merged (start, end) ranges."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(ranges):  # type: ignore[call-overload]
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _inside(merged: list[tuple[int, int]], start: int, end: int) -> bool:
+    """Whether [start, end) lies within one of the merged ranges."""
+    at = bisect.bisect_right(merged, (start, float("inf"))) - 1
+    return at >= 0 and merged[at][0] <= start and end <= merged[at][1]
 
 
 class _View:
@@ -208,15 +292,28 @@ def scan(path: str | os.PathLike[str], registry: Registry | None = None) -> Scan
             return _Scanner(view, registry or default_registry()).run()
 
 
-def intact_data(path: str | os.PathLike[str], scanned: ScannedEntry,
+def intact_data(path: str | os.PathLike[str], scanned: ScannedEntry, found: Scan,
                 registry: Registry | None = None) -> Iterator[bytes]:
     """The verified data of an intact entry found by `scan`, block by block."""
     registry = registry or default_registry()
+    starts = [block.data_offset for block in found.good]
+    position = scanned.start
     with open(path, "rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as view:
-        for offset in scanned.blocks:
-            frame = parse_frame(_View(view, offset), offset)
-            if frame.block is None:
-                raise PyarcError(f"frame at offset {offset}: no longer a block (the archive "
-                                 f"changed while it was read)")
-            yield decode_block(registry, frame.block, frame.payload,
-                               f"block at offset {offset} of {scanned.entry.path!r}")
+        while position < scanned.end:
+            block = found.good[bisect.bisect_right(starts, position) - 1]
+            stream = _View(view, block.offset)
+            if found.major == 1:
+                frame1 = format1.parse_frame(stream, block.offset)
+                header, payload = frame1.block, frame1.payload
+            else:
+                frame2 = format2.parse_frame(stream, block.offset)
+                header, payload = frame2.header, frame2.payload
+            if header is None:
+                raise PyarcError(f"frame at offset {block.offset}: no longer a block (the "
+                                 f"archive changed while it was read)")
+            data = decode_block(registry, header, payload,
+                                f"block at offset {block.offset} of {scanned.entry.path!r}")
+            start = position - block.data_offset
+            end = min(len(data), scanned.end - block.data_offset)
+            yield data[start:end]
+            position = block.data_offset + end

@@ -28,10 +28,13 @@ from __future__ import annotations
 import os
 import stat
 import warnings
+from collections import Counter
 from collections.abc import Iterator, Sequence
-from typing import BinaryIO
+from dataclasses import dataclass
+from typing import Any, BinaryIO
 
 import pathspec
+import xxhash
 
 from archiver.errors import PyarcError, UsageError
 from archiver.format import Entry, Kind
@@ -203,22 +206,135 @@ class Selection:
     def sources(self, block_size: int, problems: Problems,
                 skip: set[tuple[int, int]] | frozenset[tuple[int, int]] = frozenset()
                 ) -> Iterator[Source]:
-        """The entries to pack, each file with its data in blocks of `block_size`."""
-        for name, path, info in self.walk(problems, skip):
+        """What to pack, for the writer (archiver/writer.py): first the entries without data
+        (directories, symlinks), then the regular files in the order their data takes in the
+        archive, each with its data in chunks of at most `block_size`, and each file whose
+        contents equal an earlier one's (size, then hash, then every byte) as a copy of it."""
+        files: list[_Found] = []
+        for order, (name, path, info) in enumerate(self.walk(problems, skip)):
             if stat.S_ISREG(info.st_mode):
-                source = _open_file(name, path, info, block_size, problems, self.dereference)
-                if source is not None:
-                    yield source
-            else:
-                entry = _entry_for(name, path, info, problems)
-                if entry is not None:
-                    yield entry, None
+                files.append(_Found(order, name, path, info))
+                continue
+            entry = _entry_for(name, path, info, problems)
+            if entry is not None:
+                yield Source(order, entry)
+        yield from _deduplicated(files, block_size, problems, self.dereference)
 
 
-def _open_file(name: str, path: str, info: os.stat_result, block_size: int,
-               problems: Problems, follow: bool) -> Source | None:
-    """The entry and data of a regular file, opened now: None (a problem reported) when it
-    cannot be opened or is no longer the file the walk found."""
+@dataclass(frozen=True, slots=True)
+class _Found:
+    """A regular file the walk found: its place in the archive order, its name in the
+    archive, its path, and what lstat (or stat, with -L) said."""
+
+    order: int
+    name: str
+    path: str
+    info: os.stat_result
+
+
+def _deduplicated(files: list[_Found], block_size: int, problems: Problems,
+                  follow: bool) -> Iterator[Source]:
+    """The files as sources in data order, a file with the same contents as an earlier one
+    right after it and as a copy of it.
+
+    Only files that share their size with another one can be equal; those are hashed first
+    (xxh3-128), and a candidate is a copy only if, when its turn comes, its bytes equal those
+    of the file it would copy, which must still hash as what was stored (a file that changed
+    in between is stored on its own).
+    """
+    sizes = Counter(found.info.st_size for found in files)
+    twins: dict[tuple[int, bytes], list[_Found]] = {}  # (size, hash) -> files, in order
+    key_of: dict[int, tuple[int, bytes]] = {}  # order -> its key in twins
+    for found in files:
+        if found.info.st_size and sizes[found.info.st_size] > 1:
+            digest = _digest(found.path, follow)
+            if digest is not None:
+                key = (found.info.st_size, digest)
+                twins.setdefault(key, []).append(found)
+                key_of[found.order] = key
+    placed: set[int] = set()
+    for found in files:  # (archive order, for now: grouping comes next)
+        if found.order in placed:
+            continue
+        members = twins[key_of[found.order]] if found.order in key_of else [found]
+        original: tuple[_Found, bytes] | None = None  # the first stored, and its hash
+        for member in members:
+            placed.add(member.order)
+            if original is not None and _same_contents(member, original, follow):
+                opened = _open_entry(member, problems, follow)
+                if opened is not None:
+                    opened[1].close()
+                    yield Source(member.order, opened[0], same_as=original[0].order)
+                continue
+            opened = _open_entry(member, problems, follow)
+            if opened is None:
+                continue
+            entry, file = opened
+            hasher = xxhash.xxh3_128()
+            yield Source(member.order, entry,
+                         _hashing(_read_blocks(file, member.path, entry, block_size, problems),
+                                  hasher))
+            # The writer has read the data before it asks for the next source: the hash is
+            # that of what was stored.
+            if original is None and len(members) > 1:
+                original = (member, hasher.digest())
+
+
+def _hashing(data: Iterator[bytes], hasher: Any) -> Iterator[bytes]:
+    for chunk in data:
+        hasher.update(chunk)
+        yield chunk
+
+
+def _digest(path: str, follow: bool) -> bytes | None:
+    """The xxh3-128 of a file's contents, or None if it cannot be read (the data pass then
+    reports it)."""
+    hasher = xxhash.xxh3_128()
+    try:
+        with _open_quietly(path, follow) as file:
+            while chunk := file.read(1 << 20):
+                hasher.update(chunk)
+    except OSError:
+        return None
+    return hasher.digest()
+
+
+def _same_contents(member: _Found, original: tuple[_Found, bytes], follow: bool) -> bool:
+    """Whether a file's bytes are, now, those stored for `original`: every byte equal to the
+    original's on disk, which still hashes as what was stored."""
+    hasher = xxhash.xxh3_128()
+    try:
+        with _open_quietly(member.path, follow) as mine, \
+                _open_quietly(original[0].path, follow) as theirs:
+            while True:
+                chunk, other = mine.read(1 << 20), theirs.read(1 << 20)
+                if chunk != other:
+                    return False
+                if not chunk:
+                    break
+                hasher.update(chunk)
+    except OSError:
+        return False
+    return hasher.digest() == original[1]
+
+
+def _open_quietly(path: str, follow: bool) -> BinaryIO:
+    """A regular file opened for reading, never following a symlink put in its place (unless
+    `follow`) nor blocking on a FIFO; OSError if it is anything else."""
+    descriptor = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK
+                         | (0 if follow else os.O_NOFOLLOW))
+    file = os.fdopen(descriptor, "rb")
+    if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+        file.close()
+        raise OSError(f"{path!r} is not a regular file")
+    return file
+
+
+def _open_entry(found: _Found, problems: Problems,
+                follow: bool) -> tuple[Entry, BinaryIO] | None:
+    """The entry of a regular file and the file, opened now: None (a problem reported) when
+    it cannot be opened or is no longer the file the walk found."""
+    path, info = found.path, found.info
     flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | (0 if follow else os.O_NOFOLLOW)
     try:
         descriptor = os.open(path, flags)
@@ -236,9 +352,9 @@ def _open_file(name: str, path: str, info: os.stat_result, block_size: int,
         problems.report(f"{path!r} was replaced while packing; skipped")
         return None
     os.set_blocking(descriptor, True)
-    entry = Entry(name, Kind.FILE, stat.S_IMODE(opened.st_mode), opened.st_mtime_ns,
+    entry = Entry(found.name, Kind.FILE, stat.S_IMODE(opened.st_mode), opened.st_mtime_ns,
                   opened.st_size)
-    return entry, _read_blocks(file, path, entry, block_size, problems)
+    return entry, file
 
 
 def _read_blocks(file: BinaryIO, path: str, entry: Entry, block_size: int,

@@ -1,8 +1,19 @@
-"""Writing archives: entry and block frames in order, then the index and the footer.
+"""Writing archives (format 2): segments of a table and its blocks, then the index and the
+footer.
 
-Blocks are compressed on `jobs` threads by `ordered_map`, but written strictly in input order,
-so the archive's bytes do not depend on the number of threads. The writer only appends, so it
-can write to a pipe; it counts the bytes it has written to know each block's offset.
+The writer is given the entries in the order their *data* should take in the data stream D
+(pack puts similar files side by side, archiver/grouping.py), each with its place in the
+*archive* order (what the index lists, what the user sees). It fills blocks of at most
+`block_size` bytes of D with the files' data, one after the other; a new block starts where a
+file's kind group changes (so that each block is of one kind, and auto mode picks a codec for
+it), and with `solid` false at every file. Before each block whose data some file begins in
+comes a table listing those files; a file whose data is identical to an earlier one's
+(`same_as`) gets no data of its own: its record points at the earlier range.
+
+Blocks and tables are compressed on `jobs` threads by `ordered_map`, but written strictly in
+order, so the archive's bytes do not depend on the number of threads. The writer only appends,
+so it can write to a pipe; it counts the bytes it has written to know each frame's offset. It
+holds at most 2 x jobs blocks in memory, and the entries (for the index).
 """
 
 from __future__ import annotations
@@ -13,49 +24,123 @@ from typing import IO
 
 from archiver.blocks import BlockEncoder, ordered_map
 from archiver.errors import PyarcError
-from archiver.format import (
-    BlockHeader,
-    BlockRef,
-    Entry,
-    Index,
-    Kind,
-    build_block_head,
-    build_entry_frame,
-    build_footer,
-    build_header,
-    build_index_frame,
+from archiver.format import BlockHeader, BlockRef, Entry, build_footer, build_header
+from archiver.format2 import (
+    FRAME_BLOCK,
+    FRAME_INDEX,
+    FRAME_TABLE,
+    IndexRecords,
+    Records,
+    Segment,
+    build_frame_head,
+    build_index_body,
+    build_table_body,
 )
 
-#: An entry and, for a file, an iterable of its data in chunks of exactly the block size
-#: (the last may be shorter).
-Source = tuple[Entry, Iterable[bytes] | None]
+
+@dataclass
+class Source:
+    """An entry to write: `order` is its place in the archive order; `data` gives exactly
+    `entry.data_size` bytes (in chunks of any size) for a file with data, nothing otherwise;
+    `group` is its kind group; `same_as` the `order` of an earlier source with the same data,
+    whose range it shares instead (then `data` is None)."""
+
+    order: int
+    entry: Entry
+    data: Iterable[bytes] | None = None
+    group: str = "data"
+    same_as: int | None = None
 
 
 @dataclass
 class WriteStats:
     entries: int = 0
     blocks: int = 0
-    raw_bytes: int = 0
+    raw_bytes: int = 0  # the data of the files, counting identical ones each time
     archive_bytes: int = 0
+    shared_bytes: int = 0  # what identical contents stored once saved
     #: What `pack` could not store as it was on disk (archiver/sources.py: Problems).
     problems: list[str] = field(default_factory=list)
 
 
-def _tasks(sources: Iterable[Source]) -> Iterator[Entry | bytes]:
-    """Flatten the sources into entries, each followed by its data blocks. A source must give
-    exactly its entry's size (archiver/sources.py pads or cuts a file that changed)."""
-    for entry, data in sources:
-        yield entry
-        if entry.kind != Kind.FILE:
+@dataclass
+class _Segment:
+    """A task for a worker: a table (None for a block no file begins in) and a block of D
+    (None for a table of copies only, after the last block)."""
+
+    records: Records | None
+    data: bytes | None
+    data_offset: int
+    group: str
+
+
+def _data(source: Source) -> Iterator[bytes]:
+    """The source's data, checked to be exactly its entry's data size."""
+    total = 0
+    for chunk in source.data or ():
+        total += len(chunk)
+        if total > source.entry.data_size:
+            raise PyarcError(f"{source.entry.path!r}: more data than its "
+                             f"{source.entry.data_size} bytes")
+        yield chunk
+    if total != source.entry.data_size:
+        raise PyarcError(f"{source.entry.path!r}: {total} bytes of data for "
+                         f"{source.entry.data_size}")
+
+
+def _segments(sources: Iterable[Source], block_size: int, solid: bool, stats: WriteStats,
+              placed: list[tuple[int, Entry, int]]) -> Iterator[_Segment]:
+    """Cut the sources' data into blocks, and say which files begin in each. Every entry,
+    with the start of its data in D (0 without data), is added to `placed` with its order."""
+    buffer = bytearray()
+    start = 0  # where the buffer begins in D
+    records = Records()  # the files that begin in the buffer, and copies met meanwhile
+    group = "data"
+    ranges: dict[int, int] = {}  # order -> data_offset, for same_as
+
+    def cut(length: int) -> _Segment:
+        nonlocal start, records
+        # A table lists its files in the order of their data; a copy met later comes after
+        # the file it copies (a stable sort keeps that order).
+        order = sorted(range(len(records.entries)), key=records.data_offsets.__getitem__)
+        table = Records([records.entries[n] for n in order],
+                        [records.data_offsets[n] for n in order])
+        segment = _Segment(table if table.entries else None, bytes(buffer[:length]), start,
+                           group)
+        del buffer[:length]
+        start += length
+        records = Records()
+        return segment
+
+    for source in sources:
+        entry = source.entry
+        stats.entries += 1
+        if source.same_as is not None:
+            offset = ranges[source.same_as]
+            records.entries.append(entry)
+            records.data_offsets.append(offset)
+            placed.append((source.order, entry, offset))
+            stats.raw_bytes += entry.data_size
+            stats.shared_bytes += entry.data_size
             continue
-        total = 0
-        for block in data or ():
-            total += len(block)
-            if total > entry.size:
-                raise PyarcError(f"{entry.path!r}: more data than its {entry.size} bytes")
-            yield block
-        if total != entry.size:
-            raise PyarcError(f"{entry.path!r}: {total} bytes of data for {entry.size}")
+        if not entry.data_size:
+            placed.append((source.order, entry, 0))
+            continue
+        if buffer and (not solid or source.group != group):
+            yield cut(len(buffer))
+        group = source.group
+        offset = start + len(buffer)
+        ranges[source.order] = offset
+        records.entries.append(entry)
+        records.data_offsets.append(offset)
+        placed.append((source.order, entry, offset))
+        for chunk in _data(source):
+            buffer += chunk
+            while len(buffer) >= block_size:
+                yield cut(block_size)
+        stats.raw_bytes += entry.data_size
+    if buffer or records.entries:
+        yield cut(len(buffer))
 
 
 def write_archive(
@@ -66,11 +151,15 @@ def write_archive(
     jobs: int = 1,
     on_block: Callable[[int], None] | None = None,
     on_entry: Callable[[Entry], None] | None = None,
+    *,
+    solid: bool = True,
 ) -> WriteStats:
-    """Write a complete archive of `sources` to `out` with `jobs` threads; `on_block(raw_bytes)`
-    reports progress, `on_entry(entry)` each entry as its frame is written."""
+    """Write a complete archive of `sources` (in the order of their data) to `out` with
+    `jobs` threads; `on_block(raw_bytes)` reports progress, `on_entry(entry)` each entry as
+    it is placed."""
     stats = WriteStats()
-    index = Index()
+    placed: list[tuple[int, Entry, int]] = []
+    index = IndexRecords()
     position = 0
 
     def emit(data: bytes) -> None:
@@ -78,32 +167,51 @@ def write_archive(
         out.write(data)
         position += len(data)
 
-    def compress(task: Entry | bytes) -> Entry | tuple[BlockHeader, bytes]:
-        return task if isinstance(task, Entry) else encoder.encode(task)
+    def compress(segment: _Segment) -> tuple[tuple[BlockHeader, bytes] | None,
+                                              tuple[BlockHeader, bytes] | None]:
+        table = (encoder.encode(build_table_body(segment.records))
+                 if segment.records is not None else None)
+        block = encoder.encode(segment.data) if segment.data else None
+        return table, block
 
-    def is_block(task: Entry | bytes) -> bool:  # entries only pass through
-        return not isinstance(task, Entry)
-
-    emit(build_header(block_size))
-    for result in ordered_map(compress, _tasks(sources), jobs, heavy=is_block):
-        if isinstance(result, Entry):
-            index.entries.append(result)
-            index.blocks.append([])
-            stats.entries += 1
-            emit(build_entry_frame(result))
+    def announced(segment_sources: Iterable[Source]) -> Iterator[Source]:
+        for source in segment_sources:
             if on_entry is not None:
-                on_entry(result)
-            continue
-        header, payload = result
-        index.blocks[-1].append(BlockRef.at(position, header))
-        emit(build_block_head(header))
-        emit(payload)
-        stats.blocks += 1
-        stats.raw_bytes += header.raw_size
-        if on_block is not None:
-            on_block(header.raw_size)
+                on_entry(source.entry)
+            yield source
+
+    tasks = _segments(announced(sources), block_size, solid, stats, placed)
+    emit(build_header(block_size))
+    for segment, (table, block) in _with_results(tasks, compress, jobs):
+        if table is not None:
+            index.segments.append(Segment(position, 0))
+            emit(build_frame_head(FRAME_TABLE, table[0]))
+            emit(table[1])
+        if block is not None:
+            header, payload = block
+            if not index.segments:
+                raise PyarcError("internal: a block before the first table")
+            last = index.segments[-1]
+            index.segments[-1] = Segment(last.offset, last.blocks + 1)
+            index.blocks.append(BlockRef.at(position, header, segment.data_offset,
+                                            segment.group))
+            emit(build_frame_head(FRAME_BLOCK, header, segment.data_offset))
+            emit(payload)
+            stats.blocks += 1
+            if on_block is not None:
+                on_block(header.raw_size)
+    for _, entry, offset in sorted(placed, key=lambda item: item[0]):
+        index.entries.append(entry)
+        index.data_offsets.append(offset)
     index_offset = position
-    emit(build_index_frame(index))
+    header, payload = encoder.encode(build_index_body(index))
+    emit(build_frame_head(FRAME_INDEX, header))
+    emit(payload)
     emit(build_footer(index_offset, position - index_offset))
     stats.archive_bytes = position
     return stats
+
+
+def _with_results(tasks: Iterator[_Segment], work: Callable, jobs: int) -> Iterator[tuple]:
+    """(task, work(task)) for each task, computed on `jobs` threads, in order."""
+    return ordered_map(lambda task: (task, work(task)), tasks, jobs)
