@@ -21,7 +21,7 @@ import xxhash
 from archiver.blocks import STORE, BlockEncoder, EncodedBlock, decode_items, worker_count
 from archiver.catalog import Catalog
 from archiver.codec import OptionValue, format_codec_spec, parse_codec_spec
-from archiver.errors import ExistsError, PyarcError, UsageError
+from archiver.errors import CodecError, ExistsError, FormatError, PyarcError, UsageError
 from archiver.extract import Extractor
 from archiver.format import (
     DEFAULT_BLOCK_SIZE,
@@ -91,6 +91,21 @@ def make_encoder(codec: str = AUTO, registry: Registry | None = None,
     return BlockEncoder([registry.create(format_codec_spec(name, merged))], store)
 
 
+#: The codecs that compress tables and the index, whatever the data's codec: built-in ones only,
+#: so that an archive can be listed without the plugin its data needs, and ones that decode fast,
+#: since `pyarc list` decodes the whole index.
+METADATA_CODECS = ("lz77", "bwt")
+
+
+def metadata_encoder(registry: Registry | None = None) -> BlockEncoder:
+    """The encoder of tables and the index: auto over those of METADATA_CODECS installed
+    (store only, if none is)."""
+    registry = registry or default_registry()
+    store = registry.create(STORE)
+    return BlockEncoder([registry.create(name) for name in METADATA_CODECS
+                         if name in registry] or [store], store)
+
+
 def check_block_size(block_size: int) -> None:
     if not MIN_BLOCK_SIZE <= block_size <= MAX_BLOCK_SIZE:
         raise UsageError(f"block size {block_size} is outside {MIN_BLOCK_SIZE}.."
@@ -116,7 +131,7 @@ def compress(data: bytes, codec: str = AUTO, *, block_size: int = DEFAULT_BLOCK_
     entry = Entry("", Kind.FILE, 0o644, 0, len(data))
     out = io.BytesIO()
     write_archive(out, [Source(0, entry, _slices(data, block_size))], encoder, block_size,
-                  worker_count(jobs))
+                  worker_count(jobs), metadata=metadata_encoder(registry))
     return out.getvalue()
 
 
@@ -124,8 +139,7 @@ def decompress(blob: bytes, registry: Registry | None = None) -> bytes:
     """The data of a single-entry archive made by `compress` (or of any archive holding
     exactly one file), with every checksum verified."""
     reader = StreamReader(io.BytesIO(blob), registry)
-    parts = [b"".join(chunks) for _, chunks in scatter(decode_items(reader.items(),
-                                                                    reader.registry))
+    parts = [b"".join(chunks) for _, chunks in reader.deliveries()
              if not isinstance(chunks, Copy)]
     assert reader.catalog is not None
     entries = reader.catalog.entries
@@ -217,7 +231,8 @@ def pack(
         if first is None:
             raise PyarcError("nothing to pack: every path given was skipped or excluded")
         stats = write_archive(out, itertools.chain([first], sources), encoder, block_size,
-                              threads, on_block, on_entry, solid=solid)
+                              threads, on_block, on_entry, solid=solid,
+                              metadata=metadata_encoder(registry))
         stats.problems = problems.messages
         return stats
 
@@ -337,8 +352,7 @@ def test(archive: str | os.PathLike[str], registry: Registry | None = None,
     stream = _open_input(archive)
     try:
         reader = StreamReader(stream, registry)
-        items = decode_items(reader.items(), reader.registry, worker_count(jobs))
-        for _, chunks in scatter(items):
+        for _, chunks in reader.deliveries(worker_count(jobs)):
             if not isinstance(chunks, Copy):
                 for _ in _counted(chunks, stats, on_block):
                     pass
@@ -446,8 +460,7 @@ def unpack(
         # The sizes come as the data does: cap the output as it is written.
         with Extractor(dest, force=force,
                        keep_absolute_symlinks=keep_absolute_symlinks) as extractor:
-            items = decode_items(stream.items(), stream.registry, threads)
-            restore.files(extractor, scatter(items), members,
+            restore.files(extractor, stream.deliveries(threads), members,
                           lambda size: cap.add(size, stream.position))
             assert stream.catalog is not None
             numbers = [number for number, entry in enumerate(stream.catalog.entries)
@@ -473,6 +486,7 @@ def unpack(
         with Extractor(dest, force=force,
                        keep_absolute_symlinks=keep_absolute_symlinks) as extractor:
             extractor.check_conflicts(map(restore.destination, selected))
+            restore.others(extractor, catalog, numbers, directories=True)
             restore.files(extractor, scatter(decode_items(items, opened.registry, threads)),
                           members, None)
             restore.others(extractor, catalog, numbers)
@@ -503,8 +517,11 @@ class _Restore:
             if isinstance(data, Copy):
                 data = self._copy(extractor, job, data)
             hasher = xxhash.xxh3_64()
-            extractor.extract(target, _hashed(_counted(data, self.stats, self.on_block, cap),
-                                              hasher))
+            try:
+                extractor.extract(target, _hashed(_counted(data, self.stats, self.on_block,
+                                                           cap), hasher))
+            except (FormatError, CodecError) as error:  # a block of its data is damaged
+                raise type(error)(f"{error}; {job.entry.path!r} is not extracted") from None
             self.written.setdefault((job.start, job.end), (target, hasher.intdigest()))
             self.done_with(job.entry, target)
 
@@ -529,10 +546,14 @@ class _Restore:
 
         return checked()
 
-    def others(self, extractor: Extractor, catalog: Catalog, numbers: list[int]) -> None:
-        """The selected entries not yet extracted; hard links last, once their files are."""
+    def others(self, extractor: Extractor, catalog: Catalog, numbers: list[int],
+               directories: bool = False) -> None:
+        """The selected entries not yet extracted (with `directories`, the directories only,
+        which go first when the catalog is known in advance: then even a failed unpack leaves
+        them their modes); hard links last, once their files are."""
         rest = [catalog.entries[number] for number in numbers
-                if catalog.entries[number].path not in self.done]
+                if catalog.entries[number].path not in self.done
+                and (catalog.entries[number].kind == Kind.DIRECTORY or not directories)]
         for entry in sorted(rest, key=lambda entry: entry.kind == Kind.HARDLINK):
             target = self.destination(entry)
             extractor.extract(target, ())

@@ -26,9 +26,11 @@ from dataclasses import dataclass
 from archiver.errors import PyarcError
 
 #: The default expansion cap for streams and salvage: data over archive size. Real data rarely
-#: passes 100:1; all zeros reach about 14,000:1 at the default block size (the block framing is
-#: the floor), so this lets them through, while a 1 MB bomb cannot write more than 20 GB.
-DEFAULT_MAX_RATIO = 20_000
+#: passes 100:1; all zeros reach about 65,000:1 in one block of the default 16 MiB, and about
+#: 160,000:1 over several (a block's framing is the floor), so this lets them through, while a
+#: 1 MB bomb cannot write more than 200 GB. Zeros packed in larger blocks go beyond it: raise
+#: the cap for them.
+DEFAULT_MAX_RATIO = 200_000
 #: The ratio is judged only beyond this much output: tiny archives of tiny files have large
 #: ratios (an empty file costs bytes of framing) and are no threat.
 RATIO_FLOOR = 1 << 20

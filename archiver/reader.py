@@ -37,7 +37,7 @@ from archiver.format import (
 from archiver.format2 import FRAME_BLOCK, FRAME_INDEX, FRAME_TABLE, Records, Segment
 from archiver.plugins import Registry
 from archiver.plugins import registry as default_registry
-from archiver.restore import Job, Table, jobs_for, needed_blocks, scatter
+from archiver.restore import Delivery, Job, Table, jobs_for, needed_blocks, scatter
 
 
 @dataclass
@@ -443,6 +443,11 @@ class StreamReader(_Reader):
 
     def items(self) -> Iterator[Table | EncodedBlock]:
         return self._items1() if self.major == 1 else self._items2()
+
+    def deliveries(self, jobs: int = 1) -> Iterator[Delivery]:
+        """Every file with data, in the order of its data, with its verified bytes (decoded on
+        `jobs` threads), or the earlier file it copies (archiver/restore.py)."""
+        return scatter(decode_items(self.items(), self.registry, jobs))
 
     # -- format 1.0: an entry frame, then its blocks -------------------------------------------
 

@@ -5,7 +5,8 @@ A *job* is a file to write and its range of D. Jobs come in the order of their d
 blocks come in archive order, which is D's order. A job's bytes are the slices of the blocks
 that cover its range; a block may serve many jobs (solid), and a job may span many blocks
 (a large file). A job whose range is the same as an earlier job's (identical contents, stored
-once) gets no slices: it is a copy of that earlier job's file.
+once) gets the slices again while they are in the block at hand, and otherwise none: it is
+then a copy of that earlier job's file.
 
 The items of a plan are tables of jobs and decoded blocks, in the order a stream has them: a
 table comes before the blocks in which its jobs begin, and a block's `data_offset` says where
@@ -125,8 +126,10 @@ def scatter(items: Iterator[Item]) -> Iterator[Delivery]:
                 return
         job = pending.popleft()
         earlier = done.get((job.start, job.end))
-        if earlier is not None:
-            yield job, Copy(earlier)
+        in_block = (block is not None and block.data_offset <= job.start
+                    and job.end <= block.data_offset + len(block.data))
+        if earlier is not None and not in_block:
+            yield job, Copy(earlier)  # its bytes are gone by: copy the file that got them
             continue
         done[job.start, job.end] = job
         data = chunks(job)

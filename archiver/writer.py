@@ -153,10 +153,13 @@ def write_archive(
     on_entry: Callable[[Entry], None] | None = None,
     *,
     solid: bool = True,
+    metadata: BlockEncoder | None = None,
 ) -> WriteStats:
     """Write a complete archive of `sources` (in the order of their data) to `out` with
     `jobs` threads; `on_block(raw_bytes)` reports progress, `on_entry(entry)` each entry as
-    it is placed."""
+    it is placed. Tables and the index are compressed by `metadata` (by default `encoder`):
+    pack gives an encoder of built-in codecs only, so that any pyarc can list the archive."""
+    metadata = metadata or encoder
     stats = WriteStats()
     placed: list[tuple[int, Entry, int]] = []
     index = IndexRecords()
@@ -169,7 +172,7 @@ def write_archive(
 
     def compress(segment: _Segment) -> tuple[tuple[BlockHeader, bytes] | None,
                                               tuple[BlockHeader, bytes] | None]:
-        table = (encoder.encode(build_table_body(segment.records))
+        table = (metadata.encode(build_table_body(segment.records))
                  if segment.records is not None else None)
         block = encoder.encode(segment.data) if segment.data else None
         return table, block
@@ -204,7 +207,7 @@ def write_archive(
         index.entries.append(entry)
         index.data_offsets.append(offset)
     index_offset = position
-    header, payload = encoder.encode(build_index_body(index))
+    header, payload = metadata.encode(build_index_body(index))
     emit(build_frame_head(FRAME_INDEX, header))
     emit(payload)
     emit(build_footer(index_offset, position - index_offset))

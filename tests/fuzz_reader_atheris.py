@@ -11,6 +11,7 @@ spec/vectors/good, copied to build/fuzz-corpus where libFuzzer adds what it find
 import contextlib
 import io
 import sys
+from collections.abc import Iterator
 
 import atheris
 
@@ -24,8 +25,8 @@ def read_everything(data: bytes) -> None:
     with contextlib.suppress(PyarcError):
         archiver.decompress(data)
     with contextlib.suppress(PyarcError):
-        for _, blocks in StreamReader(io.BytesIO(data)).entries():
-            for _ in blocks:
+        for _, chunks in StreamReader(io.BytesIO(data)).deliveries():
+            for _ in chunks if isinstance(chunks, Iterator) else ():
                 pass
 
 

@@ -30,7 +30,7 @@ def text_then_noise() -> bytes:
 
 def block_codecs(archive: Path) -> list[str]:
     """The codec of each block of the archive's one entry, in order."""
-    return [ref.codec for ref in api.read_index(archive).index.blocks[0]]
+    return [ref.codec for ref in api.read_index(archive).catalog.blocks]
 
 
 def test_text_and_random_blocks_pick_different_codecs(tmp_path: Path) -> None:

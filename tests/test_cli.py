@@ -540,7 +540,7 @@ def test_pack_to_stdout_redirected_into_the_tree(tree: Path, tmp_path: Path) -> 
                               stdout=out, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
                               timeout=60)
     assert done.returncode == 0, done.stderr
-    names = [entry.path for entry in api.read_index(target).index.entries]
+    names = [entry.path for entry in api.read_index(target).catalog.entries]
     assert "self.pyarc" not in names
     assert "a.txt" in names
 
@@ -599,7 +599,7 @@ def test_two_paths_stored_under_one_name_are_refused(tmp_path: Path, run_cli: Ru
     # The same folder given twice (or a folder and something inside it) is packed once.
     code, _, err = run_cli("pack", "out.pyarc", "a", "a/data", "a", cwd=tmp_path)
     assert code == 0, err
-    assert [entry.path for entry in api.read_index(tmp_path / "out.pyarc").index.entries] == [
+    assert [entry.path for entry in api.read_index(tmp_path / "out.pyarc").catalog.entries] == [
         "a", "a/data", "a/data/x"]
 
 

@@ -52,7 +52,7 @@ def big_text(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def big_archive(big_text: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     archive = tmp_path_factory.mktemp("archive") / "big.pyarc"
-    archiver.pack([big_text], archive, codec="arithmetic", jobs=2)
+    archiver.pack([big_text], archive, codec="arithmetic", block_size=1 << 20, jobs=2)
     return archive
 
 
@@ -145,7 +145,7 @@ def big_tree_archive(big_text: Path, tmp_path_factory: pytest.TempPathFactory) -
     for folder in (tree / "sub", tree):
         folder.chmod(0o751)
     archive = tree.parent / "tree.pyarc"
-    archiver.pack([tree], archive, codec="arithmetic", jobs=2)
+    archiver.pack([tree], archive, codec="arithmetic", block_size=1 << 20, jobs=2)
     return archive
 
 

@@ -28,7 +28,9 @@ from conftest import (
 import archiver
 from archiver import api
 
-SLOW = 12 << 20  # arithmetic coding reads this over about a second: time for a change
+#: Coding in 1 MiB blocks reads this over a second or more: time for a change (the writer reads
+#: at most a few blocks ahead of the coder).
+SLOW = 8 << 20
 
 
 def error_lines(err: str) -> list[str]:
@@ -40,12 +42,14 @@ def warning_lines(err: str) -> list[str]:
 
 
 def names(archive: Path) -> list[str]:
-    return [entry.path for entry in api.read_index(archive).index.entries]
+    return [entry.path for entry in api.read_index(archive).catalog.entries]
 
 
 def text(size: int, seed: int = 1) -> bytes:
-    words = [b"alpha", b"beta", b"gamma", b"delta", b"epsilon", b"zeta\n"]
+    """Text of a thousand made-up words: slow enough for ppm (about 2 MB/s)."""
     rng = random.Random(seed)
+    words = [bytes(rng.choices(b"abcdefghijklmnopqrstuvwxyz", k=rng.randint(2, 9)))
+             for _ in range(1000)]
     return b" ".join(rng.choice(words) for _ in range(size // 5))[:size]
 
 
@@ -56,10 +60,13 @@ def start_pack(*args: str | Path, cwd: Path) -> subprocess.Popen[bytes]:
 
 
 def wait_until_writing(folder: Path, process: subprocess.Popen[bytes]) -> None:
-    """Until the archive's temporary file exists: the pack has begun reading its inputs."""
+    """Until the archive's temporary file exists and a little more: the pack has opened its
+    first input and is reading it, one block per coded block (ppm takes about 0.2 s for each
+    of its 1 MiB blocks)."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and process.poll() is None:
         if any(".pyarc-tmp" in path.name for path in folder.iterdir()):
+            time.sleep(0.4)
             return
         time.sleep(0.01)
     pytest.fail("the pack finished (or stalled) before it began writing")
@@ -151,10 +158,11 @@ with open(sys.argv[1], "ab", buffering=0) as file:
 REWRITE = """
 import os, sys, time
 fd = os.open(sys.argv[1], os.O_WRONLY)
+size = os.fstat(fd).st_size - 8
 n = 0
 while True:
     n += 1
-    os.pwrite(fd, b"%08d" % n, (n * 65537) % (12 << 20))
+    os.pwrite(fd, b"%08d" % n, (n * 65537) % size)
     time.sleep(0.001)
 """
 
@@ -168,8 +176,8 @@ def test_a_file_that_changes_while_packed_is_reported(change: str, tmp_path: Pat
     changer = _changer(GROW if change == "grows" else REWRITE, target)
     try:
         time.sleep(0.2)  # it has begun
-        code, _, err = run_cli("pack", "-c", "arithmetic", "-j", "1", tmp_path / "a.pyarc",
-                               target, tmp_path / "other.txt")
+        code, _, err = run_cli("pack", "-c", "arithmetic", "-j", "1", "-b", "1M",
+                               tmp_path / "a.pyarc", target, tmp_path / "other.txt")
     finally:
         changer.kill()
         changer.wait()
@@ -188,8 +196,8 @@ def test_a_file_that_shrinks_is_padded_and_the_rest_is_packed(tmp_path: Path) ->
     target = tmp_path / "big.txt"
     target.write_bytes(text(SLOW))
     (tmp_path / "z.txt").write_bytes(b"last")
-    process = start_pack("-c", "arithmetic", "-j", "1", "a.pyarc", "big.txt", "z.txt",
-                         cwd=tmp_path)
+    process = start_pack("-c", "ppm", "-j", "1", "-b", "1M", "a.pyarc", "big.txt",
+                         "z.txt", cwd=tmp_path)
     wait_until_writing(tmp_path, process)
     os.truncate(target, 1 << 20)
     _, err = (part.decode() for part in process.communicate(timeout=120))
@@ -209,8 +217,9 @@ def test_a_file_that_vanishes_is_left_out(strict: bool, tmp_path: Path) -> None:
     (tmp_path / "a-big.txt").write_bytes(text(SLOW))
     (tmp_path / "b-gone.txt").write_bytes(b"gone soon")
     (tmp_path / "c-last.txt").write_bytes(b"last")
-    process = start_pack(*(["--strict"] if strict else []), "-c", "arithmetic", "-j", "1",
-                         "out.pyarc", "a-big.txt", "b-gone.txt", "c-last.txt", cwd=tmp_path)
+    process = start_pack(*(["--strict"] if strict else []), "-c", "ppm", "-j", "1",
+                         "-b", "1M", "out.pyarc", "a-big.txt", "b-gone.txt", "c-last.txt",
+                         cwd=tmp_path)
     wait_until_writing(tmp_path, process)
     (tmp_path / "b-gone.txt").unlink()
     _, err = (part.decode() for part in process.communicate(timeout=120))
@@ -310,7 +319,7 @@ def test_dereference_follows_symlinks(tmp_path: Path, run_cli: RunCli) -> None:
     code, _, err = run_cli("pack", "a.pyarc", "root", cwd=tmp_path)
     assert code == 0, err
     kinds = {entry.path: entry.kind.name for entry in api.read_index(tmp_path / "a.pyarc")
-             .index.entries}
+             .catalog.entries}
     assert kinds["root/file-link"] == "SYMLINK" and kinds["root/dir-link"] == "SYMLINK"
     code, _, err = run_cli("pack", "-L", "b.pyarc", "root", cwd=tmp_path)
     assert code == 1, err  # the loop is reported, everything else is packed

@@ -19,7 +19,7 @@ from conftest import CliResult, assert_one_error_line, run_cli_unprivileged
 
 from archiver.api import make_encoder
 from archiver.format import Entry, Kind
-from archiver.writer import write_archive
+from archiver.writer import Source, write_archive
 
 MTIME = 1_600_000_000_123_456_789
 BLOCK = 4096
@@ -28,8 +28,8 @@ BLOCK = 4096
 def write(archive: Path, items: Iterable[tuple[Entry, bytes]]) -> Path:
     """An archive of exactly these entries (store codec), whatever the disk holds."""
     out = io.BytesIO()
-    sources = [(entry, [data[i:i + BLOCK] for i in range(0, len(data), BLOCK)])
-               for entry, data in items]
+    sources = [Source(order, entry, [data[i:i + BLOCK] for i in range(0, len(data), BLOCK)])
+               for order, (entry, data) in enumerate(items)]
     write_archive(out, sources, make_encoder("store"), BLOCK)
     archive.write_bytes(out.getvalue())
     return archive
