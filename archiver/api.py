@@ -29,6 +29,7 @@ from archiver.errors import ExistsError, PyarcError, UsageError
 from archiver.extract import Extractor
 from archiver.format import (
     DEFAULT_BLOCK_SIZE,
+    FORMAT_MAJOR,
     MAX_BLOCK_SIZE,
     MIN_BLOCK_SIZE,
     Entry,
@@ -186,6 +187,7 @@ def pack(
     strict: bool = False,
     exclude: Sequence[str] = (),
     dereference: bool = False,
+    xattrs: bool = False,
     registry: Registry | None = None,
     on_block: Callable[[int], None] | None = None,
     on_entry: Callable[[Entry], None] | None = None,
@@ -193,21 +195,23 @@ def pack(
     """Pack files and directory trees into `archive` ("-" for standard output).
 
     `exclude` holds gitignore-style patterns of names to leave out, `dereference` follows
-    symlinks (archiver/sources.py). A file that cannot be read, vanishes or changes while it is
-    packed is a problem: warned about and listed in the result's `problems`, and the archive
-    holds everything else; with `strict` it is an error instead. The archive appears at its
-    final path only once it is complete; on any error nothing is left behind and an existing
-    archive is untouched; a pack that would hold no entry at all is an error too.
+    symlinks, `xattrs` records extended attributes (archiver/sources.py). A file that cannot
+    be read, vanishes or changes while it is packed is a problem: warned about and listed in
+    the result's `problems`, and the archive holds everything else; with `strict` it is an
+    error instead. The archive appears at its final path only once it is complete; on any
+    error nothing is left behind and an existing archive is untouched; a pack that would hold
+    no entry at all is an error too.
     """
     encoder = make_encoder(codec, registry, auto_codecs)
     check_block_size(block_size)
-    selection = Selection([os.fspath(path) for path in paths], exclude, dereference)
+    selection = Selection([os.fspath(path) for path in paths], exclude, dereference, xattrs)
     threads = worker_count(jobs)
     problems = Problems(strict)
     target = os.fspath(archive)
 
     def write(out: IO[bytes], skip: set[tuple[int, int]]) -> WriteStats:
-        sources = selection.sources(block_size, problems, skip)
+        # Format 1.0 stores no hard links, extents or FIFOs: sources gives it what it can.
+        sources = selection.sources(block_size, problems, skip, format_1=FORMAT_MAJOR == 1)
         first = next(sources, None)  # before the header: an empty pack writes nothing
         if first is None:
             raise PyarcError("nothing to pack: every path given was skipped or excluded")
