@@ -367,6 +367,9 @@ def salvage(
     *,
     force: bool = False,
     keep_absolute_symlinks: bool = False,
+    same_owner: bool = True,
+    numeric_owner: bool = False,
+    xattrs: bool = False,
     registry: Registry | None = None,
     max_output: int | None = None,
     max_ratio: int = DEFAULT_MAX_RATIO,
@@ -374,7 +377,8 @@ def salvage(
 ) -> tuple[ReadStats, Scan]:
     """Extract every intact entry of a damaged archive (or of those named in `paths`) into
     `dest`, found by scanning its frames (archiver/salvage.py) without trusting its index.
-    `force`, `keep_absolute_symlinks` and the caps are as for `unpack`, the ratio included:
+    `force`, `keep_absolute_symlinks`, the owner and xattrs options and the caps are as for
+    `unpack`, the ratio included:
     the intact entries' total is checked before anything is written, and the output is
     counted as it is written.
     Returns what was extracted and the scan, whose `damaged` entries were left out."""
@@ -389,8 +393,9 @@ def salvage(
     cap.check_salvage(sum(scanned.entry.size for scanned in chosen), archive_size)
     destination = _destination(source)
     stats = ReadStats()
-    with Extractor(dest, force=force,
-                   keep_absolute_symlinks=keep_absolute_symlinks) as extractor:
+    with Extractor(dest, force=force, keep_absolute_symlinks=keep_absolute_symlinks,
+                   same_owner=same_owner, numeric_owner=numeric_owner,
+                   xattrs=xattrs) as extractor:
         for scanned in chosen:
             entry = destination(scanned.entry)
             data = (_counted(intact_data(source, scanned, registry), stats, None,
@@ -411,6 +416,9 @@ def unpack(
     *,
     force: bool = False,
     keep_absolute_symlinks: bool = False,
+    same_owner: bool = True,
+    numeric_owner: bool = False,
+    xattrs: bool = False,
     jobs: int = 1,
     registry: Registry | None = None,
     on_block: Callable[[int], None] | None = None,
@@ -424,13 +432,17 @@ def unpack(
     Each file is verified before it is renamed into place; existing files are refused, and
     existing directories keep their modes and mtimes, unless `force`; nothing is ever written
     through a symlink or outside `dest`. Symlinks with absolute targets are refused unless
-    `keep_absolute_symlinks` (archiver/extract.py has the rules). At most `max_output` bytes
-    are written, and never more than the free space at `dest`; a stream is also held to
-    `max_ratio` times the archive read (0: no ratio cap); see archiver/limits.py.
+    `keep_absolute_symlinks`. As root, owners are restored unless `same_owner` is false, by
+    id only with `numeric_owner`; extended attributes only with `xattrs` (archiver/extract.py
+    has the rules). At most `max_output` bytes are written, and never more than the free
+    space at `dest`; a stream is also held to `max_ratio` times the archive read (0: no ratio
+    cap); see archiver/limits.py.
     """
     source = os.fspath(archive)
     members = Members(paths)
     threads = worker_count(jobs)
+    options = dict(force=force, keep_absolute_symlinks=keep_absolute_symlinks,
+                   same_owner=same_owner, numeric_owner=numeric_owner, xattrs=xattrs)
     cap = OutputCap(repr(os.fspath(dest)), free_space(dest), max_output, max_ratio)
     destination = _destination(source)
     stats = ReadStats()
@@ -460,8 +472,7 @@ def unpack(
                         block.check()
 
         # The sizes come as the data does: cap the output as it is written.
-        with Extractor(dest, force=force,
-                       keep_absolute_symlinks=keep_absolute_symlinks) as extractor:
+        with Extractor(dest, **options) as extractor:
             extracted = extract_all(extractor,
                                     decode_entries(chosen(), stream.registry, threads),
                                     lambda size: cap.add(size, stream.position))
@@ -479,8 +490,7 @@ def unpack(
             opened.registry.require(codec, version)  # missing: refuse before writing
         pairs = decode_entries(((entry, opened.encoded_blocks(entry)) for entry in selected),
                                opened.registry, threads)
-        with Extractor(dest, force=force,
-                       keep_absolute_symlinks=keep_absolute_symlinks) as extractor:
+        with Extractor(dest, **options) as extractor:
             extractor.check_conflicts(map(destination, selected))
             extract_all(extractor, pairs, None)
     return stats
