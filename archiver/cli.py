@@ -184,6 +184,9 @@ class _Report:
 
 PACK_HELP = (
     "Pack files and directory trees into ARCHIVE.\n\n"
+    "Each entry keeps its mode, mtime and owner; a file with several names is stored once "
+    "(the others as hard links), a sparse file as its data only, a FIFO as an entry; "
+    "extended attributes with --xattrs.\n\n"
     "A file that cannot be read, vanishes, or changes while it is read is warned about and "
     "left out or stored as it was read (a file that shrank: padded with zeros; one that grew: "
     "its first bytes); everything else is packed and pyarc exits 1. With --strict such a "
