@@ -332,7 +332,7 @@ class Extractor:
         if not self._xattrs:
             return
         for name, value in entry.xattrs:
-            if name == _CAPABILITY:
+            if name == _CAPABILITY:  # privileges: never restored
                 continue
             try:
                 setxattr(name, value)
