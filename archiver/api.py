@@ -199,6 +199,7 @@ def pack(
     strict: bool = False,
     exclude: Sequence[str] = (),
     dereference: bool = False,
+    xattrs: bool = False,
     registry: Registry | None = None,
     on_block: Callable[[int], None] | None = None,
     on_entry: Callable[[Entry], None] | None = None,
@@ -209,9 +210,10 @@ def pack(
     bytes (default 16 MiB), similar files side by side and identical ones stored once;
     without, each block holds the data of one file (default 1 MiB blocks): less compression,
     faster access to one file. `exclude` holds gitignore-style patterns of names to leave out,
-    `dereference` follows symlinks (archiver/sources.py). A file that cannot be read, vanishes
-    or changes while it is packed is a problem: warned about and listed in the result's
-    `problems`, and the archive holds everything else; with `strict` it is an error instead.
+    `dereference` follows symlinks, `xattrs` records extended attributes (archiver/sources.py).
+    A file that cannot be read, vanishes or changes while it is packed is a problem: warned
+    about and listed in the result's `problems`, and the archive holds everything else; with
+    `strict` it is an error instead.
     The archive appears at its final path only once it is complete; on any error nothing is
     left behind and an existing archive is untouched; a pack that would hold no entry at all
     is an error too.
@@ -220,7 +222,7 @@ def pack(
     if block_size is None:
         block_size = DEFAULT_BLOCK_SIZE if solid else DEFAULT_UNSOLID_BLOCK_SIZE
     check_block_size(block_size)
-    selection = Selection([os.fspath(path) for path in paths], exclude, dereference)
+    selection = Selection([os.fspath(path) for path in paths], exclude, dereference, xattrs)
     threads = worker_count(jobs)
     problems = Problems(strict)
     target = os.fspath(archive)
@@ -388,6 +390,9 @@ def salvage(
     *,
     force: bool = False,
     keep_absolute_symlinks: bool = False,
+    same_owner: bool = True,
+    numeric_owner: bool = False,
+    xattrs: bool = False,
     registry: Registry | None = None,
     max_output: int | None = None,
     max_ratio: int = DEFAULT_MAX_RATIO,
@@ -395,7 +400,8 @@ def salvage(
 ) -> tuple[ReadStats, Scan]:
     """Extract every intact entry of a damaged archive (or of those named in `paths`) into
     `dest`, found by scanning its frames (archiver/salvage.py) without trusting its index.
-    `force`, `keep_absolute_symlinks` and the caps are as for `unpack`, the ratio included:
+    `force`, `keep_absolute_symlinks`, the owner and xattrs options and the caps are as for
+    `unpack`, the ratio included:
     the intact entries' total is checked before anything is written, and the output is
     counted as it is written.
     Returns what was extracted and the scan, whose `damaged` entries were left out."""
@@ -409,8 +415,9 @@ def salvage(
     cap = OutputCap(repr(os.fspath(dest)), free_space(dest), max_output, max_ratio)
     cap.check_salvage(sum(scanned.end - scanned.start for scanned in chosen), archive_size)
     restore = _Restore(_destination(source), ReadStats(), None, on_entry)
-    with Extractor(dest, force=force,
-                   keep_absolute_symlinks=keep_absolute_symlinks) as extractor:
+    with Extractor(dest, force=force, keep_absolute_symlinks=keep_absolute_symlinks,
+                   same_owner=same_owner, numeric_owner=numeric_owner,
+                   xattrs=xattrs) as extractor:
         # Files with data first, in the order of their data; hard links after their files.
         for scanned in sorted(chosen, key=lambda scanned: (scanned.entry.kind == Kind.HARDLINK,
                                                           scanned.start)):
@@ -431,6 +438,9 @@ def unpack(
     *,
     force: bool = False,
     keep_absolute_symlinks: bool = False,
+    same_owner: bool = True,
+    numeric_owner: bool = False,
+    xattrs: bool = False,
     jobs: int = 1,
     registry: Registry | None = None,
     on_block: Callable[[int], None] | None = None,
@@ -445,21 +455,24 @@ def unpack(
     is verified before it is renamed into place; existing files are refused, and existing
     directories keep their modes and mtimes, unless `force`; nothing is ever written through a
     symlink or outside `dest`. Symlinks with absolute targets are refused unless
-    `keep_absolute_symlinks` (archiver/extract.py has the rules). At most `max_output` bytes
-    are written, and never more than the free space at `dest`; a stream is also held to
-    `max_ratio` times the archive read (0: no ratio cap); see archiver/limits.py.
+    `keep_absolute_symlinks`. As root, owners are restored unless `same_owner` is false, by
+    id only with `numeric_owner`; extended attributes only with `xattrs` (archiver/extract.py
+    has the rules). At most `max_output` bytes are written, and never more than the free
+    space at `dest`; a stream is also held to `max_ratio` times the archive read (0: no ratio
+    cap); see archiver/limits.py.
     """
     source = os.fspath(archive)
     members = Members(paths)
     threads = worker_count(jobs)
     cap = OutputCap(repr(os.fspath(dest)), free_space(dest), max_output, max_ratio)
     restore = _Restore(_destination(source), ReadStats(), on_block, on_entry)
+    options = dict(force=force, keep_absolute_symlinks=keep_absolute_symlinks,
+                   same_owner=same_owner, numeric_owner=numeric_owner, xattrs=xattrs)
 
     if source == STDIO:
         stream = StreamReader(_open_input(source), registry)
         # The sizes come as the data does: cap the output as it is written.
-        with Extractor(dest, force=force,
-                       keep_absolute_symlinks=keep_absolute_symlinks) as extractor:
+        with Extractor(dest, **options) as extractor:
             restore.files(extractor, stream.deliveries(threads), members,
                           lambda size: cap.add(size, stream.position))
             assert stream.catalog is not None
@@ -483,8 +496,7 @@ def unpack(
         for codec, version in sorted({(ref.codec, ref.version)
                                       for ref in needed_blocks(catalog, jobs_list)}):
             opened.registry.require(codec, version)  # missing: refuse before writing
-        with Extractor(dest, force=force,
-                       keep_absolute_symlinks=keep_absolute_symlinks) as extractor:
+        with Extractor(dest, **options) as extractor:
             extractor.check_conflicts(map(restore.destination, selected))
             restore.others(extractor, catalog, numbers, directories=True)
             restore.files(extractor, scatter(decode_items(items, opened.registry, threads)),
@@ -519,7 +531,7 @@ class _Restore:
             hasher = xxhash.xxh3_64()
             try:
                 extractor.extract(target, _hashed(_counted(data, self.stats, self.on_block,
-                                                           cap), hasher))
+                                                           cap), hasher), linked=job.linked)
             except (FormatError, CodecError) as error:  # a block of its data is damaged
                 raise type(error)(f"{error}; {job.entry.path!r} is not extracted") from None
             self.written.setdefault((job.start, job.end), (target, hasher.intdigest()))

@@ -196,6 +196,9 @@ def _solid_and_block_size(solid: str, block_size: str | None) -> tuple[bool, int
 
 PACK_HELP = (
     "Pack files and directory trees into ARCHIVE.\n\n"
+    "Each entry keeps its mode, mtime and owner; a file with several names is stored once "
+    "(the others as hard links), a sparse file as its data only, a FIFO as an entry; "
+    "extended attributes with --xattrs.\n\n"
     "A file that cannot be read, vanishes, or changes while it is read is warned about and "
     "left out or stored as it was read (a file that shrank: padded with zeros; one that grew: "
     "its first bytes); everything else is packed and pyarc exits 1. With --strict such a "
@@ -240,6 +243,9 @@ def pack(
     dereference: Annotated[bool, typer.Option(
         "--dereference", "-L",
         help="Follow symlinks: store what they point to instead of the links.")] = False,
+    xattrs: Annotated[bool, typer.Option(
+        "--xattrs", help="Store extended attributes too (every namespace this user can "
+                         "read).")] = False,
     strict: Annotated[bool, typer.Option(
         "--strict", help="Refuse to write an archive if any file could not be packed as it "
                          "was (unreadable, vanished, changed while read).")] = False,
@@ -256,7 +262,7 @@ def pack(
         stats = api.pack(paths, archive, codec=codec, block_size=size, solid=is_solid,
                          jobs=jobs, force=force,
                          strict=strict, exclude=exclude or (), dereference=dereference,
-                         on_block=on_block, on_entry=report.entry,
+                         xattrs=xattrs, on_block=on_block, on_entry=report.entry,
                          auto_codecs=None if auto_codecs is None
                          else split_codec_specs(auto_codecs))
     if archive != api.STDIO:
@@ -313,7 +319,8 @@ UNPACK_HELP = (
     "Nothing is written outside DIR or through a symlink. Symlinks leading outside DIR, "
     "absolute ones included (unless --keep-absolute-symlinks), are left out and reported after "
     "everything else is extracted. Modes are restored without setuid and setgid, minus the "
-    "umask unless you are root; directories that existed keep theirs unless --force.\n\n"
+    "umask unless you are root; directories that existed keep theirs unless --force. As root, "
+    "owners are restored too, by name where this system has the name, else by id.\n\n"
     "From a file, the index and the entry frame of every entry to extract are checked before "
     "anything is written, and each file's blocks (checksums, sizes) before the file is put in "
     "place; frames of entries not extracted are not read (pyarc test reads them all). From "
@@ -340,6 +347,15 @@ def unpack(
              "instead of leaving them out; links through them may lead outside DIR too. "
              "Relative targets that climb out of DIR ('../x') are still left out, and nothing "
              "is ever written through a symlink.")] = False,
+    no_same_owner: Annotated[bool, typer.Option(
+        "--no-same-owner", help="Do not restore owners (only root does): what is extracted "
+                                "belongs to whoever unpacks it.")] = False,
+    numeric_owner: Annotated[bool, typer.Option(
+        "--numeric-owner", help="Restore owners by their archived ids, ignoring the user and "
+                                "group names.")] = False,
+    xattrs: Annotated[bool, typer.Option(
+        "--xattrs", help="Restore extended attributes; one the file system refuses is a "
+                         "warning.")] = False,
     jobs: JobsOption = 0,
     salvage: Annotated[bool, typer.Option(
         "--salvage", help="For a damaged archive: extract every entry whose data is intact, "
@@ -361,7 +377,9 @@ def unpack(
     if salvage:
         stats, found = api.salvage(archive, directory, paths or [], force=force,
                                    keep_absolute_symlinks=keep_absolute_symlinks,
-                                   max_output=cap, max_ratio=max_ratio, on_entry=report.entry)
+                                   same_owner=not no_same_owner, numeric_owner=numeric_owner,
+                                   xattrs=xattrs, max_output=cap, max_ratio=max_ratio,
+                                   on_entry=report.entry)
         _report_damage(found)
         salvaged = f"salvaged {_count(stats.entries, 'entry', 'entries')}, {stats.bytes:,} bytes"
         if found.damage:
@@ -372,8 +390,10 @@ def unpack(
         return
     with report.progress(lambda: _total_size(archive), "unpacking") as on_block:
         api.unpack(archive, directory, paths or [], force=force,
-                   keep_absolute_symlinks=keep_absolute_symlinks, jobs=jobs, on_block=on_block,
-                   on_entry=report.entry, max_output=cap, max_ratio=max_ratio)
+                   keep_absolute_symlinks=keep_absolute_symlinks,
+                   same_owner=not no_same_owner, numeric_owner=numeric_owner, xattrs=xattrs,
+                   jobs=jobs, on_block=on_block, on_entry=report.entry, max_output=cap,
+                   max_ratio=max_ratio)
 
 
 def _printable(name: str) -> str:

@@ -20,15 +20,37 @@ Every rule of DESIGN.md's "Safety" section is enforced here, whatever the format
 - directory modes and mtimes are applied at the very end, deepest first, as tar does: writing
   children changes a directory's mtime, and a read-only mode would block them. They are applied
   to the directories the unpack created; one that existed before (the home directory an
-  archive is unpacked into, say) keeps its own unless `force`.
+  archive is unpacked into, say) keeps its own unless `force`;
+- a hard link is made (through the directory fds, never following a symlink) only to a file
+  this same extraction wrote, and is checked afterwards to be that very file; to anything else
+  (a symlink, a directory, a file that was already on disk, a path outside) it is refused. When
+  its target is not extracted (only some entries are), the caller gives the target's entry and
+  data, and the link's path gets a copy of the file;
+- FIFOs, symlinks and hard links, like files, are made under a temporary name and renamed into
+  place; a FIFO is never opened. A hard link or FIFO replaces an existing file only with
+  `force`, and never a directory.
 
-Modes: a file gets its archived `mode & 0o777`, a directory `mode & 0o1777` (the sticky bit
-stays: a shared 1777 directory must not become 0777), both minus the umask unless pyarc runs as
-root (GNU tar's rule: root gets the modes as archived). Setuid and setgid are always dropped.
+Modes: a file or FIFO gets its archived `mode & 0o777`, a directory `mode & 0o1777` (the sticky
+bit stays: a shared 1777 directory must not become 0777), both minus the umask unless pyarc runs
+as root (GNU tar's rule: root gets the modes as archived). Setuid and setgid are always dropped.
 Symlinks get no mode. Directories that had to be created without an entry of their own get
 0o755 minus the umask. Until `finish()` every created directory is 0o700, private to the user;
 if the unpack fails (an exception, KeyboardInterrupt included), `close()` still gives the
 directories it created their modes, best effort, so that none stays 0o700.
+
+Owners, as tar restores them: when pyarc runs as root (unless `same_owner=False`), each file,
+FIFO, symlink and directory gets the archived user and group, by name when this system knows
+the name, else by id (`numeric_owner`: by id always); an entry without a recorded owner keeps
+root's. Not as root, owners are not restored, silently: a user cannot give files away. A
+refusal (a file system or user namespace that cannot hold the id) is a warning naming the
+file, which is kept, owned by root. chown comes before the mode, which it would clear bits of.
+
+Sparse files: each extent is written at its offset and the file is then extended to its size,
+so holes stay holes. Extended attributes, with `xattrs` only: set on the file (by fd) or, for a
+symlink or FIFO, on the name itself; one the file system refuses (trusted.* for a user, a file
+system without them, a name too long) is a warning naming it, and the rest goes on.
+security.capability is never set: like setuid, it would give a program from the archive
+privileges.
 
 An OSError never reaches the caller raw: it becomes a one-line `PyarcError` naming the entry.
 """
@@ -36,12 +58,17 @@ An OSError never reaches the caller raw: it becomes a one-line `PyarcError` nami
 from __future__ import annotations
 
 import contextlib
+import functools
+import grp
 import os
 import posixpath
+import pwd
 import secrets
 import stat
+import warnings
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 from types import TracebackType
 
 from archiver.errors import ExistsError, FormatError, PyarcError, UnsafePathError
@@ -53,13 +80,20 @@ _TMP_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 _MAX_CACHED_DIRS = 128
 _IMPLICIT_DIR_MODE = 0o755  # before the umask
 _NAME_MAX = 255
+#: The extended attribute of file capabilities: privileges, never restored (as setuid).
+_CAPABILITY = "security.capability"
+
+
+class MetadataWarning(UserWarning):
+    """An owner or extended attribute could not be restored; the entry was extracted."""
 
 
 class Extractor:
     """Writes archive entries under `dest` safely.
 
     Call `check_conflicts()` with every entry first (it writes nothing), then `extract()` for each
-    entry, then `finish()`, which creates the symlinks and applies directory modes and mtimes.
+    entry in archive order (a hard link after its target), then `finish()`, which creates the
+    symlinks and applies directory owners, modes and mtimes.
     `close()` (or leaving a `with` block) releases the directory fds, and after a failure
     gives the directories created so far their modes.
     """
@@ -71,19 +105,32 @@ class Extractor:
         force: bool = False,
         keep_absolute_symlinks: bool = False,
         umask: int | None = None,
+        same_owner: bool = True,
+        numeric_owner: bool = False,
+        xattrs: bool = False,
     ) -> None:
         """`keep_absolute_symlinks`: create symlinks with absolute targets as given (to
         restore a system tree) instead of refusing them. `umask`: the permission bits to clear
         from every archived mode; by default none for root and the process's umask for anyone
-        else (see `_umask_to_apply`)."""
+        else (see `_umask_to_apply`). `same_owner`: restore owners when running as root;
+        `numeric_owner`: by their ids, ignoring names. `xattrs`: restore extended
+        attributes."""
         self._force = force
         self._keep_absolute = keep_absolute_symlinks
         self._umask = _umask_to_apply() if umask is None else umask
+        self._same_owner = same_owner and os.geteuid() == 0  # tar's rule: only root gives away
+        self._numeric_owner = numeric_owner
+        self._xattrs = xattrs
+        self._uid_named = functools.cache(_uid_named)
+        self._gid_named = functools.cache(_gid_named)
         self._dirs: OrderedDict[str, int] = OrderedDict()  # "a/b" -> open fd, least recent first
         self._created: set[str] = set()  # the directories this unpack made
-        # "a/b" -> (mode, mtime_ns) for finish(): each created directory, and with `force` each
-        # existing one that has an entry
-        self._dir_meta: dict[str, tuple[int, int | None]] = {}
+        # "a/b" -> (mode, entry) for finish(): each created directory (entry None when it has
+        # none in the archive), and with `force` each existing one that has an entry
+        self._dir_meta: dict[str, tuple[int, Entry | None]] = {}
+        # The files this unpack wrote, which hard links may name: archive path -> (path on
+        # disk, device, inode); the path differs for a copy made for a link (see _make_link).
+        self._written: dict[str, tuple[str, int, int]] = {}
         self._links: list[Entry] = []
         self._tmp: tuple[int, str] | None = None  # the temporary file being written
         dest = os.fspath(dest)
@@ -126,6 +173,11 @@ class Extractor:
                                       f"be written through it")
             if kind is not Kind.DIRECTORY and path in ancestors:
                 raise ExistsError(f"{_kind_name(kind)} {path!r} conflicts with directory {path!r}")
+        for entry in entries:
+            if entry.kind is Kind.HARDLINK:
+                _check_link_target(entry)
+                if kinds.get(entry.target, Kind.FILE) is not Kind.FILE:
+                    raise UnsafePathError(_not_a_file(entry))
 
         modes: dict[str, int | None] = {}  # relative path -> lstat mode, None when missing
 
@@ -156,23 +208,32 @@ class Extractor:
                         if error:
                             raise error
 
-    def extract(self, entry: Entry, chunks: Iterable[bytes] = ()) -> None:
-        """Write one entry. For a file, `chunks` yields its data; any error it raises is
-        re-raised unchanged once the temporary file is gone. Symlinks are only queued, and a
-        directory's mode and mtime are only recorded: `finish()` applies them."""
+    def extract(self, entry: Entry, chunks: Iterable[bytes] = (), *,
+                linked: Entry | None = None) -> None:
+        """Write one entry. For a file, `chunks` yields its data (`entry.data_size` bytes: a
+        sparse file's extents one after the other); any error it raises is re-raised
+        unchanged once the temporary file is gone. Symlinks are only queued, and a
+        directory's owner, mode and mtime are only recorded: `finish()` applies them.
+
+        A hard link is linked to its target, which this extraction must have written (as a
+        file) before; `chunks` is then not read. When it was not, `linked` is the target's
+        entry and `chunks` its data, and the link's path gets a copy of the file (later links
+        to the same target are linked to the copy); without `linked` that is an error."""
         parts = _split(entry.path)
         with _reporting(entry.path):
             if entry.kind is Kind.FILE:
-                self._write_file(entry, parts, chunks)
+                self._written[entry.path] = (entry.path, *self._write_file(entry, parts, chunks))
             elif entry.kind is Kind.DIRECTORY:
                 self._open_dir(entry.path, parts)
-                # A directory that was there before keeps its mode and mtime, unless forced.
+                # A directory that was there before keeps its metadata, unless forced.
                 if entry.path in self._created or self._force:
-                    self._dir_meta[entry.path] = (
-                        self._mode(entry.kind, entry.mode), entry.mtime_ns
-                    )
+                    self._dir_meta[entry.path] = (self._mode(entry.kind, entry.mode), entry)
             elif entry.kind is Kind.SYMLINK:
                 self._links.append(entry)
+            elif entry.kind is Kind.HARDLINK:
+                self._make_link(entry, parts, chunks, linked)
+            elif entry.kind is Kind.FIFO:
+                self._make_fifo(entry, parts)
             else:
                 raise FormatError(f"entry {entry.path!r} has an unknown kind {entry.kind!r}")
 
@@ -193,12 +254,15 @@ class Extractor:
         if not self._keep_absolute:
             refused += self._remove_escaping_links(created)
         for path in self._deepest_first():
-            mode, mtime_ns = self._dir_meta[path]
+            mode, archived = self._dir_meta[path]
             with _reporting(path):
                 fd = self._open_dir(path, path.split("/"), create=False)
+                if archived is not None:
+                    self._restore_owner(archived, functools.partial(os.fchown, fd))
                 os.fchmod(fd, mode)
-                if mtime_ns is not None:
-                    os.utime(fd, ns=(mtime_ns, mtime_ns))
+                if archived is not None:
+                    self._restore_xattrs(archived, functools.partial(os.setxattr, fd))
+                    os.utime(fd, ns=(archived.mtime_ns, archived.mtime_ns))
             del self._dir_meta[path]  # done: close() must not touch it again
         if refused:
             first = refused[0]
@@ -227,13 +291,55 @@ class Extractor:
             self._dest_fd = -1
 
     def _mode(self, kind: Kind, archived: int) -> int:
-        """The mode a file or directory gets on disk: its archived permission bits, minus the
-        umask. Setuid and setgid are dropped: pyarc does not restore owners, so they would
-        make a program from the archive run with the rights of whoever unpacks it. The sticky
-        bit stays on a directory: a shared directory (like /tmp, 1777) without it lets anyone
-        delete anyone's files. A file never gets it (Linux ignores it on files)."""
+        """The mode a file, FIFO or directory gets on disk: its archived permission bits,
+        minus the umask. Setuid and setgid are dropped: they would make a program from the
+        archive run with the rights of its owner, which is whoever unpacks it, or, as root,
+        whoever the archive says. The sticky bit stays on a directory: a shared directory
+        (like /tmp, 1777) without it lets anyone delete anyone's files. A file never gets it
+        (Linux ignores it on files)."""
         kept = 0o1777 if kind is Kind.DIRECTORY else 0o777
         return archived & kept & ~self._umask
+
+    def _restore_owner(self, entry: Entry, chown: Callable[[int, int], None]) -> None:
+        """Give what was written for `entry` its owner with `chown(uid, gid)`, when owners are
+        restored; a refusal is a warning. -1 keeps the id an entry does not record."""
+        if not self._same_owner:
+            return
+        uid = self._owner_id(entry.user, entry.uid, self._uid_named)
+        gid = self._owner_id(entry.group, entry.gid, self._gid_named)
+        if uid == gid == -1:
+            return
+        try:
+            chown(uid, gid)
+        except (OSError, OverflowError) as error:  # OverflowError: an id beyond 32 bits
+            reason = getattr(error, "strerror", None) or str(error)
+            warnings.warn(f"cannot give {entry.path!r} its owner {uid}:{gid}: {reason}; it "
+                          f"keeps root's", MetadataWarning, stacklevel=2)
+
+    def _owner_id(self, name: str, number: int | None,
+                  named: Callable[[str], int | None]) -> int:
+        """The id of the user or group `name` on this system if it has one (unless
+        `numeric_owner`), else the archived `number`; -1 when neither is known."""
+        if name and not self._numeric_owner:
+            found = named(name)
+            if found is not None:
+                return found
+        return -1 if number is None else number
+
+    def _restore_xattrs(self, entry: Entry, setxattr: Callable[[str, bytes], None]) -> None:
+        """Set the entry's extended attributes with `setxattr(name, value)`, when they are
+        restored; one the file system refuses is a warning."""
+        if not self._xattrs:
+            return
+        for name, value in entry.xattrs:
+            if name == _CAPABILITY:  # privileges: never restored
+                continue
+            try:
+                setxattr(name, value)
+            except (OSError, ValueError) as error:  # ValueError: a NUL in the name
+                reason = getattr(error, "strerror", None) or str(error)
+                warnings.warn(f"cannot restore extended attribute {name!r} of {entry.path!r}: "
+                              f"{reason}; left out", MetadataWarning, stacklevel=2)
 
     def _deepest_first(self) -> list[str]:
         """The directories waiting for their metadata, children before their parents: every
@@ -255,37 +361,22 @@ class Extractor:
                     os.fchmod(fd, self._dir_meta[path][0])
         self._dir_meta = {}
 
-    # -- files ---------------------------------------------------------------------------------
+    # -- files, FIFOs and hard links --------------------------------------------------------
 
-    def _write_file(self, entry: Entry, parts: Sequence[str], chunks: Iterable[bytes]) -> None:
-        dir_fd = self._open_dir(entry.path, parts[:-1])
-        name = parts[-1]
+    def _place(self, entry: Entry, dir_fd: int, name: str, make: Callable[[str], None]) -> None:
+        """Make `entry` with `make(tmp)` under a temporary name beside `name`, then rename it
+        into place. On any error, KeyboardInterrupt included, the temporary name is removed."""
         self._check_existing(dir_fd, name, entry)
         tmp = _temp_name(name)
-        fd = os.open(tmp, _TMP_FLAGS, 0o600, dir_fd=dir_fd)
         self._tmp = (dir_fd, tmp)
         try:
-            try:
-                total = 0
-                for chunk in chunks:
-                    total += len(chunk)
-                    if total > entry.size:  # stop before a lying archive fills the disk
-                        raise FormatError(
-                            f"{entry.path!r} has more data than its declared {entry.size} bytes"
-                        )
-                    view = memoryview(chunk)
-                    while view:
-                        view = view[os.write(fd, view) :]
-                if total != entry.size:
-                    raise FormatError(
-                        f"{entry.path!r} has {total} bytes of data, but declares {entry.size}"
-                    )
-                os.fchmod(fd, self._mode(Kind.FILE, entry.mode))
-                os.utime(fd, ns=(entry.mtime_ns, entry.mtime_ns))
-            finally:
-                os.close(fd)
+            make(tmp)
             self._check_existing(dir_fd, name, entry)  # again: the disk may have changed
             os.rename(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+            # rename() does nothing when both names are links to one file (a forced unpack of
+            # a hard link that is there already): the temporary name is then still there.
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp, dir_fd=dir_fd)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp, dir_fd=dir_fd)
@@ -293,16 +384,95 @@ class Extractor:
         finally:
             self._tmp = None
 
-    def _check_existing(self, dir_fd: int, name: str, entry: Entry) -> bool:
-        """Raise if `name` exists and may not be replaced by `entry`; return whether it exists."""
+    def _write_file(self, entry: Entry, parts: Sequence[str],
+                    chunks: Iterable[bytes]) -> tuple[int, int]:
+        """Write a file from its data; return its device and inode."""
+        extents = _extents(entry)
+        dir_fd = self._open_dir(entry.path, parts[:-1])
+        identity = (0, 0)
+
+        def make(tmp: str) -> None:
+            nonlocal identity
+            fd = os.open(tmp, _TMP_FLAGS, 0o600, dir_fd=dir_fd)
+            try:
+                _write_extents(fd, entry, extents, chunks)
+                os.ftruncate(fd, entry.size)  # a hole up to the size, after the last extent
+                self._restore_owner(entry, functools.partial(os.fchown, fd))
+                os.fchmod(fd, self._mode(Kind.FILE, entry.mode))
+                self._restore_xattrs(entry, functools.partial(os.setxattr, fd))
+                os.utime(fd, ns=(entry.mtime_ns, entry.mtime_ns))
+                written = os.fstat(fd)
+                identity = (written.st_dev, written.st_ino)
+            finally:
+                os.close(fd)
+
+        self._place(entry, dir_fd, parts[-1], make)
+        return identity
+
+    def _make_fifo(self, entry: Entry, parts: Sequence[str]) -> None:
+        dir_fd = self._open_dir(entry.path, parts[:-1])
+
+        def make(tmp: str) -> None:
+            os.mkfifo(tmp, 0o600, dir_fd=dir_fd)
+            self._restore_name_metadata(entry, dir_fd, tmp)
+            os.chmod(tmp, self._mode(Kind.FIFO, entry.mode), dir_fd=dir_fd,
+                     follow_symlinks=False)
+            os.utime(tmp, ns=(entry.mtime_ns, entry.mtime_ns), dir_fd=dir_fd,
+                     follow_symlinks=False)
+
+        self._place(entry, dir_fd, parts[-1], make)
+
+    def _restore_name_metadata(self, entry: Entry, dir_fd: int, name: str) -> None:
+        """The owner and extended attributes of a symlink or FIFO, set on the name itself (it
+        has no fd): through the directory fd, never following a symlink."""
+        self._restore_owner(entry, lambda uid, gid: os.chown(
+            name, uid, gid, dir_fd=dir_fd, follow_symlinks=False))
+        # os.setxattr takes no dir_fd: /proc/self/fd/N is the directory of fd N, as tar does.
+        self._restore_xattrs(entry, lambda key, value: os.setxattr(
+            f"/proc/self/fd/{dir_fd}/{name}", key, value, follow_symlinks=False))
+
+    def _make_link(self, entry: Entry, parts: Sequence[str], chunks: Iterable[bytes],
+                   linked: Entry | None) -> None:
+        """A hard link to a file this extraction wrote, or a copy of the file from `linked`
+        and `chunks` when it did not write it."""
+        _check_link_target(entry)
+        written = self._written.get(entry.target)
+        if written is None:
+            if linked is None:
+                raise UnsafePathError(_not_a_file(entry))
+            if linked.kind is not Kind.FILE or linked.path != entry.target:
+                raise PyarcError(f"hard link {entry.path!r} -> {entry.target!r} was given the "
+                                 f"data of {linked.path!r}")
+            copy = replace(linked, path=entry.path)
+            self._written[entry.target] = (entry.path, *self._write_file(copy, parts, chunks))
+            return
+        source, device, inode = written
+        source_parts = source.split("/")
+        source_dir = self._open_dir(source, source_parts[:-1], create=False)
+        dir_fd = self._open_dir(entry.path, parts[:-1])
+
+        def make(tmp: str) -> None:
+            os.link(source_parts[-1], tmp, src_dir_fd=source_dir, dst_dir_fd=dir_fd,
+                    follow_symlinks=False)
+            # The link is checked, not the target before it: whatever was swapped in meanwhile,
+            # only the very file this unpack wrote is ever linked. A regular file, too: the
+            # inode number of a deleted file is soon another's, a symlink's say.
+            made = os.stat(tmp, dir_fd=dir_fd, follow_symlinks=False)
+            if not stat.S_ISREG(made.st_mode) or (made.st_dev, made.st_ino) != (device, inode):
+                raise UnsafePathError(f"refusing hard link {entry.path!r}: {entry.target!r} is "
+                                      f"no longer the file this unpack wrote")
+
+        self._place(entry, dir_fd, parts[-1], make)
+
+    def _check_existing(self, dir_fd: int, name: str, entry: Entry) -> None:
+        """Raise if `name` exists and may not be replaced by `entry`."""
         try:
             mode = os.stat(name, dir_fd=dir_fd, follow_symlinks=False).st_mode
         except FileNotFoundError:
-            return False
+            return
         error = _target_error(entry.path, entry.kind, mode, self._force)
         if error:
             raise error
-        return True
 
     def read_back(self, entry: Entry) -> Iterator[bytes]:
         """The bytes of a file this extraction wrote, read back (a file of identical contents
@@ -321,24 +491,16 @@ class Extractor:
     def _make_symlink(self, entry: Entry) -> None:
         parts = entry.path.split("/")
         dir_fd = self._open_dir(entry.path, parts[:-1])
-        name = parts[-1]
-        if not self._check_existing(dir_fd, name, entry):
-            os.symlink(entry.target, name, dir_fd=dir_fd)
-        else:
-            # Forced: make the link under a temporary name, then replace atomically.
-            tmp = _temp_name(name)
+
+        def make(tmp: str) -> None:
             os.symlink(entry.target, tmp, dir_fd=dir_fd)
-            try:
-                os.rename(tmp, name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp, dir_fd=dir_fd)
-                raise
-        # Not every platform can set a symlink's own mtime; it is not worth failing for.
-        with contextlib.suppress(NotImplementedError, OSError):
-            os.utime(
-                name, ns=(entry.mtime_ns, entry.mtime_ns), dir_fd=dir_fd, follow_symlinks=False
-            )
+            self._restore_name_metadata(entry, dir_fd, tmp)
+            # Not every platform can set a symlink's own mtime; it is not worth failing for.
+            with contextlib.suppress(NotImplementedError, OSError):
+                os.utime(tmp, ns=(entry.mtime_ns, entry.mtime_ns), dir_fd=dir_fd,
+                         follow_symlinks=False)
+
+        self._place(entry, dir_fd, parts[-1], make)
 
     def _remove_escaping_links(self, links: Sequence[Entry]) -> list[Entry]:
         """Remove, and return, every symlink that resolves outside the destination on disk.
@@ -452,6 +614,59 @@ def _umask_to_apply() -> int:
     return umask
 
 
+def _uid_named(name: str) -> int | None:
+    try:
+        return pwd.getpwnam(name).pw_uid
+    except KeyError:
+        return None
+
+
+def _gid_named(name: str) -> int | None:
+    try:
+        return grp.getgrnam(name).gr_gid
+    except KeyError:
+        return None
+
+
+# -- data -----------------------------------------------------------------------------------------
+
+
+def _extents(entry: Entry) -> tuple[tuple[int, int], ...]:
+    """Where a file's data goes: its extents, checked to be in order, apart, not empty and
+    within its size; the whole file when it has none."""
+    if entry.extents is None:
+        return ((0, entry.size),)
+    end = 0
+    for offset, length in entry.extents:
+        if offset < end or length <= 0 or offset + length > entry.size:
+            raise FormatError(f"{entry.path!r} has a malformed extent ({offset}, {length})")
+        end = offset + length
+    return entry.extents
+
+
+def _write_extents(fd: int, entry: Entry, extents: Sequence[tuple[int, int]],
+                   chunks: Iterable[bytes]) -> None:
+    """Write the data in `chunks` into `extents` one after the other (the holes between them
+    are left unwritten); refuse more or less data than the entry declares."""
+    declared = entry.data_size
+    places = iter(extents)
+    offset = end = total = 0
+    for chunk in chunks:
+        total += len(chunk)
+        if total > declared:  # stop before a lying archive fills the disk
+            raise FormatError(f"{entry.path!r} has more data than its declared {declared} bytes")
+        view = memoryview(chunk)
+        while view:
+            if offset == end:
+                offset, length = next(places)  # there is one: total <= declared
+                end = offset + length
+            done = os.pwrite(fd, view[: end - offset], offset)
+            view = view[done:]
+            offset += done
+    if total != declared:
+        raise FormatError(f"{entry.path!r} has {total} bytes of data, but declares {declared}")
+
+
 # -- checks shared by check_conflicts() and the extraction itself -------------------------------
 
 
@@ -463,6 +678,15 @@ def _split(path: str) -> list[str]:
             f"refusing unsafe path {path!r}: it must be relative, without '.' or '..' components"
         )
     return parts
+
+
+def _check_link_target(entry: Entry) -> None:
+    """Refuse a hard link whose target is not a safe path in the archive."""
+    try:
+        _split(entry.target)
+    except UnsafePathError:
+        raise UnsafePathError(f"refusing hard link {entry.path!r} -> {entry.target!r}: its "
+                              f"target must be relative, without '.' or '..' components") from None
 
 
 def _link_escapes(entry: Entry, keep_absolute: bool) -> bool:
@@ -507,7 +731,12 @@ def _target_error(path: str, kind: Kind, mode: int, force: bool) -> PyarcError |
 
 
 def _kind_name(kind: Kind) -> str:
-    return kind.name.lower()
+    return "hard link" if kind is Kind.HARDLINK else kind.name.lower()
+
+
+def _not_a_file(entry: Entry) -> str:
+    return (f"refusing hard link {entry.path!r} -> {entry.target!r}: its target is not a file "
+            f"this unpack extracts before it (a hard link is extracted with its target)")
 
 
 def _temp_name(name: str) -> str:

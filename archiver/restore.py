@@ -27,11 +27,13 @@ from archiver.format import BlockRef, Entry, Kind
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    """Write `entry`, whose data is D[start:end]."""
+    """Write `entry`, whose data is D[start:end]; a hard link written as a copy of its file
+    (the file itself not extracted) names that file's entry as `linked`."""
 
     entry: Entry
     start: int
     end: int
+    linked: Entry | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +70,8 @@ def jobs_for(catalog: Catalog, numbers: list[int]) -> list[Job]:
                 continue  # linked once the file is written
         start, end = catalog.data_range(source)
         if end > start:
-            jobs.append((start, number, Job(entry, start, end)))
+            linked = catalog.entries[source] if source != number else None
+            jobs.append((start, number, Job(entry, start, end, linked)))
     return [job for _, _, job in sorted(jobs, key=lambda item: (item[0], item[1]))]
 
 

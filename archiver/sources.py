@@ -5,18 +5,33 @@ that is absolute or climbs out with `..` is stored under its last component, and
 for its contents. Trees are walked in sorted order, so the same tree always gives the same
 archive; symlinks are stored as symlinks, or followed with `dereference` (-L).
 
+What each entry records besides its name, mode and mtime:
+
+- its owner, for every kind: the uid and gid, and their user and group names (looked up once
+  per id; '' for an id without a name), so that an unpack can restore by name or by id;
+- a regular file with several links (st_nlink > 1) whose inode the walk already stored under
+  another name is a HARDLINK entry naming that first name (archive order), without data; a
+  link whose first name was left out (excluded, unreadable) is stored as the file instead;
+- a FIFO is a FIFO entry; sockets and devices are left out with a notice;
+- a sparse file (fewer blocks allocated than its size) records its data extents, found with
+  SEEK_DATA and SEEK_HOLE on the open file, and only those bytes are read and stored: its
+  data iterator yields `entry.data_size` bytes, the extents one after the other;
+- with `xattrs`, its extended attributes, all namespaces the reader may see (never following
+  a symlink, unless -L).
+
 Reading is defensive, as tar's is, because a tree may change while it is packed:
 
 - every path given must exist when the pack starts (a typo is an error before anything is
   written); below them, a file that vanishes, cannot be read or is replaced by something else
   is a *problem*: it is warned about, left out, and the pack goes on;
 - a file is opened (never following a symlink put in its place, never blocking on a FIFO put
-  in its place) before its entry is made, and its entry takes the size and mtime of what was
-  opened;
+  in its place) before its entry is made, and its entry takes the size, mtime, owner, extents
+  and extended attributes of what was opened;
 - a file is read to its end: one that grew is stored with its first `size` bytes, one that
-  shrank (or failed to read part-way) is padded with zeros to its size, and one whose size or
-  mtime differs after reading was changed while it was read. Each of these is a problem too:
-  the archive stays consistent, and says what it holds.
+  shrank (or failed to read part-way) is padded with zeros to its size, and one whose size,
+  mtime or extents differ after reading was changed while it was read. Each of these is a
+  problem too: the archive stays consistent, and says what it holds;
+- an extended attribute that cannot be read is a problem, and left out.
 
 `Problems` collects them: the CLI then exits 1 with the archive complete for what it holds
 (like tar's "file changed as we read it"), and `strict` turns the first into an error instead.
@@ -25,11 +40,15 @@ Leaving out a socket, a device or the archive being written is no problem: a not
 
 from __future__ import annotations
 
+import errno
+import functools
+import grp
 import os
+import pwd
 import stat
 import warnings
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -81,34 +100,96 @@ def _reason(error: OSError) -> str:
     return error.strerror or str(error)
 
 
-def _entry_for(name: str, path: str, info: os.stat_result, problems: Problems) -> Entry | None:
-    """The entry of a directory or symlink; None (with a notice) for what pyarc cannot store."""
+def _user_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return ""
+
+
+def _group_name(gid: int) -> str:
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return ""
+
+
+class _Metadata:
+    """What every entry records besides its kind, mode and mtime: its owner (ids, and their
+    names looked up once per id) and, with `xattrs`, its extended attributes."""
+
+    def __init__(self, xattrs: bool, follow: bool, problems: Problems) -> None:
+        self.xattrs = xattrs
+        self.follow = follow
+        self.problems = problems
+        self.user = functools.cache(_user_name)
+        self.group = functools.cache(_group_name)
+
+    def of(self, where: int | str, path: str, info: os.stat_result) -> dict[str, Any]:
+        """The Entry fields of what `info` describes: `where` is its open fd, or its `path`."""
+        return dict(uid=info.st_uid, gid=info.st_gid, user=self.user(info.st_uid),
+                    group=self.group(info.st_gid),
+                    xattrs=self.read_xattrs(where, path) if self.xattrs else ())
+
+    def read_xattrs(self, where: int | str, path: str) -> tuple[tuple[str, bytes], ...]:
+        """The extended attributes, sorted by name (as bytes); one that cannot be read is a
+        problem, and left out."""
+        follow = self.follow or isinstance(where, int)  # an fd is the file itself
+        try:
+            names = os.listxattr(where, follow_symlinks=follow)
+        except OSError as error:
+            if error.errno == errno.ENOTSUP:  # a file system without extended attributes
+                return ()
+            self.problems.report(f"cannot list the extended attributes of {path!r}: "
+                                 f"{_reason(error)}; they are not packed")
+            return ()
+        found = []
+        for name in sorted(names, key=os.fsencode):
+            try:
+                found.append((name, os.getxattr(where, name, follow_symlinks=follow)))
+            except OSError as error:
+                if error.errno == errno.ENODATA:  # removed since it was listed
+                    continue
+                self.problems.report(f"cannot read extended attribute {name!r} of {path!r}: "
+                                     f"{_reason(error)}; it is not packed")
+        return tuple(found)
+
+
+def _entry_for(name: str, path: str, info: os.stat_result, metadata: _Metadata) -> Entry | None:
+    """The entry of a directory, symlink or FIFO; None (with a notice) for what pyarc cannot
+    store."""
     mode = stat.S_IMODE(info.st_mode)
     if stat.S_ISDIR(info.st_mode):
-        return Entry(name, Kind.DIRECTORY, mode, info.st_mtime_ns)
-    if stat.S_ISLNK(info.st_mode):
+        kind, target = Kind.DIRECTORY, ""
+    elif stat.S_ISLNK(info.st_mode):
         try:
-            target = os.readlink(path)
+            kind, target = Kind.SYMLINK, os.readlink(path)
         except OSError as error:
-            problems.report(f"cannot read symlink {path!r}: {_reason(error)}; skipped")
+            metadata.problems.report(f"cannot read symlink {path!r}: {_reason(error)}; skipped")
             return None
-        return Entry(name, Kind.SYMLINK, mode, info.st_mtime_ns, target=target)
-    warnings.warn(f"skipping {path!r}: not a regular file, directory or symlink",
-                  SkippedFileWarning, stacklevel=2)
-    return None
+    elif stat.S_ISFIFO(info.st_mode):
+        kind, target = Kind.FIFO, ""
+    else:
+        warnings.warn(f"skipping {path!r}: not a regular file, directory, symlink or FIFO",
+                      SkippedFileWarning, stacklevel=2)
+        return None
+    return Entry(name, kind, mode, info.st_mtime_ns, target=target,
+                 **metadata.of(path, path, info))
 
 
 class Selection:
     """What `pack` is asked to pack: the paths given, the `exclude` patterns (gitignore-style,
-    matched against archive names; a directory matched is not entered) and `dereference`
-    (follow symlinks, -L). Creating one checks the paths and patterns."""
+    matched against archive names; a directory matched is not entered), `dereference`
+    (follow symlinks, -L) and `xattrs` (record extended attributes). Creating one checks the
+    paths and patterns."""
 
     def __init__(self, paths: Sequence[str], exclude: Sequence[str] = (),
-                 dereference: bool = False) -> None:
+                 dereference: bool = False, xattrs: bool = False) -> None:
         if not paths:
             raise UsageError("nothing to pack: give at least one path")
         self.paths = list(paths)
         self.dereference = dereference
+        self.xattrs = xattrs
         self._stat = os.stat if dereference else os.lstat
         try:
             self._exclude = pathspec.PathSpec.from_lines("gitwildmatch", exclude)
@@ -207,18 +288,45 @@ class Selection:
                 skip: set[tuple[int, int]] | frozenset[tuple[int, int]] = frozenset()
                 ) -> Iterator[Source]:
         """What to pack, for the writer (archiver/writer.py): first the entries without data
-        (directories, symlinks), then the regular files in the order their data takes in the
-        archive, each with its data in chunks of at most `block_size`, and each file whose
-        contents equal an earlier one's (size, then hash, then every byte) as a copy of it."""
+        (directories, symlinks, FIFOs), then the regular files in the order their data takes
+        in the archive, each with its data in chunks of at most `block_size`, a file whose
+        contents equal an earlier one's (size, then hash, then every byte) as a copy of it,
+        and last the hard links to the files stored."""
+        metadata = _Metadata(self.xattrs, self.dereference, problems)
         files: list[_Found] = []
+        links: list[_Found] = []
+        first: set[tuple[int, int]] = set()  # the inodes with several names, seen once
         for order, (name, path, info) in enumerate(self.walk(problems, skip)):
-            if stat.S_ISREG(info.st_mode):
-                files.append(_Found(order, name, path, info))
+            if not stat.S_ISREG(info.st_mode):
+                entry = _entry_for(name, path, info, metadata)
+                if entry is not None:
+                    yield Source(order, entry)
                 continue
-            entry = _entry_for(name, path, info, problems)
-            if entry is not None:
-                yield Source(order, entry)
-        yield from _deduplicated(files, block_size, problems, self.dereference)
+            found = _Found(order, name, path, info)
+            identity = (info.st_dev, info.st_ino)
+            if info.st_nlink > 1 and identity in first:
+                links.append(found)
+                continue
+            if info.st_nlink > 1:
+                first.add(identity)
+            files.append(found)
+        identity_of = {found.order: (found.info.st_dev, found.info.st_ino) for found in files}
+        stored: dict[tuple[int, int], str] = {}  # (device, inode) -> the name stored
+        for source in _deduplicated(files, block_size, metadata):
+            yield source
+            stored.setdefault(identity_of[source.order], source.entry.path)
+        for found in links:
+            identity = (found.info.st_dev, found.info.st_ino)
+            if identity in stored:
+                yield Source(found.order, Entry(
+                    found.name, Kind.HARDLINK, stat.S_IMODE(found.info.st_mode),
+                    found.info.st_mtime_ns, target=stored[identity],
+                    **metadata.of(found.path, found.path, found.info)))
+                continue
+            # Its first name was left out (unreadable, vanished): this one is stored instead.
+            for source in _deduplicated([found], block_size, metadata):
+                yield source
+                stored[identity] = source.entry.path
 
 
 @dataclass(frozen=True, slots=True)
@@ -232,24 +340,27 @@ class _Found:
     info: os.stat_result
 
 
-def _deduplicated(files: list[_Found], block_size: int, problems: Problems,
-                  follow: bool) -> Iterator[Source]:
+def _deduplicated(files: list[_Found], block_size: int,
+                  metadata: _Metadata) -> Iterator[Source]:
     """The files as sources in data order, a file with the same contents as an earlier one
     right after it and as a copy of it.
 
     Only files that share their size with another one can be equal; those are hashed first
     (xxh3-128), and a candidate is a copy only if, when its turn comes, its bytes equal those
     of the file it would copy, which must still hash as what was stored (a file that changed
-    in between is stored on its own).
+    in between is stored on its own). Sparse files are stored on their own: a copy shares the
+    data of its original exactly, extents included.
     """
+    follow = metadata.follow
     sizes = Counter(found.info.st_size for found in files)
     twins: dict[tuple[int, bytes], list[_Found]] = {}  # (size, hash) -> files, in order
     key_of: dict[int, tuple[int, bytes]] = {}  # order -> its key in twins
     for found in files:
-        if found.info.st_size and sizes[found.info.st_size] > 1:
+        info = found.info
+        if info.st_size and sizes[info.st_size] > 1 and info.st_blocks * 512 >= info.st_size:
             digest = _digest(found.path, follow)
             if digest is not None:
-                key = (found.info.st_size, digest)
+                key = (info.st_size, digest)
                 twins.setdefault(key, []).append(found)
                 key_of[found.order] = key
     placed: set[int] = set()
@@ -260,23 +371,22 @@ def _deduplicated(files: list[_Found], block_size: int, problems: Problems,
         original: tuple[_Found, bytes] | None = None  # the first stored, and its hash
         for member in members:
             placed.add(member.order)
-            if original is not None and _same_contents(member, original, follow):
-                opened = _open_entry(member, problems, follow)
-                if opened is not None:
-                    opened[1].close()
-                    yield Source(member.order, opened[0], same_as=original[0].order)
-                continue
-            opened = _open_entry(member, problems, follow)
+            opened = _open_entry(member, metadata)
             if opened is None:
                 continue
             entry, file = opened
+            if (original is not None and entry.extents is None
+                    and _same_contents(member, original, follow)):
+                file.close()
+                yield Source(member.order, entry, same_as=original[0].order)
+                continue
             hasher = xxhash.xxh3_128()
             yield Source(member.order, entry,
-                         _hashing(_read_blocks(file, member.path, entry, block_size, problems),
-                                  hasher))
+                         _hashing(_read_blocks(file, member.path, entry, block_size,
+                                               metadata.problems), hasher))
             # The writer has read the data before it asks for the next source: the hash is
             # that of what was stored.
-            if original is None and len(members) > 1:
+            if original is None and len(members) > 1 and entry.extents is None:
                 original = (member, hasher.digest())
 
 
@@ -330,12 +440,12 @@ def _open_quietly(path: str, follow: bool) -> BinaryIO:
     return file
 
 
-def _open_entry(found: _Found, problems: Problems,
-                follow: bool) -> tuple[Entry, BinaryIO] | None:
+def _open_entry(found: _Found, metadata: _Metadata) -> tuple[Entry, BinaryIO] | None:
     """The entry of a regular file and the file, opened now: None (a problem reported) when
-    it cannot be opened or is no longer the file the walk found."""
-    path, info = found.path, found.info
-    flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | (0 if follow else os.O_NOFOLLOW)
+    it cannot be opened or is no longer the file the walk found. A file with holes records
+    its extents, and only their data is read."""
+    problems, path, info = metadata.problems, found.path, found.info
+    flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | (0 if metadata.follow else os.O_NOFOLLOW)
     try:
         descriptor = os.open(path, flags)
     except FileNotFoundError:
@@ -352,60 +462,112 @@ def _open_entry(found: _Found, problems: Problems,
         problems.report(f"{path!r} was replaced while packing; skipped")
         return None
     os.set_blocking(descriptor, True)
+    extents = None
+    if opened.st_blocks * 512 < opened.st_size:  # fewer blocks than bytes: holes
+        extents = _data_extents(descriptor, opened.st_size)
     entry = Entry(found.name, Kind.FILE, stat.S_IMODE(opened.st_mode), opened.st_mtime_ns,
-                  opened.st_size)
+                  opened.st_size, extents=extents, **metadata.of(descriptor, path, opened))
     return entry, file
+
+
+def _data_extents(descriptor: int, size: int) -> tuple[tuple[int, int], ...] | None:
+    """The (offset, length) of each run of data in the first `size` bytes of an open file, in
+    order; None when it has no holes after all (a compressed file system allocates fewer
+    blocks, say) or when the file system cannot tell."""
+    extents = []
+    offset = 0
+    try:
+        while offset < size:
+            start = os.lseek(descriptor, offset, os.SEEK_DATA)
+            if start >= size:
+                break
+            offset = min(os.lseek(descriptor, start, os.SEEK_HOLE), size)
+            extents.append((start, offset - start))
+    except OSError as error:
+        if error.errno != errno.ENXIO:  # ENXIO: no data after `offset`, a hole to the end
+            return None
+    return None if extents == [(0, size)] else tuple(extents)
 
 
 def _read_blocks(file: BinaryIO, path: str, entry: Entry, block_size: int,
                  problems: Problems) -> Iterator[bytes]:
-    """Exactly `entry.size` bytes of an open file, in blocks of `block_size`, reporting a file
-    that shrinks (the rest: zeros), grows (the rest: left out), fails to read, or changes."""
+    """Exactly `entry.data_size` bytes of an open file, in blocks of `block_size`: the data of
+    its extents one after the other (the whole file when it has none)."""
     with file:
-        done = 0
-        failed = False
-        while done < entry.size:
-            wanted = min(block_size, entry.size - done)
-            block = b""
+        yield from _joined(_read_extents(file.fileno(), path, entry, block_size, problems),
+                           block_size)
+
+
+def _read_extents(descriptor: int, path: str, entry: Entry, block_size: int,
+                  problems: Problems) -> Iterator[bytes]:
+    """The data of each extent of an open file, in pieces that end at every multiple of
+    `block_size` of the data, reporting a file that shrinks (the rest: zeros), grows (the
+    rest: left out), fails to read, or changes (its size, mtime or extents)."""
+    extents = ((0, entry.size),) if entry.extents is None else entry.extents
+    done = 0  # bytes of data read so far
+    failed = False
+    for start, length in extents:
+        offset, end = start, start + length
+        while offset < end:
+            wanted = min(block_size - done % block_size, end - offset)
+            piece = b""
             if not failed:
                 try:
-                    block = _read_up_to(file, wanted)
+                    piece = _read_at(descriptor, wanted, offset)
                 except OSError as error:
                     failed = True
-                    problems.report(f"cannot read {path!r} after byte {done:,}: "
-                                    f"{_reason(error)}; the rest of its {entry.size:,} bytes "
-                                    f"is stored as zeros")
-                if len(block) < wanted and not failed:
+                    problems.report(f"cannot read {path!r} after byte {offset:,}: "
+                                    f"{_reason(error)}; the rest is stored as zeros")
+                if len(piece) < wanted and not failed:
                     failed = True
-                    problems.report(f"{path!r} shrank while it was read ({done + len(block):,} "
+                    problems.report(f"{path!r} shrank while it was read ({offset + len(piece):,} "
                                     f"of {entry.size:,} bytes); the rest is stored as zeros")
+            offset += wanted
             done += wanted
-            yield block + bytes(wanted - len(block))
-        if failed:
-            return
-        try:
-            grew = bool(file.read(1))
-            after = os.fstat(file.fileno())
-        except OSError as error:
-            problems.report(f"cannot read {path!r}: {_reason(error)}")
-            return
-        if grew:
-            problems.report(f"{path!r} grew while it was read; only its first {entry.size:,} "
-                            f"bytes are stored")
-        elif (after.st_size, after.st_mtime_ns) != (entry.size, entry.mtime_ns):
-            problems.report(f"{path!r} changed while it was read; the stored copy may mix "
-                            f"old and new data")
+            yield piece + bytes(wanted - len(piece))
+    if failed:
+        return
+    try:
+        grew = bool(os.pread(descriptor, 1, entry.size))
+        after = os.fstat(descriptor)
+        moved = entry.extents is not None and _data_extents(descriptor,
+                                                            entry.size) != entry.extents
+    except OSError as error:
+        problems.report(f"cannot read {path!r}: {_reason(error)}")
+        return
+    if grew:
+        problems.report(f"{path!r} grew while it was read; only its first {entry.size:,} "
+                        f"bytes are stored")
+    elif (after.st_size, after.st_mtime_ns) != (entry.size, entry.mtime_ns) or moved:
+        problems.report(f"{path!r} changed while it was read; the stored copy may mix "
+                        f"old and new data")
 
 
-def _read_up_to(file: BinaryIO, size: int) -> bytes:
-    """Up to `size` bytes: fewer only at the end of the file (a raw read may return less)."""
+def _joined(pieces: Iterable[bytes], block_size: int) -> Iterator[bytes]:
+    """`pieces`, none crossing a multiple of `block_size`, joined into blocks of `block_size`
+    (the last may be shorter). A piece that is a whole block passes as it is."""
+    block = bytearray()
+    for piece in pieces:
+        if not block and len(piece) == block_size:
+            yield piece
+            continue
+        block += piece
+        if len(block) == block_size:
+            yield bytes(block)
+            block.clear()
+    if block:
+        yield bytes(block)
+
+
+def _read_at(descriptor: int, size: int, offset: int) -> bytes:
+    """Up to `size` bytes from `offset`: fewer only at the end of the file (a read may return
+    less)."""
     parts = []
-    left = size
-    while left > 0:
-        part = file.read(left)
+    while size > 0:
+        part = os.pread(descriptor, size, offset)
         if not part:
             break
         parts.append(part)
-        left -= len(part)
+        size -= len(part)
+        offset += len(part)
     return b"".join(parts)
-

@@ -327,11 +327,11 @@ def test_size_mismatch_is_refused_and_leaves_nothing(dest: Path, data: bytes) ->
 def test_os_error_becomes_one_line_and_cleans_up(
     dest: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def disk_full(fd: int, data: bytes) -> int:
+    def disk_full(fd: int, data: bytes, offset: int) -> int:
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
     with Extractor(dest) as extractor:
-        monkeypatch.setattr(os, "write", disk_full)
+        monkeypatch.setattr(os, "pwrite", disk_full)
         with pytest.raises(PyarcError) as raised:
             extractor.extract(file("x"), [b"data"])
         monkeypatch.undo()
@@ -594,3 +594,178 @@ def test_close_is_idempotent_and_releases_the_destination(dest: Path) -> None:
     extractor.close()
     extractor.close()
     assert listing(dest) == {"f"}
+
+
+# -- hard links, FIFOs and sparse files ----------------------------------------------------------
+
+
+def hardlink(path: str, target: str) -> Entry:
+    return Entry(path, Kind.HARDLINK, 0o644, MTIME, target=target)
+
+
+def fifo(path: str, mode: int = 0o640) -> Entry:
+    return Entry(path, Kind.FIFO, mode, MTIME)
+
+
+def test_a_hard_link_is_linked_to_the_file_written_before_it(dest: Path) -> None:
+    unpack(dest, [(file("a", b"shared"), b"shared"), (hardlink("d/b", "a"), b"")])
+    assert (dest / "d/b").stat().st_ino == (dest / "a").stat().st_ino
+    assert (dest / "a").stat().st_nlink == 2
+    assert listing(dest) == {"a", "d", "d/b"}  # no temporary name left
+
+
+@pytest.mark.parametrize("case", ["a symlink of the archive", "a directory of the archive",
+                                  "outside, absolute", "outside, with ..", "missing", "itself"])
+def test_a_hard_link_to_anything_but_a_file_it_wrote_is_refused(case: str, dest: Path,
+                                                                outside: Path) -> None:
+    before = [(file("f"), b"data")]
+    target, extra = {
+        "a symlink of the archive": ("l", [(symlink("l", "f"), b"")]),
+        "a directory of the archive": ("d", [(directory("d"), b"")]),
+        "outside, absolute": (str(outside / "secret"), []),
+        "outside, with ..": ("../../outside/secret", []),
+        "missing": ("nowhere", []),
+        "itself": ("h", []),
+    }[case]
+    for check in (True, False):
+        with pytest.raises(UnsafePathError, match="refusing hard link 'h'"):
+            unpack(dest, [*before, *extra, (hardlink("h", target), b"")], check=check,
+                   force=True)
+        assert not os.path.lexists(dest / "h")
+    assert (outside / "secret").read_bytes() == b"untouched"
+    assert (outside / "secret").stat().st_nlink == 1
+
+
+@pytest.mark.parametrize("kind", ["hard link to outside", "symlink to outside"])
+def test_a_hard_link_never_links_what_was_on_disk_before(kind: str, dest: Path,
+                                                         outside: Path) -> None:
+    """'a' in the destination is no file of this unpack: a link to it could reach anything."""
+    dest.mkdir(parents=True)
+    if kind == "symlink to outside":
+        (dest / "a").symlink_to(outside / "secret")
+    else:
+        os.link(outside / "secret", dest / "a")
+    with pytest.raises(UnsafePathError, match="refusing hard link 'h' -> 'a'"):
+        unpack(dest, [(hardlink("h", "a"), b"")])
+    assert listing(dest) == {"a"}
+    assert (outside / "secret").stat().st_nlink == (1 if kind == "symlink to outside" else 2)
+
+
+@pytest.mark.parametrize("swap", ["symlink to outside", "hard link to outside"])
+def test_a_hard_link_to_a_file_swapped_meanwhile_is_refused(swap: str, dest: Path,
+                                                            outside: Path) -> None:
+    with Extractor(dest) as extractor:
+        extractor.extract(file("a"), [b"data"])
+        (dest / "a").unlink()
+        if swap == "symlink to outside":  # it may well get the inode number 'a' had
+            (dest / "a").symlink_to(outside / "secret")
+        else:
+            os.link(outside / "secret", dest / "a")
+        with pytest.raises(UnsafePathError, match="no longer the file this unpack wrote"):
+            extractor.extract(hardlink("h", "a"))
+    assert listing(dest) == {"a"}
+    assert (outside / "secret").read_bytes() == b"untouched"
+
+
+@pytest.mark.parametrize("entry", [hardlink("b", "a"), fifo("b")], ids=["hard link", "fifo"])
+def test_a_hard_link_or_fifo_replaces_a_file_only_with_force(entry: Entry, dest: Path,
+                                                             outside: Path) -> None:
+    dest.mkdir(parents=True)
+    os.link(outside / "secret", dest / "b")  # replacing the name must not touch the file
+    entries = [(file("a", b"new"), b"new"), (entry, b"")]
+    for check in (True, False):
+        with pytest.raises(ExistsError, match="refusing to overwrite existing 'b'"):
+            unpack(dest, entries, check=check)
+        assert (dest / "b").stat().st_ino == (outside / "secret").stat().st_ino
+    unpack(dest, entries, force=True)
+    replaced = (dest / "b").lstat()
+    if entry.kind is Kind.FIFO:
+        assert stat.S_ISFIFO(replaced.st_mode)
+    else:
+        assert replaced.st_ino == (dest / "a").stat().st_ino
+    assert (outside / "secret").read_bytes() == b"untouched"
+    assert (outside / "secret").stat().st_nlink == 1
+    assert listing(dest) == {"a", "b"}
+
+
+@pytest.mark.parametrize("entry", [hardlink("d", "a"), fifo("d")], ids=["hard link", "fifo"])
+def test_a_hard_link_or_fifo_never_replaces_a_directory(entry: Entry, dest: Path) -> None:
+    (dest / "d").mkdir(parents=True)
+    (dest / "d/keep").write_bytes(b"k")
+    for check in (True, False):
+        with pytest.raises(ExistsError, match="conflicts with directory 'd'"):
+            unpack(dest, [(file("a"), b"data"), (entry, b"")], force=True, check=check)
+    assert (dest / "d/keep").read_bytes() == b"k"
+
+
+def test_a_forced_unpack_over_its_own_hard_links_leaves_no_temporary_name(dest: Path) -> None:
+    """rename() of one link of a file onto another does nothing (POSIX)."""
+    entries = [(file("a"), b"data"), (hardlink("b", "a"), b""), (hardlink("b", "a"), b"")]
+    unpack(dest, entries, force=True, check=False)
+    assert listing(dest) == {"a", "b"}
+    assert (dest / "b").stat().st_ino == (dest / "a").stat().st_ino
+
+
+def test_a_hard_link_whose_target_is_not_extracted_gets_a_copy(dest: Path) -> None:
+    """A selective unpack: the caller gives the target's entry and data; a later link to the
+    same target is linked to that copy."""
+    target = file("a", b"shared", mode=0o600)
+    with Extractor(dest, umask=0) as extractor:
+        extractor.extract(hardlink("b", "a"), [b"shared"], linked=target)
+        extractor.extract(hardlink("c", "a"))
+        with pytest.raises(PyarcError, match="given the data of 'x'"):
+            extractor.extract(hardlink("d", "a2"), [b"x"], linked=file("x", b"x"))
+        extractor.finish()
+    assert listing(dest) == {"b", "c"}
+    assert (dest / "b").read_bytes() == b"shared" and mode_of(dest / "b") == 0o600
+    assert (dest / "b").stat().st_mtime_ns == MTIME
+    assert (dest / "c").stat().st_ino == (dest / "b").stat().st_ino
+
+
+def test_a_fifo_is_made_under_a_temporary_name(dest: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    with Extractor(dest, umask=0) as extractor:
+        monkeypatch.setattr(os, "rename", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            extractor.extract(fifo("p"))
+        monkeypatch.undo()
+        assert listing(dest) == set()
+        extractor.extract(fifo("p", mode=0o604))
+    assert stat.S_ISFIFO((dest / "p").lstat().st_mode) and mode_of(dest / "p") == 0o604
+
+
+def sparse(path: str, size: int, extents: tuple[tuple[int, int], ...]) -> Entry:
+    return Entry(path, Kind.FILE, 0o644, MTIME, size=size, extents=extents)
+
+
+def test_a_sparse_file_is_written_at_its_extents(dest: Path) -> None:
+    entry = sparse("s", 1 << 20, ((4096, 3), (65536, 2)))
+    unpack(dest, [(entry, b"abcde")])
+    data = (dest / "s").read_bytes()
+    assert len(data) == 1 << 20
+    assert data[4096:4099] == b"abc" and data[65536:65538] == b"de"
+    assert data.count(0) == len(data) - 5
+    assert (dest / "s").stat().st_blocks * 512 < 64 << 10
+
+
+@pytest.mark.parametrize("extents", [((0, 10), (5, 10)), ((50, 10), (0, 10)), ((95, 10),),
+                                     ((10, 0),), ((-1, 5),)],
+                         ids=["overlapping", "out of order", "beyond the size", "empty",
+                              "negative"])
+def test_malformed_extents_are_refused_and_leave_nothing(extents: tuple[tuple[int, int], ...],
+                                                         dest: Path) -> None:
+    entry = sparse("s", 100, extents)
+    with Extractor(dest) as extractor, pytest.raises(FormatError, match="malformed extent"):
+        extractor.extract(entry, [bytes(sum(length for _, length in extents))])
+    assert listing(dest) == set()
+
+
+@pytest.mark.parametrize("data", [b"abcd", b"abcdef"])
+def test_a_sparse_file_with_other_than_its_data_is_refused(data: bytes, dest: Path) -> None:
+    entry = sparse("s", 1000, ((0, 2), (500, 3)))
+    with Extractor(dest) as extractor, pytest.raises(FormatError, match="'s'"):
+        extractor.extract(entry, [data])
+    assert listing(dest) == set()
