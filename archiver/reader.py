@@ -37,7 +37,15 @@ from archiver.format import (
 from archiver.format2 import FRAME_BLOCK, FRAME_INDEX, FRAME_TABLE, Records, Segment
 from archiver.plugins import Registry
 from archiver.plugins import registry as default_registry
-from archiver.restore import Delivery, Job, Table, jobs_for, needed_blocks, scatter
+from archiver.restore import (
+    BlockNames,
+    Delivery,
+    Job,
+    Table,
+    jobs_for,
+    needed_blocks,
+    scatter,
+)
 
 
 @dataclass
@@ -217,17 +225,21 @@ class Archive(_Reader):
         against the index as it is asked for (decode with blocks.decode_items)."""
         jobs = jobs_for(self.catalog, numbers)
         refs = needed_blocks(self.catalog, jobs)
+        names = BlockNames()
+        names.add(jobs)
 
         def items() -> Iterator[Table | EncodedBlock]:
             yield Table(tuple(jobs))
             for ref in refs:
-                yield self.encoded_block(ref)
+                yield self.encoded_block(ref, names.where(ref.offset, ref.data_offset,
+                                                          ref.data_end))
 
         return jobs, items()
 
-    def encoded_block(self, ref: BlockRef) -> EncodedBlock:
-        """The block frame the index row `ref` describes, checked against it."""
-        where = f"block at offset {ref.offset}"
+    def encoded_block(self, ref: BlockRef, where: str = "") -> EncodedBlock:
+        """The block frame the index row `ref` describes, checked against it; `where` names
+        it in messages."""
+        where = where or f"block at offset {ref.offset}"
         self._file.seek(ref.offset)
         if self.major == 1:
             parsed = format1.parse_frame(self._file, ref.offset)
@@ -499,6 +511,7 @@ class StreamReader(_Reader):
         blocks: list[BlockRef] = []
         tables: list[tuple[str, Records, int, int]] = []  # what, records, segment start, end
         ranges: set[tuple[int, int]] = set()  # the data ranges handed out so far
+        names = BlockNames()
         data_position = 0
         while True:
             offset = self._stream.tell()
@@ -536,9 +549,11 @@ class StreamReader(_Reader):
                     jobs.append(Job(entry, start, end))
                 segments.append(Segment(offset, 0))
                 tables.append((what, records, data_position, data_position))
+                names.add(jobs)
                 yield Table(tuple(jobs))
                 continue
-            where = f"block at offset {offset}"
+            where = names.where(offset, frame.data_offset,
+                                frame.data_offset + frame.header.raw_size)
             if not segments:
                 raise FormatError(f"{where}: a block frame without a table before it")
             if frame.data_offset != data_position:

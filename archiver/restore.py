@@ -16,7 +16,7 @@ its bytes lie in D (an archive read through its index skips the blocks nobody wa
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from archiver.blocks import DataBlock
@@ -73,6 +73,28 @@ def jobs_for(catalog: Catalog, numbers: list[int]) -> list[Job]:
             linked = catalog.entries[source] if source != number else None
             jobs.append((start, number, Job(entry, start, end, linked)))
     return [job for _, _, job in sorted(jobs, key=lambda item: (item[0], item[1]))]
+
+
+class BlockNames:
+    """Which files a block holds data of, for its messages: `where(offset, start, end)` says
+    "block at offset N of 'a'" (or "of 'a' and 3 more files"). Jobs are added in the order of
+    their data, and asked about blocks in that order too."""
+
+    def __init__(self) -> None:
+        self._pending: deque[Job] = deque()
+
+    def add(self, jobs: Iterable[Job]) -> None:
+        self._pending.extend(job for job in jobs if job.end > job.start)
+
+    def where(self, offset: int, start: int, end: int) -> str:
+        while self._pending and self._pending[0].end <= start:
+            self._pending.popleft()
+        names = [job.entry.path for job in self._pending if job.start < end]
+        text = f"block at offset {offset}"
+        if not names:
+            return text
+        more = f" and {len(set(names)) - 1} more files" if len(set(names)) > 1 else ""
+        return f"{text} of {names[0]!r}{more}"
 
 
 def needed_blocks(catalog: Catalog, jobs: list[Job]) -> list[BlockRef]:

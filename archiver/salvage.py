@@ -98,6 +98,7 @@ class _Scanner:
         self.registry = registry
         self.scan = Scan()
         self.undecodable: list[tuple[int, int]] = []  # D ranges of intact, undecodable blocks
+        self.bad: list[tuple[int, int]] = []  # D ranges of blocks found damaged (reported)
         self.index: format2.IndexRecords | None = None
 
     def parse_at(self, offset: int) -> tuple[object, int]:
@@ -175,11 +176,13 @@ class _Scanner:
                 check_payload(header, payload, where)
             except PyarcError as damage:
                 self.scan.damage.append(Damage(offset, str(damage)))
+                self.bad.append((data_offset, data_offset + header.raw_size))
             else:
                 self.scan.missing_codecs[header.codec, header.version] = str(error)
                 self.undecodable.append((data_offset, data_offset + header.raw_size))
         except PyarcError as error:
             self.scan.damage.append(Damage(offset, str(error)))
+            self.bad.append((data_offset, data_offset + header.raw_size))
         else:
             self.scan.good.append(_Good(offset, data_offset, header.raw_size))
 
@@ -216,20 +219,21 @@ class _Scanner:
         self.scan.good = good
         covered = _union((block.data_offset, block.data_offset + block.raw_size)
                          for block in good)
-        missing_codec = _union(self.undecodable)
+        readable = _union(covered + self.undecodable)
+        located = _union(readable + self.bad)  # where some block frame still is
         claimed = _union((scanned.start, scanned.end) for scanned in self.scan.entries
                          if scanned.end > scanned.start)
         for scanned in self.scan.entries:
-            if scanned.end <= scanned.start:
+            if scanned.end <= scanned.start or _inside(covered, scanned.start, scanned.end):
                 continue
-            if not _inside(covered, scanned.start, scanned.end):
-                if _inside(_union(covered + missing_codec), scanned.start, scanned.end):
-                    scanned.undecodable = True
-                else:
-                    scanned.damaged = True
-                    self.scan.damage.append(Damage(
-                        scanned.start, f"{scanned.entry.path!r}: some of its data is in a "
-                                       f"damaged or lost block", scanned.entry.path))
+            if _inside(readable, scanned.start, scanned.end):
+                scanned.undecodable = True
+                continue
+            scanned.damaged = True  # (the damaged block is reported already)
+            if not _inside(located, scanned.start, scanned.end):
+                self.scan.damage.append(Damage(
+                    scanned.start, f"{scanned.entry.path!r} lacks some of its data (blocks "
+                                   f"lost)", scanned.entry.path))
         for block in good:
             if not _inside(claimed, block.data_offset, block.data_offset + block.raw_size):
                 self.orphan(block.offset)

@@ -20,10 +20,11 @@ import pytest
 from conftest import RunCli, assert_one_error_line, tree_snapshot
 
 import archiver
-from archiver import api
-from archiver.format import HEADER_SIZE, Entry, build_entry_frame, parse_frame
+from archiver import api, format1
+from archiver.format import HEADER_SIZE, Entry
 
 BLOCK = 4096
+V1_ARCHIVES = Path(__file__).resolve().parents[1] / "spec" / "vectors" / "1.0" / "codecs"
 
 
 @pytest.fixture
@@ -248,14 +249,15 @@ def test_info_json(archive: Path, run_cli: RunCli) -> None:
     code, out, err = run_cli("info", "--json", archive)
     assert code == 0, err
     info = json.loads(out)
-    assert info["format_version"] == "1.0"
+    assert info["format_version"] == "2.0"
     assert info["block_size"] == BLOCK
     assert info["archive_size"] == archive.stat().st_size
     assert info["entries"] == {"directory": 4, "file": 3, "symlink": 1}
     raw = 6 + 500 + 3 * BLOCK + 7
     assert info["raw_bytes"] == raw
-    assert info["blocks"] == 1 + 1 + 4
-    assert info["codecs"] == {"store": {"blocks": 6, "raw_bytes": raw, "stored_bytes": raw}}
+    assert info["blocks"] == -(-raw // BLOCK)  # solid: the files' data back to back
+    assert info["codecs"] == {"store": {"blocks": info["blocks"], "raw_bytes": raw,
+                                        "stored_bytes": raw}}
     assert info["ratio"] == pytest.approx(archive.stat().st_size / raw)
 
 
@@ -402,14 +404,14 @@ def test_failed_forced_pack_keeps_old_archive(archive: Path, tree: Path, tmp_pat
 def test_list_uses_index_only_while_test_checks_data(archive: Path, tree: Path, tmp_path: Path,
                                                      run_cli: RunCli) -> None:
     data = (tree / "sub" / "deeper" / "c.bin").read_bytes()
-    index = api.read_index(archive).index
-    paths = [entry.path for entry in index.entries]
-    refs = index.blocks[paths.index("d/sub/deeper/c.bin")]
+    catalog = api.read_index(archive).catalog
+    paths = [entry.path for entry in catalog.entries]
+    refs = catalog.entry_blocks()[paths.index("d/sub/deeper/c.bin")]
     blob = bytearray(archive.read_bytes())
-    # store keeps the data as is: find the second block's payload and damage its middle.
-    start = blob.find(data[BLOCK:2 * BLOCK])
-    assert refs[1].offset < start < refs[2].offset
-    middle = start + BLOCK // 2
+    # store keeps the data as is: damage the middle of a block that holds c.bin's alone.
+    damaged = refs[2]
+    assert damaged.data_end - damaged.data_offset == BLOCK and data
+    middle = damaged.offset + BLOCK // 2
     blob[middle:middle + 16] = bytes(b ^ 0xFF for b in blob[middle:middle + 16])
     archive.write_bytes(bytes(blob))
 
@@ -422,7 +424,7 @@ def test_list_uses_index_only_while_test_checks_data(archive: Path, tree: Path, 
     code, _, err = run_cli("test", archive)
     assert code == 1
     line = assert_one_error_line(err)
-    assert str(refs[1].offset) in line and "d/sub/deeper/c.bin" in line
+    assert str(damaged.offset) in line and "d/sub/deeper/c.bin" in line
 
     out_dir = tmp_path / "out"
     code, _, err = run_cli("unpack", archive, "-C", out_dir)
@@ -433,17 +435,68 @@ def test_list_uses_index_only_while_test_checks_data(archive: Path, tree: Path, 
     assert leftovers == []
 
 
-# -- unpack checks the entry frames of what it extracts -----------------------------------------
+# -- unpack checks the frames that describe what it extracts -----------------------------------
+
+
+def table_of(archive: Path, path: str) -> int:
+    """The offset of the table frame that lists `path` (the table of the segment its data
+    begins in)."""
+    catalog = api.read_index(archive).catalog
+    number = [entry.path for entry in catalog.entries].index(path)
+    start = catalog.data_offsets[number]
+    block = next(n for n, ref in enumerate(catalog.blocks) if ref.data_end > start)
+    return catalog.segments[catalog.segment_of(block)].offset
+
+
+@pytest.mark.parametrize("path", ["d/a.txt", "d/sub/deeper/c.bin"])
+def test_unpack_checks_the_tables(path: str, archive: Path, tmp_path: Path,
+                                  run_cli: RunCli) -> None:
+    """A table damaged where the index is intact: list still works (it reads the index only),
+    but unpack refuses the archive before writing anything, as test does."""
+    offset = table_of(archive, path)
+    blob = bytearray(archive.read_bytes())
+    blob[offset + 3] ^= 0x01  # in the codec's name: the frame's checksum no longer holds
+    archive.write_bytes(bytes(blob))
+    code, out, err = run_cli("list", archive)
+    assert code == 0, err
+    assert path.encode() in out
+    code, _, err = run_cli("test", archive)
+    assert code == 1
+    out_dir = tmp_path / "out"
+    code, _, err = run_cli("unpack", archive, "-C", out_dir)
+    assert code == 1
+    line = assert_one_error_line(err)
+    assert f"table at offset {offset}: " in line and "checksum mismatch" in line, line
+    assert not out_dir.exists()
+
+
+def test_unpack_of_other_entries_does_not_read_a_damaged_table(tree: Path, tmp_path: Path,
+                                                               run_cli: RunCli) -> None:
+    """Only the tables of the blocks extracted are checked; test checks them all."""
+    archive = tmp_path / "off.pyarc"
+    archiver.pack([tree], archive, codec="store", solid=False)  # a segment per file
+    offset = table_of(archive, "d/a.txt")
+    blob = bytearray(archive.read_bytes())
+    blob[offset + 3] ^= 0x01
+    archive.write_bytes(bytes(blob))
+    out = tmp_path / "out"
+    code, _, err = run_cli("unpack", archive, "d/sub", "-C", out)
+    assert code == 0, err
+    assert "d/sub/deeper/c.bin" in names_below(out)
+    code, _, err = run_cli("unpack", archive, "d/a.txt", "-C", tmp_path / "out2")
+    assert code == 1
+    assert f"table at offset {offset}" in assert_one_error_line(err)
 
 
 def entry_frames(blob: bytes) -> dict[str, tuple[int, Entry]]:
-    """Each entry's path -> (offset of its entry frame, the entry), read front to back."""
+    """Each entry's path -> (offset of its entry frame, the entry), read front to back
+    (format 1.0)."""
     stream = io.BytesIO(blob)
     stream.seek(HEADER_SIZE)
     found = {}
     while True:
         offset = stream.tell()
-        frame = parse_frame(stream, offset)
+        frame = format1.parse_frame(stream, offset)
         if frame.index is not None:
             return found
         if frame.entry is not None:
@@ -451,22 +504,22 @@ def entry_frames(blob: bytes) -> dict[str, tuple[int, Entry]]:
 
 
 @pytest.mark.parametrize("damage", ["flipped", "rewritten"])
-@pytest.mark.parametrize("path", ["d/a.txt", "d/empty", "d/link", "d/sub/deeper/c.bin"])
-def test_unpack_checks_the_entry_frames(damage: str, path: str, archive: Path, tmp_path: Path,
-                                        run_cli: RunCli) -> None:
-    """An entry frame damaged where the index is intact: list still works (it reads the index
-    only), but unpack refuses the archive before writing anything, as test does. A file's frame
-    lies before its first block; one without blocks (d/empty, d/link) before the next frame."""
-    blob = bytearray(archive.read_bytes())
+@pytest.mark.parametrize("path", ["tree/text.md", "tree/empty", "tree/sub/link"])
+def test_unpack_checks_the_entry_frames_of_format_1(damage: str, path: str, tmp_path: Path,
+                                                    run_cli: RunCli) -> None:
+    """An archive of pyarc 0.1.0 whose entry frame is damaged where the index is intact: list
+    works, unpack refuses it before writing anything. A file's frame lies before its first
+    block; one without blocks (tree/empty, the link) before the next frame."""
+    archive = tmp_path / "old.pyarc"
+    blob = bytearray((V1_ARCHIVES / "store.pyarc").read_bytes())
     offset, entry = entry_frames(bytes(blob))[path]
     if damage == "flipped":
         blob[offset + 3] ^= 0x01  # the mode's high byte: the frame's checksum no longer holds
     else:  # a valid frame, checksum and all, that disagrees with the index
-        frame = build_entry_frame(replace(entry, mode=entry.mode ^ 0o001,
-                                          mtime_ns=entry.mtime_ns + 1))
+        frame = format1.build_entry_frame(replace(entry, mode=entry.mode ^ 0o001,
+                                                  mtime_ns=entry.mtime_ns + 1))
         blob[offset:offset + len(frame)] = frame
     archive.write_bytes(bytes(blob))
-
     code, out, err = run_cli("list", archive)
     assert code == 0, err
     assert path.encode() in out
@@ -482,22 +535,6 @@ def test_unpack_checks_the_entry_frames(damage: str, path: str, archive: Path, t
     else:
         assert "disagrees with the index (mode, mtime_ns)" in line, line
     assert not out_dir.exists()
-
-
-def test_unpack_of_other_entries_does_not_read_a_damaged_frame(archive: Path, tmp_path: Path,
-                                                               run_cli: RunCli) -> None:
-    """Only the frames of the entries extracted are checked; test checks them all."""
-    blob = bytearray(archive.read_bytes())
-    offset, _ = entry_frames(bytes(blob))["d/a.txt"]
-    blob[offset + 3] ^= 0x01
-    archive.write_bytes(bytes(blob))
-    out = tmp_path / "out"
-    code, _, err = run_cli("unpack", archive, "d/sub", "-C", out)
-    assert code == 0, err
-    assert "d/sub/deeper/c.bin" in names_below(out)
-    code, _, err = run_cli("unpack", archive, "d/a.txt", "-C", tmp_path / "out2")
-    assert code == 1
-    assert f"frame at offset {offset} of 'd/a.txt'" in assert_one_error_line(err)
 
 
 # -- the archive inside the tree being packed ------------------------------------------------
@@ -519,8 +556,7 @@ def test_pack_skips_its_own_archive(how: str, tree: Path, tmp_path: Path,
     assert len(warnings) == 1 and "self.pyarc" in warnings[0], err
     assert "Traceback" not in err
     archive = tree / "self.pyarc"
-    index = api.read_index(archive).index
-    names = [entry.path for entry in index.entries]
+    names = [entry.path for entry in api.read_index(archive).catalog.entries]
     assert stored not in names
     assert not any("pyarc-tmp" in name for name in names)
     assert f"{prefix}sub/deeper/c.bin" in names

@@ -1,5 +1,5 @@
 """Property tests (hypothesis): every installed codec round-trips arbitrary bytes, and so does
-the container at arbitrary block sizes; the index's fast column checks agree with the rules
+the container at arbitrary block sizes; the format 1.0 index's fast column checks agree with the rules
 checked row by row."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 import archiver
 from archiver import FormatError
-from archiver import format as format_module
+from archiver import format1 as format_module
 from archiver.format import MAX_BLOCK_SIZE, MIN_BLOCK_SIZE
 from archiver.plugins import registry
 
@@ -79,7 +79,7 @@ FIELD = {"kind": 0, "mode": 1, "size": 2, "path": 3, "target": 4, "blocks": 5}
 
 
 def index_columns(rows: list[list]) -> SimpleNamespace:
-    """What format._index_from_fields gets from construct, for these rows."""
+    """What format1._index_from_fields gets from construct, for these rows."""
     blocks = [block for *_, row_blocks in rows for block in row_blocks]
     return SimpleNamespace(
         kinds=array("B", [row[0] for row in rows]), modes=array("H", [row[1] for row in rows]),
@@ -95,7 +95,7 @@ def index_columns(rows: list[list]) -> SimpleNamespace:
 
 
 def screen_agrees(rows: list[list]) -> None:
-    """format._columns_pass passes exactly the rows that format._refuse_first_bad_row (the entry
+    """format1._columns_pass passes exactly the rows that format1._refuse_first_bad_row (the entry
     rules of entry_problem, then the block rules, row by row) accepts, but for an empty path,
     which it leaves to the rows."""
     fields, paths = index_columns(rows), [row[3] for row in rows]
