@@ -1,6 +1,6 @@
 """Property tests (hypothesis): every installed codec round-trips arbitrary bytes, and so does
-the container at arbitrary block sizes; the format 1.0 index's fast column checks agree with the rules
-checked row by row."""
+the container at arbitrary block sizes; the fast column checks of the format 1.0 index agree
+with the rules checked row by row."""
 
 from __future__ import annotations
 

@@ -11,23 +11,20 @@ byte tables. The vectors were made by pyarc 0.1.0's generator and are never rege
 
 from __future__ import annotations
 
-import io
 import os
 import re
 import struct
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import xxhash
+from vector_tables import Pipe, Vector, expect, read_all, read_table, streamed
 
 import archiver
 import archiver.errors
 from archiver import api
 from archiver.api import unpack
-from archiver.format import Entry, Kind
-from archiver.reader import StreamReader
-from archiver.restore import Copy
+from archiver.format import Kind
 
 ROOT = Path(__file__).resolve().parents[1]
 SPEC = ROOT / "spec"
@@ -35,77 +32,9 @@ VECTORS = SPEC / "vectors" / "1.0"
 README = VECTORS / "README.md"
 
 
-# -- the README table ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """`ok`, or an error class with a substring of its message."""
-
-    error: type[Exception] | None = None
-    substring: str = ""
-
-    @classmethod
-    def parse(cls, cell: str) -> Outcome:
-        if cell == "ok":
-            return cls()
-        match = re.fullmatch(r'(\w+): "(.*)"', cell)
-        assert match, f"README cell not understood: {cell!r}"
-        error = getattr(archiver.errors, match.group(1))
-        return cls(error, match.group(2))
-
-
-@dataclass(frozen=True)
-class Vector:
-    name: str
-    what: str
-    open: Outcome
-    test: Outcome
-    unpack: Outcome
-
-    @property
-    def path(self) -> Path:
-        return VECTORS / self.name
-
-    def __str__(self) -> str:
-        return self.name
-
-
-def _read_table() -> list[Vector]:
-    vectors = []
-    for line in README.read_text(encoding="utf-8").splitlines():
-        if not re.match(r"\| `(good|bad)/", line):
-            continue
-        cells = [cell.strip() for cell in line.strip().strip("|").split(" | ")]
-        assert len(cells) == 5, f"README row needs 5 cells: {line}"
-        name, what, opened, tested, unpacked = cells
-        open_outcome = Outcome.parse(opened)
-        vectors.append(Vector(name.strip("`"), what, open_outcome, Outcome.parse(tested),
-                              open_outcome if unpacked == "as open" else Outcome.parse(unpacked)))
-    return vectors
-
-
-TABLE = _read_table()
+TABLE = read_table(VECTORS)
 GOOD = [v for v in TABLE if v.name.startswith("good/")]
 BAD = [v for v in TABLE if v.name.startswith("bad/")]
-
-
-def _expect(outcome: Outcome, action) -> None:  # type: ignore[no-untyped-def]
-    if outcome.error is None:
-        action()
-        return
-    with pytest.raises(archiver.PyarcError) as caught:
-        action()
-    assert isinstance(caught.value, outcome.error), (
-        f"expected {outcome.error.__name__}, got {type(caught.value).__name__}: {caught.value}"
-    )
-    assert outcome.substring in str(caught.value)
-
-
-def _read_all(path: Path) -> dict[str, tuple[Entry, bytes]]:
-    with archiver.open_archive(path) as opened:
-        return {entry.path: (entry, opened.read(entry) if entry.kind == Kind.FILE else b"")
-                for entry in opened.entries}
 
 
 def test_table_lists_every_vector() -> None:
@@ -116,54 +45,27 @@ def test_table_lists_every_vector() -> None:
     assert GOOD and BAD
 
 
-def _streamed(stream: object) -> dict[str, tuple[Entry, bytes]]:
-    """What the stream reader hands out, by path, as `_read_all` gives it."""
-    reader = StreamReader(stream)  # type: ignore[arg-type]
-    data = {job.entry.path: b"".join(chunks) for job, chunks in reader.deliveries()
-            if not isinstance(chunks, Copy)}
-    assert reader.catalog is not None
-    return {entry.path: (entry, data.get(entry.path, b"")) for entry in reader.catalog.entries}
-
-
-class _Pipe(io.RawIOBase):
-    """A forward-only stream, like standard input."""
-
-    def __init__(self, file: io.BufferedReader) -> None:
-        self._file = file
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
-        data = self._file.read(min(len(buffer), 7))  # short reads, as from a pipe
-        buffer[:len(data)] = data
-        return len(data)
-
-
 # -- good vectors ------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("vector", GOOD, ids=str)
 def test_good_vector_reads(vector: Vector) -> None:
-    contents = _read_all(vector.path)
+    contents = read_all(vector.path)
     stats = api.test(vector.path)
     assert stats.entries == len(contents)
     # The stream reader sees the same entries and data as the index reader.
     with open(vector.path, "rb") as stream:
-        assert _streamed(stream) == contents
+        assert streamed(stream) == contents
     # ... also from a pipe, which cannot seek or tell its size.
     with open(vector.path, "rb") as file:
-        assert _streamed(_Pipe(file)) == contents
+        assert streamed(Pipe(file)) == contents
     for entry, data in contents.values():
         assert len(data) == entry.size
 
 
 @pytest.mark.parametrize("vector", GOOD, ids=str)
 def test_good_vector_unpacks(vector: Vector, tmp_path: Path) -> None:
-    contents = _read_all(vector.path)
+    contents = read_all(vector.path)
     dest = tmp_path / "out"
     unpack(vector.path, dest)
     for path, (entry, data) in contents.items():
@@ -178,7 +80,7 @@ def test_good_vector_unpacks(vector: Vector, tmp_path: Path) -> None:
 
 
 def test_good_tree_contents() -> None:
-    contents = _read_all(VECTORS / "good/tree.pyarc")
+    contents = read_all(VECTORS / "good/tree.pyarc")
     assert [(e.path, e.kind, e.size, e.target) for e, _ in contents.values()] == [
         ("tree", Kind.DIRECTORY, 0, ""), ("tree/hello.txt", Kind.FILE, 14, ""),
         ("tree/link-to-hello", Kind.SYMLINK, 0, "hello.txt"), ("tree/sub", Kind.DIRECTORY, 0, ""),
@@ -195,19 +97,19 @@ def test_good_tree_contents() -> None:
 
 @pytest.mark.parametrize("vector", BAD, ids=str)
 def test_bad_vector_open_archive(vector: Vector) -> None:
-    _expect(vector.open, lambda: _read_all(vector.path))
+    expect(vector.open, lambda: read_all(vector.path))
 
 
 @pytest.mark.parametrize("vector", BAD, ids=str)
 def test_bad_vector_stream_test(vector: Vector) -> None:
-    _expect(vector.test, lambda: api.test(vector.path))
+    expect(vector.test, lambda: api.test(vector.path))
 
 
 @pytest.mark.parametrize("vector", BAD, ids=str)
 def test_bad_vector_unpack(vector: Vector, tmp_path: Path) -> None:
     # dest is two levels down, so `../../outside` from dest would land in tmp_path.
     dest = tmp_path / "a" / "out"
-    _expect(vector.unpack, lambda: unpack(vector.path, dest))
+    expect(vector.unpack, lambda: unpack(vector.path, dest))
     # unpack opens and checks the archive before it creates the destination, so an archive
     # refused there leaves nothing at all; nothing is ever written beside the destination.
     assert sorted(p.name for p in tmp_path.iterdir()) in ([], ["a"])
@@ -232,7 +134,7 @@ def test_format_example_dump(tmp_path: Path) -> None:
             assert int(match.group(1), 16) == len(data), line
             data += bytes.fromhex(match.group(2))
     (tmp_path / "hi.pyarc").write_bytes(bytes(data))
-    contents = _read_all(tmp_path / "hi.pyarc")
+    contents = read_all(tmp_path / "hi.pyarc")
     assert [(path, data) for path, (_, data) in contents.items()] == [("hi.txt", b"hi\n")]
     assert SpecReader(bytes(data)).read()[0][0][4] == b"hi.txt"
 
@@ -344,7 +246,7 @@ class SpecReader:
 @pytest.mark.parametrize("vector", GOOD, ids=str)
 def test_good_vector_matches_format_md(vector: Vector) -> None:
     entries, blocks = SpecReader(vector.path.read_bytes()).read()
-    contents = _read_all(vector.path)
+    contents = read_all(vector.path)
     assert [(os.fsdecode(fields[4]), fields[3]) for fields in entries] == \
         [(entry.path, entry.size) for entry, _ in contents.values()]
     assert sum(raw for _, raw, _, _, _ in blocks) == sum(len(d) for _, d in contents.values())
