@@ -1,6 +1,6 @@
 """archiver/grouping.py: the kind of a file is judged by its content first (a misleading or
 missing extension does not fool it), kinds fall in the right groups, and the data order puts
-groups, kinds and the files of one module together."""
+groups and the files of one module together."""
 
 from __future__ import annotations
 
@@ -136,7 +136,7 @@ def test_extension_and_name_key() -> None:
     assert name_key("top.py")[:2] == ("", "top")
 
 
-def test_data_order_puts_groups_kinds_and_modules_together() -> None:
+def test_data_order_puts_groups_and_modules_together() -> None:
     files = {
         "z/photo.png": "compressed/png",
         "a/lib.so": "executable/elf",
@@ -152,12 +152,11 @@ def test_data_order_puts_groups_kinds_and_modules_together() -> None:
     }
     order = sorted(files, key=lambda name: data_order(name, files[name]))
     assert order == [
-        "a/__pycache__/x.cpython-311.opt-1.pyc",  # bytecode: in the text group, module x first
-        "a/__pycache__/x.cpython-311.pyc",
-        "b/__pycache__/y.cpython-311.opt-2.pyc",
-        "a/x.c", "a/x.h",  # one module's C files side by side
         "a/README",
-        "a/x.py", "b/y.py",
+        # bytecode shares the text group, and a module's files are side by side, whatever kind
+        "a/__pycache__/x.cpython-311.opt-1.pyc", "a/__pycache__/x.cpython-311.pyc",
+        "a/x.c", "a/x.h", "a/x.py",
+        "b/__pycache__/y.cpython-311.opt-2.pyc", "b/y.py",
         "a/table.bin",
         "a/lib.so",
         "z/photo.png",
