@@ -21,13 +21,8 @@ from archiver import grouping
 
 MiB = 1 << 20
 #: The solid size and per-group candidates of the simulation, unless a run says otherwise.
-SOLID_SIZE = 16 * MiB
-CANDIDATES: dict[str, tuple[str, ...]] = {
-    grouping.TEXT: ("rep:order=16",),
-    grouping.BINARY: ("rep:order=16", "bwt:stage=cm", "lz77:level=7"),
-    grouping.EXECUTABLE: ("rep:order=8", "bwt:stage=cm", "lz77:level=7"),
-    grouping.COMPRESSED: ("store",),
-}
+SOLID_SIZE = grouping.SOLID_SIZE
+CANDIDATES = grouping.CODECS
 
 OrderKey = Callable[[str, str], tuple]
 

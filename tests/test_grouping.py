@@ -17,6 +17,7 @@ import pytest
 
 from archiver.grouping import (
     BINARY,
+    CODECS,
     COMPRESSED,
     EXECUTABLE,
     GROUPS,
@@ -29,6 +30,7 @@ from archiver.grouping import (
     looks_like_text,
     name_key,
 )
+from archiver.plugins import registry
 
 ROOT = Path(__file__).resolve().parents[1]
 NOISE = random.Random(18).randbytes(HEAD_SIZE)
@@ -46,6 +48,8 @@ def pe_head() -> bytes:
 
 @pytest.mark.parametrize(("name", "head", "kind"), [
     ("lib.txt", b"\x7fELF\x02\x01\x01" + bytes(64), "executable/elf"),
+    ("libpython3.11.a", b"!<arch>\n/               0           0     0     0       8" + bytes(8),
+     "executable/ar"),
     ("app.dat", pe_head(), "executable/pe"),
     ("tool", b"\xcf\xfa\xed\xfe" + bytes(60), "executable/macho"),
     ("fat", b"\xca\xfe\xba\xbe\x00\x00\x00\x02" + bytes(56), "executable/macho"),
@@ -125,6 +129,13 @@ def test_real_files(tmp_path: Path) -> None:
 ])
 def test_groups(kind: str, group: str) -> None:
     assert group_of(kind) == group
+
+
+def test_every_group_has_codecs_that_exist() -> None:
+    assert set(CODECS) == set(GROUPS)
+    for specs in CODECS.values():
+        for spec in specs:
+            registry().create(spec)
 
 
 def test_extension_and_name_key() -> None:
