@@ -5,7 +5,9 @@ A sparse hash table makes this cheap: only every `step`-th position of the block
 hashed over the `window` bytes that start there (step = window = min_length // 2). Any repeat of
 min_length bytes or more covers one such entered window completely, so scanning every position
 with a rolling hash of `window` bytes and looking it up finds it; the candidate is checked byte
-by byte, then extended forwards and backwards. The table keeps the newest position per slot.
+by byte, then extended forwards and backwards. The table keeps the newest position per slot;
+it has two slots per entered window, at most 2**MAX_TABLE_LOG (128 MiB; 2 MiB for an 8 MiB
+block at min 128).
 
 A repeat is (literal run, length, distance): after `run` bytes that no repeat claims, copy
 `length` bytes from `distance` bytes back in the output (distance < length repeats a pattern).
