@@ -6,6 +6,7 @@ An archive argument of "-" means standard output (pack) or standard input (every
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import itertools
 import os
@@ -18,6 +19,7 @@ from typing import IO, Any
 
 import xxhash
 
+from archiver import grouping
 from archiver.blocks import STORE, BlockEncoder, EncodedBlock, decode_items, worker_count
 from archiver.catalog import Catalog
 from archiver.codec import OptionValue, format_codec_spec, parse_codec_spec
@@ -104,6 +106,23 @@ def metadata_encoder(registry: Registry | None = None) -> BlockEncoder:
     store = registry.create(STORE)
     return BlockEncoder([registry.create(name) for name in METADATA_CODECS
                          if name in registry] or [store], store)
+
+
+def group_encoders(codec: str, registry: Registry | None,
+                   auto_codecs: Sequence[str] | None) -> Callable[[str], BlockEncoder] | None:
+    """For the default `auto` without --auto-codecs: the encoder of each kind group, auto over
+    the codecs grouping.CODECS gives it (made once per group; every installed codec for a group
+    it names none of); None otherwise (one encoder for every block)."""
+    if codec != AUTO or auto_codecs is not None:
+        return None
+    installed = (registry or default_registry()).names()
+
+    def encoder(group: str) -> BlockEncoder:
+        suited = [spec for spec in grouping.CODECS.get(group, ())
+                  if parse_codec_spec(spec)[0] in installed]  # (a plugin may be disabled)
+        return make_encoder(AUTO, registry, suited or None)
+
+    return functools.cache(encoder)
 
 
 def check_block_size(block_size: int) -> None:
@@ -207,7 +226,7 @@ def pack(
     """Pack files and directory trees into `archive` ("-" for standard output).
 
     With `solid` (the default) the data of many files shares blocks of up to `block_size`
-    bytes (default 16 MiB), similar files side by side and identical ones stored once;
+    bytes (default 8 MiB), similar files side by side and identical ones stored once;
     without, each block holds the data of one file (default 1 MiB blocks): less compression,
     faster access to one file. `exclude` holds gitignore-style patterns of names to leave out,
     `dereference` follows symlinks, `xattrs` records extended attributes (archiver/sources.py).
@@ -234,7 +253,8 @@ def pack(
             raise PyarcError("nothing to pack: every path given was skipped or excluded")
         stats = write_archive(out, itertools.chain([first], sources), encoder, block_size,
                               threads, on_block, on_entry, solid=solid,
-                              metadata=metadata_encoder(registry))
+                              metadata=metadata_encoder(registry),
+                              by_group=group_encoders(codec, registry, auto_codecs))
         stats.problems = problems.messages
         return stats
 

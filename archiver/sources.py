@@ -55,6 +55,7 @@ from typing import Any, BinaryIO
 import pathspec
 import xxhash
 
+from archiver import grouping
 from archiver.errors import PyarcError, UsageError
 from archiver.format import Entry, Kind
 from archiver.writer import Source
@@ -342,18 +343,25 @@ class _Found:
 
 def _deduplicated(files: list[_Found], block_size: int,
                   metadata: _Metadata) -> Iterator[Source]:
-    """The files as sources in data order, a file with the same contents as an earlier one
-    right after it and as a copy of it.
+    """The files as sources in data order (archiver/grouping.py: by kind group, then a module's
+    files side by side), a file with the same contents as an earlier one right after it and as
+    a copy of it.
 
-    Only files that share their size with another one can be equal; those are hashed first
-    (xxh3-128), and a candidate is a copy only if, when its turn comes, its bytes equal those
-    of the file it would copy, which must still hash as what was stored (a file that changed
-    in between is stored on its own). Sparse files are stored on their own: a copy shares the
-    data of its original exactly, extents included.
+    The first HEAD_SIZE bytes of every file are read for its kind. Only files that share their
+    size with another one can be equal; those are hashed first (xxh3-128), and a candidate is
+    a copy only if, when its turn comes, its bytes equal those of the file it would copy, which
+    must still hash as what was stored (a file that changed in between is stored on its own).
+    Sparse files are stored on their own: a copy shares the data of its original exactly,
+    extents included.
     """
     follow = metadata.follow
+    kinds = {found.order: grouping.kind_of(found.name, _head(found.path, follow))
+             for found in files}
+    files = sorted(files, key=lambda found: (grouping.data_order(found.name,
+                                                                 kinds[found.order]),
+                                             found.order))
     sizes = Counter(found.info.st_size for found in files)
-    twins: dict[tuple[int, bytes], list[_Found]] = {}  # (size, hash) -> files, in order
+    twins: dict[tuple[int, bytes], list[_Found]] = {}  # (size, hash) -> files, in data order
     key_of: dict[int, tuple[int, bytes]] = {}  # order -> its key in twins
     for found in files:
         info = found.info
@@ -364,11 +372,12 @@ def _deduplicated(files: list[_Found], block_size: int,
                 twins.setdefault(key, []).append(found)
                 key_of[found.order] = key
     placed: set[int] = set()
-    for found in files:  # (archive order, for now: grouping comes next)
+    for found in files:
         if found.order in placed:
             continue
         members = twins[key_of[found.order]] if found.order in key_of else [found]
         original: tuple[_Found, bytes] | None = None  # the first stored, and its hash
+        group = grouping.group_of(kinds[found.order])
         for member in members:
             placed.add(member.order)
             opened = _open_entry(member, metadata)
@@ -383,11 +392,21 @@ def _deduplicated(files: list[_Found], block_size: int,
             hasher = xxhash.xxh3_128()
             yield Source(member.order, entry,
                          _hashing(_read_blocks(file, member.path, entry, block_size,
-                                               metadata.problems), hasher))
+                                               metadata.problems), hasher), group)
             # The writer has read the data before it asks for the next source: the hash is
             # that of what was stored.
             if original is None and len(members) > 1 and entry.extents is None:
                 original = (member, hasher.digest())
+
+
+def _head(path: str, follow: bool) -> bytes:
+    """The first bytes of a file, for its kind (b"" if it cannot be read: the data pass then
+    reports it)."""
+    try:
+        with _open_quietly(path, follow) as file:
+            return file.read(grouping.HEAD_SIZE)
+    except OSError:
+        return b""
 
 
 def _hashing(data: Iterator[bytes], hasher: Any) -> Iterator[bytes]:

@@ -154,11 +154,14 @@ def write_archive(
     *,
     solid: bool = True,
     metadata: BlockEncoder | None = None,
+    by_group: Callable[[str], BlockEncoder] | None = None,
 ) -> WriteStats:
     """Write a complete archive of `sources` (in the order of their data) to `out` with
     `jobs` threads; `on_block(raw_bytes)` reports progress, `on_entry(entry)` each entry as
-    it is placed. Tables and the index are compressed by `metadata` (by default `encoder`):
-    pack gives an encoder of built-in codecs only, so that any pyarc can list the archive."""
+    it is placed. A block is compressed by `by_group(its group)` when given (auto mode picks
+    among the codecs suited to the block's kind), else by `encoder`. Tables and the index are
+    compressed by `metadata` (by default `encoder`): pack gives an encoder of built-in codecs
+    only, so that any pyarc can list the archive."""
     metadata = metadata or encoder
     stats = WriteStats()
     placed: list[tuple[int, Entry, int]] = []
@@ -174,7 +177,8 @@ def write_archive(
                                               tuple[BlockHeader, bytes] | None]:
         table = (metadata.encode(build_table_body(segment.records))
                  if segment.records is not None else None)
-        block = encoder.encode(segment.data) if segment.data else None
+        coder = by_group(segment.group) if by_group is not None else encoder
+        block = coder.encode(segment.data) if segment.data else None
         return table, block
 
     def announced(segment_sources: Iterable[Source]) -> Iterator[Source]:

@@ -11,10 +11,14 @@
 3. lz77's size and speed over every level, next to zlib's and lzma's.
 4. The container itself: `pack`/`unpack` with `store` against a plain copy of the same tree, and
    `list` on an archive of 10,000 small files.
+5. Trees (bench/trees.py): `pyarc pack` against 7-Zip, xz, zstd, bzip2 and zpaq on real trees
+   built on this machine, and the solid-block simulation of format 2 (bench/solid_sim.py).
+   BENCH_TREES=stdlib,linux measures only those (BENCH_TREES=none: no tree section).
 
 Data: the Calgary corpus in ../shared/corpus/calgary when present, else built-in demo data.
 Written to build/bench.md (all of it), build/bench.png (size against speed, per method) and
-build/bench.json (the raw results of 1). BENCH_REPEAT=N times each run N times (default 3).
+build/bench.json (the raw results of 1, and of 5 under "trees"). BENCH_REPEAT=N times each
+run N times (default 3).
 """
 
 from __future__ import annotations
@@ -40,6 +44,9 @@ from archiver import benchmark
 from archiver.api import read_index
 from archiver.errors import PyarcError
 from archiver.plugins import registry
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import trees  # noqa: E402  (bench/ is not a package)
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus" / "calgary"
@@ -254,12 +261,17 @@ def main() -> None:
     out += curve_table(data)
     out += ["", "## Container", ""]
     out += container_table(data)
+    tree_results: dict[str, object] = {}
+    if trees.selected() != ["none"]:
+        lines, tree_results = trees.section(trees.selected())
+        out += ["", "## Trees", ""] + lines
     text = "\n".join(out) + "\n"
     print(text)
     build = ROOT / "build"
     build.mkdir(exist_ok=True)
     (build / "bench.md").write_text(text)
-    (build / "bench.json").write_text(json.dumps(report.as_dict(), indent=1) + "\n")
+    results = {**report.as_dict(), "trees": tree_results}
+    (build / "bench.json").write_text(json.dumps(results, indent=1) + "\n")
     written = ["build/bench.md", "build/bench.json"]
     try:
         benchmark.plot(report, build / "bench.png", f"pyarc bench — {label}: bits per byte "
