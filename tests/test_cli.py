@@ -255,7 +255,11 @@ def test_info_json(archive: Path, run_cli: RunCli) -> None:
     assert info["entries"] == {"directory": 4, "file": 3, "symlink": 1}
     raw = 6 + 500 + 3 * BLOCK + 7
     assert info["raw_bytes"] == raw
-    assert info["blocks"] == -(-raw // BLOCK)  # solid: the files' data back to back
+    # Solid: the text files share one block; the random c.bin (kind "compressed") starts a
+    # block of its own where the group changes.
+    assert info["blocks"] == 1 + -(-(3 * BLOCK + 7) // BLOCK)
+    assert {name: usage["blocks"] for name, usage in info["groups"].items()} == {
+        "text": 1, "compressed": 4}
     assert info["codecs"] == {"store": {"blocks": info["blocks"], "raw_bytes": raw,
                                         "stored_bytes": raw}}
     assert info["ratio"] == pytest.approx(archive.stat().st_size / raw)

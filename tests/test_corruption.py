@@ -359,8 +359,9 @@ def test_sweep_regions_cover_every_kind(tree_sample: Sample, single_sample: Samp
         assert {"block-head", "payload"} <= set(kinds)
         assert ("entry" if sample is old_sample else "table") in kinds
         assert sum(r.end - r.start for r in sample.regions) == len(sample.blob)
-    # d/big and d/e/s in 3 solid blocks of 1 KiB (d/e/t shares d/e/s's data)
-    assert sum(region.kind == "payload" for region in tree_sample.regions) == 3
+    # d/big (binary) in 3 blocks of 1 KiB, then d/e/s (text: a new group, a new block); d/e/t
+    # shares d/e/s's data
+    assert sum(region.kind == "payload" for region in tree_sample.regions) == 4
 
 
 def test_corrupt_major_version_byte_names_the_header(

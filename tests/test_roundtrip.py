@@ -14,6 +14,7 @@ from conftest import RunCli, tree_snapshot
 import archiver
 from archiver import api
 from archiver.errors import UsageError
+from archiver.format import DEFAULT_BLOCK_SIZE
 
 BLOCK = 4096
 # 2020-09-13, with nanoseconds that a float round trip would lose.
@@ -193,7 +194,7 @@ def test_ten_mb_pack_unpack_api_and_cli(ten_mb: bytes, tmp_path: Path, run_cli: 
     source.write_bytes(ten_mb)
     archive = tmp_path / "api.pyarc"
     archiver.pack([source], archive, codec="store", jobs=2)
-    assert blocks_of(archive) == [1]  # solid blocks of up to 16 MiB by default
+    assert blocks_of(archive) == [-(-TEN_MB // DEFAULT_BLOCK_SIZE)]  # solid blocks, 8 MiB
     archiver.unpack(archive, tmp_path / "api")
     assert (tmp_path / "api" / "big.bin").read_bytes() == ten_mb
 
