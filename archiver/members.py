@@ -38,7 +38,7 @@ def _matcher(given: str) -> Callable[[str], bool]:
             return lambda path: True
         return lambda path: path == wanted or path.startswith(wanted + "/")
     try:
-        pattern = pathspec.PathSpec.from_lines("gitwildmatch", [given])
+        pattern = pathspec.GitIgnoreSpec.from_lines([given])
     except (ValueError, TypeError) as error:
         raise UsageError(f"bad pattern {given!r}: {error}") from None
     return lambda path: bool(path) and (pattern.match_file(path)

@@ -101,11 +101,11 @@ class _Scanner:
         self.bad: list[tuple[int, int]] = []  # D ranges of blocks found damaged (reported)
         self.index: format2.IndexRecords | None = None
 
-    def parse_at(self, offset: int) -> tuple[object, int]:
+    def parse_at(self, offset: int) -> tuple[format1.ParsedFrame | format2.CodedFrame, int]:
         """The frame at offset (of this archive's format) and where it ends."""
         stream = _View(self.view, offset)
-        parse = format1.parse_frame if self.scan.major == 1 else format2.parse_frame
-        frame = parse(stream, offset)
+        frame = (format1.parse_frame(stream, offset) if self.scan.major == 1
+                 else format2.parse_frame(stream, offset))
         return frame, stream.position
 
     def resync(self, start: int) -> int:

@@ -193,7 +193,7 @@ class Selection:
         self.xattrs = xattrs
         self._stat = os.stat if dereference else os.lstat
         try:
-            self._exclude = pathspec.PathSpec.from_lines("gitwildmatch", exclude)
+            self._exclude = pathspec.GitIgnoreSpec.from_lines(exclude)
         except (ValueError, TypeError) as error:
             raise UsageError(f"--exclude: {error}") from None
         self._operands: list[tuple[str, str, os.stat_result]] = []
