@@ -15,9 +15,10 @@ standard archive and to 7-Zip's time:
 
 The archivers: `7zz a -mx9 -mmt1`, `7zz a -m0=PPMd:o=8:mem=256m -mmt1`, `tar | xz -9e -T1`,
 `tar | zstd -19 --long=27 -T1`, `tar | bzip2 -9`, `zpaq a -m5 -t1` (7zz and zpaq installed with
-apt-get when missing and run as root, else skipped with a note), `pyarc pack` as the command
-line does it (default -j, and -j 1), and "pyarc solid (simulation)": bench/solid_sim.py, the
-grouping and codec choice of format 2 measured before its container exists.
+apt-get when missing and run as root, else skipped with a note), and `pyarc pack` as the command
+line does it (default -j, and -j 1). For pyarc's archive it also reports `pyarc unpack` of the
+whole tree (time and peak memory, default -j) and of one small file, which decodes only the
+block that holds it.
 
     python bench/trees.py [TREE...]     # this section alone (BENCH_TREES=stdlib,linux likewise)
 """
@@ -38,10 +39,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import solid_sim  # noqa: E402  (bench/ is not a package)
-
-from archiver import grouping  # noqa: E402
+from archiver import grouping
 
 ROOT = Path(__file__).resolve().parent.parent
 TREES = ROOT / "build" / "trees"
@@ -189,11 +187,20 @@ class Row:
     note: str = ""
 
 
-def shell(command: str, cwd: Path) -> float:
+def shell(command: str, cwd: Path) -> tuple[float, int]:
+    """Run `command`; its seconds and the peak resident memory in bytes of its largest process
+    (wait4 reports the child with the descendants it waited for)."""
     start = time.perf_counter()
-    subprocess.run(["bash", "-o", "pipefail", "-c", command], cwd=cwd, check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    return time.perf_counter() - start
+    process = subprocess.Popen(["bash", "-o", "pipefail", "-c", command], cwd=cwd,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert process.stderr is not None
+    errors = process.stderr.read()
+    _, status, usage = os.wait4(process.pid, 0)
+    seconds = time.perf_counter() - start
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode:
+        raise subprocess.CalledProcessError(process.returncode, command, stderr=errors)
+    return seconds, usage.ru_maxrss * 1024
 
 
 def archiver_commands(name: str) -> list[tuple[str, str | None, str]]:
@@ -212,8 +219,39 @@ def archiver_commands(name: str) -> list[tuple[str, str | None, str]]:
     ]
 
 
+def _failed(error: subprocess.CalledProcessError) -> str:
+    message = (error.stderr or b"").decode("utf-8", "replace").strip().splitlines()
+    return "failed: " + (message[-1] if message else "")
+
+
+def smallest_file(root: Path) -> str:
+    """The tree-relative name (with the tree's own folder) of its smallest non-empty file."""
+    files = [path for path in sorted(root.rglob("*"))
+             if path.is_file() and not path.is_symlink() and path.stat().st_size]
+    return min(files, key=lambda path: path.stat().st_size).relative_to(root.parent).as_posix()
+
+
+def measure_unpack(name: str, root: Path, archive: Path) -> list[Row]:
+    """pyarc's archive unpacked whole, then one small file of it."""
+    rows = []
+    one = smallest_file(root)
+    pyarc = f"{sys.executable} -m archiver unpack"
+    for method, command in (("pyarc unpack (all)", f"{pyarc} {archive} -C $DEST"),
+                            (f"pyarc unpack {one}", f"{pyarc} {archive} {one} -C $DEST")):
+        dest = TREES / f".unpack-{name}"
+        shutil.rmtree(dest, ignore_errors=True)
+        try:
+            seconds, memory = shell(command.replace("$DEST", str(dest)), root.parent)
+            rows.append(Row(method, seconds=seconds, note=f"peak memory {memory / 2**20:.0f} MiB"))
+        except subprocess.CalledProcessError as error:
+            rows.append(Row(method, note=_failed(error)))
+        shutil.rmtree(dest, ignore_errors=True)
+    return rows
+
+
 def measure_tree(name: str, root: Path) -> list[Row]:
     rows = []
+    kept = TREES / f".out-{name}.pyarc"  # the default pack's archive, for the unpack rows
     for method, program, command in archiver_commands(name):
         if program and not shutil.which(program):
             rows.append(Row(method, note=f"no {program}"))
@@ -221,17 +259,19 @@ def measure_tree(name: str, root: Path) -> list[Row]:
         out = TREES / f".out-{name}{'.7z' if program == '7zz' else ''}"
         out.unlink(missing_ok=True)
         try:
-            seconds = shell(command.replace("$OUT", str(out)), root.parent)
-            rows.append(Row(method, out.stat().st_size, seconds))
+            seconds, memory = shell(command.replace("$OUT", str(out)), root.parent)
+            pyarc = method.startswith("pyarc")
+            rows.append(Row(method, out.stat().st_size, seconds,
+                            f"peak memory {memory / 2**20:.0f} MiB" if pyarc else ""))
+            if method == "pyarc pack":
+                out.replace(kept)
         except subprocess.CalledProcessError as error:
-            message = error.stderr.decode("utf-8", "replace").strip().splitlines()
-            rows.append(Row(method, note="failed: " + (message[-1] if message else "")))
+            rows.append(Row(method, note=_failed(error)))
         out.unlink(missing_ok=True)
         print(f"  {name}: {method}: {rows[-1].size}", file=sys.stderr, flush=True)
-    sim = solid_sim.simulate(root)
-    groups = ", ".join(f"{group} {raw:,}→{stored:,}" for group, (raw, stored) in sim.groups.items())
-    rows.append(Row("pyarc solid (simulation)", sim.size, sim.seconds,
-                    f"{groups}; index ≈{sim.index:,}; duplicates {sim.duplicates:,} B"))
+    if kept.exists():
+        rows += measure_unpack(name, root, kept)
+        kept.unlink()
     return rows
 
 
@@ -283,7 +323,8 @@ def section(names: Sequence[str]) -> tuple[list[str], dict[str, object]]:
         for row in rows:
             pyarc = row.method.startswith("pyarc")
             ratio = row.size / best if pyarc and best and row.size else None
-            speed = row.seconds / seven if pyarc and seven and row.seconds else None
+            packed = row.method.startswith("pyarc pack")
+            speed = row.seconds / seven if packed and seven and row.seconds else None
             lines.append(f"| {row.method} | {_figure(row.size, '{:,}')} | "
                          f"{_figure(row.seconds, '{:.2f}')} | {_figure(ratio, '{:.3f}')} | "
                          f"{_figure(speed, '{:.2f}')} | {row.note} |")
