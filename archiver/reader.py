@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import IO, BinaryIO, NoReturn
 
 from archiver import format1, format2
-from archiver.blocks import EncodedBlock, decode_block, decode_items
+from archiver.blocks import DataBlock, EncodedBlock, decode_block, decode_items
 from archiver.catalog import Catalog, of_format1
 from archiver.errors import FormatError, PyarcError
 from archiver.format import (
@@ -131,6 +131,14 @@ class _Reader:
 
 #: The most bytes of adjacent entry frames read and compared in one piece (format 1.0).
 _MAX_RUN = 1 << 20
+#: What Archive.plan yields: the table of the jobs, then their blocks, to be decoded or decoded.
+Planned = Table | EncodedBlock | DataBlock
+#: Decoded blocks an Archive keeps for `data` and `read`, so that reading the files of a solid
+#: block one after the other decodes it once; four, so that a folder whose files fall in
+#: different kind groups (one block each) does not decode them over and over.
+CACHED_BLOCKS = 4
+#: ... and at most this many bytes of them (the block read last is always kept).
+CACHED_BYTES = 64 << 20
 
 
 class Archive(_Reader):
@@ -190,6 +198,7 @@ class Archive(_Reader):
         self._frame_limit = dict(zip(offsets, offsets[1:], strict=False))
         self._checked_segments: set[int] = set()
         self._block_numbers = {ref.offset: n for n, ref in enumerate(self.catalog.blocks)}
+        self._cache: dict[int, DataBlock] = {}  # data_offset -> block, the last used last
 
     # -- listing ---------------------------------------------------------------------------
 
@@ -219,20 +228,21 @@ class Archive(_Reader):
 
     # -- reading ---------------------------------------------------------------------------
 
-    def plan(self, numbers: list[int]) -> tuple[list[Job], Iterator[Table | EncodedBlock]]:
+    def plan(self, numbers: list[int]) -> tuple[list[Job], Iterator[Planned]]:
         """The jobs that extract entries `numbers`, and the items that feed them: one table of
         all the jobs, then each block they need, once, in archive order, read and checked
-        against the index as it is asked for (decode with blocks.decode_items)."""
+        against the index as it is asked for (decode with blocks.decode_items; a block that
+        `data` decoded lately comes decoded)."""
         jobs = jobs_for(self.catalog, numbers)
         refs = needed_blocks(self.catalog, jobs)
         names = BlockNames()
         names.add(jobs)
 
-        def items() -> Iterator[Table | EncodedBlock]:
+        def items() -> Iterator[Planned]:
             yield Table(tuple(jobs))
             for ref in refs:
-                yield self.encoded_block(ref, names.where(ref.offset, ref.data_offset,
-                                                          ref.data_end))
+                yield self._cache.get(ref.data_offset) or self.encoded_block(
+                    ref, names.where(ref.offset, ref.data_offset, ref.data_end))
 
         return jobs, items()
 
@@ -259,11 +269,27 @@ class Archive(_Reader):
 
     def data(self, entry: Entry | str) -> Iterator[bytes]:
         """The stored data of a file entry (for a sparse file, its extents' bytes), block by
-        verified block; a hard link gives the data of its file."""
+        verified block; a hard link gives the data of its file. The last blocks decoded are
+        kept (CACHED_BLOCKS), so reading many files of one block decodes it once."""
         _, items = self.plan([self.number(entry)])
-        for _, chunks in scatter(decode_items(items, self.registry)):
+        for _, chunks in scatter(self._cached(items)):
             if isinstance(chunks, Iterator):
                 yield from chunks
+
+    def _cached(self, items: Iterator[Planned]) -> Iterator[Table | DataBlock]:
+        """The items with each block decoded, and kept in the cache (the last used last)."""
+        for item in items:
+            if isinstance(item, Table):
+                yield item
+                continue
+            block = item.decode(self.registry) if isinstance(item, EncodedBlock) else item
+            self._cache.pop(block.data_offset, None)
+            self._cache[block.data_offset] = block
+            while len(self._cache) > CACHED_BLOCKS or (
+                    len(self._cache) > 1
+                    and sum(len(kept.data) for kept in self._cache.values()) > CACHED_BYTES):
+                del self._cache[next(iter(self._cache))]
+            yield block
 
     def read(self, entry: Entry | str) -> bytes:
         """The whole content of a file entry, verified (holes of a sparse file as zeros)."""

@@ -225,10 +225,10 @@ def _failed(error: subprocess.CalledProcessError) -> str:
 
 
 def smallest_file(root: Path) -> str:
-    """The tree-relative name (with the tree's own folder) of its smallest non-empty file."""
-    files = [path for path in sorted(root.rglob("*"))
-             if path.is_file() and not path.is_symlink() and path.stat().st_size]
-    return min(files, key=lambda path: path.stat().st_size).relative_to(root.parent).as_posix()
+    """The name (with the tree's own folder) of its smallest file, non-empty if it has one."""
+    files = [path for path in sorted(root.rglob("*")) if path.is_file() and not path.is_symlink()]
+    smallest = min(files, key=lambda path: (path.stat().st_size == 0, path.stat().st_size))
+    return smallest.relative_to(root.parent).as_posix()
 
 
 def measure_unpack(name: str, root: Path, archive: Path) -> list[Row]:
