@@ -226,7 +226,7 @@ def pack(
     """Pack files and directory trees into `archive` ("-" for standard output).
 
     With `solid` (the default) the data of many files shares blocks of up to `block_size`
-    bytes (default 8 MiB), similar files side by side and identical ones stored once;
+    bytes (default 4 MiB), similar files side by side and identical ones stored once;
     without, each block holds the data of one file (default 1 MiB blocks): less compression,
     faster access to one file. `exclude` holds gitignore-style patterns of names to leave out,
     `dereference` follows symlinks, `xattrs` records extended attributes (archiver/sources.py).

@@ -39,11 +39,12 @@ FORMAT_MINOR = 0
 
 KiB = 1024
 MiB = 1024 * KiB
-#: pyarc's default largest block, the solid size. 8 MiB: on the stdlib packages 4 MiB blocks
-#: are 3% larger and 16 MiB ones 2% smaller (one block then holds the whole tree, so that
-#: reading any file decodes all of it); extracting one file decodes at most 8 MiB (about 3 s
-#: with ppm order 16), and a block's PPM model stays within its 256 MiB (docs/solid.md).
-DEFAULT_BLOCK_SIZE = 8 * MiB
+#: pyarc's default largest block, the solid size. 4 MiB: extracting one file decodes at most
+#: 4 MiB (under a second with rep, where 8 MiB blocks made one file of the 14 MB stdlib tree
+#: cost as much as the whole tree on two cores), at 3% in size on that tree and 1% on the
+#: Linux headers and a 100 MB tar against 8 MiB; a block's PPM model stays well within its
+#: 256 MiB (docs/solid.md has the figures).
+DEFAULT_BLOCK_SIZE = 4 * MiB
 #: The block size of `--solid off` (one file per block: random access over size).
 DEFAULT_UNSOLID_BLOCK_SIZE = 1 * MiB
 MIN_BLOCK_SIZE = 1 * KiB  # the smallest nominal block size a writer may choose

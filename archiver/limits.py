@@ -26,8 +26,8 @@ from dataclasses import dataclass
 from archiver.errors import PyarcError
 
 #: The default expansion cap for streams and salvage: data over archive size. Real data rarely
-#: passes 100:1; all zeros reach about 22,000:1 in one block of the default 8 MiB, and stay
-#: under 100,000:1 over many (a block's framing, some 90 bytes, is the floor), so this lets
+#: passes 100:1; all zeros reach about 11,000:1 in one block of the default 4 MiB, and stay
+#: under 50,000:1 over many (a block's framing, some 90 bytes, is the floor), so this lets
 #: them through, while a 1 MB bomb cannot write more than 200 GB. Zeros packed in blocks of
 #: 32 MiB or more can go beyond it: raise the cap for them.
 DEFAULT_MAX_RATIO = 200_000

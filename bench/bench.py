@@ -12,8 +12,8 @@
 4. The container itself: `pack`/`unpack` with `store` against a plain copy of the same tree, and
    `list` on an archive of 10,000 small files.
 5. Trees (bench/trees.py): `pyarc pack` against 7-Zip, xz, zstd, bzip2 and zpaq on real trees
-   built on this machine, and the solid-block simulation of format 2 (bench/solid_sim.py).
-   BENCH_TREES=stdlib,linux measures only those (BENCH_TREES=none: no tree section).
+   built on this machine, with pyarc's unpack of the whole tree and of one file (time, peak
+   memory). BENCH_TREES=stdlib,linux measures only those (BENCH_TREES=none: no tree section).
 
 Data: the Calgary corpus in ../shared/corpus/calgary when present, else built-in demo data.
 Written to build/bench.md (all of it), build/bench.png (size against speed, per method) and

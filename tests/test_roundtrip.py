@@ -194,7 +194,7 @@ def test_ten_mb_pack_unpack_api_and_cli(ten_mb: bytes, tmp_path: Path, run_cli: 
     source.write_bytes(ten_mb)
     archive = tmp_path / "api.pyarc"
     archiver.pack([source], archive, codec="store", jobs=2)
-    assert blocks_of(archive) == [-(-TEN_MB // DEFAULT_BLOCK_SIZE)]  # solid blocks, 8 MiB
+    assert blocks_of(archive) == [-(-TEN_MB // DEFAULT_BLOCK_SIZE)]  # solid blocks, 4 MiB
     archiver.unpack(archive, tmp_path / "api")
     assert (tmp_path / "api" / "big.bin").read_bytes() == ten_mb
 
