@@ -60,7 +60,7 @@ fuzz: $(STAMP_TEST)
 FUZZ_SECONDS ?= 300
 fuzz-reader: $(STAMP_TEST)
 	$(PIP) install -q -e '.[test,fuzz]'
-	mkdir -p build/fuzz-corpus && cp spec/vectors/good/*.pyarc build/fuzz-corpus/
+	mkdir -p build/fuzz-corpus && cp spec/vectors/1.0/good/*.pyarc spec/vectors/2.0/good/*.pyarc build/fuzz-corpus/
 	$(BIN)/python tests/fuzz_reader_atheris.py build/fuzz-corpus -max_total_time=$(FUZZ_SECONDS)
 
 lint: $(STAMP_LINT)

@@ -514,6 +514,17 @@ def parse_with(struct: c.Construct, stream: Any, what: str) -> Any:
         raise describe(error, what) from None
 
 
+def parse_frame_at(frame: c.Construct, stream: Any, offset: int, what: str) -> Any:
+    """One frame of either format from the stream's position (`offset` in the archive), parsed
+    by `frame`; errors name it `what`, by default "frame at offset N"."""
+    what = what or f"frame at offset {offset}"
+    start = stream.tell()
+    if not stream.read(1):
+        raise FormatError(f"{what}: truncated (the archive ends too early)")
+    stream.seek(start)
+    return parse_with(frame, stream, what)
+
+
 def parse_header(stream: Any) -> tuple[int, int, int]:
     """Read and check the archive header; return (major, minor, nominal block size)."""
     parsed = parse_with(Header, stream, "archive header").header.value

@@ -44,7 +44,7 @@ from archiver.format import (
     fits,
     header_of,
     length_prefixed,
-    parse_with,
+    parse_frame_at,
     split_joined,
 )
 
@@ -219,12 +219,7 @@ def parse_frame(stream: Any, offset: int, what: str = "") -> ParsedFrame:
     """Read one frame (entry, block with payload, or index) at the stream's position;
     `offset` is its position in the archive, and `what` how errors name the frame (by default
     "frame at offset N")."""
-    what = what or f"frame at offset {offset}"
-    start = stream.tell()
-    if not stream.read(1):
-        raise FormatError(f"{what}: truncated (the archive ends too early)")
-    stream.seek(start)
-    parsed = parse_with(Frame, stream, what)
+    parsed = parse_frame_at(Frame, stream, offset, what)
     kind, fields = parsed.header.value.type, parsed.header.value.fields
     if kind == FRAME_ENTRY:
         return ParsedFrame(offset, entry=entry_from_fields(fields))

@@ -53,6 +53,7 @@ from archiver.format import (
     entry_problem,
     fits,
     header_of,
+    parse_frame_at,
     parse_with,
     shown,
     split_joined,
@@ -120,12 +121,7 @@ def build_frame_head(frame_type: bytes, header: BlockHeader, data_offset: int = 
 def parse_frame(stream: Any, offset: int, what: str = "") -> CodedFrame:
     """Read one frame at the stream's position; `offset` is its position in the archive, and
     `what` how errors name it (by default "frame at offset N")."""
-    what = what or f"frame at offset {offset}"
-    start = stream.tell()
-    if not stream.read(1):
-        raise FormatError(f"{what}: truncated (the archive ends too early)")
-    stream.seek(start)
-    parsed = parse_with(Frame, stream, what)
+    parsed = parse_frame_at(Frame, stream, offset, what)
     kind, fields = parsed.header.value.type, parsed.header.value.fields
     return CodedFrame(offset, kind, header_of(fields), parsed.payload,
                       fields.data_offset if kind == FRAME_BLOCK else 0)

@@ -24,8 +24,9 @@ import bisect
 import mmap
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from archiver import format1, format2
 from archiver.blocks import check_payload, decode_block
@@ -33,6 +34,8 @@ from archiver.errors import MissingCodecError, PyarcError
 from archiver.format import HEADER_SIZE, BlockHeader, Entry, parse_header
 from archiver.plugins import Registry
 from archiver.plugins import registry as default_registry
+
+R = TypeVar("R")
 
 
 @dataclass
@@ -186,13 +189,20 @@ class _Scanner:
         else:
             self.scan.good.append(_Good(offset, data_offset, header.raw_size))
 
-    def table(self, offset: int, frame: format2.CodedFrame) -> None:
-        what = f"table at offset {offset}"
+    def body(self, offset: int, frame: format2.CodedFrame, what: str,
+             parse: Callable[[bytes, str], R]) -> R | None:
+        """The parsed body of a table or of the index; None, and the damage noted, if it
+        cannot be decoded or parsed."""
         try:
-            body = decode_block(self.registry, frame.header, frame.payload, what)
-            records = format2.parse_table_body(body, what)
+            return parse(decode_block(self.registry, frame.header, frame.payload, what), what)
         except PyarcError as error:
             self.scan.damage.append(Damage(offset, str(error)))
+            return None
+
+    def table(self, offset: int, frame: format2.CodedFrame) -> None:
+        records = self.body(offset, frame, f"table at offset {offset}",
+                            format2.parse_table_body)
+        if records is None:
             return
         for entry, start in zip(records.entries, records.data_offsets, strict=True):
             self.scan.entries.append(ScannedEntry(entry, start, start + entry.data_size))
@@ -200,12 +210,8 @@ class _Scanner:
     def read_index(self, offset: int, frame: format2.CodedFrame) -> None:
         """Take the index's entries too, when it is intact: those without data live there
         alone, and it names the files of lost tables."""
-        what = f"index at offset {offset}"
-        try:
-            body = decode_block(self.registry, frame.header, frame.payload, what)
-            index = format2.parse_index_body(body, what)
-        except PyarcError as error:
-            self.scan.damage.append(Damage(offset, str(error)))
+        index = self.body(offset, frame, f"index at offset {offset}", format2.parse_index_body)
+        if index is None:
             return
         known = {scanned.entry.path for scanned in self.scan.entries}
         for entry, start in zip(index.entries, index.data_offsets, strict=True):

@@ -3,7 +3,8 @@
 Run by `make fuzz-reader` (atheris is the optional `fuzz` extra); any exception other than a
 PyarcError from reading arbitrary bytes as an archive is a finding, and libFuzzer stops and
 writes the input that caused it as crash-<hash>. The seeds are the good test archives in
-spec/vectors/good, copied to build/fuzz-corpus where libFuzzer adds what it finds.
+spec/vectors/1.0/good and spec/vectors/2.0/good, copied to build/fuzz-corpus where libFuzzer
+adds what it finds.
 
     python tests/fuzz_reader_atheris.py build/fuzz-corpus -max_total_time=300
 """

@@ -1,12 +1,8 @@
-"""The frozen test archives of format 1.0 (spec/vectors/1.0/), read by every reader as their
-README says: pyarc reads format 1.0 forever.
-
-The README's tables are the expectations: each row names a vector and, for the index reader
-(`open_archive`), the stream reader (`api.test`) and extraction (`api.unpack`), either `ok` or
-the error class and a substring of its message. This file parses them, so the README and the
-tests cannot drift. It also checks that FORMAT-1.0.md's example dump is an archive that reads
-back, and reads the good vectors with a small independent parser written from FORMAT-1.0.md's
-byte tables. The vectors were made by pyarc 0.1.0's generator and are never regenerated.
+"""The frozen test archives of format 1.0 (spec/vectors/1.0/): pyarc reads format 1.0 forever.
+Every reader runs on them, as their README says, in test_vector_readers.py; this file checks
+that FORMAT-1.0.md's example dump is an archive that reads back, and reads the good vectors
+with a small independent parser written from FORMAT-1.0.md's byte tables. The vectors were
+made by pyarc 0.1.0's generator and are never regenerated.
 """
 
 from __future__ import annotations
@@ -18,12 +14,10 @@ from pathlib import Path
 
 import pytest
 import xxhash
-from vector_tables import Pipe, Vector, expect, read_all, read_table, streamed
+from vector_tables import Vector, read_all, read_table
 
 import archiver
 import archiver.errors
-from archiver import api
-from archiver.api import unpack
 from archiver.format import Kind
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,46 +31,7 @@ GOOD = [v for v in TABLE if v.name.startswith("good/")]
 BAD = [v for v in TABLE if v.name.startswith("bad/")]
 
 
-def test_table_lists_every_vector() -> None:
-    on_disk = sorted(str(p.relative_to(VECTORS)) for p in VECTORS.glob("[gb]*/*.pyarc"))
-    listed = sorted(v.name for v in TABLE)
-    assert len(set(listed)) == len(listed), "a vector is listed twice in the README"
-    assert listed == on_disk
-    assert GOOD and BAD
-
-
 # -- good vectors ------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("vector", GOOD, ids=str)
-def test_good_vector_reads(vector: Vector) -> None:
-    contents = read_all(vector.path)
-    stats = api.test(vector.path)
-    assert stats.entries == len(contents)
-    # The stream reader sees the same entries and data as the index reader.
-    with open(vector.path, "rb") as stream:
-        assert streamed(stream) == contents
-    # ... also from a pipe, which cannot seek or tell its size.
-    with open(vector.path, "rb") as file:
-        assert streamed(Pipe(file)) == contents
-    for entry, data in contents.values():
-        assert len(data) == entry.size
-
-
-@pytest.mark.parametrize("vector", GOOD, ids=str)
-def test_good_vector_unpacks(vector: Vector, tmp_path: Path) -> None:
-    contents = read_all(vector.path)
-    dest = tmp_path / "out"
-    unpack(vector.path, dest)
-    for path, (entry, data) in contents.items():
-        target = dest / (path or vector.path.name.removesuffix(".pyarc"))
-        if entry.kind == Kind.FILE:
-            assert target.read_bytes() == data
-            assert target.stat().st_mtime_ns == entry.mtime_ns
-        elif entry.kind == Kind.DIRECTORY:
-            assert target.is_dir()
-        else:
-            assert os.readlink(target) == entry.target
 
 
 def test_good_tree_contents() -> None:
@@ -90,34 +45,6 @@ def test_good_tree_contents() -> None:
     assert contents["tree/hello.txt"][1] == b"Hello, pyarc!\n"
     assert archiver.decompress((VECTORS / "good/unnamed.pyarc").read_bytes()) == \
         b"Hello, pyarc!\n"
-
-
-# -- bad vectors -------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("vector", BAD, ids=str)
-def test_bad_vector_open_archive(vector: Vector) -> None:
-    expect(vector.open, lambda: read_all(vector.path))
-
-
-@pytest.mark.parametrize("vector", BAD, ids=str)
-def test_bad_vector_stream_test(vector: Vector) -> None:
-    expect(vector.test, lambda: api.test(vector.path))
-
-
-@pytest.mark.parametrize("vector", BAD, ids=str)
-def test_bad_vector_unpack(vector: Vector, tmp_path: Path) -> None:
-    # dest is two levels down, so `../../outside` from dest would land in tmp_path.
-    dest = tmp_path / "a" / "out"
-    expect(vector.unpack, lambda: unpack(vector.path, dest))
-    # unpack opens and checks the archive before it creates the destination, so an archive
-    # refused there leaves nothing at all; nothing is ever written beside the destination.
-    assert sorted(p.name for p in tmp_path.iterdir()) in ([], ["a"])
-    if (tmp_path / "a").exists():
-        assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["out"]
-    if vector.unpack.error is not None:
-        for path in dest.rglob("*"):
-            assert not path.is_symlink() or path.resolve().is_relative_to(dest.resolve()), path
 
 
 # -- FORMAT.md ---------------------------------------------------------------------------------
