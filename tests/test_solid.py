@@ -220,6 +220,36 @@ def test_jobs_give_identical_solid_archives(mixed: Path, tmp_path: Path) -> None
     assert len(catalog_of(tmp_path / "j1.pyarc").blocks) > 2
 
 
+def edited_copies(seed: int, size: int) -> bytes:
+    """Copies of earlier stretches with a byte changed every 4-15 bytes, the shape of object
+    code (records whose fields change): PPM loses its context at every change, where an LZ77
+    match resumes after one literal."""
+    rng = random.Random(seed)
+    out = bytearray(rng.randbytes(16384))
+    while len(out) < size:
+        start = rng.randrange(len(out) - 300)
+        piece = bytearray(out[start:start + rng.randrange(30, 300)])
+        for at in range(rng.randrange(4, 16), len(piece), rng.randrange(4, 16)):
+            piece[at] = rng.randrange(256)
+        out += piece
+    return bytes(out[:size])
+
+
+def test_auto_tries_each_group_s_codecs(tmp_path: Path) -> None:
+    """Default pack: text goes to rep (ppm), object-code-like data of an executable to lz77's
+    optimal parse (half of rep's size on it), each block tagged with its group."""
+    root = tmp_path / "t"
+    root.mkdir()
+    (root / "notes.txt").write_bytes(text(1, 60_000))
+    (root / "lib.so").write_bytes(b"\x7fELF\x02\x01\x01" + bytes(57) + edited_copies(2, 150_000))
+    archive = tmp_path / "t.pyarc"
+    archiver.pack([root], archive)
+    assert [(ref.group, ref.codec) for ref in catalog_of(archive).blocks] == [
+        ("text", "rep"), ("executable", "lz77")]
+    archiver.unpack(archive, tmp_path / "out")
+    assert tree_snapshot(tmp_path / "out" / "t") == tree_snapshot(root)
+
+
 def test_empty_files_cost_a_few_bytes_each(tmp_path: Path) -> None:
     """The index is compressed: 2,000 empty files in 20 folders take under 2 bytes each."""
     root = tmp_path / "e"
