@@ -53,18 +53,18 @@ class Catalog:
     def entry_blocks(self) -> list[list[BlockRef]]:
         """For each entry, the blocks its data touches, found in one sweep (`list` of a
         million entries must not search each one)."""
-        order = sorted(range(len(self.entries)), key=self.data_offsets.__getitem__)
+        offsets, blocks = self.data_offsets, self.blocks
+        ends = [block.data_end for block in blocks]
         result: list[list[BlockRef]] = [[] for _ in self.entries]
+        with_data = (number for number, entry in enumerate(self.entries) if entry.data_size)
         block = 0
-        for number in order:
+        for number in sorted(with_data, key=offsets.__getitem__):
             start, end = self.data_range(number)
-            if end <= start:
-                continue
-            while self.blocks[block].data_end <= start:
+            while ends[block] <= start:
                 block += 1
             touched = block
-            while touched < len(self.blocks) and self.blocks[touched].data_offset < end:
-                result[number].append(self.blocks[touched])
+            while touched < len(blocks) and blocks[touched].data_offset < end:
+                result[number].append(blocks[touched])
                 touched += 1
         return result
 

@@ -116,7 +116,8 @@ def is_valid_path(path: bytes) -> bool:
     if not 0 < len(path) <= MAX_PATH or b"\0" in path:
         return False
     parts = path.split(b"/")
-    return BAD_COMPONENTS.isdisjoint(parts) and max(map(len, parts)) <= MAX_COMPONENT
+    return BAD_COMPONENTS.isdisjoint(parts) and (len(path) <= MAX_COMPONENT
+                                                 or max(map(len, parts)) <= MAX_COMPONENT)
 
 
 def entry_problem(kind: int, mode: int, size: int, path: bytes, target: bytes,

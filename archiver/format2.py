@@ -364,7 +364,6 @@ def _parse_body(struct: c.Construct, body: bytes, what: str) -> Any:
 
 def _records(fields: Any, what: str) -> Records:
     """The entries of parsed entry columns, each checked by the entry rules."""
-    count = fields.entry_count
     names = [os.fsdecode(name) for name in split_joined(fields.names, fields.name_lengths)]
     suffixes = split_joined(fields.path_suffixes, fields.path_suffix_lengths)
     targets = split_joined(fields.targets, fields.target_lengths)
@@ -372,46 +371,55 @@ def _records(fields: Any, what: str) -> Records:
     xattr_ends = list(accumulate(fields.xattr_counts, initial=0))
     xattr_names = split_joined(fields.xattr_names, fields.xattr_name_lengths)
     xattr_values = split_joined(fields.xattr_values, fields.xattr_value_lengths)
+    # The columns, looked up once (a construct Container's attributes are slow to read, and
+    # an index may hold millions of entries).
+    prefixes, mtime_deltas = fields.path_prefixes, fields.mtime_deltas
+    kinds, modes, sizes = fields.kinds, fields.modes, fields.sizes
+    uids, gids = fields.uids, fields.gids
+    user_refs, group_refs = fields.user_refs, fields.group_refs
+    extent_offsets, extent_lengths = fields.extent_offsets, fields.extent_lengths
+    xattr_sizes = fields.xattr_value_lengths
     records = Records()
+    append = records.entries.append
     path = b""
     mtime = 0
-    for number in range(count):
-        prefix = fields.path_prefixes[number]
-        if prefix > len(path) or prefix + len(suffixes[number]) > MAX_PATH:
+    for number in range(fields.entry_count):
+        prefix, suffix = prefixes[number], suffixes[number]
+        if prefix > len(path) or prefix + len(suffix) > MAX_PATH:
             raise FormatError(f"{what}: entry {number}: path prefix longer than the path "
                               f"before it")
-        path = path[:prefix] + suffixes[number]
-        mtime = (mtime + fields.mtime_deltas[number]) % (1 << 64)
-        kind, size = fields.kinds[number], fields.sizes[number]
+        path = path[:prefix] + suffix
+        mtime = (mtime + mtime_deltas[number]) % (1 << 64)
+        kind, size, target = kinds[number], sizes[number], targets[number]
         first, last = extent_ends[number], extent_ends[number + 1]
-        extents = (tuple(zip(fields.extent_offsets[first:last],
-                             fields.extent_lengths[first:last], strict=True))
-                   if last > first else None)
+        extents = (tuple(zip(extent_offsets[first:last], extent_lengths[first:last],
+                             strict=True)) if last > first else None)
         first, last = xattr_ends[number], xattr_ends[number + 1]
-        attribute_names = tuple(xattr_names[first:last])
-        problem = entry_problem(kind, fields.modes[number], size, path, targets[number],
-                                extents=extents, xattr_names=attribute_names,
-                                xattr_sizes=tuple(fields.xattr_value_lengths[first:last]))
+        attribute_names, attribute_sizes = ((tuple(xattr_names[first:last]),
+                                             tuple(xattr_sizes[first:last]))
+                                            if last > first else ((), ()))
+        problem = entry_problem(kind, modes[number], size, path, target, extents=extents,
+                                xattr_names=attribute_names, xattr_sizes=attribute_sizes)
         if problem:
             raise FormatError(f"{what}: {problem}")
-        user_ref, group_ref = fields.user_refs[number], fields.group_refs[number]
+        user_ref, group_ref = user_refs[number], group_refs[number]
         for ref in (user_ref, group_ref):
             if ref != NONE32 and ref >= len(names):
                 raise FormatError(f"{what}: entry {shown(path)}: owner name ref {ref} out of "
                                   f"range")
-        uid, gid = fields.uids[number], fields.gids[number]
-        records.entries.append(Entry(
-            os.fsdecode(path), KINDS[kind], fields.modes[number],
+        uid, gid = uids[number], gids[number]
+        append(Entry(
+            os.fsdecode(path), KINDS[kind], modes[number],
             mtime - (1 << 64) if mtime >= 1 << 63 else mtime, size,
-            os.fsdecode(targets[number]),
+            os.fsdecode(target) if target else "",
             None if uid == NONE32 else uid, None if gid == NONE32 else gid,
             "" if user_ref == NONE32 else names[user_ref],
             "" if group_ref == NONE32 else names[group_ref],
             extents,
             tuple(zip(map(os.fsdecode, attribute_names), xattr_values[first:last],
-                      strict=True)),
+                      strict=True)) if attribute_names else (),
         ))
-        records.data_offsets.append(fields.data_offsets[number])
+    records.data_offsets.extend(fields.data_offsets)
     return records
 
 

@@ -42,15 +42,13 @@ _GROUP_RANK = {group: rank for rank, group in enumerate(GROUPS)}
 
 #: The candidates of `auto` per group (each block keeps the smallest; `store` is always the
 #: fallback). rep:order=16 was the smallest on the stdlib and repository text (order 12 is
-#: 0.3% smaller on the Linux headers, 1% larger elsewhere), and on every 8 MiB block of a 100 MB
-#: tar of a Python installation's library (bwt:stage=cm 11% larger there, lz77:level=7 14%);
-#: bwt:stage=cm stays for binary, where it wins on tables and images (Calgary geo, pic), at
-#: half rep's time. lz77:level=8 (the optimal parse, LZMA-style range-coded tokens) wins on
-#: object code and other record-structured data, where PPM loses its contexts at every field
-#: that changes: on the 45 MB static libpython of that tar 16% smaller than rep:order=16, and
-#: the whole tar 10% smaller (docs/solid.md). Compressed data gets lz77:level=1 only, for the copies between compressed
-#: files (pyarc's own frozen test archives: 8% smaller), at 11 MB/s on bytes that do not
-#: shrink; the rest is stored.
+#: 0.3% smaller on the Linux headers, 1% larger elsewhere) and on the bytecode-heavy blocks of
+#: a 100 MB tar of a Python installation's library. In binary data, bwt:stage=cm wins on tables
+#: and images (Calgary geo, pic), at half rep's time, and lz77:level=8 (optimal parse, LZMA-style
+#: tokens) on object code, where PPM loses its context at each field that changes: 16% below
+#: rep:order=16 on 4 MiB of the static libpython, 10% off the whole tar (docs/solid.md). Compressed
+#: data gets lz77:level=1 only, for the copies between compressed files (pyarc's own frozen
+#: test archives: 8% smaller), at 11 MB/s on bytes that do not shrink; the rest is stored.
 CODECS: dict[str, tuple[str, ...]] = {
     TEXT: ("rep:order=16",),
     BINARY: ("rep:order=16", "bwt:stage=cm", "lz77:level=8"),
