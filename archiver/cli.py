@@ -604,9 +604,11 @@ def entropy(
 
 @command()
 def codecs(as_json: JsonOption = False) -> None:
-    """List the installed codecs: name, payload version, providing plugin, kernels."""
+    """List the installed codecs: name, the payload version written and those read, providing
+    plugin, kernels."""
     rows = [
         dict(name=found.codec.name, version=found.codec.version,
+             reads=found.codec.versions_read(),
              distribution=found.distribution, plugin=found.plugin,
              kernels=kernel_status(found.codec), description=found.codec.description,
              options=[spec.describe() for spec in found.codec.option_specs])
@@ -615,10 +617,12 @@ def codecs(as_json: JsonOption = False) -> None:
     if as_json:
         print(json.dumps(rows, indent=1))
         return
-    table = Table("codec", "version", "provided by", "kernels", "options", "description")
+    table = Table("codec", "version", "reads", "provided by", "kernels", "options",
+                  "description")
     for found in registry():
         codec = found.codec
-        table.add_row(codec.name, str(codec.version), found.distribution, kernel_status(codec),
+        table.add_row(codec.name, str(codec.version), ",".join(map(str, codec.versions_read())),
+                      found.distribution, kernel_status(codec),
                       "\n".join(spec.describe() for spec in codec.option_specs) or "-",
                       codec.description)
     stdout.print(table)

@@ -86,9 +86,12 @@ class Codec:
 
     #: The id written into archives. Never change it once archives exist.
     name: ClassVar[str]
-    #: Payload format version. Bump it whenever the payload format changes; a reader refuses
-    #: blocks whose version differs from the installed codec's.
+    #: The payload format version `encode` writes. Bump it whenever the payload format changes.
     version: ClassVar[int] = 1
+    #: The earlier payload versions this codec still decodes, through `decode_older`. The
+    #: promise: once a released pyarc has written a version, it stays readable for ever, so a
+    #: bump moves the old version here (with its decoder) rather than dropping it.
+    reads_older: ClassVar[frozenset[int]] = frozenset()
     #: One line for `pyarc codecs`.
     description: ClassVar[str] = ""
     #: The options this codec accepts (all have defaults).
@@ -119,10 +122,38 @@ class Codec:
         """Return the `size` bytes that `payload` encodes; raise CodecError if it is malformed."""
         raise NotImplementedError
 
+    def decode_older(self, payload: bytes, size: int, version: int) -> bytes:
+        """As `decode`, for a payload of an earlier `version`, one of `reads_older`."""
+        raise NotImplementedError(f"codec {self.name!r} declares no decoder for version "
+                                  f"{version}")
+
+    @classmethod
+    def reads(cls, version: int) -> bool:
+        """Whether this codec decodes payloads of `version`."""
+        return version == cls.version or version in cls.reads_older
+
+    @classmethod
+    def versions_read(cls) -> list[int]:
+        return sorted({cls.version, *cls.reads_older})
+
     @property
     def spec(self) -> str:
         """The codec and its options in command-line syntax, e.g. `arithmetic:order=1`."""
         return format_codec_spec(self.name, self.options)
+
+
+def version_problem(codec: type[Codec]) -> str | None:
+    """What is wrong with a codec class's payload versions, or None (the registry refuses such
+    a plugin; the conformance kit reports it)."""
+    version, older = codec.version, codec.reads_older
+    if not isinstance(version, int) or not 0 <= version <= 0xFFFF:
+        return f"version {version!r} is not an integer in 0..65535"
+    if not (isinstance(older, frozenset)
+            and all(isinstance(v, int) and 0 <= v < version for v in older)):
+        return f"reads_older {older!r} is not a frozenset of versions below {version}"
+    if older and codec.decode_older is Codec.decode_older:
+        return f"reads_older {sorted(older)} without a decode_older"
+    return None
 
 
 def parse_codec_spec(text: str) -> tuple[str, dict[str, str]]:

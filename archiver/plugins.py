@@ -33,6 +33,7 @@ from archiver.codec import (
     Option,
     kernel_status,
     parse_codec_spec,
+    version_problem,
 )
 from archiver.errors import MissingCodecError, PyarcError, UsageError
 
@@ -105,10 +106,15 @@ class Registry:
                 f"the archive needs codec {name!r}, which is not installed "
                 f"(install the plugin that provides it; `pyarc codecs` lists what is installed)"
             )
-        if found.codec.version != version:
+        codec = found.codec
+        if not codec.reads(version):
+            read = codec.versions_read()
+            reads = ("version " if len(read) == 1 else "versions ") + ", ".join(map(str, read))
+            remedy = ("written by a newer release: upgrade the plugin that provides it"
+                      if version > codec.version else "which no installed plugin reads")
             raise MissingCodecError(
-                f"the archive needs codec {name!r} payload version {version}, but the installed "
-                f"{name!r} ({found.distribution}) reads version {found.codec.version}"
+                f"the archive needs codec {name!r} payload version {version}, {remedy} "
+                f"(the installed {name!r}, {found.distribution}, reads {reads})"
             )
         return found
 
@@ -166,9 +172,9 @@ def _check_codec_class(candidate: Any) -> type[Codec]:
     name = getattr(candidate, "name", None)
     if not isinstance(name, str) or not CODEC_NAME.fullmatch(name):
         raise ValueError(f"codec name {name!r} is invalid (lower case, [a-z0-9_-], <= 32 chars)")
-    version = candidate.version
-    if not isinstance(version, int) or not 0 <= version <= 0xFFFF:
-        raise ValueError(f"codec {name!r}: version {version!r} is not an integer in 0..65535")
+    problem = version_problem(candidate)
+    if problem:
+        raise ValueError(f"codec {name!r}: {problem}")
     specs = candidate.option_specs
     if len(specs) > MAX_OPTIONS or len({spec.name for spec in specs}) != len(specs):
         raise ValueError(f"codec {name!r}: at most {MAX_OPTIONS} options, each named once")

@@ -29,7 +29,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from archiver.codec import CODEC_NAME, Codec, Option, OptionValue
+from archiver.codec import CODEC_NAME, Codec, Option, OptionValue, version_problem
 from archiver.errors import CodecError, UsageError
 
 #: Decoding one payload, however bad, must take less than this.
@@ -148,9 +148,9 @@ def _naming(codec_class: type[Codec]) -> Iterator[Failure]:
     if not isinstance(name, str) or not CODEC_NAME.fullmatch(name):
         yield Failure("name", f"{name!r} is not a codec name (lower case, [a-z0-9_-], at "
                               f"most 32 characters)")
-    version = getattr(codec_class, "version", None)
-    if not isinstance(version, int) or not 0 <= version <= 0xFFFF:
-        yield Failure("version", f"{version!r} is not an integer in 0..65535")
+    problem = version_problem(codec_class)
+    if problem:
+        yield Failure("version", problem)
     if not isinstance(codec_class.decode_rank, int):
         yield Failure("decode_rank", f"{codec_class.decode_rank!r} is not an integer")
     if not codec_class.description:

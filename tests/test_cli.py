@@ -272,7 +272,7 @@ def test_codecs_json(run_cli: RunCli) -> None:
     store = rows["store"]
     assert store["distribution"] == "pyarc 0.1.0"
     assert store["kernels"] == "none"
-    assert store["version"] == 1
+    assert store["version"] == 1 and store["reads"] == [1]
     assert {"plugin", "description", "options"} <= set(store)
 
 

@@ -88,3 +88,20 @@ def test_kit_catches_bad_names_and_option_handling() -> None:
     assert "options" in checks_failed(NoOptionChecks)
     with pytest.raises(AssertionError, match="breaks the codec contract"):
         assert_conforms(BadName)
+
+
+def test_kit_catches_older_versions_without_their_decoder() -> None:
+    class Promised(Reverse):
+        version = 2
+        reads_older = frozenset({1})
+
+    class Kept(Promised):
+        def decode_older(self, payload: bytes, size: int, version: int) -> bytes:
+            return self.decode(payload, size)
+
+    class Impossible(Kept):
+        reads_older = frozenset({2})
+
+    assert checks_failed(Promised) == {"version"}
+    assert checks_failed(Kept) == set()
+    assert checks_failed(Impossible) == {"version"}

@@ -203,15 +203,58 @@ def test_unpack_refuses_a_missing_codec_before_writing(tmp_path: Path) -> None:
     assert not (tmp_path / "out").exists()  # not even the files that needed only store
 
 
-def test_archive_needing_another_codec_version() -> None:
-    blob = archiver.compress(DATA, "xorcodec", registry=load(STORE, CODECS))
-    newer = load(STORE, ep("xor2", "pt_xor_v2"))
-    assert newer.get("xorcodec").codec.version == 2
+def test_a_newer_release_reads_the_payloads_of_the_older_one(tmp_path: Path) -> None:
+    """The compatibility promise: a plugin that moved to payload version 2 still decodes the
+    version 1 blocks an archive of the older release holds, and writes version 2."""
+    older, newer = load(STORE, CODECS), load(STORE, ep("xor2", "pt_xor_v2"))
+    assert newer.get("xorcodec").codec.versions_read() == [1, 2]
+    blob = archiver.compress(DATA, "xorcodec", registry=older)
+    assert archiver.decompress(blob, registry=newer) == DATA
+    again = archiver.compress(DATA, "xorcodec", registry=newer)
+    assert again != blob and archiver.decompress(again, registry=newer) == DATA
+    path = tmp_path / "old.pyarc"
+    path.write_bytes(blob)
+    assert archiver.api.test(path, registry=newer).bytes == len(DATA)
+
+
+def test_a_payload_of_a_newer_release_asks_for_an_upgrade() -> None:
+    blob = archiver.compress(DATA, "xorcodec", registry=load(STORE, ep("xor2", "pt_xor_v2")))
     with pytest.raises(MissingCodecError) as raised:
-        archiver.decompress(blob, registry=newer)
+        archiver.decompress(blob, registry=load(STORE, CODECS))
     message = str(raised.value)
-    assert "xorcodec" in message
-    assert re.search(r"\b1\b", message) and re.search(r"\b2\b", message), message
+    assert "xorcodec" in message and "payload version 2" in message and "upgrade" in message
+    assert re.search(r"reads version 1\)$", message), message
+
+
+def test_a_version_no_plugin_reads_names_the_versions_read() -> None:
+    """A version the codec neither writes nor lists in reads_older (here: one older than the
+    oldest it keeps) is refused, naming the versions it does read."""
+    newer = load(STORE, ep("xor2", "pt_xor_v2"))
+    xor = newer.get("xorcodec")
+    dropped = type("XorV3", (xor.codec,), {"version": 3, "reads_older": frozenset({2})})
+    registry_v3 = Registry({"store": newer.get("store"), "xorcodec": type(xor)(
+        dropped, xor.plugin, xor.distribution)})
+    blob = archiver.compress(DATA, "xorcodec", registry=load(STORE, CODECS))  # version 1
+    with pytest.raises(MissingCodecError) as raised:
+        archiver.decompress(blob, registry=registry_v3)
+    message = str(raised.value)
+    assert "payload version 1, which no installed plugin reads" in message, message
+    assert "reads versions 2, 3" in message
+
+
+@pytest.mark.parametrize("older", [frozenset({2}), frozenset({-1}), {1}])
+def test_a_codec_with_impossible_older_versions_is_refused(older: object) -> None:
+    base = load(STORE, ep("xor2", "pt_xor_v2")).get("xorcodec").codec
+    bad = type("BadXor", (base,), {"reads_older": older})
+    with pytest.raises(ValueError, match="reads_older"):
+        archiver.plugins._check_codec_class(bad)
+
+
+def test_older_versions_need_their_decoder() -> None:
+    base = load(STORE, CODECS).get("xorcodec").codec
+    bad = type("NoDecoder", (base,), {"version": 2, "reads_older": frozenset({1})})
+    with pytest.raises(ValueError, match="decode_older"):
+        archiver.plugins._check_codec_class(bad)
 
 
 # -- uncompiled kernels ---------------------------------------------------------------------
