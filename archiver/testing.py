@@ -16,7 +16,9 @@ It checks, and lists every failure at once:
   text form a block header stores them in;
 - robustness: mutated and random payloads, and payloads declared with the wrong size, raise
   CodecError or return exactly `size` bytes, each within a second; a decoder that hangs,
-  crashes or writes past `size` fails.
+  crashes or writes past `size` fails. The payloads are decoded in a forked child process,
+  killed when a decoder has not returned after HANG_SECONDS: a decoder stuck in a loop is
+  reported, not waited for.
 
 pyarc's built-in codecs pass it (tests/test_conformance.py); tests/fuzzing.py runs the same
 decoder fuzzing for longer.
@@ -24,16 +26,20 @@ decoder fuzzing for longer.
 
 from __future__ import annotations
 
+import multiprocessing
 import random
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 
 from archiver.codec import CODEC_NAME, Codec, Option, OptionValue, version_problem
 from archiver.errors import CodecError, UsageError
 
 #: Decoding one payload, however bad, must take less than this.
 DECODE_SECONDS = 1.0
+#: A decoder that has not returned after this long is killed and reported as hanging.
+HANG_SECONDS = 10.0
 _TEXT = (b"It was the best of times, it was the worst of times, it was the age of wisdom, "
          b"it was the age of foolishness, it was the epoch of belief.\n")
 
@@ -93,15 +99,24 @@ def mutate(blob: bytes, rng: random.Random, donor: bytes = b"") -> tuple[str, by
     return kind, rng.randbytes(rng.randint(0, 400))
 
 
-def fuzz_decoder(codec: Codec, rng: random.Random, cases: int, only_random: bool = False,
-                 inputs: list[bytes] | None = None) -> Iterator[Failure]:
-    """Mutated payloads of the inputs (or, with only_random, random bytes) into the decoder:
-    each must raise CodecError or give exactly `size` bytes (the original, when the payload
-    is intact), within DECODE_SECONDS."""
+@dataclass(frozen=True)
+class _Case:
+    """One payload for the decoder: what it is, the size it is declared as, and the data it
+    must give back when it is intact (None when it is not)."""
+
+    label: str
+    payload: bytes
+    size: int
+    intact: bytes | None
+
+
+def _fuzz_cases(codec: Codec, rng: random.Random, cases: int, only_random: bool,
+                inputs: list[bytes] | None) -> list[_Case]:
     if inputs is None:
         inputs = [data for data in standard_inputs(rng.randrange(1 << 30)).values()
                   if len(data) <= 20_000]
     valid = [(data, codec.encode(data)) for data in inputs]
+    made = []
     for _ in range(cases):
         data, payload = rng.choice(valid)
         if only_random:
@@ -109,25 +124,83 @@ def fuzz_decoder(codec: Codec, rng: random.Random, cases: int, only_random: bool
         else:
             mutation, mutant = mutate(payload, rng, rng.choice(valid)[1])
         size = len(data) if rng.random() < 0.8 else rng.choice([0, 1, len(data) + 1, 1 << 20])
-        label = f"{mutation} payload of {len(mutant)} bytes declared as {size}"
-        start = time.perf_counter()
+        made.append(_Case(f"{mutation} payload of {len(mutant)} bytes declared as {size}",
+                          mutant, size, data if mutant == payload and size == len(data) else None))
+    return made
+
+
+def _verdict(codec: Codec, case: _Case) -> Failure | None:
+    """Decode one case; what is wrong with the outcome, if anything."""
+    label = f"{codec.name}: {case.label}"
+    start = time.perf_counter()
+    try:
+        result = codec.decode(case.payload, case.size)
+    except CodecError:
+        result = None
+    except Exception as error:  # noqa: BLE001 (a crash is what we are looking for)
+        return Failure("crash", f"{label}: {type(error).__name__}: {error}")
+    seconds = time.perf_counter() - start
+    if seconds > DECODE_SECONDS:
+        return Failure("hang", f"{label}: took {seconds:.1f} s")
+    if result is None:
+        return None
+    if len(result) != case.size:
+        return Failure("wrong length", f"{label}: returned {len(result)} bytes")
+    if case.intact is not None and result != case.intact:
+        return Failure("wrong data", f"{label}: an intact payload decoded wrongly")
+    return None
+
+
+def _decode_in_child(codec: Codec, cases: list[_Case], results: Connection) -> None:
+    for case in cases:
+        results.send(_verdict(codec, case))
+
+
+def _with_deadline(codec: Codec, cases: list[_Case]) -> Iterator[Failure]:
+    """The verdicts on the cases, decoded in a forked child so that a decoder that never
+    returns (even in a compiled loop, which no signal interrupts) is killed after
+    HANG_SECONDS and reported; the cases after it go to a fresh child."""
+    context = multiprocessing.get_context("fork")
+    while cases:
+        receiving, sending = context.Pipe(duplex=False)
+        child = context.Process(target=_decode_in_child, args=(codec, cases, sending),
+                                daemon=True)
+        child.start()
+        sending.close()
+        done = 0
         try:
-            result = codec.decode(mutant, size)
-        except CodecError:
-            result = None
-        except Exception as error:  # noqa: BLE001 (a crash is what we are looking for)
-            yield Failure("crash", f"{codec.name}: {label}: {type(error).__name__}: {error}")
-            continue
-        seconds = time.perf_counter() - start
-        if seconds > DECODE_SECONDS:
-            yield Failure("hang", f"{codec.name}: {label}: took {seconds:.1f} s")
-        if result is None:
-            continue
-        if len(result) != size:
-            yield Failure("wrong length", f"{codec.name}: {label}: returned {len(result)} bytes")
-        elif mutant == payload and size == len(data) and result != data:
-            yield Failure("wrong data", f"{codec.name}: {label}: an intact payload decoded "
-                                        f"wrongly")
+            while done < len(cases) and receiving.poll(HANG_SECONDS):
+                failure = receiving.recv()
+                done += 1
+                if failure:
+                    yield failure
+        except EOFError:  # the child died: a decoder that brought the process down
+            yield Failure("crash", f"{codec.name}: {cases[done].label}: the process died")
+            done += 1
+        else:
+            if done < len(cases):
+                yield Failure("hang", f"{codec.name}: {cases[done].label}: no result after "
+                                      f"{HANG_SECONDS:.0f} s")
+                done += 1
+        finally:
+            child.kill()
+            child.join()
+            receiving.close()
+        cases = cases[done:]
+
+
+def fuzz_decoder(codec: Codec, rng: random.Random, cases: int, only_random: bool = False,
+                 inputs: list[bytes] | None = None) -> Iterator[Failure]:
+    """Mutated payloads of the inputs (or, with only_random, random bytes) into the decoder:
+    each must raise CodecError or give exactly `size` bytes (the original, when the payload
+    is intact), within DECODE_SECONDS. Decoding runs in a child process with a deadline,
+    where the platform can fork; elsewhere in this process, where a decoder that never
+    returns hangs the check."""
+    made = _fuzz_cases(codec, rng, cases, only_random, inputs)
+    if "fork" in multiprocessing.get_all_start_methods():
+        yield from _with_deadline(codec, made)
+    else:
+        yield from filter(None, (_verdict(codec, case) for case in made))
 
 
 def option_settings(codec_class: type[Codec]) -> list[dict[str, OptionValue]]:

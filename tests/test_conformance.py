@@ -4,9 +4,12 @@ each way a deliberately broken codec breaks the contract."""
 from __future__ import annotations
 
 import itertools
+import random
+import time
 
 import pytest
 
+import archiver.testing
 from archiver import Codec, CodecError, Option
 from archiver.plugins import registry
 from archiver.testing import assert_conforms, check_codec
@@ -105,3 +108,24 @@ def test_kit_catches_older_versions_without_their_decoder() -> None:
     assert checks_failed(Promised) == {"version"}
     assert checks_failed(Kept) == set()
     assert checks_failed(Impossible) == {"version"}
+
+
+def test_kit_catches_a_decoder_that_never_returns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Decoding runs in a child with a deadline: a decoder stuck for ever is killed and named,
+    and the payloads after it are still tried."""
+    monkeypatch.setattr(archiver.testing, "HANG_SECONDS", 1.0)
+
+    class Stuck(Reverse):
+        def decode(self, payload: bytes, size: int) -> bytes:
+            if len(payload) % 7 == 3:
+                while True:  # never returns, never raises
+                    pass
+            return payload[::-1]  # and wrong lengths elsewhere, still found
+
+    rng = random.Random(5)
+    started = time.monotonic()
+    failures = list(archiver.testing.fuzz_decoder(Stuck(), rng, 40))
+    assert {"hang", "wrong length"} <= {failure.check for failure in failures}
+    assert all("no result after 1 s" in failure.detail
+               for failure in failures if failure.check == "hang")
+    assert time.monotonic() - started < 30
