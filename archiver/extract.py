@@ -1,6 +1,7 @@
 """Writing archive entries to disk, safely.
 
-Every rule of DESIGN.md's "Safety" section is enforced here, whatever the format layer checked:
+Every rule of the README's "Safety when extracting" (and spec/FORMAT.md section 13) is enforced
+here, whatever the format layer checked:
 
 - paths are relative, without '.' or '..' components; anything else is an `UnsafePathError`;
 - all work goes through directory file descriptors opened with O_NOFOLLOW, one component at a

@@ -20,6 +20,7 @@ import os
 import re
 import sys
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import accumulate, pairwise
 from typing import IO, Any
@@ -181,19 +182,45 @@ class RuleBroken(c.ConstructError):
     """A rule that spans several fields of a record; its message says which."""
 
 
+class InvalidValue(c.ValidationError):
+    """A field whose value breaks its rule. It keeps the value, so that messages are made from
+    it rather than from construct's wording."""
+
+    def __init__(self, value: Any, path: str | None) -> None:
+        super().__init__(f"invalid value {value!r}", path=path)
+        self.value = value
+
+
+class Valid(c.Validator):
+    """A field whose value must satisfy `rule(value, context)`, as construct's ExprValidator,
+    raising InvalidValue when it does not (parsing or building)."""
+
+    def __init__(self, subcon: c.Construct, rule: Callable[[Any, Any], Any]) -> None:
+        super().__init__(subcon)
+        self.rule = rule
+
+    def _validate(self, obj: Any, context: Any, path: str) -> bool:
+        return bool(self.rule(obj, context))
+
+    def _decode(self, obj: Any, context: Any, path: str) -> Any:
+        if not self._validate(obj, context, path):
+            raise InvalidValue(obj, path)
+        return obj
+
+
 def length_prefixed(length_type: c.Construct, limit: range, field_name: str) -> c.Construct:
     """A byte string preceded by its length; the length is checked against `limit` and against
     the bytes that remain before the string is read."""
     return c.Prefixed(
-        c.ExprValidator(length_type, lambda n, ctx: n in limit and fits(ctx, field_name, n)),
+        Valid(length_type, lambda n, ctx: n in limit and fits(ctx, field_name, n)),
         c.GreedyBytes,
     )
 
 
 def short_name(pattern: re.Pattern[str], longest: int) -> c.Construct:
     """An ASCII name of 1..`longest` characters after a one-byte length, matching `pattern`."""
-    return c.ExprValidator(
-        c.PascalString(c.ExprValidator(c.Int8ul, lambda n, _: 1 <= n <= longest), "ascii"),
+    return Valid(
+        c.PascalString(Valid(c.Int8ul, lambda n, _: 1 <= n <= longest), "ascii"),
         lambda v, _: pattern.fullmatch(v) is not None,
     )
 
@@ -242,9 +269,9 @@ Header = checked(
 
 OptionField = c.Struct(
     "key" / short_name(OPTION_NAME, 32),
-    "value" / c.ExprValidator(
+    "value" / Valid(
         c.PascalString(
-            c.ExprValidator(c.Int8ul, lambda n, _: 1 <= n <= MAX_OPTION_VALUE_LEN), "ascii"
+            Valid(c.Int8ul, lambda n, _: 1 <= n <= MAX_OPTION_VALUE_LEN), "ascii"
         ),
         lambda v, _: v.isprintable(),
     ),
@@ -266,12 +293,12 @@ def coded_fields(max_raw: int) -> c.Struct:
     return c.Struct(
         "codec" / short_name(CODEC_NAME, 32),
         "version" / c.Int16ul,
-        "options" / c.ExprValidator(
-            c.PrefixedArray(c.ExprValidator(c.Int8ul, lambda n, _: n <= MAX_OPTIONS), OptionField),
+        "options" / Valid(
+            c.PrefixedArray(Valid(c.Int8ul, lambda n, _: n <= MAX_OPTIONS), OptionField),
             lambda options, _: options_once(options),
         ),
-        "raw_size" / c.ExprValidator(c.Int32ul, lambda v, _: 1 <= v <= max_raw),
-        "stored_size" / c.ExprValidator(
+        "raw_size" / Valid(c.Int32ul, lambda v, _: 1 <= v <= max_raw),
+        "stored_size" / Valid(
             c.Int32ul,
             lambda v, ctx: v <= ctx.raw_size and fits(ctx, "stored_size", v, after=8 + 8 + 4),
         ),
@@ -332,7 +359,7 @@ CodecRef = c.Struct("name" / short_name(CODEC_NAME, 32), "version" / c.Int16ul)
 Footer = checked(
     c.Struct(
         "index_offset" / c.Int64ul,
-        "index_size" / c.ExprValidator(c.Int64ul, lambda v, _: v <= MAX_INDEX_SIZE),
+        "index_size" / Valid(c.Int64ul, lambda v, _: v <= MAX_INDEX_SIZE),
     ),
     "magic" / c.Const(END_MAGIC),
 )
@@ -499,9 +526,8 @@ def describe(error: c.ConstructError, what: str) -> FormatError:
         return FormatError(f"{what}: invalid {_field_name(error)} (not ASCII text)")
     if isinstance(error, RuleBroken):
         return FormatError(f"{what}: {error.args[0]}")
-    if isinstance(error, c.ValidationError):
-        value = str(error).split("object failed validation:", 1)[-1].split("\n")[0].strip()
-        value = ascii(value.split(" (parsing)")[0])[1:-1]
+    if isinstance(error, InvalidValue):
+        value = ascii(str(error.value))[1:-1]
         if len(value) > 40:
             value = value[:37] + "..."
         return FormatError(f"{what}: invalid {_field_name(error)} ({value})")

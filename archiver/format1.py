@@ -38,6 +38,7 @@ from archiver.format import (
     Entry,
     Kind,
     RuleBroken,
+    Valid,
     checked,
     coded_fields,
     entry_problem,
@@ -77,7 +78,7 @@ def _entry_rules(fields: Any, _: Any) -> bool:
 
 # -- entries ---------------------------------------------------------------------------------
 
-_EntryFields = c.ExprValidator(
+_EntryFields = Valid(
     c.Struct(
         "kind" / c.Int8ul,
         "mode" / c.Int16ul,
@@ -105,12 +106,12 @@ _IndexFields = c.Struct(
     "codec_count" / c.Rebuild(c.Int16ul, c.len_(this.codecs)),
     "codecs" / c.Array(this.codec_count, CodecRef),
     "entry_count" / c.Rebuild(
-        c.ExprValidator(c.Int32ul, lambda n, ctx: n <= MAX_ENTRIES),
+        Valid(c.Int32ul, lambda n, ctx: n <= MAX_ENTRIES),
         c.len_(this.kinds),
     ),
     "block_count" / c.Rebuild(
         # Both counts known: the columns they declare must fit in what remains.
-        c.ExprValidator(c.Int32ul, lambda n, ctx: n <= MAX_BLOCKS and fits(
+        Valid(c.Int32ul, lambda n, ctx: n <= MAX_BLOCKS and fits(
             ctx, "the entry and block columns",
             ctx.entry_count * INDEX_ENTRY_WIDTH + n * INDEX_BLOCK_WIDTH)),
         c.len_(this.offsets),
@@ -121,10 +122,10 @@ _IndexFields = c.Struct(
     "mtimes" / Column("q", this.entry_count),
     "sizes" / Column("Q", this.entry_count),
     "block_counts" / Column("I", this.entry_count),
-    "path_lengths" / c.ExprValidator(
+    "path_lengths" / Valid(
         Column("H", this.entry_count), lambda lengths, ctx: _lengths_fit(lengths, ctx, "paths")
     ),
-    "target_lengths" / c.ExprValidator(
+    "target_lengths" / Valid(
         Column("H", this.entry_count),
         lambda lengths, ctx: _lengths_fit(lengths, ctx, "paths and targets",
                                           before=sum(ctx.path_lengths)),
@@ -143,7 +144,7 @@ _IndexFields = c.Struct(
 FRAME_ENTRY, FRAME_BLOCK, FRAME_INDEX = b"E", b"B", b"I"
 
 _FrameFields = c.Struct(
-    "type" / c.ExprValidator(
+    "type" / Valid(
         c.Bytes(1), lambda v, _: v in (FRAME_ENTRY, FRAME_BLOCK, FRAME_INDEX)
     ),
     "fields" / c.Switch(

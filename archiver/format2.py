@@ -47,6 +47,7 @@ from archiver.format import (
     Column,
     Entry,
     Kind,
+    Valid,
     checked,
     coded_fields,
     coded_to_fields,
@@ -77,7 +78,7 @@ MIN_BLOCK_HEADER = MIN_CODED_HEADER + 8
 # -- frames ----------------------------------------------------------------------------------
 
 _FrameFields = c.Struct(
-    "type" / c.ExprValidator(
+    "type" / Valid(
         c.Bytes(1), lambda v, _: v in (FRAME_TABLE, FRAME_BLOCK, FRAME_INDEX)
     ),
     "fields" / c.Switch(
@@ -164,12 +165,12 @@ class _Joined(c.Construct):
 
 def _count(name: str, cap: int, width: int) -> c.Construct:
     """A u32 count of rows of `width` bytes, at most `cap`, whose rows must fit."""
-    return c.ExprValidator(c.Int32ul, lambda n, ctx: n <= cap and fits(ctx, name, n * width))
+    return Valid(c.Int32ul, lambda n, ctx: n <= cap and fits(ctx, name, n * width))
 
 
 _NameTable = c.Struct(
     "name_count" / _count("the name table", MAX_NAMES, 2),
-    "name_lengths" / c.ExprValidator(
+    "name_lengths" / Valid(
         _CheckedColumn("name_lengths", "H", this.name_count),
         lambda lengths, _: min(lengths, default=1) >= 1 and max(lengths, default=0) <= 255),
     "names" / _Joined("names", "name_lengths"),
@@ -188,13 +189,13 @@ _EntryColumns = c.Struct(
     "group_refs" / _CheckedColumn("group_refs", "I", this.entry_count),
     "path_prefixes" / _CheckedColumn("path_prefixes", "H", this.entry_count),
     "path_suffix_lengths" / _CheckedColumn("path_suffix_lengths", "H", this.entry_count),
-    "target_lengths" / c.ExprValidator(
+    "target_lengths" / Valid(
         _CheckedColumn("target_lengths", "H", this.entry_count),
         lambda lengths, _: max(lengths, default=0) <= MAX_PATH),
-    "extent_counts" / c.ExprValidator(
+    "extent_counts" / Valid(
         _CheckedColumn("extent_counts", "I", this.entry_count),
         lambda counts, _: sum(counts) <= MAX_EXTENTS),
-    "xattr_counts" / c.ExprValidator(
+    "xattr_counts" / Valid(
         _CheckedColumn("xattr_counts", "H", this.entry_count),
         lambda counts, _: sum(counts) <= MAX_XATTRS),
     "path_suffixes" / _Joined("path suffixes", "path_suffix_lengths"),
@@ -203,7 +204,7 @@ _EntryColumns = c.Struct(
     "extent_lengths" / _CheckedColumn("extent_lengths", "Q", lambda ctx: sum(ctx.extent_counts)),
     "xattr_name_lengths" / _CheckedColumn("xattr_name_lengths", "B",
                                           lambda ctx: sum(ctx.xattr_counts)),
-    "xattr_value_lengths" / c.ExprValidator(
+    "xattr_value_lengths" / Valid(
         _CheckedColumn("xattr_value_lengths", "I", lambda ctx: sum(ctx.xattr_counts)),
         lambda lengths, _: max(lengths, default=0) <= MAX_XATTR_VALUE),
     "xattr_names" / _Joined("xattr names", "xattr_name_lengths"),
@@ -217,7 +218,7 @@ IndexBody = c.Struct(
     "codecs" / c.Array(this.codec_count, CodecRef),
     "group_count" / c.Int16ul,
     "groups" / c.Array(this.group_count, c.PascalString(
-        c.ExprValidator(c.Int8ul, lambda n, _: 1 <= n <= 32), "ascii")),
+        Valid(c.Int8ul, lambda n, _: 1 <= n <= 32), "ascii")),
 ) + _NameTable + _EntryColumns + c.Struct(
     "block_count" / _count("the block columns", MAX_BLOCKS, BLOCK_WIDTH),
     "block_offsets" / _CheckedColumn("block_offsets", "Q", this.block_count),

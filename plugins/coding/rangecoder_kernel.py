@@ -9,7 +9,7 @@ A carry out of `low` can still change bytes already shifted out; the encoder hol
 byte and any run of 0xFF bytes behind it (`cache`, `pending`) until the carry is known. This is
 the scheme of LZMA (after Schindler); the older carry-less coders lose some of the range instead.
 
-Three kinds of event, freely mixed in one stream:
+Four kinds of event, freely mixed in one stream:
 - `encode(cum, freq, total)`: a symbol whose probability is freq/total, with cumulative count
   cum, for any model with total <= MAX_TOTAL (see frequencies_kernel);
 - `encode_bit(probs, i, bit)`: one bit under the adaptive binary model probs[i] (11-bit
