@@ -604,8 +604,7 @@ def entropy(
 
 @command()
 def codecs(as_json: JsonOption = False) -> None:
-    """List the installed codecs: name, the payload version written and those read, providing
-    plugin, kernels."""
+    """List the installed codecs: payload versions written and read, plugin, kernels."""
     rows = [
         dict(name=found.codec.name, version=found.codec.version,
              reads=found.codec.versions_read(),
