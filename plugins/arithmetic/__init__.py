@@ -17,6 +17,8 @@ Payload, version 1:
     rest         the range coder's output (exact termination, see coding/rangecoder_kernel.py)
 
 An empty block has an empty payload.
+
+docs/arithmetic.md explains the codec for students: the range coder, the model, measurements.
 """
 
 from __future__ import annotations
