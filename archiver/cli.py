@@ -590,7 +590,7 @@ def entropy(
     for name, report in reports.items():
         table = Table("measure", "bits per byte", "bytes", "what it is",
                       title=f"{name}: {report.size:,} bytes", title_justify="left")
-        rows = [Measure("H0", report.h0, "a bound for order-0 codes"), *report.empirical,
+        rows = [Measure("H0", report.h0, "a bound for static order-0 codes"), *report.empirical,
                 *report.adaptive]
         for measure in rows:
             table.add_row(measure.name, f"{measure.bits_per_byte:.3f}",

@@ -23,8 +23,9 @@ Termination: the encoder ends with the value inside its final interval that has 
 trailing zero bytes, and drops those zeros (up to FLUSH_BYTES); the decoder reads zeros past the
 end of its input, and at the end checks that it read exactly the number of zeros the encoder
 dropped (see RangeDecoder.finish). So a decoder consumes exactly its payload, and the payload
-is canonical: appending or removing a byte is an error. The first byte LZMA writes is always 0
-and is not stored.
+is canonical: appending a byte is an error. Removing one is an error or gives the canonical
+payload of other data (nothing marks the end), which the container's data hash refuses. The
+first byte LZMA writes is always 0 and is not stored.
 """
 
 import cython
