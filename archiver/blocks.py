@@ -95,8 +95,7 @@ def decode_block(registry: Registry, header: BlockHeader, payload: bytes, where:
     except UsageError as error:  # options in a checksummed header that the codec rejects
         raise CodecError(f"{where}: codec {label}: {error}") from None
     try:
-        data = (codec.decode(payload, header.raw_size) if header.version == codec.version
-                else codec.decode_older(payload, header.raw_size, header.version))
+        data = codec.decode_version(payload, header.raw_size, header.version)
     except PyarcError as error:
         raise CodecError(f"{where}: codec {label} failed: {error}") from None
     except Exception as error:  # a decoder bug must not escape as a traceback

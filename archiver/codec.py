@@ -127,6 +127,12 @@ class Codec:
         raise NotImplementedError(f"codec {self.name!r} declares no decoder for version "
                                   f"{version}")
 
+    def decode_version(self, payload: bytes, size: int, version: int) -> bytes:
+        """`decode` or `decode_older`, whichever reads payload `version` (one `reads` allows)."""
+        if version == self.version:
+            return self.decode(payload, size)
+        return self.decode_older(payload, size, version)
+
     @classmethod
     def reads(cls, version: int) -> bool:
         """Whether this codec decodes payloads of `version`."""
