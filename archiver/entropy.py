@@ -21,13 +21,18 @@ storing), which random data meets at 8 and text far below H0.
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, field
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from archiver.errors import PyarcError, UsageError
 from archiver.plugins import Registry
 from archiver.plugins import registry as default_registry
+
+if TYPE_CHECKING:
+    import numpy as np
+# numpy is imported inside the functions that count, so that the commands which do not
+# measure (list, unpack, ...) start without it.
 
 #: The Krichevsky-Trofimov estimator: p(x | context) = (n(x) + 1/2) / (n + 256/2).
 KT_PRIOR = 0.5
@@ -60,7 +65,7 @@ class EntropyReport:
 
     @property
     def achievable_bytes(self) -> int:
-        return int(np.ceil(self.achievable_bits_per_byte * self.size / 8))
+        return math.ceil(self.achievable_bits_per_byte * self.size / 8)
 
     def as_dict(self) -> dict[str, object]:
         result = asdict(self)
@@ -71,6 +76,7 @@ class EntropyReport:
 def _context_keys(symbols: np.ndarray, order: int) -> np.ndarray:
     """For each position, the `order` bytes before it packed into an integer (bytes before
     the start count as zeros)."""
+    import numpy as np
     keys = np.zeros(len(symbols), dtype=np.uint64)
     for back in range(1, order + 1):
         shifted = np.zeros(len(symbols), dtype=np.uint64)
@@ -81,11 +87,13 @@ def _context_keys(symbols: np.ndarray, order: int) -> np.ndarray:
 
 def _group_sizes(keys: np.ndarray) -> np.ndarray:
     """How often each distinct key occurs."""
+    import numpy as np
     return np.unique(keys, return_counts=True)[1].astype(np.float64)
 
 
 def _counts_before(keys: np.ndarray) -> np.ndarray:
     """For each position, how many earlier positions have the same key."""
+    import numpy as np
     order = np.argsort(keys, kind="stable")  # stable: equal keys stay in position order
     ranked = keys[order]
     starts = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
@@ -98,6 +106,7 @@ def _counts_before(keys: np.ndarray) -> np.ndarray:
 def empirical_entropy(symbols: np.ndarray, order: int) -> float:
     """H_order, bits per byte: the entropy of a byte given the `order` bytes before it, from
     this data's own counts (order 0: H0)."""
+    import numpy as np
     n = len(symbols)
     if n == 0:
         return 0.0
@@ -111,6 +120,7 @@ def empirical_entropy(symbols: np.ndarray, order: int) -> float:
 def adaptive_code_length(symbols: np.ndarray, order: int) -> float:
     """Bits per byte an arithmetic coder spends under an adaptive order-`order` model whose
     every context starts empty and learns by the KT estimator (exact, not an estimate)."""
+    import numpy as np
     n = len(symbols)
     if n == 0:
         return 0.0
@@ -124,6 +134,7 @@ def adaptive_code_length(symbols: np.ndarray, order: int) -> float:
 def estimate(data: bytes, max_order: int = DEFAULT_ORDER, registry: Registry | None = None,
              model_codecs: tuple[str, ...] = MODEL_CODECS) -> EntropyReport:
     """All the measures for `data`, and the estimate of its achievable size."""
+    import numpy as np
     if not 0 <= max_order <= MAX_ORDER:
         raise UsageError(f"order {max_order} is outside 0..{MAX_ORDER}")
     symbols = np.frombuffer(data, dtype=np.uint8)

@@ -649,3 +649,20 @@ def test_unpack_of_a_stream_that_is_no_archive_creates_nothing(tmp_path: Path,
     assert code == 1
     assert_one_error_line(err)
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("command", ["list", "unpack", "test", "info"])
+def test_reading_commands_start_without_numpy(command: str, tmp_path: Path) -> None:
+    """numpy (entropy, bench, and the suffix sorter of bwt's encoder) costs a tenth of a
+    second to import: commands that only read an archive do without it."""
+    (tmp_path / "a.txt").write_bytes(b"numpy-free " * 500)
+    archive = tmp_path / "a.pyarc"
+    archiver.pack([tmp_path / "a.txt"], archive, codec="bwt")
+    args = [command, str(archive)] + (["-C", str(tmp_path / "out")] if command == "unpack"
+                                     else [])
+    probe = ("import sys\nfrom archiver.cli import main\n"
+             f"sys.argv = ['pyarc', *{args!r}]\n"
+             "try:\n    main()\nexcept SystemExit as done:\n    assert not done.code, done\n"
+             "assert 'numpy' not in sys.modules, 'numpy was imported'\n")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

@@ -34,8 +34,6 @@ import zlib
 from collections.abc import Callable
 from types import ModuleType
 
-import pydivsufsort
-
 from archiver import Codec, CodecError, Option, hookimpl
 from pyarc_plugins.bwt import context_model_kernel, runs_kernel, transform_kernel
 
@@ -74,12 +72,15 @@ class BwtCodec(Codec):
     def encode(self, data: bytes) -> bytes:
         if not data:
             return b""
+        # Imported here: it brings numpy, which decoding (and so `pyarc list`) does not need.
+        from pydivsufsort import divsufsort
+
         step = self._block_bytes()
         rows: list[int] = []
         outputs = []
         for start in range(0, len(data), step):
             piece = data[start:start + step]
-            last, piece_rows = transform_kernel.forward(piece, pydivsufsort.divsufsort(piece))
+            last, piece_rows = transform_kernel.forward(piece, divsufsort(piece))
             rows += piece_rows
             outputs.append(last)
         header = struct.pack(f"<I{len(rows)}I", zlib.crc32(data), *rows)
