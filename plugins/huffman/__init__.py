@@ -1,5 +1,7 @@
 """`huffman`: a static canonical Huffman code for each block.
 
+docs/huffman.md explains the codec for students: canonical codes, package-merge, this payload.
+
 The encoder counts the bytes of the block, builds the optimal prefix code whose codes are at most
 MAX_CODE_LENGTH bits (package-merge), and writes the code lengths followed by the code of every
 byte. Canonical codes follow from the lengths alone, so the lengths are all the decoder needs;
