@@ -28,7 +28,7 @@ from archiver.errors import CodecError
 
 PACKAGE = "pyarc_plugins.coding"
 KERNELS = ["bitio_kernel", "integer_codes_kernel", "rangecoder_kernel", "frequencies_kernel",
-           "mtf_kernel", "counters_kernel", "apm_kernel"]
+           "counters_kernel", "apm_kernel"]
 VARIANTS = ["compiled", "pure"]
 
 # Constants of the kernels. Compiled modules do not export their C-level constants, so these
@@ -75,11 +75,6 @@ def rc(variant: str) -> ModuleType:
 @pytest.fixture
 def freq(variant: str) -> ModuleType:
     return load("frequencies_kernel", variant)
-
-
-@pytest.fixture
-def mtf(variant: str) -> ModuleType:
-    return load("mtf_kernel", variant)
 
 
 @pytest.fixture
@@ -1206,72 +1201,6 @@ def test_frequencies_drive_the_range_coder(freq: ModuleType, rc: ModuleType, big
 
 
 # ---------------------------------------------------------------------------------------------
-# mtf_kernel
-
-
-def reference_mtf(data: bytes) -> bytes:
-    order = list(range(256))
-    ranks = bytearray()
-    for byte in data:
-        rank = order.index(byte)
-        ranks.append(rank)
-        order.insert(0, order.pop(rank))
-    return bytes(ranks)
-
-
-def test_mtf_known_examples(mtf: ModuleType) -> None:
-    """Worked examples: b'bananaaa', ascending and descending runs of all 256 values."""
-    # b -> 98 (front: b), a -> 98 (a, b), n -> 110 (n, a, b), then a n a a a -> 1 1 1 0 0
-    assert mtf.mtf_encode(b"bananaaa") == bytes([98, 98, 110, 1, 1, 1, 0, 0])
-    assert mtf.mtf_decode(bytes([98, 98, 110, 1, 1, 1, 0, 0])) == b"bananaaa"
-    assert mtf.mtf_encode(bytes(range(256))) == bytes(range(256))
-    assert mtf.mtf_encode(bytes(range(255, -1, -1))) == b"\xff" * 256
-    assert mtf.mtf_encode(b"\x00" * 10) == b"\x00" * 10
-    assert mtf.mtf_encode(b"\x05" * 4) == b"\x05\x00\x00\x00"
-
-
-def test_mtf_empty(mtf: ModuleType) -> None:
-    """The empty input maps to the empty output both ways."""
-    assert mtf.mtf_encode(b"") == b""
-    assert mtf.mtf_decode(b"") == b""
-
-
-def test_mtf_matches_reference_and_round_trips(mtf: ModuleType, big) -> None:
-    """On random data (uniform, skewed, all 256 values) encode matches a list-based reference,
-    keeps the length, and decode inverts it."""
-    rng = random.Random(20)
-    inputs = [bytes(range(256)) * 3, bytes(rng.sample(range(256), 256))]
-    for _ in range(big(30, 6)):
-        size = rng.randint(0, big(5000, 600))
-        alphabet = rng.sample(range(256), rng.choice([1, 2, 5, 40, 256]))
-        inputs.append(bytes(rng.choice(alphabet) for _ in range(size)))
-    for data in inputs:
-        ranks = mtf.mtf_encode(data)
-        assert len(ranks) == len(data)
-        assert ranks == reference_mtf(data)
-        assert mtf.mtf_decode(ranks) == data
-
-
-def test_mtf_decode_of_any_ranks_inverts(mtf: ModuleType, big) -> None:
-    """Every byte string is a valid rank string: encode(decode(r)) == r."""
-    rng = random.Random(21)
-    for _ in range(big(20, 5)):
-        ranks = rng.randbytes(rng.randint(0, big(3000, 400)))
-        data = mtf.mtf_decode(ranks)
-        assert len(data) == len(ranks)
-        assert mtf.mtf_encode(data) == ranks
-
-
-def test_mtf_accepts_buffers(mtf: ModuleType) -> None:
-    """bytearray and memoryview inputs give the same result as bytes."""
-    data = b"abracadabra"
-    expected = mtf.mtf_encode(data)
-    assert mtf.mtf_encode(bytearray(data)) == expected
-    assert mtf.mtf_encode(memoryview(data)) == expected
-    assert mtf.mtf_decode(bytearray(expected)) == data
-
-
-# ---------------------------------------------------------------------------------------------
 # Compiled and pure agree
 
 
@@ -1329,16 +1258,6 @@ def test_variants_agree_on_frequencies(both) -> None:
                             model.find(slot, model.total(slot) // 2)))
         snapshots[variant] = history
     assert snapshots["compiled"] == snapshots["pure"]
-
-
-def test_variants_agree_on_mtf(both) -> None:
-    """MTF outputs are identical compiled and pure."""
-    rng = random.Random(25)
-    data = bytes(rng.choice(b"abcdefgh\x00\xff") for _ in range(3000)) + rng.randbytes(500)
-    encoded = {v: both["mtf_kernel"][v].mtf_encode(data) for v in VARIANTS}
-    assert encoded["compiled"] == encoded["pure"]
-    decoded = {v: both["mtf_kernel"][v].mtf_decode(data) for v in VARIANTS}
-    assert decoded["compiled"] == decoded["pure"]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ kernel can `cimport` it and call it at C speed:
     integer_codes_kernel  Elias gamma and delta codes, zigzag for signed integers
     rangecoder_kernel     RangeEncoder / RangeDecoder: frequencies and adaptive binary bits
     frequencies_kernel    AdaptiveFrequencies: counts per context, cumulative via a Fenwick tree
-    mtf_kernel            the move-to-front (recency rank) transform
     counters_kernel       AdaptiveBits: binary models whose learning rate starts fast, settles
     apm_kernel            Apm: secondary estimation, a probability refined under a context
 
