@@ -1,33 +1,11 @@
 """`rep`: long repeats replaced by references, then PPM on what is left (FreeArc's REP+PPMd).
 
-A solid block of a source tree holds the same long stretches many times, far apart: a module's
-`.pyc` at three optimisation levels, a vendored copy of a file, a licence header. PPM codes a
-repeat it has seen recently at a small cost per byte, but still a cost per byte, and when its
-model fills up and restarts, it forgets the older copy. This codec first takes out every repeat
-of at least `min` bytes, however far back (repeats_kernel.py), and codes each as three numbers;
-PPM then models only the bytes that no repeat claims. On the Python stdlib packages with their
-`__pycache__` (one 11 MB solid block) this is 8% smaller than ppm order 16 alone, and faster,
-because PPM sees 40% fewer bytes; on data without long repeats it costs a few bytes.
+The long repeats of a block, however far back their earlier copy (repeats_kernel.py finds
+them), become references (literal run, length, distance), coded as varints by an order-2 PPM;
+PPM with the codec's `order` and `memory` codes only the bytes that no repeat claims, which is
+smaller and faster than PPM alone on solid blocks of source trees (docs/solid.md section 2).
 
-Options (all recorded in the block header):
-- `min`: the shortest repeat taken out, 16 to 65536 bytes (default 128: shorter ones PPM codes
-  about as well, and each costs some 4 bytes of references);
-- `order`, `memory`: the PPM model of the literals, as in the ppm codec.
-
-Payload, version 1:
-
-    1 byte       0: repeats and literals follow; 1: the data follows as it is
-    varint       R, the number of repeats (LEB128, at most 5 bytes: a 32-bit value)
-    varint       L, the number of literal bytes
-    if R > 0:    varint C, then C bytes: the references, PPM coded (order REF_ORDER, memory
-                 REF_MEMORY), which decode to 3R varints: every repeat's literal run (the bytes
-                 before it that no repeat claims), then every length - min, then every
-                 distance - 1 (how far back its copy starts)
-    rest         the L literal bytes, PPM coded with `order` and `memory` (empty when L = 0)
-
-The data is the repeats executed in order (a run of literals, then `length` bytes copied from
-`distance` bytes back, which may overlap the copy), then the literals left over. An empty block
-has an empty payload.
+The payload is specified in spec/codecs/rep.md.
 """
 
 from __future__ import annotations

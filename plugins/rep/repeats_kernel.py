@@ -5,12 +5,16 @@ A sparse hash table makes this cheap: only every `step`-th position of the block
 hashed over the `window` bytes that start there (step = window = min_length // 2). Any repeat of
 min_length bytes or more covers one such entered window completely, so scanning every position
 with a rolling hash of `window` bytes and looking it up finds it; the candidate is checked byte
-by byte, then extended forwards and backwards. The table keeps the newest position per slot;
-it has two slots per entered window, at most 2**MAX_TABLE_LOG (128 MiB; 2 MiB for an 8 MiB
-block at min 128).
+by byte, then extended forwards and backwards. The table keeps the newest position per slot,
+so a window overwritten by a later one is forgotten: a long repeat covers many windows and is
+found, one of just min_length bytes may be missed. It has about two to four slots per entered
+window, at least 2**10 and at most 2**MAX_TABLE_LOG (128 MiB; 4 MiB for an 8 MiB block at min
+128).
 
 A repeat is (literal run, length, distance): after `run` bytes that no repeat claims, copy
 `length` bytes from `distance` bytes back in the output (distance < length repeats a pattern).
+Which repeats are taken is the encoder's choice, not part of the payload format, which
+spec/codecs/rep.md specifies (its section 10 describes this finder).
 """
 
 from array import array
