@@ -12,18 +12,10 @@ Options (both are recorded in the block header, so the decoder rebuilds the same
   the model restarts empty and learns again from the next byte (PPMd's "restart" policy); the
   adaptive escape tables are kept. Memory grows by doubling as needed, so small blocks use little.
 
-Payload, version 5 (version 4 mixed every decision's estimates, even confident ones, and gave
-the suffix bonus to younger states; version 3 had no match model; version 2 averaged two escape
-estimates where version 3 mixes three; version 1 had no most-frequent-state decision; the
-layout is the same):
-
-    1 byte       0: the range coder's output follows (coding/rangecoder_kernel.py; exact
-                 termination, so a payload with bytes cut or appended is refused)
-                 1: the data follows as it is (chosen when modelling would not shrink it,
-                 so incompressible data grows by this one byte)
-    rest         as the first byte says
-
-An empty block has an empty payload.
+Payload, version 5: a kind byte (0: the range coder's output follows, starting with the
+block size; 1: the data as it is, when modelling would not shrink it), or nothing for an
+empty block. The payload and the model both sides compute are specified in
+spec/codecs/ppm.md (versions 1 to 4 had other estimates; the layout was the same).
 """
 
 from __future__ import annotations

@@ -23,39 +23,18 @@ The trie lives in one int array, the *heap* (no Python objects), cut into units 
   moved to one twice the size, and the old one goes on the free list of its size (linked
   through child). A context is a block of two units.
 
-Coding a byte, starting from `maxctx` (the longest context known to match):
-- a context with one state (a "binary", deterministic context) codes hit / escape with an
-  adaptive probability chosen by small features (PPMd's BinSumm): how often the state was hit,
-  how many states the shorter context has, whether the last byte was predicted, what the
-  match model says of the state's byte, ...;
-- a context with more states codes escape / no escape as one binary decision under an SEE
-  probability chosen by features (states left, their mean frequency, order, ...), then, when
-  no escape, the byte by the frequencies of the states not excluded; in the first context
-  tried, a binary decision "is it the first (most frequent) state?" comes before, under its
-  own adaptive estimate (`_mps_index`, which also asks the match model), and the
-  frequencies code only the other states;
-- each of these binary decisions then gets two more estimates, learned for (the byte before,
-  or the predicted byte) x (the first estimate on a log scale), an "APM" stage, and for that
-  byte x the byte before it; a small mixer (per kind of decision, order and match state)
-  weighs the three in the logistic domain, as in PAQ's mixers, and learns its weights online
-  (`_refine`);
-- the match model looks further back than the trie's orders: a hash of the last MATCH_MIN
-  bytes finds where they occurred last, and the byte that followed then is its prediction,
-  for as long as the predictions come true (as in lpaq's match model). It takes part as a
-  feature of the binary-context and most-frequent-state estimates and of the mixer's weights
-  (about 0.015 bits per byte on Calgary at order 6);
-- on an escape the context's bytes are excluded (masked) in every shorter context: the byte is
-  known not to be one of them. Past the root, order -1 codes the byte uniformly among the
-  values not yet excluded.
+Coding a byte starts from `maxctx` (the longest context known to match): binary contexts and
+escapes are binary decisions under learned estimates (SEE; in the first context tried, also "is
+it the most frequent state?"), refined by an APM, a byte-pair estimate and a small mixer unless
+the first estimate is confident; the byte is then coded by the frequencies of the states not
+excluded, or uniformly at order -1. A match model (a hash of the last MATCH_MIN bytes) is a
+feature of these estimates. After each byte (`update`) the trie learns it (frequencies,
+inheritance, the next context, created lazily by `_successor`), and when the memory limit is
+reached it restarts empty, at the same byte in the encoder and the decoder.
 
-Updating after the byte (`update`): the found state gains 4 (every frequency of the context is
-halved once one passes MAX_FREQ; at the top order, states that fall to 0 are dropped), the
-shorter context gains 2 when the found state is young (count below MAX_FREQ / 4), the byte is
-added to every context that escaped with a frequency inherited from the context where it was
-found (PPMII's "information inheritance"), and the next `maxctx` is the found state's child,
-created now if it was lazy (`_successor`). When the memory limit is reached the model restarts
-empty (the adaptive tables keep what they learned): deterministic, and the same in the encoder
-and the decoder.
+The payload, and every rule of the model both sides compute (the trie's updates, the tables'
+indices, initial values and rounding, the memory accounting that triggers a restart), are
+specified in spec/codecs/ppm.md.
 """
 from array import array
 from decimal import Context, Decimal
