@@ -2,22 +2,10 @@
 optimal parse, and repeat offsets; the tokens are Huffman coded or, at levels 8 and 9, range
 coded with adaptive models (see docs/lz77.md).
 
-Payload, version 2: one byte, the token coder (HUFFMAN_TOKENS or ADAPTIVE_TOKENS), then
-
-- adaptive tokens: the range coder's stream of lz77/adaptive_tokens_kernel.py;
-- Huffman tokens: a bit stream, most significant bit first:
-
-    delta(sequences + 1)      Elias delta: the number of sequences
-    delta(literals + 1)       the number of literal bytes
-    [literals]                a byte section (huffman/static_code.py), if there are any
-    [3 code sections]         the codes of literal lengths, match lengths, offset values (128
-                              symbols each), if there are sequences
-    sequences                 for each: literal length, match length - 4, offset value, each
-                              as its code and extra bits (lz77/sequences_kernel.py)
-    0-7 bits                  zero padding; nothing follows
-
-The block is the sequences executed in order (literals, then a copy), followed by the literals
-left over. Offset values 0-2 repeat one of the last three offsets; v >= 3 is distance v - 2.
+Payload, version 2: one byte naming the token coder (HUFFMAN_TOKENS or ADAPTIVE_TOKENS), then
+either the sequences as one Huffman-coded bit stream (sequences_kernel.py) or the tokens as one
+range-coder stream (adaptive_tokens_kernel.py). The payload is specified in
+spec/codecs/lz77.md.
 """
 
 from __future__ import annotations

@@ -1,32 +1,9 @@
 """LZ77 tokens range coded with adaptive binary models, after LZMA (levels 8 and 9).
 
 The block is coded token by token, each a literal byte or a match, every decision as one bit
-of the shared range coder (coding/rangecoder_kernel) under a model chosen by context:
-
-- `state` (0-11) remembers the kinds of the last few tokens (LZMA's state machine): below 7
-  the last token was a literal, from 7 a match (7: new distance, 8: repeat). is_match,
-  is_repeat and the repeat choices are coded under it, so "a literal after a match" and "a
-  literal after literals" learn different odds.
-- `pos_state`, the position's two low bits, also splits is_match and the lengths: records of
-  2, 4 or 8 bytes show in them.
-- A literal is coded as a walk down an 8-bit binary tree (256 models) chosen by the top three
-  bits of the byte before it (letters, digits and punctuation follow different bytes). Right
-  after a match the literal is a "matched literal": it is known to differ from the byte the
-  match would have copied next (else the match would be longer), so while its bits agree with
-  that byte's they are coded under models that know that byte's bit.
-- A match length - 4 is coded as choice bits then a 3-bit tree (0-7, per pos_state), another
-  3-bit tree (8-15) or an 8-bit tree (16-271). New matches and repeats have a coder each.
-- A distance d (distance - 1) is coded as its slot, a 6-bit tree under the match length (0, 1,
-  2 or 3+ above the minimum): slot = d below 4, else 2 * top bit + the bit below it. The bits
-  below those two follow: for slots below 14 (d < 128) as a reverse bit tree per slot; above,
-  as direct (equiprobable) bits and the last 4 bits as one shared reverse tree, since the low
-  bits of large distances are nearly random but align with record sizes.
-
-Matches longer than MAX_LENGTH are coded as a match and repeat-offset continuations, which
-leaves the repeat offsets as the one long match would. The stream begins with the block size,
-as 5 direct bits of its bit length and then its bits, so that a payload decoded against a
-wrong size is refused rather than read on into the zeros past its end; the tokens follow, up
-to that size.
+of the shared range coder (coding/rangecoder_kernel) under an adaptive model chosen by context
+(LZMA's state machine, pos_state, matched literals, two length coders, distance slots); the
+stream begins with the block size. The payload is specified in spec/codecs/lz77.md.
 """
 
 

@@ -6,7 +6,8 @@ literal stream, then match_length bytes from `offset` bytes back in the output (
 copies repeat a pattern). offset_value 0, 1, 2 means "the most recent offset", "the one before",
 "the one before that" (repeat offsets, as in LZMA and zstd: data with structure, such as tables
 and object code, reuses its offsets); offset_value = distance + 2 otherwise. The bytes after the
-last match are literals that no sequence claims.
+last match are literals that no sequence claims. (How the payload codes them is specified in
+spec/codecs/lz77.md; the parse itself is not part of it.)
 
 Match finding: a hash of the next `hash_bytes` bytes (4 or 5) indexes `head`, the most recent
 position with that hash, and `prev` chains each position to the previous one with the same

@@ -1,15 +1,12 @@
 """Writing and reading LZ77 sequences: each of literal length, match length and offset value
 as a Huffman-coded bucket followed by extra bits, and executing them to rebuild a block.
 
-Buckets (for a value v >= 0): v < 16 is its own code with no extra bits; above, each power of
-two [2**n, 2**(n+1)) splits into four codes by the two bits below its highest, and the n - 2
-bits below those follow as extra bits: code = 16 + 4 * (n - 4) + those two bits. So codes grow
-with log2(v), finely enough to follow how offsets and lengths thin out, and the extra bits are
-what a uniform distribution within a bucket needs. 128 codes cover v < 2**29.
+Bucket codes grow with log2 of the value (16 codes of their own, then four per power of two,
+the bits below following as extra bits), and offset values 0-2 reuse one of the last three
+distances (update_repeats keeps them). The payload is specified in spec/codecs/lz77.md.
 
-Repeat offsets: offset values 0, 1, 2 reuse one of the last three distances (update_repeats
-keeps them); parse_kernel cimports bucket, extra_bits and update_repeats, so that the encoder
-prices and tracks exactly what this module writes and reads.
+parse_kernel cimports bucket, extra_bits and update_repeats, so that the encoder prices and
+tracks exactly what this module writes and reads.
 """
 
 from array import array
