@@ -4,6 +4,7 @@ compiled and pure kernels agreeing, and the CLI."""
 from __future__ import annotations
 
 import random
+from array import array
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,7 @@ from conftest import (
 from pure_kernels import pure
 
 from archiver import CodecError
-from pyarc_plugins.lz77 import LEVELS, Lz77Codec
+from pyarc_plugins.lz77 import HUFFMAN_TOKENS, LEVELS, Lz77Codec
 
 TEXT = (Path(__file__).resolve().parents[1] / "README.md").read_bytes()[:20000]
 
@@ -113,6 +114,23 @@ def test_corrupt_payloads_give_codec_error(coder: str) -> None:
         codec.decode(payload, len(data) + 1)  # the sequences rebuild exactly the block
     with pytest.raises(CodecError):
         codec.decode(payload[:-3], len(data))
+
+
+@pytest.mark.parametrize("tokens, literals, why", [
+    (([1], [7], [3]), b"ab", "a literal left over once the sequences fill the block"),
+    (([1, 0], [7, 4], [3, 3]), b"a", "a sequence after the block is full"),
+])
+def test_huffman_tokens_must_rebuild_the_block_exactly(tokens: tuple, literals: bytes,
+                                                       why: str) -> None:
+    """Payloads the encoder never writes, whose first sequences already fill the 8-byte block
+    (one literal 'a', then 7 copies at distance 1): the rest must not be ignored."""
+    parsed = (*(array("I", column) for column in tokens), literals)
+    payload = bytes([HUFFMAN_TOKENS]) + Lz77Codec._huffman_tokens(parsed, 8)
+    with pytest.raises(CodecError):
+        Lz77Codec().decode(payload, 8)
+    exact = (array("I", [1]), array("I", [7]), array("I", [3]), b"a")
+    assert Lz77Codec().decode(bytes([HUFFMAN_TOKENS]) + Lz77Codec._huffman_tokens(exact, 8),
+                              8) == b"a" * 8, why
 
 
 def test_unknown_token_coder_and_empty_payload() -> None:

@@ -152,8 +152,10 @@ def execute(reader: BitReader, sequences: cython.Py_ssize_t,
     """Read `sequences` sequences and rebuild the block from them and the literals.
 
     Returns fewer than `size` bytes if a sequence is impossible (more literals than there are,
-    an offset before the start of the block, output beyond `size`) or the reader ran past its
-    data; the caller checks.
+    an offset before the start of the block, output beyond `size`), if the literals left after
+    the last sequence do not fill the block exactly, or if the reader ran past its data; the
+    caller checks. (A block that is full before every sequence and literal is used is such a
+    failure too: the bytes it holds are returned one short.)
     """
     out = bytearray(size)
     data: cython.uchar[:] = out
@@ -197,4 +199,6 @@ def execute(reader: BitReader, sequences: cython.Py_ssize_t,
             for k in range(available - used):
                 data[pos + k] = literals[used + k]
             pos += available - used
-    return bytes(out[:pos]) if pos < size else bytes(out)
+        else:
+            ok = False
+    return bytes(out) if ok else bytes(out[:min(pos, size - 1)])
