@@ -11,6 +11,9 @@ kernel can `cimport` it and call it at C speed:
     counters_kernel       AdaptiveBits: binary models whose learning rate starts fast, settles
     apm_kernel            Apm: secondary estimation, a probability refined under a context
 
+What these write and compute, as far as a payload depends on it, is specified once in
+spec/codecs/coding.md; the codecs' specs link to its sections.
+
 From another kernel (see plugins/arithmetic/arithmetic_kernel.py):
 
     if cython.compiled:

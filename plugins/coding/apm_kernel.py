@@ -9,7 +9,8 @@ bit at the rate 2**-shift.
 
 The map starts as the identity (it returns p until it has learned otherwise). Probabilities
 are of a 0, in units of 2**-16, and the result stays in [1, 2**16 - 1] like its inputs.
-One `refine` is followed by one `update` (the map remembers where it interpolated).
+One `refine` is followed by one `update` (the map remembers where it interpolated). The table
+and its arithmetic are specified in spec/codecs/coding.md, section "APM".
 """
 
 from array import array

@@ -2,15 +2,13 @@
 reading and writing of a static prefix code (such as a Huffman code).
 
 Bits are written most significant first, which keeps canonical Huffman codes in numeric
-order and lets a decoder peek at the next `n` bits as one integer.
+order and lets a decoder peek at the next `n` bits as one integer. BitWriter.write_codes and
+BitReader.read_codes write and read a prefix-coded run of bytes, optionally with the runs of
+one byte written as their lengths (the symbols RUN_A and RUN_B, as bzip2 codes runs of
+zeros); read_codes decodes with one lookup per symbol in a table (decode_table).
 
-Prefix codes: BitWriter.write_codes writes codes[b] for every byte b, and BitReader.read_codes
-decodes with one lookup per symbol in a table indexed by the next max_length bits
-(decode_table). Optionally the runs of one byte are written as their lengths: two extra
-symbols, RUN_A (256) and RUN_B (257), are the digits 1 and 2 of a run's length k in bijective
-base 2, least significant first (as bzip2 codes runs of zeros). A run of k bytes then costs
-about log2(k) symbols, where a prefix code spends at least k bits. symbol_counts counts the
-symbols either way.
+The bit order, the writer's padding, reading past the end and the run digits are specified in
+spec/codecs/coding.md, sections "Bit I/O" and "Prefix codes".
 
 The hot methods never raise and never touch Python objects, so a kernel may call them with the
 GIL released. A BitReader past the end of its data reads zero bits and counts them in

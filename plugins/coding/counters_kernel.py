@@ -10,7 +10,8 @@ statistics change from one run of similar contexts to the next); a larger one su
 contexts seen rarely.
 
 Invariant: the probability stays in [1, 2**16 - 1]: each step moves a fraction < 1 of the way
-to 0 or 2**16 and rounds towards where it was.
+to 0 or 2**16 and rounds towards where it was. The rates and the update are specified in
+spec/codecs/coding.md, section "Counters".
 
 Callers pass an index below the count they asked for (their contexts are in range by
 construction), so bounds are not checked here.

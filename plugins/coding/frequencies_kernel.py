@@ -1,11 +1,11 @@
 """Adaptive frequency counts for a range coder: one table of counts per context.
 
-Each table estimates P(symbol | context) as count / total. Every count starts at 1 and grows by
-`increment` each time its symbol is coded in that context, so the estimate is the additive
-(Lidstone) one, (n_s + a) / (n + a * symbols) with a = 1 / increment; a = 1/2 would be the
-Krichevsky-Trofimov estimator. When a total would pass LIMIT the counts of that context are
-halved (rounding up, so no symbol drops to zero): old statistics fade, which helps on data whose
-statistics drift, and the total stays within what the range coder takes (MAX_TOTAL).
+Each table estimates P(symbol | context) as count / total: counts start at 1 and grow by
+`increment` when their symbol is coded, the additive (Lidstone) estimate with a = 1 / increment
+(a = 1/2 would be the Krichevsky-Trofimov estimator), and they are halved when the total gets
+near LIMIT, so that old statistics fade and the total stays within what the range coder takes
+(MAX_TOTAL). The counts, their halving and the sharing of tables once `slots` are used up are
+specified in spec/codecs/coding.md, section "Frequency models".
 
 The counts of a table live in a Fenwick (binary indexed) tree, so the cumulative count below a
 symbol, the update after coding it, and the decoder's search for the symbol holding a target

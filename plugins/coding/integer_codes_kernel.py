@@ -1,12 +1,9 @@
 """Universal codes for positive integers (Elias gamma and delta) and the zigzag map for signed ones.
 
-Elias gamma writes n >= 1 as (L - 1) zero bits followed by the L bits of n, where L is the bit
-length of n: 2L - 1 bits in all, good for small numbers. Elias delta writes L with gamma and then
-the L - 1 bits of n below its leading one: about log2 n + 2 log2 log2 n bits, better for large
-ones. Both are prefix codes, so they can be mixed freely with other fields of a bit stream.
-
-The readers return 0 (never a valid code) for a malformed code: more than MAX_CODE_BITS
-leading zeros. A reader past the end of its data reads zeros, which ends in that error too.
+Gamma codes (2 log2 n + 1 bits) suit small numbers, delta codes (about log2 n + 2 log2 log2 n
+bits) large ones; both are prefix codes, so they mix freely with other fields of a bit stream.
+The readers return 0 (never a valid value) for a malformed code. The codes, and what is
+malformed, are specified in spec/codecs/coding.md, section "Elias codes".
 """
 
 import cython

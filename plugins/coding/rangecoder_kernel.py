@@ -20,12 +20,14 @@ Four kinds of event, freely mixed in one stream:
 - `encode_direct(value, nbits)`: equiprobable bits.
 
 Termination: the encoder ends with the value inside its final interval that has the most
-trailing zero bytes, and drops those zeros (up to FLUSH_BYTES); the decoder reads zeros past the
-end of its input, and at the end checks that it read exactly the number of zeros the encoder
-dropped (see RangeDecoder.finish). So a decoder consumes exactly its payload, and the payload
-is canonical: appending a byte is an error. Removing one is an error or gives the canonical
-payload of other data (nothing marks the end), which the container's data hash refuses. The
-first byte LZMA writes is always 0 and is not stored.
+trailing zero bytes and drops those zeros; the decoder reads zeros past the end of its input and
+at the end checks that the payload is the one the encoder writes for what it decoded
+(RangeDecoder.finish; the spec notes one exception, in direct bits). Nothing marks the end, so a
+payload cut short, extended or changed may still be the exact payload of other data, which the
+container's data hash refuses. The first byte LZMA writes is always 0 and is not stored.
+
+The coder's arithmetic, the payload it writes and the decoder's checks are specified in
+spec/codecs/coding.md, sections "Range coder" and "Adaptive bit models".
 """
 
 import cython
@@ -338,7 +340,9 @@ class RangeDecoder:
         largest z its final interval allows, and dropped those z zero bytes; the decoder read
         that many implicit zeros. From the last FLUSH_BYTES bytes read (that value) and `code`
         (the value minus low) the decoder recomputes the encoder's choice and demands exactly
-        it: so a payload with bytes appended, cut short or changed at the end is rejected.
+        it: so it accepts only the payload the encoder writes for the symbols decoded (which
+        may be the payload of other data, if this one was damaged; see spec/codecs/coding.md,
+        "The end check").
         """
         if self.corrupt:
             raise CodecError("range decoder: the payload is corrupt (impossible code value)")

@@ -1,7 +1,7 @@
 """`store`: no compression. The payload is the data itself.
 
-The container also falls back to `store` for any block another codec would expand, so a stored
-block is never larger than its data.
+The container also falls back to `store` for any block that no other codec makes smaller, so a
+block's payload is never larger than its data. The payload is specified in spec/codecs/store.md.
 """
 
 from __future__ import annotations
