@@ -5,26 +5,20 @@ The block is cut into BWT blocks of `block` KiB (the last may be shorter); each 
 all BWT blocks, in order, are then coded as one stream by the second stage, whose adaptive
 models carry over from one BWT block to the next. Two second stages (option `stage`):
 
-- `runs` (default): per byte, a flag "same as the previous byte?", then "the byte before that
-  run?", and only for the other bytes their 8 bits under order-0 and order-1 models; a long
-  run is finished by one count (runs_kernel). 2.005 bpc on Calgary-14, 5% below bzip2 -9.
-- `cm`: each byte of L coded bit by bit under order-0 and order-1 models, mixed and refined by
-  an APM (context_model_kernel). 2% smaller than `runs`, 3 to 4 times slower.
+- `runs` (default): run flags ("same as the previous byte?", "the byte before that run?"),
+  modelled bits for the other bytes, long runs as one count (runs_kernel). 2.005 bpc on
+  Calgary-14, 5% below bzip2 -9.
+- `cm`: each byte bit by bit under mixed order-0/order-1 models and an APM
+  (context_model_kernel). 2% smaller than `runs`, 3 to 4 times slower.
 
 A container block is one BWT block when it is no larger than `block` (the default, 16384 KiB,
 is the most a BWT block can hold): raise the container's block size (`pyarc pack -b 16M`) to
 give the transform more context, which compresses better. The decoder knows the BWT block size
 from the block's options, so it knows how many BWT blocks there are and how long each is.
 
-Payload, version 2 (an empty block has an empty payload; version 1 had the stages cm, the
-default, and mtf):
-
-    4 bytes      CRC-32 of the block (zlib's), little-endian: proves the primary indices right
-    16 bytes     per BWT block, its CHAINS = 4 rows, each 4 bytes little-endian, in 1..its
-                 length: the primary index, then the rows where the inverse's other three
-                 walks end (transform_kernel)
-    rest         the second stage's range-coded stream for all the BWT blocks (runs_kernel or
-                 context_model_kernel, by the `stage` option)
+Payload version 2: a CRC-32 of the block, four rows per BWT block (the primary index and three
+checkpoints for the inverse's walks), then the second stage's range-coded stream. The payload
+is specified in spec/codecs/bwt.md.
 """
 
 from __future__ import annotations

@@ -1,22 +1,9 @@
 """The second stage: the BWT output coded byte by byte under a small context-mixing model.
 
-Each byte is coded as 8 binary decisions, high bit first, walking down a binary tree whose
-node (1..255: a leading 1 and the bits coded so far) names the decision. Three adaptive models
-(coding/counters_kernel) predict each decision:
-
-- order 0, contexted by the node alone, with a very short memory (limit 2): the BWT output is
-  locally skewed, so the last few bytes predict the next one best (this is what move-to-front
-  exploits, here without ranks);
-- order 1, contexted by the node and the previous byte (limit 6): which bytes follow which in
-  the output, shared by all runs of similar contexts in the block;
-- the same order-1 table looked up with the byte before the previous one (read, not updated):
-  it predicts the byte after a run ends.
-
-Their probabilities are averaged with weights 7/16, 7/16 and 2/16; an APM (coding/apm_kernel),
-contexted by the node and whether the last three bytes were equal (inside a run or not),
-corrects the average, and three quarters of the APM's estimate with one quarter of the average
-codes the bit. The coded probability is kept in [MIN_P, 2**16 - MIN_P], so a surprise costs at
-most 11 bits.
+Each byte is coded as 8 binary decisions, high bit first, each predicted by an order-0 model
+with a very short memory (the BWT output is locally skewed), an order-1 model under the previous
+byte and the same table read under the byte before it, averaged and refined by an APM. The
+payload is specified in spec/codecs/bwt.md (section "Stage cm").
 
 The model starts the same in both directions and sees the same bytes, so the decoder makes the
 encoder's predictions. This design follows Ilya Muravyov's BCM; the limits and weights were

@@ -1,34 +1,19 @@
 """The default second stage: run flags for most bytes, context-modelled bits for the rest.
 
 In the BWT output most bytes repeat the previous byte (half of them in text, 87% in an image)
-or the byte before that run (move-to-front rank 1, 15% in text). So each byte is coded as:
-
-    same?    is it c1, the previous byte?                     one binary decision
-    second?  if not: is it c2, the byte before c1's run?      one more
-    byte     if neither: its 8 bits, high bit first, down a binary tree (context_model_kernel)
-
-and a run that reaches LONG_RUN bytes is finished by one count of its remaining bytes (Elias
-gamma code, adaptive), so a megabyte of one byte costs a few decisions, not a million.
-
-Models (adaptive counters as in coding/counters_kernel, each flag coded with the average of
-two of them):
-
-- same?: under the recent *events* (the kind of each of the last four bytes: same, second or
-  other) with the run's length class, and under c1 with the run's length up to 3;
-- second?: under the events, and under the pair (c1, c2);
-- the bit tree: order 0 (a short memory, limit 4) and order 1 under c1 (limit 12), updated only
-  by the bytes that reach the tree, and the order-1 table read under c2; weights 7:6:3 (limits
-  and weights tuned on Calgary-14, pic and geo first). The byte is neither c1 nor c2
-  (*exclusion*): the order-0 counters also see where c1 and c2 lie below the current node, so
-  they learn to avoid those branches, and a last bit whose other leaf is c1 or c2 is not coded
-  at all. Without exclusion the Calgary total was 0.06 bits per byte worse.
+or the byte before that run (move-to-front rank 1, 15% in text). So each byte is coded as a
+flag "is it c1, the previous byte?", if not a flag "is it c2, the byte before c1's run?", and
+if neither its 8 bits under order-0/order-1 models that exclude c1 and c2; a long run is
+finished by one count of its remaining bytes. The payload is specified in spec/codecs/bwt.md
+(section "Stage runs").
 
 Speed: this stage is the codec's default. Its per-decision work is in this module, where the C
 compiler inlines it: the counters and the range coder's one-bit step (RangeEncoder.encode_bit_p,
 RangeDecoder.decode_bit_p: the same arithmetic) work on this module's arrays and the coder's
 fields, and only a byte in or out calls the coder. Measured on Calgary-14 and left out for
 speed: APMs on the flags (0.005 bpc smaller, 20% slower to decode) and on the tree's bits (0.02
-bpc, 25%), a logistic mixer for the flags (0.003 bpc, 40%).
+bpc, 25%), a logistic mixer for the flags (0.003 bpc, 40%). Without the exclusion of c1 and c2
+in the bit tree the Calgary total was 0.06 bits per byte worse.
 
 The model starts the same in both directions and sees the same bytes, so the decoder makes the
 encoder's predictions.

@@ -1,30 +1,26 @@
 """The Burrows-Wheeler transform and its inverse, with a virtual end marker.
 
-Forward: sort the suffixes of s$, where $ is an end marker smaller than every byte; the
-transform L is the byte before each suffix, in that order, and the suffix s itself (the whole
-block) is preceded by $. L is stored without the $, plus `primary`, the row where the $ was
-(1 <= primary <= n: row 0 is the suffix "$", preceded by the last byte of s). The suffix array
-comes from libdivsufsort (pydivsufsort), which sorts in O(n log n) worst case, so a block of
-one repeated byte or a short period sorts as fast as text.
+Forward: L is the byte before each suffix of s$ in sorted order ($ an end marker smaller than
+every byte), stored without the $, with `primary`, the row of the whole block, and the rows of
+three more suffixes as checkpoints. The transform is specified in spec/codecs/bwt.md (section
+"The transform"). The suffix array comes from libdivsufsort (pydivsufsort), which sorts in
+O(n log n) worst case, so a block of one repeated byte or a short period sorts as fast as text.
 
-Inverse (LF mapping): the rows sorted by their first byte F are the rows sorted by L with
-ties in the same order, so the k-th occurrence of byte c in L and the k-th in F are the same
-occurrence in s. LF(i) = (rows starting with a smaller symbol) + (occurrences of L[i] before
-row i) is the row of the suffix one byte earlier. Start from row 0 (L = the last byte), follow
-LF n times writing bytes from the end backwards, and the walk must end on row `primary`. One
-pass counts, one builds the table, one walks: linear time.
+Inverse (LF mapping): LF(i) is the row of the suffix one byte earlier than row i's. Start from
+row 0 (L = the last byte), follow LF n times writing bytes from the end backwards. One pass
+counts, one builds the table, one walks: linear time.
 
 The walk is a chain of cache misses (each step needs the entry the last one found), so it is
 cut into CHAINS independent walks that the loop advances in turn, and the processor waits for
 their misses together: about twice as fast. The forward transform records `rows`, the row of
 the suffix at each segment start t * (n // CHAINS) (rows[0] = primary); walk t starts from the
-row where walk t + 1 ends (the last walk from row 0) and must end on rows[t] after exactly its
-segment. Any other ending is a CodecError.
+row where walk t + 1 must end (the last walk from row 0) and must end on rows[t] after exactly
+its segment. Any other ending is a CodecError.
 
 The table packs LF(i) - 1 (< n <= 2**24) and L[i] into 32 bits, so a step touches one entry;
 so a BWT block holds at most MAX_BLOCK bytes. Any L and primary give a table whose entries are
-in range (LF is a bijection from the rows other than `primary` onto 1..n), so no walk can leave
-the table, whatever the payload held.
+in range (LF is a bijection from the rows other than `primary` onto 1..n, and the entry of row
+`primary` is 0: byte 0, then row 1), so no walk can leave the table, whatever the payload held.
 """
 
 from array import array
