@@ -246,3 +246,15 @@ def test_corpus_best_setting_size(corpus_dir: Path) -> None:
     """The best setting, stage=cm: at most 1.98 (measured 1.968). A larger block cannot help:
     each file is one block."""
     assert calgary_bpc(corpus_dir, BwtCodec(stage="cm")) <= 1.98
+
+
+def test_a_run_count_longer_than_any_block_is_refused() -> None:
+    """A count whose unary length part is 31 ones (a length of 32 bits: no block is that long)
+    must be refused before its low bits are read: the table of their models has no row for it,
+    and the compiled decoder used to read and write past its end (found writing
+    spec/codecs/bwt.md). The header: CRC 0, then the four rows 1, 1, 1, 1."""
+    payload = bytes.fromhex("0000000001000000010000000100000001000000" "03fc03eff800000050")
+    with pytest.raises(CodecError):
+        BwtCodec(stage="runs").decode(payload, 100)
+    with pytest.raises(CodecError):  # the plain-Python kernel, with bounds checks, too
+        pure("pyarc_plugins.bwt.runs_kernel").decode(payload[20:], 100)

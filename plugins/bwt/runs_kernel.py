@@ -261,6 +261,9 @@ def _decode_count(coder: RangeDecoder, model: _Model) -> cython.Py_ssize_t:
         if bit == 0:
             break
         length += 1
+    if length == MAX_COUNT_BITS:  # no encoder writes it (a count is below 2**26), and the
+        coder.corrupt = True      # table has no row for it: stop before reading past its end
+        return 0
     for j in range(length - 2, -1, -1):
         bit = decode_bit(coder, model.p(COUNT_BITS + length * 32 + j))
         model.learn(COUNT_BITS + length * 32 + j, bit, FLAG_LIMIT)
