@@ -11,12 +11,8 @@ How fast to learn depends on the data, so the increment is written into the payl
 encoder picks it (`increment_for`): larger for higher orders, and for order 0 larger in small
 blocks, which gain from learning fast; both settings were measured on the Calgary corpus.
 
-Payload, version 1:
-
-    1 byte       log2 of the increment (the order is in the block's options)
-    rest         the range coder's output (exact termination, see coding/rangecoder_kernel.py)
-
-An empty block has an empty payload.
+The payload is one byte, log2 of the increment (the order is in the block's options), then the
+range coder's output. The payload is specified in spec/codecs/arithmetic.md.
 
 docs/arithmetic.md explains the codec for students: the range coder, the model, measurements.
 """

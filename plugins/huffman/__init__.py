@@ -12,20 +12,9 @@ that fills most of a block (the white of a fax image). So the encoder also price
 where runs of the most frequent byte are written as their lengths (two extra symbols, see
 coding/bitio_kernel.py), and keeps whichever payload is smaller.
 
-Payload, version 1: one byte section of static_code.py (a bit stream, most significant bit
-first), then zero bits up to a byte boundary, and nothing after:
-
-    4 bits       max_length: the longest code length, 1..MAX_CODE_LENGTH; 0 marks a block of
-                 one repeated byte, followed by that byte in 8 bits
-    1 bit        run mode; if 1, 8 bits: the byte whose runs are coded as lengths
-    lengths      the code length of each symbol (256 bytes, then in run mode RUN_A and RUN_B),
-                 each as Elias gamma of zigzag(length - previous length) + 1, previous
-                 starting at 0; 0 means the symbol does not occur
-    the codes    of the block's symbols in order
-    0-7 bits     zero padding
-
-An empty block has an empty payload. The decoder rejects code lengths that do not form a
-complete prefix code, payloads that end early, and anything after the padding.
+The payload is one byte section of static_code.py: the code lengths, then the code of every
+symbol, in one bit stream; an empty block has an empty payload. The payload is specified in
+spec/codecs/huffman.md.
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@ So a decoder needs only the lengths.
 The length table: the length of each symbol in turn as the Elias gamma code of
 zigzag(length - previous length) + 1, previous starting at 0. Neighbouring symbols (letters,
 digits, unused ranges) tend to have equal or close lengths, so most cost one to five bits.
+
+Both are specified in spec/codecs/coding.md (Prefix codes).
 """
 
 import cython

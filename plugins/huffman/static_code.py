@@ -4,22 +4,17 @@ and how other codecs (lz77's literals and token codes) embed one.
 Two kinds of section:
 
 - a byte section (write_bytes / read_bytes): `size` bytes coded with their own optimal code,
-  in one of three forms, whichever is smallest (the `huffman` payload is exactly this):
-
-      4 bits      max_length, 1..MAX_CODE_LENGTH; 0 marks one repeated byte: then 8 bits,
-                  that byte, and nothing else
-      1 bit       run mode; if 1, 8 bits: the byte whose runs are coded as their lengths
-                  (RUN_A / RUN_B digits, see coding/bitio_kernel.py)
-      lengths     the code length of each symbol (256 bytes, then in run mode RUN_A and
-                  RUN_B), see code_table_kernel.py
-      codes       the code of each symbol in turn
-
+  in one of three forms, whichever is smallest: one repeated byte; the code lengths and the
+  code of every byte; or the same with the runs of one byte coded as their lengths (RUN_A /
+  RUN_B digits, see coding/bitio_kernel.py). A `huffman` payload is one byte section.
 - a code section (write_code / read_code): just the code for a small alphabet, whose symbols
-  the caller then writes one by one: 4 bits max_length (1..MAX_CODE_LENGTH) and the lengths
-  table. A code always has at least two symbols (a lone symbol gets a partner), so that every
-  symbol costs at least one bit and the decoding table is well formed.
+  the caller then writes one by one. A code always has at least two symbols (a lone symbol
+  gets a partner), so that every symbol costs at least one bit and the decoding table is well
+  formed.
 
-Readers check that the lengths form a complete prefix code and raise CodecError otherwise.
+Both are specified in spec/codecs/coding.md (Prefix codes); the `huffman` payload in
+spec/codecs/huffman.md. Readers check that the lengths form a complete prefix code and raise
+CodecError otherwise.
 """
 
 from __future__ import annotations

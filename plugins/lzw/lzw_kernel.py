@@ -1,5 +1,5 @@
 """The hot loops of the lzw codec: the encoder's dictionary lookups and the decoder's string
-output. The payload format is documented in plugins/lzw/__init__.py; the terms used here:
+output. The payload is specified in spec/codecs/lzw.md; the terms used here:
 
 - n, the *code range*: how many code values the next code may take (it is read as one of
   0..n-1). It starts at FIRST = 257 (the 256 literals and CLEAR) and grows by one after every
