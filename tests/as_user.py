@@ -9,6 +9,7 @@ live where an unprivileged user cannot read (/root/.pyenv), so nothing may be im
 import os
 import sys
 
+import pydivsufsort  # noqa: F401 (bwt's encoder imports it lazily)
 import typer._adapters  # noqa: F401 (imported lazily to convert arguments: pydantic)
 import typer.rich_utils  # noqa: F401 (help and error messages import it lazily)
 
