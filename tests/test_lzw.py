@@ -2,7 +2,7 @@
 CLEAR when the compression ratio falls.
 
 What is checked: the payload is exactly what a plain-Python reference of the documented format
-and reset policy writes (a dict of byte strings, written here from the module docstring);
+and reset policy writes (a dict of byte strings, written here from spec/codecs/lzw.md);
 losslessness on edge cases (empty, one byte, KwKwK, runs, all 256 values, random data) and on
 data that fills the dictionary and makes the encoder clear it, for every max_bits; the size
 target and losslessness on the Calgary corpus; the decoder's answer to malformed payloads (each
@@ -45,7 +45,7 @@ TOLERANCE = (9, 10)
 ALL_MAX_BITS = list(range(9, 21))
 
 # ---------------------------------------------------------------------------------------------
-# A reference of the payload format, from the module docstring, in plain Python
+# A reference of the payload format, from spec/codecs/lzw.md, in plain Python
 
 
 def code_bits(value: int, n: int) -> tuple[int, int]:
@@ -228,18 +228,18 @@ def test_empty_block() -> None:
 
 
 @pytest.mark.parametrize(("data", "payload"), [
-    (b"aaaa", "61 ff b0 80"),  # the docstring's example: 97, 257 (KwKwK), 97
+    (b"aaaa", "61 ff b0 80"),  # the spec's example: 97, 257 (KwKwK), 97
     (b"ababab", "61 62 ff 7f 40"),  # 97, 98, 257 (n = 259: 510 in 9 bits), 257 (509)
     (b"A", "41"),
 ])
 def test_documented_small_payloads(data: bytes, payload: str) -> None:
-    """Tiny inputs give exactly the payloads worked out by hand from the module docstring."""
+    """Tiny inputs give exactly the payloads worked out by hand from spec/codecs/lzw.md."""
     assert LzwCodec().encode(data).hex(" ") == payload
     assert LzwCodec().decode(bytes.fromhex(payload), len(data)) == data
 
 
 def test_code_width_table() -> None:
-    """Truncated binary widths match the docstring's table: n = 257 gives 8 bits to 0..254 and
+    """Truncated binary widths match the spec's table: n = 257 gives 8 bits to 0..254 and
     9 to 255, 256; n = 512 gives 9 to all; n = 513 gives 10 to 511, 512."""
     assert code_bits(254, 257)[1] == 8 and code_bits(255, 257)[1] == 9
     assert code_bits(256, 257) == (511, 9)
