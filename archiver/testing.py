@@ -44,6 +44,21 @@ _TEXT = (b"It was the best of times, it was the worst of times, it was the age o
          b"it was the age of foolishness, it was the epoch of belief.\n")
 
 
+def edited_copies(rng: random.Random, size: int, head: int = 512,
+                  pieces: tuple[int, int] = (16, 64), edits: tuple[int, int] = (3, 9)) -> bytes:
+    """`head` random bytes, then copies of earlier stretches (of `pieces` bytes) with a byte
+    changed every `edits` bytes: the shape of object code, records whose fields change, where
+    PPM loses its context at each change and an LZ77 match resumes after one literal."""
+    out = bytearray(rng.randbytes(head))
+    while len(out) < size:
+        start = rng.randrange(len(out) - pieces[1])
+        piece = bytearray(out[start:start + rng.randrange(*pieces)])
+        for at in range(rng.randrange(*edits), len(piece), rng.randrange(*edits)):
+            piece[at] = rng.randrange(256)
+        out += piece
+    return bytes(out[:size])
+
+
 def standard_inputs(seed: int = 0) -> dict[str, bytes]:
     """The inputs every codec must round-trip, by name."""
     rng = random.Random(seed)

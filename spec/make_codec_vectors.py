@@ -35,7 +35,7 @@ from archiver.codec import Codec, format_codec_spec, parse_codec_spec
 from archiver.errors import CodecError
 from archiver.format import xxh3
 from archiver.plugins import Registry, registry
-from archiver.testing import option_settings
+from archiver.testing import edited_copies, option_settings
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE / "vectors" / "codecs"
@@ -59,18 +59,6 @@ def _words(rng: random.Random, size: int) -> bytes:
     return text[:size]
 
 
-def _edited_copies(rng: random.Random, size: int) -> bytes:
-    """Copies of earlier stretches with a byte changed every few bytes (object code's shape)."""
-    out = bytearray(rng.randbytes(512))
-    while len(out) < size:
-        start = rng.randrange(len(out) - 64)
-        piece = bytearray(out[start:start + rng.randrange(16, 64)])
-        for at in range(rng.randrange(3, 9), len(piece), rng.randrange(3, 9)):
-            piece[at] = rng.randrange(256)
-        out += piece
-    return bytes(out[:size])
-
-
 def make_inputs() -> dict[str, tuple[str, bytes]]:
     """The inputs, by name: what each exercises, and its bytes (used only when a folder is
     first written; --check reads the stored files)."""
@@ -88,7 +76,7 @@ def make_inputs() -> dict[str, tuple[str, bytes]]:
         "random": ("1,024 random bytes: incompressible, so a codec's worst case",
                    rng.randbytes(1024)),
         "records": ("2,000 bytes of edited copies of earlier bytes (binary records)",
-                    _edited_copies(rng, 2000)),
+                    edited_copies(rng, 2000)),
         "mixed": ("text, then random bytes, then zeros, then the text again",
                   text[:1500] + rng.randbytes(300) + bytes(700) + text[:1500]),
     }

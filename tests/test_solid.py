@@ -15,6 +15,7 @@ import archiver
 from archiver import api
 from archiver.blocks import EncodedBlock
 from archiver.catalog import Catalog
+from archiver.testing import edited_copies
 
 BLOCK = 4096
 WORDS = b"alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu".split()
@@ -220,28 +221,14 @@ def test_jobs_give_identical_solid_archives(mixed: Path, tmp_path: Path) -> None
     assert len(catalog_of(tmp_path / "j1.pyarc").blocks) > 2
 
 
-def edited_copies(seed: int, size: int) -> bytes:
-    """Copies of earlier stretches with a byte changed every 4-15 bytes, the shape of object
-    code (records whose fields change): PPM loses its context at every change, where an LZ77
-    match resumes after one literal."""
-    rng = random.Random(seed)
-    out = bytearray(rng.randbytes(16384))
-    while len(out) < size:
-        start = rng.randrange(len(out) - 300)
-        piece = bytearray(out[start:start + rng.randrange(30, 300)])
-        for at in range(rng.randrange(4, 16), len(piece), rng.randrange(4, 16)):
-            piece[at] = rng.randrange(256)
-        out += piece
-    return bytes(out[:size])
-
-
 def test_auto_tries_each_group_s_codecs(tmp_path: Path) -> None:
     """Default pack: text goes to rep (ppm), object-code-like data of an executable to lz77's
     optimal parse (half of rep's size on it), each block tagged with its group."""
     root = tmp_path / "t"
     root.mkdir()
     (root / "notes.txt").write_bytes(text(1, 60_000))
-    (root / "lib.so").write_bytes(b"\x7fELF\x02\x01\x01" + bytes(57) + edited_copies(2, 150_000))
+    code = edited_copies(random.Random(2), 150_000, 16384, (30, 300), (4, 16))
+    (root / "lib.so").write_bytes(b"\x7fELF\x02\x01\x01" + bytes(57) + code)
     archive = tmp_path / "t.pyarc"
     archiver.pack([root], archive)
     assert [(ref.group, ref.codec) for ref in catalog_of(archive).blocks] == [
