@@ -138,6 +138,8 @@ def payload_with(count: int, literal_count: int, references: list[int],
     ((1, 4, [4, 1, 0], b"abcd"), 20, "do not make"),  # 4 + 17 bytes, not 20
     ((9, 4, [0] * 27, b"abcd"), 20, "cannot make"),  # more repeats than 20 bytes can hold
     ((0, 30, [], b"a" * 30), 20, "cannot make"),  # more literals than the block
+    ((1, 4, [1 << 33, 0, 0], b"abcd"), 20, "a reference of"),  # past 32 bits: was OverflowError
+    ((1, 4, [4, (1 << 35) - 17, 0], b"abcd"), 20, "a reference of"),  # the largest varint
 ])
 def test_lying_payloads_are_refused(fields: tuple, size: int, message: str) -> None:
     codec = registry().create("rep:min=16,order=3,memory=1")

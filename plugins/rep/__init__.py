@@ -124,9 +124,9 @@ class RepCodec(Codec):
                                       REF_ORDER, REF_MEMORY)
             reader.pos += coded_size
             numbers = _Reader(raw)
-            runs = array("I", [numbers.varint() for _ in range(count)])
-            lengths = array("I", [numbers.varint() + minimum for _ in range(count)])
-            distances = array("I", [numbers.varint() + 1 for _ in range(count)])
+            runs = _references(numbers, count, 0, size)
+            lengths = _references(numbers, count, minimum, size)
+            distances = _references(numbers, count, 1, size)
             if numbers.pos != len(raw):
                 raise CodecError("rep: bytes left over after the references")
         if sum(runs) > literal_count or literal_count + sum(lengths) != size:
@@ -158,6 +158,15 @@ def _execute(runs: array, lengths: array, distances: array, literals: memoryview
     if len(out) != size:  # checked in decode already; kept as the invariant of this function
         raise CodecError(f"rep: decoded {len(out)} bytes, expected {size}")
     return bytes(out)
+
+
+def _references(numbers: _Reader, count: int, offset: int, size: int) -> array:
+    """`count` varints plus `offset`: runs, lengths or distances, none of which can exceed the
+    block (a varint may hold up to 2**35 - 1, which no array of 32-bit numbers takes)."""
+    values = [numbers.varint() + offset for _ in range(count)]
+    if values and max(values) > size:
+        raise CodecError(f"rep: a reference of {max(values)} bytes in a block of {size}")
+    return array("I", values)
 
 
 @hookimpl
