@@ -452,6 +452,20 @@ def table_of(archive: Path, path: str) -> int:
     return catalog.segments[catalog.segment_of(block)].offset
 
 
+def refused_by_unpack(archive: Path, path: str, out_dir: Path, run_cli: RunCli) -> str:
+    """Damage the index does not show: list still names `path` (it reads the index only),
+    test and unpack exit 1, and unpack writes nothing; its one error line."""
+    code, out, err = run_cli("list", archive)
+    assert code == 0, err
+    assert path.encode() in out
+    code, _, err = run_cli("test", archive)
+    assert code == 1
+    code, _, err = run_cli("unpack", archive, "-C", out_dir)
+    assert code == 1
+    assert not out_dir.exists()
+    return assert_one_error_line(err)
+
+
 @pytest.mark.parametrize("path", ["d/a.txt", "d/sub/deeper/c.bin"])
 def test_unpack_checks_the_tables(path: str, archive: Path, tmp_path: Path,
                                   run_cli: RunCli) -> None:
@@ -461,17 +475,8 @@ def test_unpack_checks_the_tables(path: str, archive: Path, tmp_path: Path,
     blob = bytearray(archive.read_bytes())
     blob[offset + 3] ^= 0x01  # in the codec's name: the frame's checksum no longer holds
     archive.write_bytes(bytes(blob))
-    code, out, err = run_cli("list", archive)
-    assert code == 0, err
-    assert path.encode() in out
-    code, _, err = run_cli("test", archive)
-    assert code == 1
-    out_dir = tmp_path / "out"
-    code, _, err = run_cli("unpack", archive, "-C", out_dir)
-    assert code == 1
-    line = assert_one_error_line(err)
+    line = refused_by_unpack(archive, path, tmp_path / "out", run_cli)
     assert f"table at offset {offset}: " in line and "checksum mismatch" in line, line
-    assert not out_dir.exists()
 
 
 def test_unpack_of_other_entries_does_not_read_a_damaged_table(tree: Path, tmp_path: Path,
@@ -524,21 +529,12 @@ def test_unpack_checks_the_entry_frames_of_format_1(damage: str, path: str, tmp_
                                                   mtime_ns=entry.mtime_ns + 1))
         blob[offset:offset + len(frame)] = frame
     archive.write_bytes(bytes(blob))
-    code, out, err = run_cli("list", archive)
-    assert code == 0, err
-    assert path.encode() in out
-    code, _, err = run_cli("test", archive)
-    assert code == 1
-    out_dir = tmp_path / "out"
-    code, _, err = run_cli("unpack", archive, "-C", out_dir)
-    assert code == 1
-    line = assert_one_error_line(err)
+    line = refused_by_unpack(archive, path, tmp_path / "out", run_cli)
     assert f"frame at offset {offset} of {path!r}: " in line, line
     if damage == "flipped":
         assert "checksum mismatch" in line, line
     else:
         assert "disagrees with the index (mode, mtime_ns)" in line, line
-    assert not out_dir.exists()
 
 
 # -- the archive inside the tree being packed ------------------------------------------------
