@@ -99,10 +99,6 @@ def _specs(codec_class: type[Codec]) -> list[str]:
     return list(seen)
 
 
-def _default_spec(codec_class: type[Codec]) -> str:
-    return _specs(codec_class)[0]
-
-
 def _bad_payloads(payload: bytes, size: int) -> dict[str, tuple[str, bytes, int]]:
     """Damaged forms of a good payload: what was done, the payload, the size declared."""
     flipped = bytearray(payload)
@@ -130,8 +126,9 @@ def write_version(codec_class: type[Codec], inputs: dict[str, bytes]) -> dict[st
     """Write CODEC/vVERSION/ (which must not exist) and return its manifest entry."""
     folder = ROOT / codec_class.name / f"v{codec_class.version}"
     folder.mkdir(parents=True)
-    cases = [(spec, name) for spec in _specs(codec_class)[:1] for name in inputs]
-    cases += [(spec, name) for spec in _specs(codec_class)[1:] for name in ALL_SETTINGS_ON]
+    default, *others = _specs(codec_class)
+    cases = [(default, name) for name in inputs]
+    cases += [(spec, name) for spec in others for name in ALL_SETTINGS_ON]
     good = []
     for spec, name in cases:
         payload = codec_class(**parse_codec_spec(spec)[1]).encode(inputs[name])
@@ -139,8 +136,7 @@ def write_version(codec_class: type[Codec], inputs: dict[str, bytes]) -> dict[st
         path.write_bytes(payload)
         good.append(dict(spec=spec, input=name, payload=path.relative_to(ROOT).as_posix(),
                          size=len(payload), xxh3=f"{xxh3(payload):016x}"))
-    spec = _default_spec(codec_class)
-    codec = codec_class(**parse_codec_spec(spec)[1])
+    codec = codec_class(**parse_codec_spec(default)[1])
     data = inputs[DAMAGED]
     bad = []
     (folder / "bad").mkdir()
@@ -150,7 +146,7 @@ def write_version(codec_class: type[Codec], inputs: dict[str, bytes]) -> dict[st
             continue  # this damage happens to decode (the block's data hash catches it)
         path = folder / "bad" / f"{label}--{DAMAGED}.payload"
         path.write_bytes(payload)
-        bad.append(dict(spec=spec, input=DAMAGED, damage=what,
+        bad.append(dict(spec=default, input=DAMAGED, damage=what,
                         payload=path.relative_to(ROOT).as_posix(), declared_size=size,
                         error=message))
     return dict(good=good, bad=bad)
