@@ -1343,3 +1343,44 @@ def test_apm_starts_as_the_identity_and_learns(apm: ModuleType) -> None:
     assert fresh.refine(40000, 0) < 500
     assert abs(fresh.refine(40000, 1) - 40000) <= 1
     assert fresh.refine(1, 0) >= 1 and fresh.refine(65535, 1) <= 65535
+
+
+def test_range_coder_codes_each_decision_once_for_both_directions(rc: ModuleType) -> None:
+    """Through RangeCoder and rangecoder_inline's code_* functions, one sequence of calls
+    encodes (returning the values given) the payload the encoder's own methods write, and
+    decodes it (returning the values coded)."""
+    from pyarc_plugins.coding import rangecoder_inline as steps
+
+    rng = random.Random(5)
+    events = [(rng.randrange(1, 65535), rng.getrandbits(1), rng.getrandbits(1), rng.getrandbits(4),
+               rng.getrandbits(7), rng.randrange(10)) for _ in range(300)]
+
+    def decisions(coder, probs):
+        got = []
+        for p0, bit, model_bit, tree, direct, symbol in events:
+            target = steps.code_target(coder, 10)
+            symbol = symbol if coder.encoding else target
+            steps.code_range(coder, symbol, 1, 10)
+            got.append((p0, steps.code_bit(coder, p0, bit),
+                        steps.code_model_bit(coder, probs, 0, model_bit),
+                        steps.code_tree(coder, probs, 1, 4, tree),
+                        steps.code_direct(coder, direct, 7), symbol))
+        return got
+
+    direct = rc.RangeEncoder()
+    probs = rc.bit_models(17)
+    for p0, bit, model_bit, tree, value, symbol in events:
+        direct.encode(symbol, 1, 10)
+        direct.encode_bit_p(p0, bit)
+        direct.encode_bit(probs, 0, model_bit)
+        direct.encode_tree(probs, 1, 4, tree)
+        direct.encode_direct(value, 7)
+    encoder = rc.RangeEncoder()
+    assert decisions(rc.RangeCoder(encoder=encoder), rc.bit_models(17)) == events
+    payload = encoder.finish()
+    assert payload == direct.finish()
+    decoder = rc.RangeDecoder(payload)
+    assert decisions(rc.RangeCoder(decoder=decoder), rc.bit_models(17)) == events
+    decoder.finish()
+    with pytest.raises(ValueError):
+        rc.RangeCoder()

@@ -6,7 +6,10 @@ kernel can `cimport` it and call it at C speed:
 
     bitio_kernel          BitWriter / BitReader: bits, most significant first
     integer_codes_kernel  Elias gamma and delta codes, zigzag for signed integers
-    rangecoder_kernel     RangeEncoder / RangeDecoder: frequencies and adaptive binary bits
+    rangecoder_kernel     RangeEncoder / RangeDecoder: frequencies and adaptive binary bits;
+                          RangeCoder: either, behind one interface (one coding loop per model)
+    rangecoder_inline     the coder's steps as inline functions (code_bit, code_range, ...)
+    counters_inline       counters as inline functions over cells the caller owns
     frequencies_kernel    AdaptiveFrequencies: counts per context, cumulative via a Fenwick tree
     counters_kernel       AdaptiveBits: binary models whose learning rate starts fast, settles
     apm_kernel            Apm: secondary estimation, a probability refined under a context

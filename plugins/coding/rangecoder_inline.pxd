@@ -1,13 +1,18 @@
-# RangeEncoder.encode_bit_p and RangeDecoder.decode_bit_p as inline functions, for kernels that
-# code a binary decision in their innermost loop (ppm, bwt's runs stage): a method of another
-# extension module is called through a pointer, which the C compiler cannot inline, and the step
+# The range coder's steps as inline functions, for kernels that code decisions in their
+# innermost loop (ppm, bwt's runs stage, lz77's range-coded tokens): a method of another
+# extension module is called through a pointer, which the C compiler cannot inline, and a step
 # is a few instructions. The methods in rangecoder_kernel.py are the reference: keep the two in
 # step. Kernels running as plain Python use rangecoder_inline.py, which calls the methods, so
 # the tests that compare compiled and pure kernels' payloads (tests/test_ppm.py,
-# tests/test_bwt.py) check that the two agree.
+# tests/test_bwt.py, tests/test_codec_vectors.py) check that the two agree.
+#
+# encode_bit / decode_bit are the two directions of one step; the code_* functions take a
+# RangeCoder and do the one its direction needs, so that a model writes each decision once:
+# encoding, they code the value given and return it; decoding, they ignore it and return the
+# value decoded.
 # (1 << 24) below is rangecoder_kernel's TOP and 16 its P_BITS: module constants of a .py kernel
 # cannot be cimported.
-from pyarc_plugins.coding.rangecoder_kernel cimport RangeDecoder, RangeEncoder
+from pyarc_plugins.coding.rangecoder_kernel cimport RangeCoder, RangeDecoder, RangeEncoder
 
 
 cdef inline void encode_bit(RangeEncoder coder, unsigned int p0, unsigned int bit) noexcept nogil:
@@ -35,3 +40,55 @@ cdef inline unsigned int decode_bit(RangeDecoder coder, unsigned int p0) noexcep
     if coder.width < (1 << 24):
         coder._normalize()
     return bit
+
+
+cdef inline unsigned int code_bit(RangeCoder coder, unsigned int p0, unsigned int bit) noexcept nogil:
+    """A bit of probability of a zero p0 / 2**16 (encode_bit_p / decode_bit_p)."""
+    if coder.encoding:
+        encode_bit(coder.encoder, p0, bit)
+        return bit
+    return decode_bit(coder.decoder, p0)
+
+
+cdef inline unsigned int code_model_bit(RangeCoder coder, unsigned short[:] probs, Py_ssize_t index,
+                                        unsigned int bit) noexcept nogil:
+    """A bit under the adaptive model probs[index], which learns it (encode_bit / decode_bit)."""
+    if coder.encoding:
+        coder.encoder.encode_bit(probs, index, bit)
+        return bit
+    return coder.decoder.decode_bit(probs, index)
+
+
+cdef inline unsigned int code_tree(RangeCoder coder, unsigned short[:] probs, Py_ssize_t base,
+                                   int nbits, unsigned int value) noexcept nogil:
+    """An `nbits`-bit value down a tree of models, high bit first (encode_tree / decode_tree)."""
+    if coder.encoding:
+        coder.encoder.encode_tree(probs, base, nbits, value)
+        return value
+    return coder.decoder.decode_tree(probs, base, nbits)
+
+
+cdef inline unsigned int code_direct(RangeCoder coder, unsigned int value, int nbits) noexcept nogil:
+    """`nbits` equiprobable bits (encode_direct / decode_direct)."""
+    if coder.encoding:
+        coder.encoder.encode_direct(value, nbits)
+        return value
+    return coder.decoder.decode_direct(nbits)
+
+
+cdef inline unsigned int code_target(RangeCoder coder, unsigned int total) noexcept nogil:
+    """Decoding: the cumulative count (< total) that the next symbol's interval holds
+    (decode_target); the caller finds that symbol, then calls code_range. Encoding: 0 (the
+    caller finds its symbol by value)."""
+    if coder.encoding:
+        return 0
+    return coder.decoder.decode_target(total)
+
+
+cdef inline void code_range(RangeCoder coder, unsigned int cum, unsigned int freq,
+                            unsigned int total) noexcept nogil:
+    """The symbol whose interval is [cum, cum + freq) of total (encode / decode_consume)."""
+    if coder.encoding:
+        coder.encoder.encode(cum, freq, total)
+    else:
+        coder.decoder.decode_consume(cum, freq)

@@ -1,7 +1,7 @@
-"""The range coder's one-bit steps as functions, for kernels running as plain Python.
+"""The range coder's steps as functions, for kernels running as plain Python.
 
-Compiled kernels cimport the inline C versions from rangecoder_inline.pxd instead (see there);
-these call the methods they mirror.
+Compiled kernels cimport the inline C versions from rangecoder_inline.pxd instead (see there
+for what each does); these call the methods they mirror.
 """
 
 
@@ -13,3 +13,42 @@ def encode_bit(coder, p0, bit):
 def decode_bit(coder, p0):
     """The bit that encode_bit(coder, p0, bit) coded: RangeDecoder.decode_bit_p."""
     return coder.decode_bit_p(p0)
+
+
+def code_bit(coder, p0, bit):
+    if coder.encoding:
+        coder.encoder.encode_bit_p(p0, bit)
+        return bit
+    return coder.decoder.decode_bit_p(p0)
+
+
+def code_model_bit(coder, probs, index, bit):
+    if coder.encoding:
+        coder.encoder.encode_bit(probs, index, bit)
+        return bit
+    return coder.decoder.decode_bit(probs, index)
+
+
+def code_tree(coder, probs, base, nbits, value):
+    if coder.encoding:
+        coder.encoder.encode_tree(probs, base, nbits, value)
+        return value
+    return coder.decoder.decode_tree(probs, base, nbits)
+
+
+def code_direct(coder, value, nbits):
+    if coder.encoding:
+        coder.encoder.encode_direct(value, nbits)
+        return value
+    return coder.decoder.decode_direct(nbits)
+
+
+def code_target(coder, total):
+    return 0 if coder.encoding else coder.decoder.decode_target(total)
+
+
+def code_range(coder, cum, freq, total):
+    if coder.encoding:
+        coder.encoder.encode(cum, freq, total)
+    else:
+        coder.decoder.decode_consume(cum, freq)
