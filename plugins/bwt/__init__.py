@@ -52,8 +52,6 @@ class BwtCodec(Codec):
         "pyarc_plugins.bwt.transform_kernel",
         "pyarc_plugins.bwt.runs_kernel",
         "pyarc_plugins.bwt.context_model_kernel",
-        "pyarc_plugins.coding.counters_kernel",
-        "pyarc_plugins.coding.apm_kernel",
         "pyarc_plugins.coding.rangecoder_kernel",
     )
 
