@@ -6,38 +6,30 @@ byte and the same table read under the byte before it, averaged and refined by a
 payload is specified in spec/codecs/bwt.md (section "Stage cm").
 
 The models are counters (coding/counters_inline) and an APM (coding/apm_inline) in this module's
-own arrays: their inline steps and the range coder's (coding/rangecoder_inline) compile into
-the coding loop. That loop is written once for both directions (`_code`, through a RangeCoder):
-the model starts the same in both and sees the same bytes, so the decoder makes the encoder's
-predictions. This design follows Ilya Muravyov's BCM; the limits and weights were chosen on the
-Calgary corpus (docs/bwt.md).
+own arrays: their inline steps and the range coder's (through stage_inline's code_decision)
+compile into the coding loop. That loop is written once for both directions (`code`, through
+the RangeCoder that the codec gives it): the model starts the same in both and sees the same
+bytes, so the decoder makes the encoder's predictions. This design follows Ilya Muravyov's
+BCM; the limits and weights were chosen on the Calgary corpus (docs/bwt.md).
 """
-
-from array import array
 
 import cython
 
 from pyarc_plugins.coding.apm_inline import apm_table
-from pyarc_plugins.coding.counters_inline import counter_cell, counter_rates
+from pyarc_plugins.coding.counters_inline import counter_rates, counter_table
 
 if cython.compiled:
+    from cython.cimports.pyarc_plugins.bwt.stage_inline import code_decision, decoding_failed
     from cython.cimports.pyarc_plugins.coding.apm_inline import apm_learn, apm_refine, apm_slot
     from cython.cimports.pyarc_plugins.coding.counters_inline import counter_learn, counter_p
-    from cython.cimports.pyarc_plugins.coding.rangecoder_inline import code_bit
-    from cython.cimports.pyarc_plugins.coding.rangecoder_kernel import (
-        RangeCoder,
-        RangeDecoder,
-        RangeEncoder,
-    )
+    from cython.cimports.pyarc_plugins.coding.rangecoder_kernel import RangeCoder
 else:
+    from pyarc_plugins.bwt.stage_inline import code_decision, decoding_failed
     from pyarc_plugins.coding.apm_inline import apm_learn, apm_refine, apm_slot
     from pyarc_plugins.coding.counters_inline import counter_learn, counter_p
-    from pyarc_plugins.coding.rangecoder_inline import code_bit
-    from pyarc_plugins.coding.rangecoder_kernel import RangeCoder, RangeDecoder, RangeEncoder
+    from pyarc_plugins.coding.rangecoder_kernel import RangeCoder
 
 BITS = cython.declare(cython.const[cython.int], 16)  # the counters' precision
-MIN_P = cython.declare(cython.const[cython.uint], 32)
-MAX_P = cython.declare(cython.const[cython.uint], (1 << 16) - 32)
 ORDER0_LIMIT = cython.declare(cython.const[cython.uint], 2)
 ORDER1_LIMIT = cython.declare(cython.const[cython.uint], 6)
 RATE_START = 3  # a counter moves 1/(n + 1.5) of the way to each bit after n bits
@@ -63,14 +55,12 @@ class _Model:
     run: cython.Py_ssize_t  # how many bytes in a row have equalled the one before
 
     def __init__(self):
-        fresh = counter_cell(1 << (BITS - 1))
-        self.order0 = array("I", [fresh]) * 256
-        self.order1 = array("I", [fresh]) * (256 * 256)
+        self.order0 = counter_table(256, BITS)
+        self.order1 = counter_table(256 * 256, BITS)
         self.rates = counter_rates(RATE_START, max(ORDER0_LIMIT, ORDER1_LIMIT))
         self.apm = apm_table(APM_CONTEXTS)
-        self.slot = 0
-        self.prev1 = 0
-        self.prev2 = 0
+        self.slot = 0  # (each p0 sets it for the learn that follows)
+        self.prev1 = self.prev2 = 0  # (spec/codecs/bwt.md 7.1: bytes 0, and no run)
         self.run = 0
 
     @cython.cfunc
@@ -78,14 +68,14 @@ class _Model:
     @cython.nogil
     @cython.exceptval(check=False)
     def p0(self, node: cython.Py_ssize_t) -> cython.uint:
-        """The probability (units of 2**-16) that the decision at `node` is a 0."""
+        """The probability (units of 2**-16, before the clamp) that the decision at `node` is
+        a 0."""
         mixed: cython.uint = ((counter_p(self.order0[node])
                                + counter_p(self.order1[self.prev1 + node])) * 7
                               + 2 * counter_p(self.order1[self.prev2 + node])) >> 4
         self.slot = apm_slot(mixed, (self.run > 2) * 256 + node)
         refined: cython.uint = apm_refine(self.apm, self.slot, mixed)
-        mixed = (mixed + 3 * refined) >> 2
-        return min(max(mixed, MIN_P), MAX_P)
+        return (mixed + 3 * refined) >> 2
 
     @cython.cfunc
     @cython.inline
@@ -114,13 +104,13 @@ class _Model:
 
 @cython.boundscheck(False)  # i < size = len(data)
 @cython.wraparound(False)
-@cython.cfunc
-def _code(coder: RangeCoder, data: cython.uchar[::1]) -> cython.void:
-    """Code the bytes of `data`, encoding (data is the input) or decoding (data is filled in);
-    decoding stops early once the range decoder has failed."""
+@cython.ccall
+def code(coder: RangeCoder, data: cython.uchar[::1]) -> cython.void:
+    """Code the bytes of `data` through `coder`: encoding, data is the input (each byte is
+    written back as it was); decoding, data is filled in, and the caller then ends the decoder.
+    Decoding stops early once the range decoder has failed."""
     size: cython.Py_ssize_t = len(data)
     model: _Model = _Model()
-    decoder: RangeDecoder = coder.decoder
     i: cython.Py_ssize_t
     byte: cython.uint
     bit: cython.uint
@@ -131,28 +121,10 @@ def _code(coder: RangeCoder, data: cython.uchar[::1]) -> cython.void:
             byte = data[i]  # (decoding: not known yet, and not used)
             node = 1
             for k in range(7, -1, -1):
-                bit = code_bit(coder, model.p0(node), (byte >> k) & 1)
+                bit = code_decision(coder, model.p0(node), (byte >> k) & 1)
                 model.learn(node, bit)
                 node = 2 * node + bit
             data[i] = node - 256
             model.push(node - 256)
-            if not coder.encoding and decoder.failed():
+            if decoding_failed(coder):
                 break
-
-
-@cython.ccall
-def encode(data: cython.const[cython.uchar][:]) -> bytes:
-    """Code the bytes; the decoder needs their number."""
-    encoder: RangeEncoder = RangeEncoder(len(data) // 3 + 64)
-    _code(RangeCoder(encoder=encoder), bytearray(data))  # (a copy: _code writes what it codes)
-    return encoder.finish()
-
-
-@cython.ccall
-def decode(payload: cython.const[cython.uchar][:], size: cython.Py_ssize_t) -> bytes:
-    """The `size` bytes that encode coded; CodecError if the payload does not end with them."""
-    out = bytearray(size)
-    decoder: RangeDecoder = RangeDecoder(payload)
-    _code(RangeCoder(decoder=decoder), out)
-    decoder.finish()  # raises CodecError unless the payload ended exactly after the last byte
-    return bytes(out)

@@ -9,40 +9,32 @@ finished by one count of its remaining bytes. The payload is specified in spec/c
 
 Speed: this stage is the codec's default. Its per-decision work compiles into this module's
 coding loop, where the C compiler inlines it: the counters (coding/counters_inline) work on this
-module's array and the range coder's one-bit step (coding/rangecoder_inline's code_bit) on the
-coder's fields, and only a byte in or out calls the coder. Measured on Calgary-14 and left out
-for speed: APMs on the flags (0.005 bpc smaller, 20% slower to decode) and on the tree's bits (0.02
-bpc, 25%), a logistic mixer for the flags (0.003 bpc, 40%). Without the exclusion of c1 and c2
+module's array and the range coder's one-bit step (coding/rangecoder_inline's code_bit, through
+stage_inline's code_decision) on the coder's fields, and only a byte in or out calls the coder.
+Measured on Calgary-14 and left out for speed: APMs on the flags (0.005 bpc smaller, 20% slower
+to decode) and on the tree's bits (0.02 bpc, 25%), a logistic mixer for the flags (0.003 bpc,
+40%). Without the exclusion of c1 and c2
 in the bit tree the Calgary total was 0.06 bits per byte worse.
 
-The sequence of decisions is written once for both directions (`_code`, through a RangeCoder):
-the model starts the same in both and sees the same bytes, so the decoder makes the encoder's
-predictions.
+The sequence of decisions is written once for both directions (`code`, through the RangeCoder
+that the codec gives it): the model starts the same in both and sees the same bytes, so the
+decoder makes the encoder's predictions.
 """
-
-from array import array
 
 import cython
 
-from pyarc_plugins.coding.counters_inline import counter_cell, counter_rates
+from pyarc_plugins.coding.counters_inline import counter_rates, counter_table
 
 if cython.compiled:
+    from cython.cimports.pyarc_plugins.bwt.stage_inline import code_decision, decoding_failed
     from cython.cimports.pyarc_plugins.coding.counters_inline import counter_learn, counter_p
-    from cython.cimports.pyarc_plugins.coding.rangecoder_inline import code_bit
-    from cython.cimports.pyarc_plugins.coding.rangecoder_kernel import (
-        RangeCoder,
-        RangeDecoder,
-        RangeEncoder,
-    )
+    from cython.cimports.pyarc_plugins.coding.rangecoder_kernel import RangeCoder
 else:
+    from pyarc_plugins.bwt.stage_inline import code_decision, decoding_failed
     from pyarc_plugins.coding.counters_inline import counter_learn, counter_p
-    from pyarc_plugins.coding.rangecoder_inline import code_bit
-    from pyarc_plugins.coding.rangecoder_kernel import RangeCoder, RangeDecoder, RangeEncoder
+    from pyarc_plugins.coding.rangecoder_kernel import RangeCoder
 
 BITS = cython.declare(cython.const[cython.int], 16)  # the counters' precision
-# Coded probabilities (of a 0, in units of 2**-16): a surprise costs <= 11 bits
-MIN_P = cython.declare(cython.const[cython.uint], 32)
-MAX_P = cython.declare(cython.const[cython.uint], (1 << 16) - 32)
 
 # The kinds of byte, as kept in the event history (2 bits each, the latest lowest).
 SAME = cython.declare(cython.const[cython.uint], 0)
@@ -92,7 +84,7 @@ class _Model:
     events: cython.uint  # the kinds of the last four bytes
 
     def __init__(self):
-        self.counters = array("I", [counter_cell(1 << (BITS - 1))]) * COUNTERS
+        self.counters = counter_table(COUNTERS, BITS)
         self.rates = counter_rates(RATE_START, MAX_LIMIT)
         self.c1 = 0  # as if the block followed 1, 0 (move-to-front's initial order)
         self.c2 = 1
@@ -117,7 +109,7 @@ class _Model:
         context0 = context1, under one counter (a count's bits)."""
         p0: cython.uint = (counter_p(self.counters[context0])
                            + counter_p(self.counters[context1])) >> 1
-        bit = code_bit(coder, min(max(p0, MIN_P), MAX_P), bit)
+        bit = code_decision(coder, p0, bit)
         self.learn(context0, bit, FLAG_LIMIT)
         if context1 != context0:
             self.learn(context1, bit, FLAG_LIMIT)
@@ -179,7 +171,7 @@ class _Model:
                 order1 = ORDER1 + self.c1 * 256 + node
                 p0 = (7 * counter_p(self.counters[order0]) + 6 * counter_p(self.counters[order1])
                       + 3 * counter_p(self.counters[ORDER1 + self.c2 * 256 + node])) >> 4
-                bit = code_bit(coder, min(max(p0, MIN_P), MAX_P), (byte >> k) & 1)
+                bit = code_decision(coder, p0, (byte >> k) & 1)
                 self.learn(order0, bit, ORDER0_LIMIT)
                 self.learn(order1, bit, ORDER1_LIMIT)
             elif exclusion >= 3:  # c1 is the other leaf: the bit leads away from it
@@ -231,14 +223,14 @@ class _Model:
 
 @cython.boundscheck(False)  # i < size = len(data), count <= size - i; the model's indices are
 @cython.wraparound(False)  # in range by construction
-@cython.cfunc
-def _code(coder: RangeCoder, data: cython.uchar[::1]) -> cython.void:
-    """Code the bytes of `data`, encoding (data is the input) or decoding (data is filled in).
+@cython.ccall
+def code(coder: RangeCoder, data: cython.uchar[::1]) -> cython.void:
+    """Code the bytes of `data` through `coder`: encoding, data is the input (each byte is
+    written back as it was); decoding, data is filled in, and the caller then ends the decoder.
     Decoding stops early once the range decoder has failed (checked every CHECK_EVERY bytes and
     after each count), a count too large for the bytes left setting it corrupt."""
     size: cython.Py_ssize_t = len(data)
     model: _Model = _Model()
-    decoder: RangeDecoder = coder.decoder
     i: cython.Py_ssize_t = 0
     j: cython.Py_ssize_t
     count: cython.Py_ssize_t
@@ -262,35 +254,17 @@ def _code(coder: RangeCoder, data: cython.uchar[::1]) -> cython.void:
             data[i] = byte
             i += 1
             model.push(byte, event)
-            if not coder.encoding and (i & (CHECK_EVERY - 1)) == 0 and decoder.failed():
+            if (i & (CHECK_EVERY - 1)) == 0 and decoding_failed(coder):
                 break  # (garbage stops soon)
             if model.run == LONG_RUN and event == SAME:
                 count = 0
                 while coder.encoding and i + count < size and data[i + count] == byte:
                     count += 1
                 count = model.code_count(coder, count)
-                if not coder.encoding and (count < 0 or count > size - i or decoder.failed()):
-                    decoder.corrupt = True
+                if count < 0 or count > size - i or decoding_failed(coder):
+                    coder.decoder.corrupt = True  # (decoding: an encoder's count fits)
                     break
                 for j in range(i, i + count):
                     data[j] = byte
                 i += count
                 after_run = True
-
-
-@cython.ccall
-def encode(data: cython.const[cython.uchar][:]) -> bytes:
-    """Code the bytes; the decoder needs their number."""
-    encoder: RangeEncoder = RangeEncoder(len(data) // 3 + 64)
-    _code(RangeCoder(encoder=encoder), bytearray(data))  # (a copy: _code writes what it codes)
-    return encoder.finish()
-
-
-@cython.ccall
-def decode(payload: cython.const[cython.uchar][:], size: cython.Py_ssize_t) -> bytes:
-    """The `size` bytes that encode coded; CodecError if the payload does not end with them."""
-    out = bytearray(size)
-    decoder: RangeDecoder = RangeDecoder(payload)
-    _code(RangeCoder(decoder=decoder), out)
-    decoder.finish()  # raises CodecError unless the payload ended exactly after the last byte
-    return bytes(out)
