@@ -80,7 +80,7 @@ class BwtCodec(Codec):
         header = struct.pack(f"<I{len(rows)}I", zlib.crc32(data), *rows)
         stream = bytearray().join(outputs)  # (the stage writes each byte back as it was)
         encoder = rangecoder_kernel.RangeEncoder(len(stream) // 3 + 64)
-        self._stage().code(rangecoder_kernel.RangeCoder(encoder=encoder), stream)
+        self._stage().code(encoder, stream)
         return header + encoder.finish()
 
     def decode(self, payload: bytes, size: int) -> bytes:
@@ -97,7 +97,7 @@ class BwtCodec(Codec):
         crc, *rows = struct.unpack_from(f"<I{CHAINS * blocks}I", payload)
         stream = bytearray(size)
         decoder = rangecoder_kernel.RangeDecoder(memoryview(payload)[header:])
-        self._stage().code(rangecoder_kernel.RangeCoder(decoder=decoder), stream)
+        self._stage().code(decoder, stream)
         decoder.finish()  # CodecError unless the stream ended exactly after the last byte
         outputs = memoryview(stream)
         pieces = []

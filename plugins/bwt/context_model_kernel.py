@@ -7,10 +7,11 @@ payload is specified in spec/codecs/bwt.md (section "Stage cm").
 
 The models are counters (coding/counters_inline) and an APM (coding/apm_inline) in this module's
 own arrays: their inline steps and the range coder's (through stage_inline's code_decision)
-compile into the coding loop. That loop is written once for both directions (`code`, through
-the RangeCoder that the codec gives it): the model starts the same in both and sees the same
-bytes, so the decoder makes the encoder's predictions. This design follows Ilya Muravyov's
-BCM; the limits and weights were chosen on the Calgary corpus (docs/bwt.md).
+compile into the coding loop. That loop is written once for both directions (`code`, over a
+stage_inline.Coder: compiled once for the encoder and once for the decoder): the model starts
+the same in both and sees the same bytes, so the decoder makes the encoder's predictions. This
+design follows Ilya Muravyov's BCM; the limits and weights were chosen on the Calgary corpus
+(docs/bwt.md).
 """
 
 import cython
@@ -19,15 +20,13 @@ from pyarc_plugins.coding.apm_inline import apm_table
 from pyarc_plugins.coding.counters_inline import counter_rates, counter_table
 
 if cython.compiled:
-    from cython.cimports.pyarc_plugins.bwt.stage_inline import code_decision, decoding_failed
+    from cython.cimports.pyarc_plugins.bwt.stage_inline import Coder, code_decision, decoding_failed
     from cython.cimports.pyarc_plugins.coding.apm_inline import apm_learn, apm_refine, apm_slot
     from cython.cimports.pyarc_plugins.coding.counters_inline import counter_learn, counter_p
-    from cython.cimports.pyarc_plugins.coding.rangecoder_kernel import RangeCoder
 else:
-    from pyarc_plugins.bwt.stage_inline import code_decision, decoding_failed
+    from pyarc_plugins.bwt.stage_inline import Coder, code_decision, decoding_failed
     from pyarc_plugins.coding.apm_inline import apm_learn, apm_refine, apm_slot
     from pyarc_plugins.coding.counters_inline import counter_learn, counter_p
-    from pyarc_plugins.coding.rangecoder_kernel import RangeCoder
 
 BITS = cython.declare(cython.const[cython.int], 16)  # the counters' precision
 ORDER0_LIMIT = cython.declare(cython.const[cython.uint], 2)
@@ -105,9 +104,9 @@ class _Model:
 @cython.boundscheck(False)  # i < size = len(data)
 @cython.wraparound(False)
 @cython.ccall
-def code(coder: RangeCoder, data: cython.uchar[::1]) -> cython.void:
-    """Code the bytes of `data` through `coder`: encoding, data is the input (each byte is
-    written back as it was); decoding, data is filled in, and the caller then ends the decoder.
+def code(coder: Coder, data: cython.uchar[::1]) -> cython.void:
+    """Code the bytes of `data` with `coder`, a RangeEncoder (data is the input; each byte is
+    written back as it was) or a RangeDecoder (data is filled in; the caller then finishes it).
     Decoding stops early once the range decoder has failed."""
     size: cython.Py_ssize_t = len(data)
     model: _Model = _Model()

@@ -16,9 +16,9 @@ to decode) and on the tree's bits (0.02 bpc, 25%), a logistic mixer for the flag
 40%). Without the exclusion of c1 and c2
 in the bit tree the Calgary total was 0.06 bits per byte worse.
 
-The sequence of decisions is written once for both directions (`code`, through the RangeCoder
-that the codec gives it): the model starts the same in both and sees the same bytes, so the
-decoder makes the encoder's predictions.
+The sequence of decisions is written once for both directions (`code`, over a
+stage_inline.Coder: compiled once for the encoder and once for the decoder): the model starts
+the same in both and sees the same bytes, so the decoder makes the encoder's predictions.
 """
 
 import cython
@@ -26,13 +26,23 @@ import cython
 from pyarc_plugins.coding.counters_inline import counter_rates, counter_table
 
 if cython.compiled:
-    from cython.cimports.pyarc_plugins.bwt.stage_inline import code_decision, decoding_failed
+    from cython.cimports.pyarc_plugins.bwt.stage_inline import (
+        Coder,
+        code_decision,
+        decoding_corrupt,
+        decoding_failed,
+        encoding,
+    )
     from cython.cimports.pyarc_plugins.coding.counters_inline import counter_learn, counter_p
-    from cython.cimports.pyarc_plugins.coding.rangecoder_kernel import RangeCoder
 else:
-    from pyarc_plugins.bwt.stage_inline import code_decision, decoding_failed
+    from pyarc_plugins.bwt.stage_inline import (
+        Coder,
+        code_decision,
+        decoding_corrupt,
+        decoding_failed,
+        encoding,
+    )
     from pyarc_plugins.coding.counters_inline import counter_learn, counter_p
-    from pyarc_plugins.coding.rangecoder_kernel import RangeCoder
 
 BITS = cython.declare(cython.const[cython.int], 16)  # the counters' precision
 
@@ -103,7 +113,7 @@ class _Model:
     @cython.inline
     @cython.nogil
     @cython.exceptval(check=False)
-    def code_flag(self, coder: RangeCoder, context0: cython.Py_ssize_t,
+    def code_flag(self, coder: Coder, context0: cython.Py_ssize_t,
                   context1: cython.Py_ssize_t, bit: cython.uint) -> cython.uint:
         """A flag (same? or second?) under the average of two counters, which learn it; with
         context0 = context1, under one counter (a count's bits)."""
@@ -119,7 +129,7 @@ class _Model:
     @cython.inline
     @cython.nogil
     @cython.exceptval(check=False)
-    def code_same(self, coder: RangeCoder, bit: cython.uint) -> cython.uint:
+    def code_same(self, coder: Coder, bit: cython.uint) -> cython.uint:
         """The flag same?: 0 if the byte is c1, 1 if not."""
         run_class: cython.Py_ssize_t = self.run
         if self.run >= 4:
@@ -131,7 +141,7 @@ class _Model:
     @cython.inline
     @cython.nogil
     @cython.exceptval(check=False)
-    def code_second(self, coder: RangeCoder, bit: cython.uint) -> cython.uint:
+    def code_second(self, coder: Coder, bit: cython.uint) -> cython.uint:
         """The flag second?: 0 if the byte (not c1) is c2, 1 if not."""
         return self.code_flag(coder, SECOND_EVENTS + self.events,
                               SECOND_BYTES + self.c1 * 256 + self.c2, bit)
@@ -155,7 +165,7 @@ class _Model:
     @cython.inline
     @cython.nogil
     @cython.exceptval(check=False)
-    def code_byte(self, coder: RangeCoder, byte: cython.Py_ssize_t) -> cython.Py_ssize_t:
+    def code_byte(self, coder: Coder, byte: cython.Py_ssize_t) -> cython.Py_ssize_t:
         """A byte that is neither c1 nor c2, down the bit tree with exclusion."""
         node: cython.Py_ssize_t = 1
         k: cython.int
@@ -185,7 +195,7 @@ class _Model:
     @cython.inline
     @cython.nogil
     @cython.exceptval(check=False)
-    def code_count(self, coder: RangeCoder, count: cython.Py_ssize_t) -> cython.Py_ssize_t:
+    def code_count(self, coder: Coder, count: cython.Py_ssize_t) -> cython.Py_ssize_t:
         """A count >= 0 (Elias gamma, with adaptive models): the bit length of count + 1 in
         unary (ones ended by a 0), then its bits below the top one, high first. Decoding, -1
         for a length of MAX_COUNT_BITS, which no encoder writes (a count is below 2**26) and
@@ -224,9 +234,9 @@ class _Model:
 @cython.boundscheck(False)  # i < size = len(data), count <= size - i; the model's indices are
 @cython.wraparound(False)  # in range by construction
 @cython.ccall
-def code(coder: RangeCoder, data: cython.uchar[::1]) -> cython.void:
-    """Code the bytes of `data` through `coder`: encoding, data is the input (each byte is
-    written back as it was); decoding, data is filled in, and the caller then ends the decoder.
+def code(coder: Coder, data: cython.uchar[::1]) -> cython.void:
+    """Code the bytes of `data` with `coder`, a RangeEncoder (data is the input; each byte is
+    written back as it was) or a RangeDecoder (data is filled in; the caller then finishes it).
     Decoding stops early once the range decoder has failed (checked every CHECK_EVERY bytes and
     after each count), a count too large for the bytes left setting it corrupt."""
     size: cython.Py_ssize_t = len(data)
@@ -258,11 +268,11 @@ def code(coder: RangeCoder, data: cython.uchar[::1]) -> cython.void:
                 break  # (garbage stops soon)
             if model.run == LONG_RUN and event == SAME:
                 count = 0
-                while coder.encoding and i + count < size and data[i + count] == byte:
+                while encoding(coder) and i + count < size and data[i + count] == byte:
                     count += 1
                 count = model.code_count(coder, count)
                 if count < 0 or count > size - i or decoding_failed(coder):
-                    coder.decoder.corrupt = True  # (decoding: an encoder's count fits)
+                    decoding_corrupt(coder)  # (decoding: an encoder's count fits)
                     break
                 for j in range(i, i + count):
                     data[j] = byte
