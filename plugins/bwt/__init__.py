@@ -9,7 +9,7 @@ models carry over from one BWT block to the next. Two second stages (option `sta
   modelled bits for the other bytes, long runs as one count (runs_kernel). 2.005 bpc on
   Calgary-14, 5% below bzip2 -9.
 - `cm`: each byte bit by bit under mixed order-0/order-1 models and an APM
-  (context_model_kernel). 2% smaller than `runs`, 3 to 4 times slower.
+  (context_model_kernel). 2% smaller than `runs`, up to twice as slow.
 
 A container block is one BWT block when it is no larger than `block` (the default, 16384 KiB,
 is the most a BWT block can hold): raise the container's block size (`pyarc pack -b 16M`) to
@@ -46,7 +46,7 @@ class BwtCodec(Codec):
     option_specs = (
         Option("block", MAX_BLOCK_KIB, "BWT block size in KiB (bigger compresses better)",
                minimum=1, maximum=MAX_BLOCK_KIB),
-        Option("stage", "runs", "second stage: runs (fast) or cm (2% smaller, 3-4x slower)",
+        Option("stage", "runs", "second stage: runs (fast) or cm (2% smaller, up to 2x slower)",
                choices=("runs", "cm")),
     )
     kernels = (
