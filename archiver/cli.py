@@ -44,7 +44,6 @@ from archiver import api
 from archiver.blocks import MAX_JOBS
 from archiver.catalog import Catalog
 from archiver.codec import kernel_status, split_codec_specs
-from archiver.entropy import DEFAULT_ORDER, MAX_ORDER, Measure, estimate
 from archiver.errors import MissingCodecError, PyarcError, UsageError
 from archiver.format import (
     DEFAULT_BLOCK_SIZE,
@@ -572,9 +571,11 @@ def entropy(
     files: Annotated[list[str], typer.Argument(help="Files to measure.", metavar="FILE...")],
     max_order: Annotated[int, typer.Option(
         "--max-order", "-k", metavar="K",
-        help=f"Measure context orders up to K (0 to {MAX_ORDER}).")] = DEFAULT_ORDER,
+        help="Measure context orders up to K (0 to 7).")] = 4,  # lab.entropy's bounds
     as_json: JsonOption = False,
 ) -> None:
+    from archiver.lab.entropy import MAX_ORDER, Measure, estimate
+
     if not 0 <= max_order <= MAX_ORDER:
         raise UsageError(f"--max-order {max_order} is outside 0..{MAX_ORDER}")
     reports = {}
@@ -665,38 +666,49 @@ def bench(
         help="Also draw size against speed per method into FILE.png (needs matplotlib: "
              "pip install 'pyarc\\[plot]').")] = None,
 ) -> None:
-    from archiver import benchmark
+    from archiver.lab.measure import read_inputs, run, steps
+    from archiver.lab.methods import default_methods, select_methods, split_names
+    from archiver.lab.report import (
+        LEGEND,
+        WIDE,
+        check_plotting,
+        executables_line,
+        markdown,
+        tables,
+        to_csv,
+    )
+    from archiver.lab.report import plot as draw
 
     if sum((as_json, as_csv, as_markdown)) > 1:
         raise UsageError("choose one of --json, --csv and --markdown")
-    names = benchmark.split_names(codec_names or [])
-    methods = (benchmark.select_methods(names, external=not no_external) if names
-               else benchmark.default_methods(external=not no_external))
+    names = split_names(codec_names or [])
+    methods = (select_methods(names, external=not no_external) if names
+               else default_methods(external=not no_external))
     if plot is not None:
-        benchmark.check_plotting()
+        check_plotting()
         folder = os.path.dirname(os.path.abspath(plot))
         if not os.path.isdir(folder):
             raise PyarcError(f"--plot: folder {folder!r} does not exist")
-    data = benchmark.read_inputs(paths)
-    with _steps(benchmark.steps(len(data), len(methods)), "measuring") as on_step:
-        report = benchmark.run(data, methods, repeat, on_step)
+    data = read_inputs(paths)
+    with _steps(steps(len(data), len(methods)), "measuring") as on_step:
+        report = run(data, methods, repeat, on_step)
     if plot is not None:
-        benchmark.plot(report, plot)
+        draw(report, plot)
     if as_json:
         print(json.dumps(report.as_dict(), indent=1))
     elif as_csv:
-        sys.stdout.write(benchmark.to_csv(report))
+        sys.stdout.write(to_csv(report))
     elif as_markdown:
-        sys.stdout.write(benchmark.markdown(report))
+        sys.stdout.write(markdown(report))
     else:
         console = stdout if stdout.is_terminal else Console(highlight=False, width=200)
-        for table in benchmark.tables(report, console.width):
+        for table in tables(report, console.width):
             console.print(table)
-        console.print(benchmark.LEGEND, style="dim")
-        if console.width < benchmark.WIDE:
-            console.print(f"(kind and ratio are shown in a terminal of {benchmark.WIDE} columns "
+        console.print(LEGEND, style="dim")
+        if console.width < WIDE:
+            console.print(f"(kind and ratio are shown in a terminal of {WIDE} columns "
                           f"or more, and by --json, --csv and --markdown)", style="dim")
-        console.print(benchmark.executables_line(report)
+        console.print(executables_line(report)
                       + (" (skipped: --no-external)" if no_external else ""), style="dim")
     if plot is not None:
         print(f"chart written to {plot}", file=sys.stderr)
