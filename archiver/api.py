@@ -19,7 +19,6 @@ from typing import IO, Any
 
 import xxhash
 
-from archiver import grouping
 from archiver.blocks import STORE, BlockEncoder, EncodedBlock, decode_items, worker_count
 from archiver.catalog import Catalog
 from archiver.codec import OptionValue, format_codec_spec, parse_codec_spec
@@ -93,34 +92,27 @@ def make_encoder(codec: str = AUTO, registry: Registry | None = None,
     return BlockEncoder([registry.create(format_codec_spec(name, merged))], store)
 
 
-#: The codecs that compress tables and the index, whatever the data's codec: built-in ones only,
-#: so that an archive can be listed without the plugin its data needs, and ones that decode fast,
-#: since `pyarc list` decodes the whole index.
-METADATA_CODECS = ("lz77", "bwt")
-
-
 def metadata_encoder(registry: Registry | None = None) -> BlockEncoder:
-    """The encoder of tables and the index: auto over those of METADATA_CODECS installed
-    (store only, if none is)."""
+    """The encoder of tables and the index: auto over the metadata codecs the built-in plugins
+    name (Registry.metadata_codecs; store only, if there is none)."""
     registry = registry or default_registry()
     store = registry.create(STORE)
-    return BlockEncoder([registry.create(name) for name in METADATA_CODECS
-                         if name in registry] or [store], store)
+    return BlockEncoder([registry.create(name) for name in registry.metadata_codecs()]
+                        or [store], store)
 
 
 def group_encoders(codec: str, registry: Registry | None,
                    auto_codecs: Sequence[str] | None) -> Callable[[str], BlockEncoder] | None:
     """For the default `auto` without --auto-codecs: the encoder of each kind group, auto over
-    the codecs grouping.CODECS gives it (made once per group; every installed codec for a group
-    it names none of); None otherwise (one encoder for every block)."""
+    the codecs the plugins give it (Registry.auto_candidates; made once per group; every
+    installed codec for a group they name none for); None otherwise (one encoder for every
+    block)."""
     if codec != AUTO or auto_codecs is not None:
         return None
-    installed = (registry or default_registry()).names()
+    chosen = registry or default_registry()
 
     def encoder(group: str) -> BlockEncoder:
-        suited = [spec for spec in grouping.CODECS.get(group, ())
-                  if parse_codec_spec(spec)[0] in installed]  # (a plugin may be disabled)
-        return make_encoder(AUTO, registry, suited or None)
+        return make_encoder(AUTO, registry, chosen.auto_candidates(group) or None)
 
     return functools.cache(encoder)
 
