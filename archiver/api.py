@@ -15,7 +15,7 @@ import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import xxhash
 
@@ -23,7 +23,6 @@ from archiver.blocks import STORE, BlockEncoder, EncodedBlock, decode_items, wor
 from archiver.catalog import Catalog
 from archiver.codec import OptionValue, format_codec_spec, parse_codec_spec
 from archiver.errors import CodecError, ExistsError, FormatError, PyarcError, UsageError
-from archiver.extract import Extractor
 from archiver.format import (
     DEFAULT_BLOCK_SIZE,
     DEFAULT_UNSOLID_BLOCK_SIZE,
@@ -33,14 +32,18 @@ from archiver.format import (
     Kind,
 )
 from archiver.limits import DEFAULT_MAX_RATIO, OutputCap, free_space
-from archiver.members import Members
 from archiver.plugins import Registry
 from archiver.plugins import registry as default_registry
 from archiver.reader import Archive, StreamReader, open_archive
 from archiver.restore import Copy, Delivery, Job, needed_blocks, scatter
-from archiver.salvage import Scan, intact_data, scan
-from archiver.sources import Problems, Selection
-from archiver.writer import Source, WriteStats, write_archive
+
+if TYPE_CHECKING:
+    from archiver.extract import Extractor
+    from archiver.salvage import Scan
+    from archiver.writer import WriteStats
+# What only writing or extracting needs (archiver.writer, archiver.sources with pathspec,
+# archiver.extract, archiver.members, archiver.salvage) is imported by the functions that do
+# it: `pyarc list` starts without them.
 
 AUTO = "auto"
 AUTO_SAMPLE = "auto-sample"
@@ -137,6 +140,8 @@ def compress(data: bytes, codec: str = AUTO, *, block_size: int = DEFAULT_BLOCK_
     `codec` is a codec name (options may follow as keyword arguments or in `name:k=v` form),
     "auto" or "auto-sample" (see make_encoder). The result is the same for any `jobs`.
     """
+    from archiver.writer import Source, write_archive
+
     encoder = make_encoder(codec, registry, auto_codecs, **options)
     check_block_size(block_size)
     entry = Entry("", Kind.FILE, 0o644, 0, len(data))
@@ -233,6 +238,9 @@ def pack(
     if block_size is None:
         block_size = DEFAULT_BLOCK_SIZE if solid else DEFAULT_UNSOLID_BLOCK_SIZE
     check_block_size(block_size)
+    from archiver.sources import Problems, Selection
+    from archiver.writer import write_archive
+
     selection = Selection([os.fspath(path) for path in paths], exclude, dereference, xattrs)
     threads = worker_count(jobs)
     problems = Problems(strict)
@@ -420,6 +428,10 @@ def salvage(
     source = os.fspath(archive)
     if source == STDIO:
         raise UsageError("salvage needs an archive file, not a stream")
+    from archiver.extract import Extractor
+    from archiver.members import Members
+    from archiver.salvage import intact_data, scan
+
     members = Members(paths)
     found = scan(source, registry)
     chosen = [scanned for scanned in found.intact if members(scanned.entry.path)]
@@ -474,6 +486,9 @@ def unpack(
     cap); see archiver/limits.py.
     """
     source = os.fspath(archive)
+    from archiver.extract import Extractor
+    from archiver.members import Members
+
     members = Members(paths)
     threads = worker_count(jobs)
     cap = OutputCap(repr(os.fspath(dest)), free_space(dest), max_output, max_ratio)

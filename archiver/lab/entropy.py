@@ -102,6 +102,13 @@ def _counts_before(keys: np.ndarray) -> np.ndarray:
     return before
 
 
+def _keys(symbols: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each position, its context key (_context_keys) and that key with the byte."""
+    import numpy as np
+    contexts = _context_keys(symbols, order)
+    return contexts, (contexts << np.uint64(8)) | symbols.astype(np.uint64)
+
+
 def empirical_entropy(symbols: np.ndarray, order: int) -> float:
     """H_order, bits per byte: the entropy of a byte given the `order` bytes before it, from
     this data's own counts (order 0: H0)."""
@@ -109,9 +116,8 @@ def empirical_entropy(symbols: np.ndarray, order: int) -> float:
     n = len(symbols)
     if n == 0:
         return 0.0
-    contexts = _context_keys(symbols, order)
-    joint = _group_sizes((contexts << np.uint64(8)) | symbols.astype(np.uint64))
-    marginal = _group_sizes(contexts)
+    contexts, joint_keys = _keys(symbols, order)
+    joint, marginal = _group_sizes(joint_keys), _group_sizes(contexts)
     bits = float(np.sum(marginal * np.log2(marginal)) - np.sum(joint * np.log2(joint)))
     return max(bits, 0.0) / n
 
@@ -129,9 +135,8 @@ def adaptive_code_length(symbols: np.ndarray, order: int) -> float:
     n = len(symbols)
     if n == 0:
         return 0.0
-    contexts = _context_keys(symbols, order)
-    seen_symbol = _counts_before((contexts << np.uint64(8)) | symbols.astype(np.uint64))
-    seen_context = _counts_before(contexts)
+    contexts, joint_keys = _keys(symbols, order)
+    seen_symbol, seen_context = _counts_before(joint_keys), _counts_before(contexts)
     probability = (seen_symbol + KT_PRIOR) / (seen_context + 256 * KT_PRIOR)
     return float(-np.sum(np.log2(probability))) / n
 
