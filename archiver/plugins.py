@@ -9,9 +9,7 @@ The process-wide registry (`registry()`) loads plugins when they are first neede
 command that reads an archive imports only the codecs it decodes: a codec of pyarc's own is
 found through the entry point of its name (each built-in plugin is named after its codec);
 anything else (a third-party codec, the list of all codecs, the policy hooks) loads every
-plugin, in the same order as an eager load, so that what wins is the same. The entry points
-are read from the installed distributions' `entry_points.txt` directly (installed_entry_points),
-without importing importlib.metadata, which costs more than the rest of `pyarc list`.
+plugin, in the same order as an eager load, so that what wins is the same.
 
 Control, by environment variable:
 - PYARC_DISABLE_PLUGINS: plugin (entry point) names to skip, comma-separated; `third-party`
@@ -23,10 +21,7 @@ Control, by environment variable:
 from __future__ import annotations
 
 import functools
-import importlib
 import os
-import re
-import sys
 import threading
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -68,7 +63,7 @@ class KernelWarning(UserWarning):
 
 
 class EntryPointLike(Protocol):
-    """What pyarc uses of an entry point: importlib.metadata.EntryPoint, or EntryPoint below."""
+    """What pyarc uses of an entry point (an importlib.metadata.EntryPoint)."""
 
     @property
     def name(self) -> str: ...
@@ -264,10 +259,7 @@ def _disabled(entry_point: EntryPointLike, label: str) -> bool:
 
 def _distribution_label(entry_point: EntryPointLike) -> str:
     """"name version" of the distribution that declares the entry point ("unknown": none)."""
-    label = getattr(entry_point, "distribution", None)
-    if isinstance(label, str):
-        return label
-    dist = getattr(entry_point, "dist", None)  # an importlib.metadata.EntryPoint
+    dist = getattr(entry_point, "dist", None)
     if dist is None:
         return "unknown"
     return f"{dist.metadata['Name']} {dist.version}"
@@ -381,96 +373,11 @@ def _policy(auto: list[Any], metadata: list[Any]) -> Policy:
     return Policy(groups, names)
 
 
-@dataclass(frozen=True)
-class EntryPoint:
-    """An entry point as a distribution's entry_points.txt declares it: `module[:attribute]`."""
-
-    name: str
-    value: str
-    distribution: str  # "name version"
-
-    def load(self) -> Any:
-        module, _, attribute = re.sub(r"\s*\[.*\]\s*$", "", self.value).partition(":")
-        found = importlib.import_module(module.strip())
-        for part in filter(None, attribute.strip().split(".")):
-            found = getattr(found, part)
-        return found
-
-
-def _declared(text: str, group: str) -> Iterator[tuple[str, str]]:
-    """(name, value) of each entry point of `group` in the text of an entry_points.txt."""
-    section = None
-    for line in map(str.strip, text.splitlines()):
-        if line.startswith("[") and line.endswith("]"):
-            section = line[1:-1].strip()
-        elif section == group and line and line[0] not in "#;":
-            name, equals, value = line.partition("=")
-            if equals:
-                yield name.strip(), value.strip()
-
-
-def _metadata_label(folder: str) -> str:
-    """"Name Version" from the headers of a dist-info's METADATA or an egg-info's PKG-INFO."""
-    headers: dict[str, str] = {}
-    for name in ("METADATA", "PKG-INFO"):
-        try:
-            with open(os.path.join(folder, name), encoding="utf-8") as file:
-                for line in file:
-                    if not line.strip():
-                        break
-                    key, _, value = line.partition(":")
-                    headers.setdefault(key.strip().lower(), value.strip())
-            break
-        except OSError:
-            continue
-    return f"{headers.get('name', 'unknown')} {headers.get('version', '')}".strip()
-
-
-def _plain_path() -> bool:
-    """Whether every distribution lives in a folder on sys.path, where installed_entry_points
-    reads them (not in a zip file, nor behind an import finder of its own)."""
-    from importlib.machinery import PathFinder
-
-    return not any(os.path.isfile(folder) for folder in sys.path) and not any(
-        hasattr(finder, "find_distributions") for finder in sys.meta_path
-        if finder is not PathFinder)
-
-
 def installed_entry_points(group: str = hookspecs.ENTRY_POINT_GROUP) -> list[EntryPointLike]:
-    """The entry points of `group` of the distributions on sys.path, as
-    importlib.metadata.entry_points(group=group) finds them (a distribution found twice counts
-    where sys.path finds it first), read from their entry_points.txt files directly: importing
-    importlib.metadata costs more than the rest of `pyarc list`. Where distributions may come
-    from elsewhere (a zip file, an import finder), through importlib.metadata."""
-    if not _plain_path():
-        import importlib.metadata
+    """The entry points of `group` of the installed distributions."""
+    import importlib.metadata
 
-        return list(importlib.metadata.entry_points(group=group))
-    found: list[EntryPointLike] = []
-    seen: set[str] = set()
-    for folder in sys.path:
-        try:
-            names = os.listdir(folder or ".")
-        except OSError:
-            continue
-        for name in names:
-            stem, _, suffix = name.rpartition(".")
-            if suffix not in ("dist-info", "egg-info"):
-                continue
-            distribution = re.sub(r"[-_.]+", "_", stem.partition("-")[0]).lower()
-            if distribution in seen:
-                continue
-            seen.add(distribution)
-            info = os.path.join(folder or ".", name)
-            try:
-                with open(os.path.join(info, "entry_points.txt"), encoding="utf-8") as file:
-                    declared = list(_declared(file.read(), group))
-            except OSError:
-                continue
-            if declared:
-                label = _metadata_label(info)
-                found += [EntryPoint(name, value, label) for name, value in declared]
-    return found
+    return list(importlib.metadata.entry_points(group=group))
 
 
 def load_registry(entry_points: Iterable[EntryPointLike] | None = None, *,

@@ -653,7 +653,6 @@ NOT_FOR_READING = {
     "numpy": "entropy, bench, bwt's suffix sorter",
     "matplotlib": "bench --plot",
     "pydantic": "typer's value checks, of values that need none",
-    "importlib.metadata": "the plugins' entry points are read directly",
     "pathspec": "pack --exclude, the patterns of unpack (which imports it)",
     "archiver.lab": "entropy and bench only",
     "archiver.writer": "pack only",

@@ -316,18 +316,6 @@ def test_a_policy_of_the_wrong_shape_is_one_warning() -> None:
     assert reg.auto_candidates("binary") == []
 
 
-def test_installed_entry_points_are_those_importlib_metadata_finds() -> None:
-    from archiver.plugins import installed_entry_points
-
-    def described(entry_points: list) -> list[tuple[str, str, str]]:  # type: ignore[type-arg]
-        from archiver.plugins import _distribution_label
-
-        return sorted((e.name, e.value, _distribution_label(e)) for e in entry_points)
-
-    assert described(installed_entry_points()) == described(
-        list(importlib.metadata.entry_points(group=GROUP)))
-
-
 def test_lazy_registry_is_the_eager_one() -> None:
     """Loading plugins when first needed gives the same codecs, in the same order, from the
     same plugins, as loading them all at once (a codec asked for first, here lz77, included)."""
