@@ -1,3 +1,4 @@
+# cython: boundscheck=False, wraparound=False, initializedcheck=False
 """The PPM model's match model: the byte that followed the last occurrence of the last
 MATCH_MIN bytes, a feature of the escape estimates (spec/codecs/ppm.md, sections 3.3 and 5.6).
 
@@ -5,7 +6,7 @@ The last occurrence is found by a 24-bit hash of those bytes (3 bits a byte) in 
 to MATCH_SLOTS_MAX slots of 8 bytes (larger tables found a little more and cost more in cache
 misses than they gained); the match then follows the data while it predicts right, and a match
 that has predicted twice more (length MATCH_LONG) is "long". The model (model_kernel) reads
-`length` and `sym`. C signatures: match_kernel.pxd.
+`length` and `sym`. The C types and signatures are declared in match_kernel.pxd.
 """
 from array import array
 
@@ -27,11 +28,6 @@ MATCH_CHECK_MASK = cython.declare(cython.const[cython.longlong], (1 << 23) - 1)
 MATCH_HASH_FACTOR = cython.declare(cython.const[cython.longlong], 2654435761)  # Knuth's
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-@cython.initializedcheck(False)
-@cython.final
-@cython.cclass
 class MatchModel:
     """No match yet, over `data` (coded so far up to the position given to start)."""
 

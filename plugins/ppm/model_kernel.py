@@ -5,8 +5,8 @@ falling back to shorter ones ("escaping") when that context has not seen the byt
 bytes already refused excluded. The trie and its update rules follow Shkarin's PPMII (PPMd
 var.H/I); escapes are coded as binary decisions under adaptive secondary estimates (SEE), as in
 PPMZ. docs/ppm.md explains it all with a worked example. One module per idea:
-- trie_kernel: the context trie (storage, memory limit, how it learns a byte; trie_inline reads
-  its records);
+- trie_kernel: the context trie (storage, memory limit, how it learns a byte; the inline
+  functions of trie_kernel.pxd read its records);
 - match_kernel: the match model, a feature of the estimates;
 - this module: coding one byte (`Model.code_byte`, one loop for the encoder and the decoder,
   through the RangeCoder interface) and the estimates of its binary decisions.
@@ -50,7 +50,8 @@ if cython.compiled:
         RangeEncoder,
     )
     from cython.cimports.pyarc_plugins.ppm.match_kernel import MatchModel
-    from cython.cimports.pyarc_plugins.ppm.trie_inline import (
+    from cython.cimports.pyarc_plugins.ppm.trie_kernel import (
+        Trie,
         child,
         count,
         freq,
@@ -61,7 +62,6 @@ if cython.compiled:
         summ,
         sym,
     )
-    from cython.cimports.pyarc_plugins.ppm.trie_kernel import Trie
 else:
     from pyarc_plugins.coding.counters_inline import counter_learn, counter_p
     from pyarc_plugins.coding.mixer_inline import mix_dot, mix_error, mix_learn, squash, stretch
@@ -73,18 +73,11 @@ else:
     )
     from pyarc_plugins.coding.rangecoder_kernel import RangeCoder, RangeDecoder, RangeEncoder
     from pyarc_plugins.ppm.match_kernel import MatchModel
-    from pyarc_plugins.ppm.trie_inline import (
-        child,
-        count,
-        freq,
-        order,
-        prefetch_context,
-        stats,
-        suffix,
-        summ,
-        sym,
-    )
+    from pyarc_plugins.ppm.trie_inline import child, count, freq, order, stats, suffix, summ, sym
     from pyarc_plugins.ppm.trie_kernel import Trie
+
+    def prefetch_context(heap, c):  # a hint to the CPU's cache; nothing to do in pure Python
+        pass
 
 #: Probabilities of escape are kept with PROB_BITS bits and coded with CODE_BITS, as the range
 #: coder's code_bit takes them (a binary decision needs no division).

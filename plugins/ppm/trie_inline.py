@@ -1,5 +1,5 @@
 """Reading the context trie's records (their layout is in trie_kernel.py), for kernels running
-as plain Python: compiled kernels cimport the inline C versions from trie_inline.pxd."""
+as plain Python: compiled kernels use the inline C versions in trie_kernel.pxd."""
 
 
 def suffix(heap, c):
@@ -12,10 +12,6 @@ def count(heap, c):
 
 def order(heap, c):
     return (heap[2 * c + 1] >> 16) & 0xFF
-
-
-def capclass(heap, c):
-    return (heap[2 * c + 1] >> 24) & 0xFF
 
 
 def stats(heap, c):
@@ -36,7 +32,3 @@ def freq(heap, s):
 
 def child(heap, s):
     return heap[2 * s + 1]
-
-
-def prefetch_context(heap, c):  # a hint to the CPU's cache; nothing to do in pure Python
-    pass

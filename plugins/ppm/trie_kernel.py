@@ -1,3 +1,4 @@
+# cython: boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
 """The PPM model's context trie: how it is stored, and how it learns each byte.
 
 The trie lives in one int array, the *heap* (no Python objects), cut into units of two ints
@@ -16,43 +17,23 @@ The trie lives in one int array, the *heap* (no Python objects), cut into units 
 - the states of a larger context are one block of 2**capclass units; a block that fills is
   moved to one twice the size, and the old one goes on the free list of its size (linked
   through child). A context is a block of two units.
-trie_inline reads these records (for the coding loop too); this module writes them.
+The inline functions of trie_kernel.pxd read these records (for the coding loop too); this
+module writes them.
 
 After each byte `learn` updates the statistics (PPMII's rules: the found state's reward, a bonus
 in the shorter context, the byte added with an inherited frequency to every context that
 escaped) and returns the context of the next byte (`_successor`, which creates the lazy
 contexts it needs). When the memory limit is reached the trie restarts empty, at the same byte
 in the encoder and the decoder. Every rule, and the memory accounting that triggers a restart,
-is specified in spec/codecs/ppm.md (sections 3.1, 5 and 7). C signatures: trie_kernel.pxd.
+is specified in spec/codecs/ppm.md (sections 3.1, 5 and 7). The C types, signatures and compiler
+directives are declared in trie_kernel.pxd.
 """
 from array import array
 
 import cython
 
-if cython.compiled:
-    from cython.cimports.pyarc_plugins.ppm.trie_inline import (
-        capclass,
-        child,
-        count,
-        freq,
-        order,
-        stats,
-        suffix,
-        summ,
-        sym,
-    )
-else:
-    from pyarc_plugins.ppm.trie_inline import (
-        capclass,
-        child,
-        count,
-        freq,
-        order,
-        stats,
-        suffix,
-        summ,
-        sym,
-    )
+if not cython.compiled:  # compiled, the readers are trie_kernel.pxd's inline functions
+    from pyarc_plugins.ppm.trie_inline import child, count, freq, order, stats, suffix, summ, sym
 
 MAX_FREQ = cython.declare(cython.const[cython.int], 124)
 MAX_BIN_FREQ = cython.declare(cython.const[cython.int], 128)
@@ -70,20 +51,10 @@ def _extended(a, length):
     return grown
 
 
-@cython.cfunc
-@cython.inline
-@cython.nogil
-@cython.exceptval(check=False)
 def _boost(f: cython.int) -> cython.int:
     return (5 * f + 2) // 4
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
-@cython.cdivision(True)
-@cython.initializedcheck(False)
-@cython.final
-@cython.cclass
 class Trie:
     """The contexts of `data` (up to `max_order` bytes long) in at most `memory` bytes."""
 
@@ -185,7 +156,7 @@ class Trie:
             self._set_capclass(c, 1)
             s = block + 1
         else:
-            k = capclass(self.heap, c)
+            k = self._capclass(c)
             old = stats(self.heap, c)
             if n >= (1 << k):
                 block = self._alloc(k + 1)
@@ -218,6 +189,9 @@ class Trie:
 
     def _set_count(self, c: cython.int, n: cython.int) -> cython.void:
         self.heap[2 * c + 1] = (self.heap[2 * c + 1] & ~0xFFFF) | n
+
+    def _capclass(self, c: cython.int) -> cython.int:
+        return (self.heap[2 * c + 1] >> 24) & 0xFF
 
     def _set_capclass(self, c: cython.int, k: cython.int) -> cython.void:
         self.heap[2 * c + 1] = (self.heap[2 * c + 1] & 0xFFFFFF) | (k << 24)
@@ -318,7 +292,7 @@ class Trie:
             # its frequency counts hits
             self.heap[2 * c + 2] = sym(self.heap, first) | ((freq(self.heap, first) + 3) >> 2) << 8
             self.heap[2 * c + 3] = child(self.heap, first)
-            self._free(first, capclass(self.heap, c))
+            self._free(first, self._capclass(c))
             self._set_capclass(c, 0)
             found = c + 1
         return found
