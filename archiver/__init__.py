@@ -5,24 +5,44 @@
     assert archiver.decompress(blob) == data
 
 Codec plugins subclass `archiver.Codec` and register through `archiver.hookimpl`.
+
+The names below are imported when first used (PEP 562), so that importing one part of pyarc
+(a codec plugin, the CLI's reading commands) does not import all of it.
 """
 
-from archiver.api import compress, decompress, open_archive, pack, test, unpack
-from archiver.codec import Codec, Option
-from archiver.errors import (
-    ChecksumError,
-    CodecError,
-    ExistsError,
-    FormatError,
-    MissingCodecError,
-    PyarcError,
-    UnsafePathError,
-    UnsupportedVersionError,
-    UsageError,
-)
-from archiver.hookspecs import hookimpl
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from archiver.api import compress, decompress, open_archive, pack, test, unpack
+    from archiver.codec import Codec, Option
+    from archiver.errors import (
+        ChecksumError,
+        CodecError,
+        ExistsError,
+        FormatError,
+        MissingCodecError,
+        PyarcError,
+        UnsafePathError,
+        UnsupportedVersionError,
+        UsageError,
+    )
+    from archiver.hookspecs import hookimpl
 
 __version__ = "0.1.0"
+
+#: Each public name and the module that defines it.
+_HOMES = {
+    **dict.fromkeys(("compress", "decompress", "open_archive", "pack", "test", "unpack"),
+                    "archiver.api"),
+    **dict.fromkeys(("Codec", "Option"), "archiver.codec"),
+    **dict.fromkeys(("ChecksumError", "CodecError", "ExistsError", "FormatError",
+                     "MissingCodecError", "PyarcError", "UnsafePathError",
+                     "UnsupportedVersionError", "UsageError"), "archiver.errors"),
+    "hookimpl": "archiver.hookspecs",
+}
 
 __all__ = [
     "ChecksumError", "Codec", "CodecError", "ExistsError", "FormatError", "MissingCodecError",
@@ -31,3 +51,10 @@ __all__ = [
 ]
 
 
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'archiver' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value

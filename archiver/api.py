@@ -15,16 +15,14 @@ import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import xxhash
 
-from archiver import grouping
 from archiver.blocks import STORE, BlockEncoder, EncodedBlock, decode_items, worker_count
 from archiver.catalog import Catalog
 from archiver.codec import OptionValue, format_codec_spec, parse_codec_spec
 from archiver.errors import CodecError, ExistsError, FormatError, PyarcError, UsageError
-from archiver.extract import Extractor
 from archiver.format import (
     DEFAULT_BLOCK_SIZE,
     DEFAULT_UNSOLID_BLOCK_SIZE,
@@ -34,14 +32,18 @@ from archiver.format import (
     Kind,
 )
 from archiver.limits import DEFAULT_MAX_RATIO, OutputCap, free_space
-from archiver.members import Members
 from archiver.plugins import Registry
 from archiver.plugins import registry as default_registry
 from archiver.reader import Archive, StreamReader, open_archive
 from archiver.restore import Copy, Delivery, Job, needed_blocks, scatter
-from archiver.salvage import Scan, intact_data, scan
-from archiver.sources import Problems, Selection
-from archiver.writer import Source, WriteStats, write_archive
+
+if TYPE_CHECKING:
+    from archiver.extract import Extractor
+    from archiver.salvage import Scan
+    from archiver.writer import WriteStats
+# What only writing or extracting needs (archiver.writer, archiver.sources with pathspec,
+# archiver.extract, archiver.members, archiver.salvage) is imported by the functions that do
+# it: `pyarc list` starts without them.
 
 AUTO = "auto"
 AUTO_SAMPLE = "auto-sample"
@@ -93,34 +95,27 @@ def make_encoder(codec: str = AUTO, registry: Registry | None = None,
     return BlockEncoder([registry.create(format_codec_spec(name, merged))], store)
 
 
-#: The codecs that compress tables and the index, whatever the data's codec: built-in ones only,
-#: so that an archive can be listed without the plugin its data needs, and ones that decode fast,
-#: since `pyarc list` decodes the whole index.
-METADATA_CODECS = ("lz77", "bwt")
-
-
 def metadata_encoder(registry: Registry | None = None) -> BlockEncoder:
-    """The encoder of tables and the index: auto over those of METADATA_CODECS installed
-    (store only, if none is)."""
+    """The encoder of tables and the index: auto over the metadata codecs the built-in plugins
+    name (Registry.metadata_codecs; store only, if there is none)."""
     registry = registry or default_registry()
     store = registry.create(STORE)
-    return BlockEncoder([registry.create(name) for name in METADATA_CODECS
-                         if name in registry] or [store], store)
+    return BlockEncoder([registry.create(name) for name in registry.metadata_codecs()]
+                        or [store], store)
 
 
 def group_encoders(codec: str, registry: Registry | None,
                    auto_codecs: Sequence[str] | None) -> Callable[[str], BlockEncoder] | None:
     """For the default `auto` without --auto-codecs: the encoder of each kind group, auto over
-    the codecs grouping.CODECS gives it (made once per group; every installed codec for a group
-    it names none of); None otherwise (one encoder for every block)."""
+    the codecs the plugins give it (Registry.auto_candidates; made once per group; every
+    installed codec for a group they name none for); None otherwise (one encoder for every
+    block)."""
     if codec != AUTO or auto_codecs is not None:
         return None
-    installed = (registry or default_registry()).names()
+    chosen = registry or default_registry()
 
     def encoder(group: str) -> BlockEncoder:
-        suited = [spec for spec in grouping.CODECS.get(group, ())
-                  if parse_codec_spec(spec)[0] in installed]  # (a plugin may be disabled)
-        return make_encoder(AUTO, registry, suited or None)
+        return make_encoder(AUTO, registry, chosen.auto_candidates(group) or None)
 
     return functools.cache(encoder)
 
@@ -145,6 +140,8 @@ def compress(data: bytes, codec: str = AUTO, *, block_size: int = DEFAULT_BLOCK_
     `codec` is a codec name (options may follow as keyword arguments or in `name:k=v` form),
     "auto" or "auto-sample" (see make_encoder). The result is the same for any `jobs`.
     """
+    from archiver.writer import Source, write_archive
+
     encoder = make_encoder(codec, registry, auto_codecs, **options)
     check_block_size(block_size)
     entry = Entry("", Kind.FILE, 0o644, 0, len(data))
@@ -241,6 +238,9 @@ def pack(
     if block_size is None:
         block_size = DEFAULT_BLOCK_SIZE if solid else DEFAULT_UNSOLID_BLOCK_SIZE
     check_block_size(block_size)
+    from archiver.sources import Problems, Selection
+    from archiver.writer import write_archive
+
     selection = Selection([os.fspath(path) for path in paths], exclude, dereference, xattrs)
     threads = worker_count(jobs)
     problems = Problems(strict)
@@ -428,6 +428,10 @@ def salvage(
     source = os.fspath(archive)
     if source == STDIO:
         raise UsageError("salvage needs an archive file, not a stream")
+    from archiver.extract import Extractor
+    from archiver.members import Members
+    from archiver.salvage import intact_data, scan
+
     members = Members(paths)
     found = scan(source, registry)
     chosen = [scanned for scanned in found.intact if members(scanned.entry.path)]
@@ -482,6 +486,9 @@ def unpack(
     cap); see archiver/limits.py.
     """
     source = os.fspath(archive)
+    from archiver.extract import Extractor
+    from archiver.members import Members
+
     members = Members(paths)
     threads = worker_count(jobs)
     cap = OutputCap(repr(os.fspath(dest)), free_space(dest), max_output, max_ratio)

@@ -21,22 +21,9 @@ import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-    TransferSpeedColumn,
-)
-from rich.table import Table
 from typer.core import TyperCommand, TyperGroup
 
 import archiver
@@ -44,7 +31,6 @@ from archiver import api
 from archiver.blocks import MAX_JOBS
 from archiver.catalog import Catalog
 from archiver.codec import kernel_status, split_codec_specs
-from archiver.entropy import DEFAULT_ORDER, MAX_ORDER, Measure, estimate
 from archiver.errors import MissingCodecError, PyarcError, UsageError
 from archiver.format import (
     DEFAULT_BLOCK_SIZE,
@@ -57,10 +43,12 @@ from archiver.format import (
 )
 from archiver.limits import DEFAULT_MAX_RATIO
 from archiver.plugins import registry
-from archiver.reader import summarize
-from archiver.salvage import Scan
-from archiver.salvage import scan as salvage_scan
-from archiver.sources import Selection
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import ProgressColumn
+
+    from archiver.salvage import Scan
 
 
 def _words_only(params: list[Any]) -> list[Any]:
@@ -74,14 +62,55 @@ def _words_only(params: list[Any]) -> list[Any]:
     return params
 
 
+class _PlainValues:
+    """typer (0.2x) checks every parameter's value with a pydantic TypeAdapter, whose import
+    costs a third of `pyarc list`'s start-up: this takes the values that need no checking (none,
+    a string for a `str` parameter, an int in range for an `int` one, as every default is) as
+    they are, and hands any other to typer's own check."""
+
+    def __init__(self, param: Any) -> None:
+        self.param = param
+
+    def plain(self, value: Any) -> bool:
+        info = self.param.type_descriptor
+        annotation = info.annotation
+        if self.param.multiple or self.param.nargs != 1:
+            return False
+        if annotation is str:
+            return isinstance(value, str)
+        low, high = info.parameter_info.min, info.parameter_info.max
+        return (annotation is int and type(value) is int
+                and (low is None or low <= value) and (high is None or value <= high))
+
+    def coerce(self, value: Any, param: Any, ctx: Any) -> Any:
+        if value is None:  # as typer does: no value, nothing to check
+            return () if self.param.multiple or self.param.nargs == -1 else None
+        if self.plain(value):
+            return value
+        from typer._coercion import build_runtime_param
+
+        return build_runtime_param(self.param.type_descriptor).coerce(value, param=param,
+                                                                      ctx=ctx)
+
+
+def _plain_values(params: list[Any]) -> list[Any]:
+    """Each typer parameter checks its values through _PlainValues (where typer has the
+    lazily-built checker that _PlainValues stands in front of)."""
+    for param in params:
+        if getattr(param, "_runtime_param", False) is None and hasattr(param,
+                                                                       "type_descriptor"):
+            param._runtime_param = _PlainValues(param)
+    return params
+
+
 class _Command(TyperCommand):
     def get_params(self, ctx: Any) -> list[Any]:
-        return _words_only(super().get_params(ctx))
+        return _plain_values(_words_only(super().get_params(ctx)))
 
 
 class _Group(TyperGroup):
     def get_params(self, ctx: Any) -> list[Any]:
-        return _words_only(super().get_params(ctx))
+        return _plain_values(_words_only(super().get_params(ctx)))
 
 
 app = typer.Typer(
@@ -99,8 +128,25 @@ def command(*args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Any]:
     return app.command(*args, cls=_Command, **kwargs)
 
 
-stdout = Console(highlight=False, soft_wrap=True)
-stderr = Console(stderr=True, highlight=False)
+@functools.cache
+def _console(to_stderr: bool = False) -> Console:
+    """The rich console of standard output or standard error, made when first needed (rich
+    costs a fifth of `pyarc list`'s start-up, which prints without it)."""
+    from rich.console import Console
+
+    return (Console(stderr=True, highlight=False) if to_stderr
+            else Console(highlight=False, soft_wrap=True))
+
+
+def _print(*objects: Any) -> None:
+    """rich's print on standard output."""
+    _console().print(*objects)
+
+
+def _table(*columns: str, **options: Any) -> Any:
+    from rich.table import Table
+
+    return Table(*columns, **options)
 
 ArchiveArg = Annotated[str, typer.Argument(help="The archive file; '-' for stdin/stdout.",
                                            metavar="ARCHIVE")]
@@ -139,10 +185,18 @@ def _progress(total: int | None, label: str) -> Iterator[Callable[[int], None] |
     if not sys.stderr.isatty():
         yield None
         return
+    from rich.progress import (
+        BarColumn,
+        DownloadColumn,
+        Progress,
+        TimeRemainingColumn,
+        TransferSpeedColumn,
+    )
+
     columns: list[str | ProgressColumn] = [
         label, BarColumn(), DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn()
     ]
-    with Progress(*columns, console=stderr, transient=True) as bar:
+    with Progress(*columns, console=_console(True), transient=True) as bar:
         task = bar.add_task(label, total=total)
         yield lambda amount: bar.advance(task, amount)
 
@@ -180,7 +234,7 @@ class _Report:
 
     def summary(self, line: str) -> None:
         if not self.quiet:
-            stderr.print(line)
+            _console(True).print(line)
 
 
 def _solid_and_block_size(solid: str, block_size: str | None) -> tuple[bool, int | None]:
@@ -257,6 +311,8 @@ def pack(
     is_solid, size = _solid_and_block_size(solid, block_size)
     report = _Report(verbose, quiet, stdout_is_data=archive == api.STDIO)
     started = time.perf_counter()
+    from archiver.sources import Selection
+
     with report.progress(lambda: Selection(paths, exclude or (), dereference).total_size(),
                          "packing") as on_block:
         stats = api.pack(paths, archive, codec=codec, block_size=size, solid=is_solid,
@@ -291,11 +347,11 @@ def _total_size(archive: str) -> int | None:
 def _report_damage(found: Scan) -> None:
     """Every damaged place and entry a salvage scan found, on standard output."""
     for damage in found.damage:
-        stdout.print(f"damaged  offset {damage.offset}: {damage.message}")
+        _print(f"damaged  offset {damage.offset}: {damage.message}")
     for scanned in found.damaged:
-        stdout.print(f"damaged entry  {_printable(scanned.entry.path)}")
+        _print(f"damaged entry  {_printable(scanned.entry.path)}")
     for scanned in found.undecodable:
-        stdout.print(f"undecodable entry  {_printable(scanned.entry.path)} (codec not "
+        _print(f"undecodable entry  {_printable(scanned.entry.path)} (codec not "
                      f"installed)")
 
 
@@ -503,7 +559,9 @@ def test(archive: ArchiveArg, jobs: JobsOption = 0, verbose: VerboseOption = Fal
     except PyarcError as error:
         if archive == api.STDIO or isinstance(error, UsageError):
             raise
-        found = salvage_scan(archive)
+        from archiver.salvage import scan
+
+        found = scan(archive)
         _report_damage(found)
         if found.damage:
             raise PyarcError(f"{error}; {_damage_summary(found, 'damaged')}") from None
@@ -518,45 +576,47 @@ def test(archive: ArchiveArg, jobs: JobsOption = 0, verbose: VerboseOption = Fal
 @command()
 def info(archive: ArchiveArg, as_json: JsonOption = False) -> None:
     """Show the format version, block count, codec usage and ratio of ARCHIVE."""
+    from archiver.reader import summarize
+
     listing = api.read_index(archive)
     summary = summarize(listing.catalog, listing.format_version, listing.block_size,
                         listing.archive_size)
     if as_json:
         print(json.dumps(summary.as_dict(), indent=1))
         return
-    stdout.print(f"format version  {summary.format_version}")
-    stdout.print(f"block size      {summary.block_size:,}")
+    _print(f"format version  {summary.format_version}")
+    _print(f"block size      {summary.block_size:,}")
     plural = {"file": "files", "directory": "directories", "symlink": "symlinks",
               "hardlink": "hard links", "fifo": "FIFOs"}
     kinds = ", ".join(_count(count, kind.replace("hardlink", "hard link"), plural[kind])
                       for kind, count in sorted(summary.entries.items()))
-    stdout.print(f"entries         {sum(summary.entries.values())} ({kinds or 'none'})")
-    stdout.print(f"blocks          {summary.blocks}"
+    _print(f"entries         {sum(summary.entries.values())} ({kinds or 'none'})")
+    _print(f"blocks          {summary.blocks}"
                  + (f" in {summary.segments} segments" if summary.segments else ""))
-    stdout.print(f"data            {summary.raw_bytes:,} bytes")
+    _print(f"data            {summary.raw_bytes:,} bytes")
     if summary.shared_bytes:
-        stdout.print(f"stored once     {summary.shared_bytes:,} bytes of identical files "
+        _print(f"stored once     {summary.shared_bytes:,} bytes of identical files "
                      f"(deduplication)")
-    stdout.print(f"archive         {summary.archive_size:,} bytes")
+    _print(f"archive         {summary.archive_size:,} bytes")
     if summary.raw_bytes:
-        stdout.print(f"ratio           {summary.ratio:.4f} "
+        _print(f"ratio           {summary.ratio:.4f} "
                      f"({8 * summary.ratio:.3f} bits per byte)")
     if summary.codecs:
-        table = Table("codec", "blocks", "data bytes", "stored bytes", "ratio")
+        table = _table("codec", "blocks", "data bytes", "stored bytes", "ratio")
         for name, usage in sorted(summary.codecs.items()):
             table.add_row(name, str(usage.blocks), f"{usage.raw_bytes:,}",
                           f"{usage.stored_bytes:,}",
                           f"{usage.stored_bytes / usage.raw_bytes:.4f}")
-        stdout.print(table)
+        _print(table)
     if summary.groups:
-        table = Table("group", "blocks", "data bytes", "stored bytes", "ratio", "codecs won")
+        table = _table("group", "blocks", "data bytes", "stored bytes", "ratio", "codecs won")
         for name, usage in sorted(summary.groups.items()):
             wins = ", ".join(f"{codec} {count}" for codec, count
                              in summary.group_codecs[name].most_common())
             table.add_row(name, str(usage.blocks), f"{usage.raw_bytes:,}",
                           f"{usage.stored_bytes:,}",
                           f"{usage.stored_bytes / usage.raw_bytes:.4f}", wins)
-        stdout.print(table)
+        _print(table)
 
 
 ENTROPY_HELP = (
@@ -572,9 +632,11 @@ def entropy(
     files: Annotated[list[str], typer.Argument(help="Files to measure.", metavar="FILE...")],
     max_order: Annotated[int, typer.Option(
         "--max-order", "-k", metavar="K",
-        help=f"Measure context orders up to K (0 to {MAX_ORDER}).")] = DEFAULT_ORDER,
+        help="Measure context orders up to K (0 to 7).")] = 4,  # lab.entropy's bounds
     as_json: JsonOption = False,
 ) -> None:
+    from archiver.lab.entropy import MAX_ORDER, Measure, estimate
+
     if not 0 <= max_order <= MAX_ORDER:
         raise UsageError(f"--max-order {max_order} is outside 0..{MAX_ORDER}")
     reports = {}
@@ -588,16 +650,16 @@ def entropy(
                          indent=1))
         return
     for name, report in reports.items():
-        table = Table("measure", "bits per byte", "bytes", "what it is",
+        table = _table("measure", "bits per byte", "bytes", "what it is",
                       title=f"{name}: {report.size:,} bytes", title_justify="left")
         rows = [Measure("H0", report.h0, "a bound for static order-0 codes"), *report.empirical,
                 *report.adaptive]
         for measure in rows:
             table.add_row(measure.name, f"{measure.bits_per_byte:.3f}",
                           f"{measure.bits_per_byte * report.size / 8:,.0f}", measure.meaning)
-        stdout.print(table)
+        _print(table)
         ratio = report.achievable_bytes / report.size if report.size else 1.0
-        stdout.print(f"estimated achievable: {report.achievable_bytes:,} bytes "
+        _print(f"estimated achievable: {report.achievable_bytes:,} bytes "
                      f"({report.achievable_bits_per_byte:.3f} bits per byte, ratio {ratio:.3f})"
                      f"; {report.reasoning}")
 
@@ -616,7 +678,7 @@ def codecs(as_json: JsonOption = False) -> None:
     if as_json:
         print(json.dumps(rows, indent=1))
         return
-    table = Table("codec", "version", "reads", "provided by", "kernels", "options",
+    table = _table("codec", "version", "reads", "provided by", "kernels", "options",
                   "description")
     for found in registry():
         codec = found.codec
@@ -624,7 +686,7 @@ def codecs(as_json: JsonOption = False) -> None:
                       found.distribution, kernel_status(codec),
                       "\n".join(spec.describe() for spec in codec.option_specs) or "-",
                       codec.description)
-    stdout.print(table)
+    _print(table)
 
 
 CodecsOption = Annotated[list[str] | None, typer.Option(
@@ -665,38 +727,51 @@ def bench(
         help="Also draw size against speed per method into FILE.png (needs matplotlib: "
              "pip install 'pyarc\\[plot]').")] = None,
 ) -> None:
-    from archiver import benchmark
+    from archiver.lab.measure import read_inputs, run, steps
+    from archiver.lab.methods import default_methods, select_methods, split_names
+    from archiver.lab.report import (
+        LEGEND,
+        WIDE,
+        check_plotting,
+        executables_line,
+        markdown,
+        tables,
+        to_csv,
+    )
+    from archiver.lab.report import plot as draw
 
     if sum((as_json, as_csv, as_markdown)) > 1:
         raise UsageError("choose one of --json, --csv and --markdown")
-    names = benchmark.split_names(codec_names or [])
-    methods = (benchmark.select_methods(names, external=not no_external) if names
-               else benchmark.default_methods(external=not no_external))
+    names = split_names(codec_names or [])
+    methods = (select_methods(names, external=not no_external) if names
+               else default_methods(external=not no_external))
     if plot is not None:
-        benchmark.check_plotting()
+        check_plotting()
         folder = os.path.dirname(os.path.abspath(plot))
         if not os.path.isdir(folder):
             raise PyarcError(f"--plot: folder {folder!r} does not exist")
-    data = benchmark.read_inputs(paths)
-    with _steps(benchmark.steps(len(data), len(methods)), "measuring") as on_step:
-        report = benchmark.run(data, methods, repeat, on_step)
+    data = read_inputs(paths)
+    with _steps(steps(len(data), len(methods)), "measuring") as on_step:
+        report = run(data, methods, repeat, on_step)
     if plot is not None:
-        benchmark.plot(report, plot)
+        draw(report, plot)
     if as_json:
         print(json.dumps(report.as_dict(), indent=1))
     elif as_csv:
-        sys.stdout.write(benchmark.to_csv(report))
+        sys.stdout.write(to_csv(report))
     elif as_markdown:
-        sys.stdout.write(benchmark.markdown(report))
+        sys.stdout.write(markdown(report))
     else:
-        console = stdout if stdout.is_terminal else Console(highlight=False, width=200)
-        for table in benchmark.tables(report, console.width):
+        from rich.console import Console
+
+        console = _console() if _console().is_terminal else Console(highlight=False, width=200)
+        for table in tables(report, console.width):
             console.print(table)
-        console.print(benchmark.LEGEND, style="dim")
-        if console.width < benchmark.WIDE:
-            console.print(f"(kind and ratio are shown in a terminal of {benchmark.WIDE} columns "
+        console.print(LEGEND, style="dim")
+        if console.width < WIDE:
+            console.print(f"(kind and ratio are shown in a terminal of {WIDE} columns "
                           f"or more, and by --json, --csv and --markdown)", style="dim")
-        console.print(benchmark.executables_line(report)
+        console.print(executables_line(report)
                       + (" (skipped: --no-external)" if no_external else ""), style="dim")
     if plot is not None:
         print(f"chart written to {plot}", file=sys.stderr)
@@ -709,10 +784,18 @@ def _steps(total: int, label: str) -> Iterator[Callable[[str], None] | None]:
     if not sys.stderr.isatty():
         yield None
         return
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     columns: list[str | ProgressColumn] = [
         BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TextColumn("{task.description}")
     ]
-    with Progress(*columns, console=stderr, transient=True) as bar:
+    with Progress(*columns, console=_console(True), transient=True) as bar:
         task = bar.add_task(label, total=total)
         started = False
 

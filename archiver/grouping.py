@@ -13,8 +13,9 @@ HEAD_SIZE bytes of its content:
 - `group_of(kind)`: the *group*, what may share a solid block. A new block starts where the
   group changes, so that `auto` picks a codec per group: text (with the bytecode compiled from
   it), binary, executable, compressed;
-- `CODECS`: the codecs `auto` tries on a block of each group (how big a solid block may grow
-  is format.DEFAULT_BLOCK_SIZE);
+- which codecs `auto` tries on a block of each group is not decided here: the plugins say
+  (hookspecs.auto_candidates; pyarc's own choice and its measurements are in
+  plugins/policy.py); how big a solid block may grow is format.DEFAULT_BLOCK_SIZE;
 - `data_order(name, kind)`: the sort key of a file's data: group, then a name key that puts
   the files of one module side by side (`x.py`, `__pycache__/x.*.pyc`; `x.c`, `x.h`).
 
@@ -39,22 +40,6 @@ HEAD_SIZE = 4096
 TEXT, BINARY, EXECUTABLE, COMPRESSED = "text", "binary", "executable", "compressed"
 GROUPS = (TEXT, BINARY, EXECUTABLE, COMPRESSED)
 _GROUP_RANK = {group: rank for rank, group in enumerate(GROUPS)}
-
-#: The candidates of `auto` per group (each block keeps the smallest; `store` is always the
-#: fallback). rep:order=16 was the smallest on the stdlib and repository text (order 12 is
-#: 0.3% smaller on the Linux headers, 1% larger elsewhere) and on the bytecode-heavy blocks of
-#: a 100 MB tar of a Python installation's library. In binary data, bwt:stage=cm wins on tables
-#: and images (Calgary geo, pic), at half rep's time, and lz77:level=8 (optimal parse, LZMA-style
-#: tokens) on object code, where PPM loses its context at each field that changes: 16% below
-#: rep:order=16 on 4 MiB of the static libpython, 10% off the whole tar (docs/solid.md). Compressed
-#: data gets lz77:level=1 only, for the copies between compressed files (pyarc's own frozen
-#: test archives: 8% smaller), at 11 MB/s on bytes that do not shrink; the rest is stored.
-CODECS: dict[str, tuple[str, ...]] = {
-    TEXT: ("rep:order=16",),
-    BINARY: ("rep:order=16", "bwt:stage=cm", "lz77:level=8"),
-    EXECUTABLE: ("rep:order=16", "bwt:stage=cm", "lz77:level=8"),
-    COMPRESSED: ("lz77:level=1",),
-}
 
 #: The language of a text file, by its extension (lower case, without the dot).
 TEXT_LANGUAGES = {

@@ -5,6 +5,12 @@ valid codec produces one warning naming it; every other codec keeps working. Whe
 register the same codec name, the first wins (pyarc's own built-ins load first) and the second
 is reported.
 
+The process-wide registry (`registry()`) loads plugins when they are first needed, so that a
+command that reads an archive imports only the codecs it decodes: a codec of pyarc's own is
+found through the entry point of its name (each built-in plugin is named after its codec);
+anything else (a third-party codec, the list of all codecs, the policy hooks) loads every
+plugin, in the same order as an eager load, so that what wins is the same.
+
 Control, by environment variable:
 - PYARC_DISABLE_PLUGINS: plugin (entry point) names to skip, comma-separated; `third-party`
   skips every plugin not shipped with pyarc.
@@ -15,12 +21,12 @@ Control, by environment variable:
 from __future__ import annotations
 
 import functools
-import importlib.metadata
 import os
+import threading
 import warnings
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import pluggy
 
@@ -56,6 +62,15 @@ class KernelWarning(UserWarning):
     """A codec runs its kernels as plain Python because they were not compiled."""
 
 
+class EntryPointLike(Protocol):
+    """What pyarc uses of an entry point (an importlib.metadata.EntryPoint)."""
+
+    @property
+    def name(self) -> str: ...
+
+    def load(self) -> Any: ...
+
+
 @dataclass(frozen=True)
 class RegisteredCodec:
     """A codec class and where it came from."""
@@ -63,34 +78,90 @@ class RegisteredCodec:
     codec: type[Codec]
     plugin: str  # the entry point's name
     distribution: str  # "name version" of the distribution that declared the entry point
+    #: The place of its plugin in the loading order: of two plugins that register one name,
+    #: the one with the smaller rank wins, whichever was loaded first.
+    rank: int = 0
 
     @property
     def builtin(self) -> bool:
         return self.distribution.split(" ")[0] == BUILTIN_DISTRIBUTION
 
 
-class Registry:
-    """The codecs available in this process, by name."""
+@dataclass(frozen=True)
+class Policy:
+    """What the plugins' policy hooks answered (hookspecs.auto_candidates, metadata_codecs)."""
 
-    def __init__(self, codecs: dict[str, RegisteredCodec]) -> None:
-        self._codecs = codecs
+    #: Kind group -> the codec specs `auto` tries on its blocks, in the order given.
+    auto: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: The codecs for tables and the index, as pyarc's own plugins name them.
+    metadata: tuple[str, ...] = ()
+
+
+class Registry:
+    """The codecs available in this process, by name; plugins still `pending` are loaded when
+    a codec they may provide is asked for (see the module's docstring)."""
+
+    def __init__(self, codecs: dict[str, RegisteredCodec], policy: Policy | None = None,
+                 pending: Sequence[_Plugin] = ()) -> None:
+        self._codecs = dict(codecs)
+        #: Each plugin's answers to the policy hooks, with its rank.
+        self.answers: list[tuple[int, Policy]] = [(0, policy)] if policy else []
+        self._pending = list(pending)
+        self._lock = threading.RLock()
         self._warned_uncompiled: set[str] = set()
 
+    def _load(self, plugins: Iterable[_Plugin]) -> None:
+        for plugin in list(plugins):
+            if plugin in self._pending:
+                self._pending.remove(plugin)
+                plugin.load(self)
+
+    def load_all(self) -> None:
+        """Load every plugin still pending."""
+        if self._pending:
+            with self._lock:
+                self._load(self._pending)
+
+    def _find(self, name: str) -> RegisteredCodec | None:
+        """The codec `name`, loading its built-in plugin, or else every plugin, if need be."""
+        if name not in self._codecs and self._pending:
+            with self._lock:
+                self._load(plugin for plugin in self._pending
+                           if plugin.builtin and plugin.name == name)
+                if name not in self._codecs:
+                    self._load(self._pending)
+        return self._codecs.get(name)
+
+    def add(self, found: RegisteredCodec) -> None:
+        """Register a codec; of two with one name, the plugin ranked first wins, the other is
+        reported."""
+        first = self._codecs.get(found.codec.name)
+        if first is not None:
+            if first.rank > found.rank:
+                first, found = found, first
+                self._codecs[first.codec.name] = first
+            _warn(f"plugin {found.plugin!r} ({found.distribution}) registers codec "
+                  f"{found.codec.name!r}, already provided by plugin {first.plugin!r} "
+                  f"({first.distribution}); ignored")
+            return
+        self._codecs[found.codec.name] = found
+
     def __contains__(self, name: str) -> bool:
-        return name in self._codecs
+        return self._find(name) is not None
 
     def __iter__(self) -> Iterator[RegisteredCodec]:
-        return iter(self._codecs.values())
+        self.load_all()
+        return iter(sorted(self._codecs.values(), key=lambda found: found.rank))
 
     def names(self) -> list[str]:
-        return list(self._codecs)
+        return [found.codec.name for found in self]
 
     def get(self, name: str) -> RegisteredCodec:
-        try:
-            return self._codecs[name]
-        except KeyError:
-            available = ", ".join(self._codecs) or "none"
-            raise UsageError(f"unknown codec {name!r} (available: {available})") from None
+        found = self._find(name)
+        if found is None:
+            available = ", ".join(self.names()) or "none"
+            raise UsageError(f"unknown codec {name!r} (available: {available})")
+        return found
 
     def create(self, spec: str) -> Codec:
         """Build a codec from command-line syntax, `name` or `name:key=value,...`."""
@@ -100,7 +171,7 @@ class Registry:
     def require(self, name: str, version: int) -> RegisteredCodec:
         """The installed codec that reads payload `version` of codec `name`, or
         MissingCodecError saying what to install."""
-        found = self._codecs.get(name)
+        found = self._find(name)
         if found is None:
             raise MissingCodecError(
                 f"the archive needs codec {name!r}, which is not installed "
@@ -141,6 +212,31 @@ class Registry:
             )
         return codec(**options)
 
+    @property
+    def policy(self) -> Policy:
+        """The plugins' answers to the policy hooks, joined in their loading order."""
+        self.load_all()
+        auto: dict[str, tuple[str, ...]] = {}
+        metadata: tuple[str, ...] = ()
+        for _, answer in sorted(self.answers, key=lambda item: item[0]):
+            for group, specs in answer.auto.items():
+                auto[group] = auto.get(group, ()) + tuple(specs)
+            metadata += tuple(answer.metadata)
+        return Policy(auto, metadata)
+
+    def auto_candidates(self, group: str) -> list[str]:
+        """The codec specs the plugins give `auto` for a block of kind `group` whose codec is
+        installed ([] when there is none: `auto` then tries every installed codec)."""
+        return [spec for spec in self.policy.auto.get(group, ())
+                if parse_codec_spec(spec)[0] in self._codecs]
+
+    def metadata_codecs(self) -> list[str]:
+        """The codecs that compress tables and the index: those pyarc's own plugins name, and
+        only pyarc's own codecs, so that listing an archive never needs a third-party plugin
+        ([] when there is none: the tables are stored)."""
+        return [name for name in self.policy.metadata
+                if name in self._codecs and self._codecs[name].builtin]
+
 
 def _warn(message: str) -> None:
     """One warning line, even when a plugin's exception text spans several; in strict mode,
@@ -151,14 +247,18 @@ def _warn(message: str) -> None:
     warnings.warn(message, PluginWarning, stacklevel=3)
 
 
-def _disabled(entry_point: importlib.metadata.EntryPoint, label: str) -> bool:
+def _is_builtin(label: str) -> bool:
+    return label.split(" ")[0] == BUILTIN_DISTRIBUTION
+
+
+def _disabled(entry_point: EntryPointLike, label: str) -> bool:
     """Whether DISABLE_VARIABLE names this plugin, or all third-party ones and it is one."""
     names = {name.strip() for name in os.environ.get(DISABLE_VARIABLE, "").split(",")}
-    third_party = label.split(" ")[0] != BUILTIN_DISTRIBUTION
-    return entry_point.name in names or (THIRD_PARTY in names and third_party)
+    return entry_point.name in names or (THIRD_PARTY in names and not _is_builtin(label))
 
 
-def _distribution_label(entry_point: importlib.metadata.EntryPoint) -> str:
+def _distribution_label(entry_point: EntryPointLike) -> str:
+    """"name version" of the distribution that declares the entry point ("unknown": none)."""
     dist = getattr(entry_point, "dist", None)
     if dist is None:
         return "unknown"
@@ -190,60 +290,116 @@ def _check_codec_class(candidate: Any) -> type[Codec]:
     return candidate
 
 
-def load_registry(
-    entry_points: Iterable[importlib.metadata.EntryPoint] | None = None,
-) -> Registry:
-    """Load every plugin of the `pyarc.codecs` group (or the given entry points)."""
-    if entry_points is None:
-        entry_points = importlib.metadata.entry_points(group=hookspecs.ENTRY_POINT_GROUP)
-    # Built-ins first, so that a third-party plugin cannot shadow them; then a stable order.
-    ordered = sorted(
-        entry_points,
-        key=lambda ep: (not _distribution_label(ep).startswith(BUILTIN_DISTRIBUTION + " "),
-                        _distribution_label(ep), ep.name),
-    )
-    manager = pluggy.PluginManager(hookspecs.PROJECT)
-    manager.add_hookspecs(hookspecs)
-    codecs: dict[str, RegisteredCodec] = {}
+@dataclass(eq=False)
+class _Plugin:
+    """One entry point, to be loaded into a registry once."""
 
-    for entry_point in ordered:
-        label = _distribution_label(entry_point)
-        if _disabled(entry_point, label):
-            continue
-        where = f"plugin {entry_point.name!r} ({label})"
+    entry_point: EntryPointLike
+    label: str
+    rank: int
+    manager: pluggy.PluginManager
+
+    @property
+    def name(self) -> str:
+        return self.entry_point.name
+
+    @property
+    def builtin(self) -> bool:
+        return _is_builtin(self.label)
+
+    def load(self, registry: Registry) -> None:
+        """Import the plugin and call its hooks: its codecs and policy join `registry`."""
+        where = f"plugin {self.name!r} ({self.label})"
         try:
-            module = entry_point.load()
-            manager.register(module, name=entry_point.name)
+            module = self.entry_point.load()
+            self.manager.register(module, name=self.name)
         except Exception as error:  # an isolated plugin: report it and carry on
             _warn(f"{where} failed to load: {type(error).__name__}: {error}")
-            continue
+            return
 
-        def register(candidate: Any, *, _where: str = where, _ep: Any = entry_point,
-                     _label: str = label) -> None:
+        def register(candidate: Any) -> None:
             try:
                 codec = _check_codec_class(candidate)
             except Exception as error:
-                _warn(f"{_where} registered an invalid codec: {error}")
+                _warn(f"{where} registered an invalid codec: {error}")
                 return
-            if codec.name in codecs:
-                first = codecs[codec.name]
-                _warn(f"{_where} registers codec {codec.name!r}, already provided by "
-                      f"plugin {first.plugin!r} ({first.distribution}); ignored")
-                return
-            codecs[codec.name] = RegisteredCodec(codec, _ep.name, _label)
+            registry.add(RegisteredCodec(codec, self.name, self.label, self.rank))
 
-        for implementation in manager.hook.register_codecs.get_hookimpls():
-            if implementation.plugin_name != entry_point.name:
+        self._call(where, "registering codecs", "register_codecs", register=register)
+        auto = self._call(where, "giving auto's candidates", "auto_candidates")
+        # Only pyarc's own plugins choose the metadata codecs (see Registry.metadata_codecs).
+        metadata = (self._call(where, "naming the metadata codecs", "metadata_codecs")
+                    if self.builtin else [])
+        if auto or metadata:
+            try:
+                registry.answers.append((self.rank, _policy(auto, metadata)))
+            except (TypeError, UsageError) as error:
+                _warn(f"{where} gave an invalid policy: {error}")
+
+    def _call(self, where: str, doing: str, hook: str, **arguments: Any) -> list[Any]:
+        """The answers of this plugin's implementations of `hook` (one that raises: none)."""
+        answers = []
+        for implementation in getattr(self.manager.hook, hook).get_hookimpls():
+            if implementation.plugin_name != self.name:
                 continue
             try:
-                implementation.function(register=register)
+                answers.append(implementation.function(**arguments))
             except Exception as error:
-                _warn(f"{where} failed while registering codecs: "
-                      f"{type(error).__name__}: {error}")
-    return Registry(codecs)
+                _warn(f"{where} failed while {doing}: {type(error).__name__}: {error}")
+        return answers
+
+
+def _specs(value: Any, what: str) -> tuple[str, ...]:
+    """A list of codec specs, checked: TypeError, or UsageError for a spec that does not
+    parse."""
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise TypeError(f"{what} must be a list of codec specs, not {value!r}")
+    for spec in value:
+        if not isinstance(spec, str):
+            raise TypeError(f"{what}: {spec!r} is not a codec spec")
+        parse_codec_spec(spec)
+    return tuple(value)
+
+
+def _policy(auto: list[Any], metadata: list[Any]) -> Policy:
+    """One plugin's answers to auto_candidates and metadata_codecs, checked."""
+    groups: dict[str, tuple[str, ...]] = {}
+    for answer in auto:
+        if not isinstance(answer, Mapping):
+            raise TypeError(f"auto_candidates must return a mapping, not {answer!r}")
+        for group, specs in answer.items():
+            groups[str(group)] = groups.get(str(group), ()) + _specs(specs, f"group {group!r}")
+    names = tuple(name for answer in metadata for name in _specs(answer, "metadata_codecs"))
+    return Policy(groups, names)
+
+
+def installed_entry_points(group: str = hookspecs.ENTRY_POINT_GROUP) -> list[EntryPointLike]:
+    """The entry points of `group` of the installed distributions."""
+    import importlib.metadata
+
+    return list(importlib.metadata.entry_points(group=group))
+
+
+def load_registry(entry_points: Iterable[EntryPointLike] | None = None, *,
+                  lazy: bool = False) -> Registry:
+    """A registry of every plugin of the `pyarc.codecs` group (or of the given entry points),
+    loaded now, or each when it is first needed (`lazy`: see the module's docstring)."""
+    labelled = [(entry_point, _distribution_label(entry_point)) for entry_point
+                in (installed_entry_points() if entry_points is None else entry_points)]
+    # Built-ins first, so that a third-party plugin cannot shadow them; then a stable order.
+    labelled.sort(key=lambda item: (not _is_builtin(item[1]), item[1], item[0].name))
+    manager = pluggy.PluginManager(hookspecs.PROJECT)
+    manager.add_hookspecs(hookspecs)
+    registry = Registry({}, pending=[
+        _Plugin(entry_point, label, rank, manager)
+        for rank, (entry_point, label) in enumerate(labelled, start=1)
+        if not _disabled(entry_point, label)])
+    if not lazy:
+        registry.load_all()
+    return registry
 
 
 @functools.cache
 def registry() -> Registry:
-    """The process-wide registry, loaded on first use."""
-    return load_registry()
+    """The process-wide registry: each plugin loaded when first needed."""
+    return load_registry(lazy=True)

@@ -1,6 +1,6 @@
 """`make bench`: `pyarc bench` on the Calgary corpus, and the figures of the core and of lz77.
 
-1. `pyarc bench`'s measurement (archiver/benchmark.py) of every pyarc codec (and each value of a
+1. `pyarc bench`'s measurement (archiver/lab/) of every pyarc codec (and each value of a
    small option, such as arithmetic's order), `auto`, `auto-sample`, Python's zlib, bz2 and
    lzma, zstandard and brotli, and the gzip, bzip2, xz, zstd and 7z executables found on PATH:
    size, bits per byte, compress and decompress MB/s and those speeds as ratios to zlib level 6
@@ -25,24 +25,32 @@ from __future__ import annotations
 
 import json
 import lzma
-import math
 import os
 import random
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 import zlib
-from collections import Counter
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
 import archiver
-from archiver import benchmark
 from archiver.api import read_index
 from archiver.errors import PyarcError
+from archiver.lab.entropy import order0
+from archiver.lab.measure import BenchReport, best_of, run, steps
+from archiver.lab.methods import (
+    AUTO_MODES,
+    PYARC_CODEC,
+    Method,
+    pyarc_method,
+    python_method,
+    select_methods,
+    standard_candidates,
+)
+from archiver.lab.report import executables_line, markdown, plot
 from archiver.plugins import registry
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -76,19 +84,10 @@ def load_data() -> tuple[str, dict[str, bytes]]:
 
 def best_time(function: Callable[[], object]) -> float:
     """Fastest of REPEATS runs: the least disturbed by other load on the machine."""
-    times = []
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    return best_of(REPEATS, function)[1]
 
 
-Pack = Callable[[bytes], bytes]
-Unpack = Callable[[bytes, int], bytes]  # (packed, original size) -> data
-
-
-def bench_methods() -> list[benchmark.Method]:
+def bench_methods() -> list[Method]:
     """`pyarc bench`'s default methods, with every setting of codec_variants() after its codec."""
     variants = codec_variants()
     names = []
@@ -97,10 +96,10 @@ def bench_methods() -> list[benchmark.Method]:
         default = registry().create(name).spec
         names += [spec for spec in variants if spec.partition(":")[0] == name and ":" in spec
                   and registry().create(spec).spec != default]
-    names += benchmark.AUTO_MODES
-    names += [candidate.name for candidate in benchmark.standard_candidates()
+    names += AUTO_MODES
+    names += [candidate.name for candidate in standard_candidates()
               if candidate.unavailable is None]
-    return benchmark.select_methods(names)
+    return select_methods(names)
 
 
 def codec_variants() -> list[str]:
@@ -124,21 +123,15 @@ def codec_variants() -> list[str]:
     return specs
 
 
-def order0_entropy(data: bytes) -> float:
-    """n * H0 / 8: the bytes an ideal order-0 code needs (the bound for huffman, arithmetic:0)."""
-    n = len(data)
-    return -sum(c * math.log2(c / n) for c in Counter(data).values()) / 8
-
-
-def per_file_table(report: benchmark.BenchReport) -> list[str]:
+def per_file_table(report: BenchReport) -> list[str]:
     """Bits per byte of each pyarc codec setting on each file (from the bench's results), next
     to the order-0 entropy H0 and the entropy estimate."""
     specs = [result.method for result in report.total.results
-             if result.kind == benchmark.PYARC_CODEC]
+             if result.kind == PYARC_CODEC]
     lines = ["| file | bytes | H0 | estimate | " + " | ".join(specs) + " |",
              "|---|---:|---:|---:|" + "---:|" * len(specs)]
     for item, original in zip(report.files, DATA.values(), strict=True):
-        bound = 8 * order0_entropy(original) / len(original)
+        bound = order0(original)
         found = {result.method: result for result in item.results}
         cells = [f"{found[spec].bpc:.3f}" if found[spec].ok else "failed" for spec in specs]
         lines.append(f"| {item.name} | {item.size:,} | {bound:.3f} | "
@@ -148,35 +141,23 @@ def per_file_table(report: benchmark.BenchReport) -> list[str]:
 
 def curve_table(data: dict[str, bytes]) -> list[str]:
     """Size against speed over every level: lz77 1-9 (Huffman-coded tokens to 7, range coded
-    at 8 and 9, and each level with the other coder) next to zlib 1-9 and lzma presets 0-9."""
-    total = sum(map(len, data.values()))
-    rows: list[tuple[str, Pack, Unpack]] = []
-    for level in range(1, 10):
-        for coder in ("auto", "range" if level < 8 else "huffman"):
-            spec = f"lz77:level={level}" + (f",coder={coder}" if coder != "auto" else "")
-            codec = registry().create(spec)
-            rows.append((f"pyarc {spec}", codec.encode, codec.decode))
-    for level in range(1, 10):
-        rows.append((f"zlib-{level}", partial(zlib.compress, level=level),
-                     lambda p, n: zlib.decompress(p)))
-    for preset in range(10):
-        rows.append((f"lzma-{preset}", partial(lzma.compress, preset=preset),
-                     lambda p, n: lzma.decompress(p)))
-    base_pack = base_unpack = 0.0
-    for original in data.values():  # zlib-6, the yardstick of the other tables
-        packed = zlib.compress(original, 6)
-        base_pack += best_time(partial(zlib.compress, original, 6))
-        base_unpack += best_time(partial(zlib.decompress, packed))
+    at 8 and 9, and each level with the other coder) next to zlib 1-9 and lzma presets 0-9,
+    measured as `pyarc bench` measures (round trips checked, speeds as ratios to zlib-6)."""
+    curve = [pyarc_method(f"lz77:level={level}" + (f",coder={coder}" if coder != "auto" else ""))
+             for level in range(1, 10) for coder in ("auto", "range" if level < 8 else "huffman")]
+    curve += [python_method(f"zlib-{level}", partial(zlib.compress, level=level),
+                            zlib.decompress) for level in range(1, 10)]
+    curve += [python_method(f"lzma-{preset}", partial(lzma.compress, preset=preset),
+                            lzma.decompress) for preset in range(10)]
+    report = run(list(data.items()), curve, REPEATS, entropy=False)
     lines = ["| method | bpc | compress ÷ zlib-6 | decompress ÷ zlib-6 |", "|---|---:|---:|---:|"]
-    for name, pack, unpack in rows:
-        size = pack_time = unpack_time = 0.0
-        for original in data.values():
-            packed = pack(original)
-            size += len(packed)
-            pack_time += best_time(partial(pack, original))
-            unpack_time += best_time(partial(unpack, packed, len(original)))
-        lines.append(f"| {name} | {8 * size / total:.3f} | {base_pack / pack_time:.2f} | "
-                     f"{base_unpack / unpack_time:.2f} |")
+    for result in report.total.results:
+        name = f"pyarc {result.method}" if result.kind == PYARC_CODEC else result.method
+        if not result.ok:
+            lines.append(f"| {name} | failed ({result.error}) | - | - |")
+            continue
+        lines.append(f"| {name} | {result.bpc:.3f} | {result.compress_vs_reference:.2f} | "
+                     f"{result.decompress_vs_reference:.2f} |")
     return lines
 
 
@@ -240,7 +221,7 @@ def main() -> None:
     label, data = load_data()
     DATA.update(data)
     methods = bench_methods()
-    total = benchmark.steps(len(data), len(methods))
+    total = steps(len(data), len(methods))
     done = 0
 
     def step(what: str) -> None:
@@ -248,15 +229,15 @@ def main() -> None:
         done += 1
         print(f"\r[{done}/{total}] {what:<60}", end="", file=sys.stderr, flush=True)
 
-    report = benchmark.run(list(data.items()), methods, REPEATS, step)
+    report = run(list(data.items()), methods, REPEATS, step)
     print(file=sys.stderr)
     out = [f"# pyarc bench — {label}, {sum(map(len, data.values())):,} bytes", "",
            f"Best of {REPEATS} run{'s' if REPEATS != 1 else ''}, one thread, "
            f"Python {sys.version.split()[0]}, {os.cpu_count()} cores. "
-           f"{benchmark.executables_line(report)}.", "",
+           f"{executables_line(report)}.", "",
            "## Codecs and archivers (`pyarc bench`)", "", "![size against speed](bench.png)",
            ""]
-    out += benchmark.markdown(report).splitlines()
+    out += markdown(report).splitlines()
     out += ["", "## Bits per byte, per file (codec payloads)", ""]
     out += per_file_table(report)
     out += ["", "## Size and speed over every level", ""]
@@ -276,8 +257,8 @@ def main() -> None:
     (build / "bench.json").write_text(json.dumps(results, indent=1) + "\n")
     written = ["build/bench.md", "build/bench.json"]
     try:
-        benchmark.plot(report, build / "bench.png", f"pyarc bench — {label}: bits per byte "
-                       f"against speed, best of {REPEATS}")
+        plot(report, build / "bench.png", f"pyarc bench — {label}: bits per byte "
+             f"against speed, best of {REPEATS}")
         written.append("build/bench.png")
     except PyarcError as error:  # matplotlib missing: the tables are still worth having
         print(f"no chart: {error}", file=sys.stderr)

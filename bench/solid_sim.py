@@ -12,18 +12,19 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import archiver
 from archiver import grouping
 from archiver.format import DEFAULT_BLOCK_SIZE
+from archiver.plugins import registry
 
 MiB = 1 << 20
 #: The solid size and per-group candidates of the simulation, unless a run says otherwise.
 SOLID_SIZE = DEFAULT_BLOCK_SIZE
-CANDIDATES = grouping.CODECS
+CANDIDATES = registry().policy.auto
 
 OrderKey = Callable[[str, str], tuple]
 
@@ -77,7 +78,7 @@ def index_estimate(root: Path) -> int:
 
 
 def simulate(root: Path, solid_size: int = SOLID_SIZE,
-             candidates: dict[str, Sequence[str]] | None = None,
+             candidates: Mapping[str, Sequence[str]] | None = None,
              order: OrderKey = grouping.data_order, jobs: int = 0) -> SimResult:
     """Pack `root` as a solid archive would; sizes in bytes, the time is all of it."""
     candidates = candidates or CANDIDATES
@@ -98,7 +99,8 @@ def simulate(root: Path, solid_size: int = SOLID_SIZE,
         data = b"".join(parts)
         if not data:
             continue
-        packed = archiver.compress(data, "auto", auto_codecs=list(candidates[group]),
+        suited = list(candidates.get(group, ())) or None
+        packed = archiver.compress(data, "auto", auto_codecs=suited,
                                    block_size=min(solid_size, max(len(data), 1 << 10)),
                                    jobs=jobs)
         result.groups[group] = (len(data), len(packed))

@@ -6,6 +6,7 @@ It drops *after* importing pyarc, its plugins and what they import: the interpre
 live where an unprivileged user cannot read (/root/.pyenv), so nothing may be imported later.
 """
 
+import importlib.metadata  # noqa: F401 (pydantic's plugin loader imports it lazily)
 import os
 import sys
 
@@ -14,9 +15,13 @@ import typer._adapters  # noqa: F401 (imported lazily to convert arguments: pyda
 import typer.rich_utils  # noqa: F401 (help and error messages import it lazily)
 
 import archiver.cli
+import archiver.extract  # noqa: F401 (this and the next three: archiver.api imports them lazily)
+import archiver.salvage  # noqa: F401
+import archiver.sources  # noqa: F401
+import archiver.writer  # noqa: F401
 from archiver.plugins import registry
 
-registry()  # imports every codec plugin and its kernels
+registry().load_all()  # imports every codec plugin and its kernels
 uid, umask, *args = sys.argv[1:]
 os.umask(int(umask, 8))
 if int(uid) != os.geteuid():

@@ -16,8 +16,10 @@ from pathlib import Path
 import pytest
 from conftest import RunCli, assert_one_error_line
 
-from archiver import benchmark
 from archiver.errors import PyarcError, UsageError
+from archiver.lab import measure as lab_measure
+from archiver.lab import methods as lab_methods
+from archiver.lab import report as lab_report
 from archiver.plugins import registry
 
 STANDARD = ("zlib-6", "zlib-9", "bz2-9", "lzma-9e")
@@ -50,7 +52,7 @@ def test_table_names_every_method_and_marks_a_best(inputs: Path, run_cli: RunCli
     text = out.decode()
     for name in method_names():
         assert name in text, name
-    assert benchmark.BEST_MARK in text
+    assert lab_report.BEST_MARK in text
     assert "best ÷ estimate" in text
     assert "Executables on PATH" in text
     assert "FAILED" not in text
@@ -93,7 +95,7 @@ def test_csv_parses_with_a_row_per_file_and_method(inputs: Path, run_cli: RunCli
     assert [(row["file"], row["method"]) for row in rows] == [
         (file, method) for file in (str(inputs / "text.txt"), str(inputs / "random.bin"))
         for method in ("huffman", "auto", "zlib-6", "bz2-9")]
-    assert set(rows[0]) == set(benchmark.CSV_FIELDS)
+    assert set(rows[0]) == set(lab_report.CSV_FIELDS)
     for row in rows:
         assert row["round_trip"] == "True"
         assert int(row["size"]) > 0 and float(row["bpc"]) > 0 and float(row["ratio"]) > 0
@@ -113,8 +115,8 @@ def test_markdown_is_a_table(inputs: Path, run_cli: RunCli) -> None:
             break
         body.append(line)
     assert [line.split(" | ")[0].strip("|* ") for line in body] == [
-        method.name for method in benchmark.default_methods(external=False)]
-    assert all(line.count("|") == len(benchmark.COLUMNS) + 1 for line in body)
+        method.name for method in lab_methods.default_methods(external=False)]
+    assert all(line.count("|") == len(lab_report.COLUMNS) + 1 for line in body)
     assert sum("★ best" in line for line in body) == 1
     assert any(line.startswith("| file | bytes | estimate bpc |") for line in lines)
     assert any(line.startswith("| data/text.txt |") for line in lines)
@@ -210,7 +212,7 @@ def test_missing_executable_is_skipped_silently(inputs: Path, tmp_path: Path,
     code, out, err = run_cli("bench", "--json", inputs / "text.txt", env=env)
     assert code == 0, err
     report = json.loads(out)
-    assert not any(r["kind"] == benchmark.EXECUTABLE for r in report["files"][0]["results"])
+    assert not any(r["kind"] == lab_methods.EXECUTABLE for r in report["files"][0]["results"])
     assert all(where is None for where in report["executables"].values())
     code, out, err = run_cli("bench", "--codecs", "xz-9e", inputs / "text.txt", env=env)
     assert code == 1
@@ -224,23 +226,23 @@ def test_a_method_that_fails_is_reported_not_dropped(tmp_path: Path) -> None:
     def crashing(data: bytes) -> bytes:
         raise RuntimeError("boom")
 
-    methods = [benchmark.Method("liar", "test", lambda d: bytes(d), broken_decompress),
-               benchmark.Method("crash", "test", crashing, broken_decompress),
-               *benchmark.select_methods(["zlib-6"])]
-    report = benchmark.run([("a", b"abc" * 100), ("b", b"xyz" * 50)], methods, entropy=False)
+    methods = [lab_methods.Method("liar", "test", lambda d: bytes(d), broken_decompress),
+               lab_methods.Method("crash", "test", crashing, broken_decompress),
+               *lab_methods.select_methods(["zlib-6"])]
+    report = lab_measure.run([("a", b"abc" * 100), ("b", b"xyz" * 50)], methods, entropy=False)
     for item in [*report.files, report.total]:
         liar, crash, zlib6 = item.results
         assert not liar.ok and not crash.ok and zlib6.ok and zlib6.best
     assert report.files[0].results[0].error == "decompressed data differs from the original"
     assert report.files[0].results[1].error == "RuntimeError: boom"
     assert report.total.results[0].error == "failed on 2 of 2 files"
-    text = benchmark.markdown(report)
+    text = lab_report.markdown(report)
     assert "| liar | test | 300 |" not in text  # the totals: no size for a failed method
     assert "| liar | test | - |" in text and "FAILED (failed on 2 of 2 files)" in text
     assert "| a | 300 | - | failed | failed | **0.400** |" in text
-    one = benchmark.run([("a", b"abc" * 100)], methods, entropy=False)
-    assert "| crash | test | - |" in benchmark.markdown(one)
-    assert "FAILED (RuntimeError: boom)" in benchmark.markdown(one)
+    one = lab_measure.run([("a", b"abc" * 100)], methods, entropy=False)
+    assert "| crash | test | - |" in lab_report.markdown(one)
+    assert "FAILED (RuntimeError: boom)" in lab_report.markdown(one)
     assert json.loads(json.dumps(report.as_dict()))["total"]["best"] == "zlib-6"
 
 
@@ -264,24 +266,24 @@ def test_seven_zip_through_temporary_files(inputs: Path, tmp_path: Path,
 
 
 def test_split_names() -> None:
-    assert benchmark.split_names(["lz77:level=9,window=22,zlib-6", " auto ,", "bz2-9"]) == [
+    assert lab_methods.split_names(["lz77:level=9,window=22,zlib-6", " auto ,", "bz2-9"]) == [
         "lz77:level=9,window=22", "zlib-6", "auto", "bz2-9"]
 
 
 def test_select_methods_errors() -> None:
     with pytest.raises(UsageError, match="given twice"):
-        benchmark.select_methods(["zlib-6", "zlib-6"])
+        lab_methods.select_methods(["zlib-6", "zlib-6"])
     with pytest.raises(UsageError, match="unknown method 'zlib'"):
-        benchmark.select_methods(["zlib"])
+        lab_methods.select_methods(["zlib"])
     with pytest.raises(PyarcError):
-        benchmark.read_inputs(["/nonexistent/pyarc/bench"])
+        lab_measure.read_inputs(["/nonexistent/pyarc/bench"])
 
 
 def test_help_and_readme_name_every_standard_method(run_cli: RunCli) -> None:
     code, out, err = run_cli("bench", "--help", env={"COLUMNS": "200"})
     assert code == 0, err
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    for candidate in benchmark.standard_candidates():
+    for candidate in lab_methods.standard_candidates():
         assert candidate.name in out.decode(), candidate.name
         assert f"`{candidate.name}`" in readme, candidate.name
     assert "pyarc[plot]" in out.decode() and "pyarc[plot]" in readme

@@ -647,18 +647,54 @@ def test_unpack_of_a_stream_that_is_no_archive_creates_nothing(tmp_path: Path,
     assert not (tmp_path / "out").exists()
 
 
+#: What the reading commands must not import, and why: each costs a noticeable share of
+#: start-up, and none is needed to read an archive.
+NOT_FOR_READING = {
+    "numpy": "entropy, bench, bwt's suffix sorter",
+    "matplotlib": "bench --plot",
+    "pydantic": "typer's value checks, of values that need none",
+    "pathspec": "pack --exclude, the patterns of unpack (which imports it)",
+    "archiver.lab": "entropy and bench only",
+    "archiver.writer": "pack only",
+    "archiver.sources": "pack only",
+    "pyarc_plugins.ppm": "a codec the archive does not use",
+}
+
+
 @pytest.mark.parametrize("command", ["list", "unpack", "test", "info"])
 def test_reading_commands_start_without_numpy(command: str, tmp_path: Path) -> None:
     """numpy (entropy, bench, and the suffix sorter of bwt's encoder) costs a tenth of a
-    second to import: commands that only read an archive do without it."""
+    second to import: commands that only read an archive do without it, and without the
+    other heavy modules of NOT_FOR_READING (`list` without rich too: it prints plain text)."""
     (tmp_path / "a.txt").write_bytes(b"numpy-free " * 500)
     archive = tmp_path / "a.pyarc"
     archiver.pack([tmp_path / "a.txt"], archive, codec="bwt")
     args = [command, str(archive)] + (["-C", str(tmp_path / "out")] if command == "unpack"
                                      else [])
+    heavy = [name for name in NOT_FOR_READING if name != "pathspec" or command != "unpack"]
+    heavy += ["rich"] if command == "list" else []
     probe = ("import sys\nfrom archiver.cli import main\n"
              f"sys.argv = ['pyarc', *{args!r}]\n"
              "try:\n    main()\nexcept SystemExit as done:\n    assert not done.code, done\n"
-             "assert 'numpy' not in sys.modules, 'numpy was imported'\n")
+             f"heavy = {heavy!r}\n"
+             "imported = [name for name in heavy if name in sys.modules]\n"
+             "assert not imported, f'imported: {imported}'\n")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_core_does_not_import_the_laboratory() -> None:
+    """archiver/lab/ is imported by the CLI's entropy and bench commands only, inside them."""
+    import ast
+
+    root = Path(archiver.__file__).parent
+    for path in root.rglob("*.py"):
+        if path.parent.name == "lab":
+            continue
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = ([alias.name for alias in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+            if any(name.startswith("archiver.lab") for name in names):
+                assert path.name == "cli.py", f"{path} imports the laboratory"
+                assert node.col_offset > 0, f"{path} imports the laboratory at module level"

@@ -39,14 +39,10 @@ from pure_kernels import pure
 import archiver
 from archiver import Codec, CodecError, UsageError
 from pyarc_plugins.arithmetic import ArithmeticCodec
-from pyarc_plugins.huffman import (
-    MAX_CODE_LENGTH,
-    HuffmanCodec,
-    code_table_kernel,
-    package_merge_kernel,
-)
-from pyarc_plugins.huffman.code_table_kernel import canonical_codes
-from pyarc_plugins.huffman.package_merge_kernel import code_lengths
+from pyarc_plugins.coding import package_merge_kernel, prefix_code_kernel
+from pyarc_plugins.coding.package_merge_kernel import code_lengths
+from pyarc_plugins.coding.prefix_code_kernel import canonical_codes
+from pyarc_plugins.huffman import MAX_CODE_LENGTH, HuffmanCodec
 
 ARITHMETIC_KERNEL = "pyarc_plugins.arithmetic.arithmetic_kernel"
 
@@ -777,8 +773,8 @@ def test_code_construction_compiled_matches_pure() -> None:
     """package-merge and canonical codes: compiled and pure versions give the same results."""
     merge = (compiled_kernel(package_merge_kernel.__name__),
              pure_kernel(package_merge_kernel.__name__))
-    table = (compiled_kernel(code_table_kernel.__name__),
-             pure_kernel(code_table_kernel.__name__))
+    table = (compiled_kernel(prefix_code_kernel.__name__),
+             pure_kernel(prefix_code_kernel.__name__))
     rng = random.Random(4242)
     for _ in range(60):
         counts = random_counts(rng)
@@ -843,16 +839,16 @@ def use_kernels(monkeypatch: pytest.MonkeyPatch, package: ModuleType, variant: s
 def test_huffman_codec_compiled_matches_pure(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
     """The Huffman codec gives the same payload with the compiled and the pure kernels, and the
     pure variant decodes it."""
+    import pyarc_plugins.coding.prefix_code_sections as sections_module
     import pyarc_plugins.huffman as huffman_module
-    import pyarc_plugins.huffman.static_code as static_code_module
 
     require_compiled(HuffmanCodec)
     data = AGREEMENT_INPUTS[name]
-    for module in (huffman_module, static_code_module):
+    for module in (huffman_module, sections_module):
         use_kernels(monkeypatch, module, "compiled")
     payload = HuffmanCodec().encode(data)
     assert HuffmanCodec().decode(payload, len(data)) == data
-    for module in (huffman_module, static_code_module):
+    for module in (huffman_module, sections_module):
         use_kernels(monkeypatch, module, "pure")
     assert HuffmanCodec().encode(data) == payload
     assert HuffmanCodec().decode(payload, len(data)) == data
@@ -877,11 +873,11 @@ def test_arithmetic_codec_compiled_matches_pure(monkeypatch: pytest.MonkeyPatch,
 def test_pure_kernels_reject_garbage_like_compiled(monkeypatch: pytest.MonkeyPatch) -> None:
     """With the pure kernels the codecs still raise CodecError on a truncated payload."""
     import pyarc_plugins.arithmetic as arithmetic_module
+    import pyarc_plugins.coding.prefix_code_sections as sections_module
     import pyarc_plugins.huffman as huffman_module
-    import pyarc_plugins.huffman.static_code as static_code_module
 
     use_kernels(monkeypatch, huffman_module, "pure")
-    use_kernels(monkeypatch, static_code_module, "pure")
+    use_kernels(monkeypatch, sections_module, "pure")
     use_kernels(monkeypatch, arithmetic_module, "pure")
     for codec in (HuffmanCodec(), ArithmeticCodec(order=0)):
         payload = codec.encode(TEXT)

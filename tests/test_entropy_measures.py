@@ -1,4 +1,4 @@
-"""`pyarc entropy` and archiver/entropy.py: each measure against values worked out by hand on
+"""`pyarc entropy` and archiver/lab/entropy.py: each measure against values worked out by hand on
 small inputs, random data judged incompressible, and the command's output and errors."""
 
 from __future__ import annotations
@@ -12,7 +12,13 @@ import numpy as np
 import pytest
 from conftest import RunCli, assert_one_error_line, corpus_file
 
-from archiver.entropy import adaptive_code_length, empirical_entropy, estimate
+from archiver.lab.entropy import (
+    DEFAULT_ORDER,
+    MAX_ORDER,
+    adaptive_code_length,
+    empirical_entropy,
+    estimate,
+)
 
 
 def symbols(data: bytes) -> np.ndarray:
@@ -115,6 +121,18 @@ def test_cli_errors(tmp_path: Path, run_cli: RunCli) -> None:
     code, _, err = run_cli("entropy", "-k", "9", tmp_path / "f")
     assert code == 2
     assert "max-order" in assert_one_error_line(err)
+
+
+def test_cli_states_the_orders_of_the_lab() -> None:
+    """The CLI declares --max-order without importing the laboratory: its default and the bound
+    in its help are those of archiver.lab.entropy."""
+    import inspect
+
+    import archiver.cli
+
+    option = inspect.signature(archiver.cli.entropy).parameters["max_order"]
+    assert option.default == DEFAULT_ORDER
+    assert f"(0 to {MAX_ORDER})" in str(option.annotation)
 
 
 @pytest.mark.corpus

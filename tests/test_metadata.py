@@ -563,7 +563,7 @@ def test_unpack_passes_the_owner_and_xattr_options_to_the_extractor(
         given.append(options)
         return Extractor(dest, **options)
 
-    monkeypatch.setattr(archiver.api, "Extractor", recording)
+    monkeypatch.setattr(archiver.extract, "Extractor", recording)
     salvaging = ["--salvage"] if salvage else []
     code = archiver.cli.main(["unpack", "-q", *salvaging, *argv, str(archive), "-C",
                               str(tmp_path / "out")])
@@ -583,7 +583,7 @@ def test_pack_passes_xattrs_to_the_selection(xattrs: bool, tmp_path: Path,
             super().__init__(*args, **options)
             given.append(self.xattrs)
 
-    monkeypatch.setattr(archiver.api, "Selection", Recording)
+    monkeypatch.setattr(archiver.sources, "Selection", Recording)
     code = archiver.cli.main(["pack", "-q", *(["--xattrs"] if xattrs else []),
                               str(tmp_path / "a.pyarc"), str(tmp_path / "f")])
     assert code == 0 and given == [xattrs]

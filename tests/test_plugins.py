@@ -282,6 +282,52 @@ def test_codecs_without_kernels_do_not_warn() -> None:
         reg.create("xorcodec")
 
 
+# -- the policy hooks -----------------------------------------------------------------------------
+
+
+def builtin_entry_points(*names: str) -> list[importlib.metadata.EntryPoint]:
+    return [e for e in importlib.metadata.entry_points(group=GROUP) if e.name in names]
+
+
+def test_policy_of_pyarcs_own_plugins_and_a_third_party_one() -> None:
+    """pyarc's policy plugin gives auto its candidates and names the metadata codecs; a
+    third-party plugin adds candidates after them (those of codecs not installed are skipped)
+    but cannot choose the metadata codecs."""
+    reg = load(*builtin_entry_points("store", "lz77", "bwt", "rep", "policy"), CODECS,
+               ep("policy_tp", "pt_policy"))
+    assert reg.metadata_codecs() == ["lz77", "bwt"]
+    assert reg.auto_candidates("binary") == ["rep:order=16", "bwt:stage=cm", "lz77:level=8",
+                                             "xorcodec"]
+    assert reg.auto_candidates("text") == ["rep:order=16"]
+    assert reg.auto_candidates("no such group") == []
+
+
+def test_without_the_policy_plugin_auto_tries_everything_and_tables_are_stored() -> None:
+    reg = load(*builtin_entry_points("store", "lz77"))
+    assert reg.metadata_codecs() == []
+    assert reg.auto_candidates("text") == []
+    blob = archiver.compress(DATA, registry=reg)  # still works: tables stored
+    assert archiver.decompress(blob, registry=reg) == DATA
+
+
+def test_a_policy_of_the_wrong_shape_is_one_warning() -> None:
+    reg, message = load_warning(STORE, CODECS, ep("badpolicy", "pt_bad_policy"))
+    assert "badpolicy" in message and "policy" in message
+    assert reg.auto_candidates("binary") == []
+
+
+def test_lazy_registry_is_the_eager_one() -> None:
+    """Loading plugins when first needed gives the same codecs, in the same order, from the
+    same plugins, as loading them all at once (a codec asked for first, here lz77, included)."""
+    lazy = load_registry(lazy=True)
+    lz77 = lazy.get("lz77")
+    eager = load_registry()
+    assert [(f.codec, f.plugin, f.distribution) for f in lazy] == [
+        (f.codec, f.plugin, f.distribution) for f in eager]
+    assert lz77 == lazy.get("lz77")
+    assert lazy.policy == eager.policy
+
+
 # -- the real, installed registry -------------------------------------------------------------
 
 
@@ -296,15 +342,14 @@ def test_default_registry_has_store_from_its_entry_point() -> None:
 def test_cli_codecs_survives_a_broken_installed_plugin(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    real_entry_points = importlib.metadata.entry_points
+    import archiver.plugins
 
-    def with_broken(**selection):  # type: ignore[no-untyped-def]
-        found = list(real_entry_points(**selection))
-        if selection.get("group") == GROUP:
-            found.append(ep("brokenplug", "pt_broken_import"))
-        return found
+    real_entry_points = archiver.plugins.installed_entry_points
 
-    monkeypatch.setattr(importlib.metadata, "entry_points", with_broken)
+    def with_broken(group: str = GROUP) -> list[object]:
+        return [*real_entry_points(group), ep("brokenplug", "pt_broken_import")]
+
+    monkeypatch.setattr(archiver.plugins, "installed_entry_points", with_broken)
     # main() installs its own warnings.showwarning; undo that after the test.
     monkeypatch.setattr(warnings, "showwarning", warnings.showwarning)
     registry.cache_clear()

@@ -184,6 +184,19 @@ def test_compiled_and_pure_agree(monkeypatch: pytest.MonkeyPatch) -> None:
         assert PpmCodec().decode(payload, len(data)) == data
 
 
+def test_shared_tables_match_the_spec() -> None:
+    """The mixer's tables (spec/codecs/coding.md, "Mixer", B = 22) give the spec's check values,
+    and the counters' rates are ppm's 1/(n + 8) (spec/codecs/ppm.md, section 3.4)."""
+    from pyarc_plugins.coding.counters_inline import counter_rates
+    from pyarc_plugins.coding.mixer_inline import squash_table, stretch_table
+
+    squash = squash_table(22)
+    stretch = stretch_table(squash, 22)
+    assert (squash[1], squash[4095], squash[2048]) == (1412, 4192890, 2097152)
+    assert (stretch[2730], stretch[0], stretch[2048]) == (178, -2047, 0)
+    assert list(counter_rates(16, 255)) == [65536 // (n + 8) for n in range(256)]
+
+
 def test_cli_round_trip_and_bad_option(tmp_path: Path, run_cli: RunCli) -> None:
     """`pyarc pack --codec ppm:order=4,memory=16` round-trips a tree; `ppm:order=0` and
     `ppm:memory=big` are usage errors."""

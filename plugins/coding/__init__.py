@@ -5,12 +5,19 @@ compiled where a C compiler exists). Its `.pxd` file declares the C-level interf
 kernel can `cimport` it and call it at C speed:
 
     bitio_kernel          BitWriter / BitReader: bits, most significant first
+    bitio_inline          their write, peek and skip as inline functions
     integer_codes_kernel  Elias gamma and delta codes, zigzag for signed integers
+    prefix_code_kernel    static canonical prefix codes: codes from lengths, the length table,
+                          the decoding table, bulk writing and reading of coded bytes
+    package_merge_kernel  optimal length-limited code lengths
+    prefix_code_sections  a prefix code as a section of a bit stream (huffman, lz77)
     rangecoder_kernel     RangeEncoder / RangeDecoder: frequencies and adaptive binary bits;
                           RangeCoder: either, behind one interface (one coding loop per model)
     rangecoder_inline     the coder's steps as inline functions (code_bit, code_range, ...)
     counters_inline       counters as inline functions over cells the caller owns
     apm_inline            secondary estimation (APM) as inline functions over a caller's table
+    mixer_inline          the logistic mixer (stretch, squash, weights) as inline functions over
+                          arrays the caller owns, and its tables
     frequencies_kernel    AdaptiveFrequencies: counts per context, cumulative via a Fenwick tree
 
 What these write and compute, as far as a payload depends on it, is specified once in

@@ -1,9 +1,6 @@
 # C-level interface of bitio_kernel.py, for kernels that cimport it.
 cimport cython
 
-cpdef list symbol_counts(const unsigned char[:] data, int run_byte=*)
-cpdef decode_table(unsigned char[:] lengths, unsigned int[:] codes, int max_length)
-
 
 cdef class ByteSink:
     cdef object buffer
@@ -19,7 +16,6 @@ cdef class BitWriter(ByteSink):
     cdef unsigned long long acc
     cdef int count
     cpdef void write(self, unsigned long long value, int nbits) noexcept nogil
-    cpdef void write_codes(self, const unsigned char[:] data, unsigned int[:] codes, unsigned char[:] lengths, int run_byte=*)
     cdef void _drain(self) noexcept nogil
     cpdef bytes finish(self)
 
@@ -35,6 +31,5 @@ cdef class BitReader:
     cpdef unsigned long long peek(self, int nbits) noexcept nogil
     cpdef void skip(self, int nbits) noexcept nogil
     cpdef unsigned long long read(self, int nbits) noexcept nogil
-    cpdef bytes read_codes(self, unsigned short[:] table, int max_length, Py_ssize_t size, int run_byte=*)
     cpdef Py_ssize_t bits_consumed(self) noexcept nogil
     cpdef Py_ssize_t overrun_bits(self) noexcept nogil

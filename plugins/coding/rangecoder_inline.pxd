@@ -10,14 +10,13 @@
 # RangeCoder and do the one its direction needs, so that a model writes each decision once:
 # encoding, they code the value given and return it; decoding, they ignore it and return the
 # value decoded.
-# (1 << 24) below is rangecoder_kernel's TOP and 16 its P_BITS: module constants of a .py kernel
-# cannot be cimported.
+# (1 << 24) below is rangecoder_kernel's TOP, 16 its P_BITS, 11 its PROB_BITS and 5 its
+# ADAPT_SHIFT: module constants of a .py kernel cannot be cimported.
 from pyarc_plugins.coding.rangecoder_kernel cimport RangeCoder, RangeDecoder, RangeEncoder
 
 
-cdef inline void encode_bit(RangeEncoder coder, unsigned int p0, unsigned int bit) noexcept nogil:
-    """Code `bit`, of probability of a zero p0 / 2**16 (0 < p0 < 2**16)."""
-    cdef unsigned int bound = (coder.width >> 16) * p0
+cdef inline void _encode_bound(RangeEncoder coder, unsigned int bound, unsigned int bit) noexcept nogil:
+    """Code `bit`, whose zero takes the first `bound` of the coder's width."""
     if bit:
         coder.low += bound
         coder.width -= bound
@@ -27,9 +26,8 @@ cdef inline void encode_bit(RangeEncoder coder, unsigned int p0, unsigned int bi
         coder._normalize()
 
 
-cdef inline unsigned int decode_bit(RangeDecoder coder, unsigned int p0) noexcept nogil:
-    """The bit that encode_bit(coder, p0, bit) coded."""
-    cdef unsigned int bound = (coder.width >> 16) * p0
+cdef inline unsigned int _decode_bound(RangeDecoder coder, unsigned int bound) noexcept nogil:
+    """The bit that _encode_bound(coder, bound, bit) coded."""
     cdef unsigned int bit = 0
     if coder.code < bound:
         coder.width = bound
@@ -42,6 +40,16 @@ cdef inline unsigned int decode_bit(RangeDecoder coder, unsigned int p0) noexcep
     return bit
 
 
+cdef inline void encode_bit(RangeEncoder coder, unsigned int p0, unsigned int bit) noexcept nogil:
+    """Code `bit`, of probability of a zero p0 / 2**16 (0 < p0 < 2**16)."""
+    _encode_bound(coder, (coder.width >> 16) * p0, bit)
+
+
+cdef inline unsigned int decode_bit(RangeDecoder coder, unsigned int p0) noexcept nogil:
+    """The bit that encode_bit(coder, p0, bit) coded."""
+    return _decode_bound(coder, (coder.width >> 16) * p0)
+
+
 cdef inline unsigned int code_bit(RangeCoder coder, unsigned int p0, unsigned int bit) noexcept nogil:
     """A bit of probability of a zero p0 / 2**16 (encode_bit_p / decode_bit_p)."""
     if coder.encoding:
@@ -52,20 +60,28 @@ cdef inline unsigned int code_bit(RangeCoder coder, unsigned int p0, unsigned in
 
 cdef inline unsigned int code_model_bit(RangeCoder coder, unsigned short[:] probs, Py_ssize_t index,
                                         unsigned int bit) noexcept nogil:
-    """A bit under the adaptive model probs[index], which learns it (encode_bit / decode_bit)."""
+    """A bit under the adaptive model probs[index], which learns it (encode_bit / decode_bit,
+    whose probabilities are 11-bit and which move 1/32 of the way towards each bit)."""
+    cdef unsigned int prob = probs[index]
     if coder.encoding:
-        coder.encoder.encode_bit(probs, index, bit)
-        return bit
-    return coder.decoder.decode_bit(probs, index)
+        _encode_bound(coder.encoder, (coder.encoder.width >> 11) * prob, bit)
+    else:
+        bit = _decode_bound(coder.decoder, (coder.decoder.width >> 11) * prob)
+    if bit:
+        probs[index] = prob - (prob >> 5)
+    else:
+        probs[index] = prob + (((1 << 11) - prob) >> 5)
+    return bit
 
 
 cdef inline unsigned int code_tree(RangeCoder coder, unsigned short[:] probs, Py_ssize_t base,
                                    int nbits, unsigned int value) noexcept nogil:
     """An `nbits`-bit value down a tree of models, high bit first (encode_tree / decode_tree)."""
-    if coder.encoding:
-        coder.encoder.encode_tree(probs, base, nbits, value)
-        return value
-    return coder.decoder.decode_tree(probs, base, nbits)
+    cdef unsigned int node = 1
+    cdef int i
+    for i in range(nbits - 1, -1, -1):
+        node = (node << 1) | code_model_bit(coder, probs, base + node, (value >> i) & 1)
+    return node - (<unsigned int>1 << nbits)
 
 
 cdef inline unsigned int code_direct(RangeCoder coder, unsigned int value, int nbits) noexcept nogil:

@@ -11,6 +11,7 @@ cdef class RangeEncoder(ByteSink):
     cdef Py_ssize_t pending
     cdef void _shift_low(self) noexcept nogil
     cdef inline void _normalize(self) noexcept nogil
+    cdef inline void _encode_bound(self, unsigned int bound, unsigned int bit) noexcept nogil
     cpdef void encode(self, unsigned int cum, unsigned int freq, unsigned int total) noexcept nogil
     cpdef void encode_bit(self, unsigned short[:] probs, Py_ssize_t index, unsigned int bit) noexcept nogil
     cpdef void encode_bit_p(self, unsigned int p0, unsigned int bit) noexcept nogil
@@ -30,6 +31,7 @@ cdef class RangeDecoder:
     cdef unsigned int step
     cdef inline unsigned int _next_byte(self) noexcept nogil
     cdef inline void _normalize(self) noexcept nogil
+    cdef inline unsigned int _decode_bound(self, unsigned int bound) noexcept nogil
     cpdef unsigned int decode_target(self, unsigned int total) noexcept nogil
     cpdef void decode_consume(self, unsigned int cum, unsigned int freq) noexcept nogil
     cpdef unsigned int decode_bit(self, unsigned short[:] probs, Py_ssize_t index) noexcept nogil

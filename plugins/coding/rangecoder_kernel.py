@@ -61,6 +61,17 @@ CARRY = cython.declare(cython.const[cython.ulonglong], 1 << 32)
 TOP_BYTE_FF = cython.declare(cython.const[cython.ulonglong], 0xFF000000)
 
 
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
+def _learned(prob: cython.uint, bit: cython.uint) -> cython.ushort:
+    """An adaptive model's probability of a zero after it codes `bit`: 1/32 of the way on."""
+    if bit:
+        return prob - (prob >> ADAPT_SHIFT)
+    return prob + ((PROB_ONE - prob) >> ADAPT_SHIFT)
+
+
 def bit_models(count: int):
     """`count` adaptive binary models, each at probability 1/2, for encode_bit/decode_bit."""
     from array import array
@@ -119,6 +130,19 @@ class RangeEncoder(ByteSink):
         self.width = step * freq
         self._normalize()
 
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _encode_bound(self, bound: cython.uint, bit: cython.uint) -> cython.void:
+        # A bit whose zero takes the first `bound` of the width.
+        if bit == 0:
+            self.width = bound
+        else:
+            self.low += bound
+            self.width -= bound
+        self._normalize()
+
     @cython.ccall
     @cython.nogil
     @cython.exceptval(check=False)
@@ -126,15 +150,8 @@ class RangeEncoder(ByteSink):
                    bit: cython.uint) -> cython.void:
         """Code one bit with the adaptive model probs[index], then update the model."""
         prob: cython.uint = probs[index]
-        bound: cython.uint = (self.width >> PROB_BITS) * prob
-        if bit == 0:
-            self.width = bound
-            probs[index] = prob + ((PROB_ONE - prob) >> ADAPT_SHIFT)
-        else:
-            self.low += bound
-            self.width -= bound
-            probs[index] = prob - (prob >> ADAPT_SHIFT)
-        self._normalize()
+        self._encode_bound((self.width >> PROB_BITS) * prob, bit)
+        probs[index] = _learned(prob, bit)
 
     @cython.ccall
     @cython.nogil
@@ -142,15 +159,9 @@ class RangeEncoder(ByteSink):
     def encode_bit_p(self, p0: cython.uint, bit: cython.uint) -> cython.void:
         """Code one bit whose probability of being 0 is p0 / 2**16 (0 < p0 < 2**16).
 
-        rangecoder_inline.pxd has this step (and decode_bit_p's) as inline functions, for
-        kernels that code a bit in their innermost loop: keep the two in step."""
-        bound: cython.uint = (self.width >> P_BITS) * p0
-        if bit == 0:
-            self.width = bound
-        else:
-            self.low += bound
-            self.width -= bound
-        self._normalize()
+        rangecoder_inline.pxd has this step, decode_bit_p's and the adaptive models' as inline
+        functions, for kernels that code a bit in their innermost loop: keep them in step."""
+        self._encode_bound((self.width >> P_BITS) * p0, bit)
 
     @cython.ccall
     @cython.nogil
@@ -265,22 +276,18 @@ class RangeDecoder:
         self.width = self.step * freq
         self._normalize()
 
-    @cython.ccall
+    @cython.cfunc
+    @cython.inline
     @cython.nogil
     @cython.exceptval(check=False)
-    def decode_bit(self, probs: cython.ushort[:], index: cython.Py_ssize_t) -> cython.uint:
-        """Decode one bit with the adaptive model probs[index], then update the model."""
-        prob: cython.uint = probs[index]
-        bound: cython.uint = (self.width >> PROB_BITS) * prob
-        bit: cython.uint
+    def _decode_bound(self, bound: cython.uint) -> cython.uint:
+        # The bit that _encode_bound(bound, bit) coded.
+        bit: cython.uint = 0
         if self.code < bound:
             self.width = bound
-            probs[index] = prob + ((PROB_ONE - prob) >> ADAPT_SHIFT)
-            bit = 0
         else:
             self.code -= bound
             self.width -= bound
-            probs[index] = prob - (prob >> ADAPT_SHIFT)
             bit = 1
         self._normalize()
         return bit
@@ -288,19 +295,19 @@ class RangeDecoder:
     @cython.ccall
     @cython.nogil
     @cython.exceptval(check=False)
+    def decode_bit(self, probs: cython.ushort[:], index: cython.Py_ssize_t) -> cython.uint:
+        """Decode one bit with the adaptive model probs[index], then update the model."""
+        prob: cython.uint = probs[index]
+        bit: cython.uint = self._decode_bound((self.width >> PROB_BITS) * prob)
+        probs[index] = _learned(prob, bit)
+        return bit
+
+    @cython.ccall
+    @cython.nogil
+    @cython.exceptval(check=False)
     def decode_bit_p(self, p0: cython.uint) -> cython.uint:
         """Decode one bit coded with encode_bit_p(p0, bit)."""
-        bound: cython.uint = (self.width >> P_BITS) * p0
-        bit: cython.uint
-        if self.code < bound:
-            self.width = bound
-            bit = 0
-        else:
-            self.code -= bound
-            self.width -= bound
-            bit = 1
-        self._normalize()
-        return bit
+        return self._decode_bound((self.width >> P_BITS) * p0)
 
     @cython.ccall
     @cython.nogil

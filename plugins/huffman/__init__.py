@@ -10,11 +10,11 @@ it decodes with one table lookup per symbol, indexed by the next max_length bits
 A Huffman code spends at least one bit per symbol, which is far above the entropy of a byte
 that fills most of a block (the white of a fax image). So the encoder also prices run mode,
 where runs of the most frequent byte are written as their lengths (two extra symbols, see
-coding/bitio_kernel.py), and keeps whichever payload is smaller.
+coding/prefix_code_kernel.py), and keeps whichever payload is smaller.
 
-The payload is one byte section of static_code.py: the code lengths, then the code of every
-symbol, in one bit stream; an empty block has an empty payload. The payload is specified in
-spec/codecs/huffman.md.
+The payload is one byte section of coding/prefix_code_sections.py: the code lengths, then the
+code of every symbol, in one bit stream; an empty block has an empty payload. The payload is
+specified in spec/codecs/huffman.md.
 """
 
 from __future__ import annotations
@@ -23,7 +23,12 @@ from collections.abc import Callable
 
 from archiver import Codec, CodecError, hookimpl
 from pyarc_plugins.coding.bitio_kernel import BitReader, BitWriter
-from pyarc_plugins.huffman.static_code import MAX_CODE_LENGTH, check_end, read_bytes, write_bytes
+from pyarc_plugins.coding.prefix_code_sections import (
+    MAX_CODE_LENGTH,
+    check_end,
+    read_bytes,
+    write_bytes,
+)
 
 __all__ = ["MAX_CODE_LENGTH", "HuffmanCodec"]
 
@@ -33,8 +38,8 @@ class HuffmanCodec(Codec):
     version = 1
     decode_rank = 10
     description = "static canonical Huffman code per block, codes at most 12 bits (package-merge)"
-    kernels = ("pyarc_plugins.coding.bitio_kernel", "pyarc_plugins.huffman.code_table_kernel",
-               "pyarc_plugins.huffman.package_merge_kernel")
+    kernels = ("pyarc_plugins.coding.bitio_kernel", "pyarc_plugins.coding.prefix_code_kernel",
+               "pyarc_plugins.coding.package_merge_kernel")
 
     def encode(self, data: bytes) -> bytes:
         if not data:

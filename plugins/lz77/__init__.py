@@ -16,16 +16,17 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from archiver import Codec, CodecError, Option, hookimpl
-from pyarc_plugins.coding.bitio_kernel import BitReader, BitWriter, symbol_counts
+from pyarc_plugins.coding.bitio_kernel import BitReader, BitWriter
 from pyarc_plugins.coding.integer_codes_kernel import read_delta, write_delta
-from pyarc_plugins.coding.rangecoder_kernel import RangeDecoder
-from pyarc_plugins.huffman.static_code import (
+from pyarc_plugins.coding.prefix_code_kernel import symbol_counts
+from pyarc_plugins.coding.prefix_code_sections import (
     check_end,
     read_bytes,
     read_code,
     write_bytes,
     write_code,
 )
+from pyarc_plugins.coding.rangecoder_kernel import RangeDecoder
 from pyarc_plugins.lz77 import adaptive_tokens_kernel, parse_kernel, sequences_kernel
 
 
@@ -76,7 +77,9 @@ class Lz77Codec(Codec):
     )
     kernels = ("pyarc_plugins.lz77.parse_kernel", "pyarc_plugins.lz77.sequences_kernel",
                "pyarc_plugins.lz77.adaptive_tokens_kernel",
-               "pyarc_plugins.coding.bitio_kernel", "pyarc_plugins.coding.rangecoder_kernel")
+               "pyarc_plugins.coding.bitio_kernel", "pyarc_plugins.coding.rangecoder_kernel",
+               "pyarc_plugins.coding.prefix_code_kernel",
+               "pyarc_plugins.coding.package_merge_kernel")
 
     def encode(self, data: bytes) -> bytes:
         if not data:

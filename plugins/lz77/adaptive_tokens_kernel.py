@@ -4,23 +4,36 @@ The block is coded token by token, each a literal byte or a match, every decisio
 of the shared range coder (coding/rangecoder_kernel) under an adaptive model chosen by context
 (LZMA's state machine, pos_state, matched literals, two length coders, distance slots); the
 stream begins with the block size. The payload is specified in spec/codecs/lz77.md.
+
+Each decision is written once, as a `_code_*` function of a RangeCoder (an encoder or a decoder
+behind one interface, see coding/rangecoder_inline): encoding, it codes the value it is given
+and returns it; decoding, it returns the value decoded. `encode` drives them with the parse's
+sequences, `decode` with what it has rebuilt so far, and only decode checks what it decodes.
 """
 
 
 import cython
 
 if cython.compiled:
+    from cython.cimports.pyarc_plugins.coding.rangecoder_inline import (
+        code_direct,
+        code_model_bit,
+        code_tree,
+    )
     from cython.cimports.pyarc_plugins.coding.rangecoder_kernel import (
+        RangeCoder,
         RangeDecoder,
         RangeEncoder,
     )
     from cython.cimports.pyarc_plugins.lz77.sequences_kernel import update_repeats
 else:
-    from pyarc_plugins.coding.rangecoder_kernel import RangeDecoder, RangeEncoder
+    from pyarc_plugins.coding.rangecoder_inline import code_direct, code_model_bit, code_tree
+    from pyarc_plugins.coding.rangecoder_kernel import RangeCoder, RangeDecoder, RangeEncoder
     from pyarc_plugins.lz77.sequences_kernel import update_repeats
 
+from array import array
+
 from pyarc_plugins.coding.rangecoder_kernel import bit_models
-from pyarc_plugins.lz77.sequences_kernel import initial_repeats
 
 MIN_MATCH = cython.declare(cython.const[cython.int], 4)
 MAX_LENGTH = cython.declare(cython.const[cython.Py_ssize_t], 4 + 16 + 255)
@@ -50,6 +63,8 @@ ALIGN_BITS = cython.declare(cython.const[cython.int], 4)
 # Slots below it have their own bit trees
 LAST_LOW_SLOT = cython.declare(cython.const[cython.uint], 14)
 SIZE_LENGTH_BITS = cython.declare(cython.const[cython.int], 5)  # blocks are below 2**31 bytes
+# What the tokens so far leave to the next: the three repeat offsets, then the state.
+STATE = cython.declare(cython.const[cython.Py_ssize_t], 3)
 
 
 @cython.cfunc
@@ -94,92 +109,167 @@ def _length_state(length: cython.Py_ssize_t) -> cython.Py_ssize_t:
 
 
 # ---------------------------------------------------------------------------------------------
-# Encoding
+# The decisions, each coded in both directions
+
+
+def _history():
+    """The repeat offsets (1, 4, 8) and state 0 of the start of a block (see STATE)."""
+    return array("i", [1, 4, 8, 0])
+
+
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
+def _code_size(coder: RangeCoder, size: cython.Py_ssize_t) -> cython.Py_ssize_t:
+    """The block size: its bit length in SIZE_LENGTH_BITS direct bits, then its bits."""
+    size_bits: cython.uint = 0
+    while (size >> size_bits) != 0:
+        size_bits += 1
+    size_bits = code_direct(coder, size_bits, SIZE_LENGTH_BITS)
+    return code_direct(coder, cython.cast(cython.uint, size), cython.cast(cython.int, size_bits))
+
+
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
+def _code_is_match(coder: RangeCoder, models: cython.ushort[:], history: cython.int[:],
+                   pos: cython.Py_ssize_t, bit: cython.uint) -> cython.uint:
+    """Whether the token at pos is a match (1) or a literal (0)."""
+    return code_model_bit(coder, models, IS_MATCH + POS_STATES * history[STATE] + (pos & 3), bit)
 
 
 @cython.cfunc
 @cython.nogil
 @cython.exceptval(check=False)
-def _encode_reverse(rc: RangeEncoder, models: cython.ushort[:], base: cython.Py_ssize_t,
-                    nbits: cython.int, value: cython.uint) -> cython.void:
+def _code_reverse(coder: RangeCoder, models: cython.ushort[:], base: cython.Py_ssize_t,
+                  nbits: cython.int, value: cython.uint) -> cython.uint:
     """`nbits` bits of value, low bit first, down a tree of models at models[base + 1:]."""
     node: cython.uint = 1
+    result: cython.uint = 0
     bit: cython.uint
     i: cython.int
     for i in range(nbits):
-        bit = (value >> i) & 1
-        rc.encode_bit(models, base + node, bit)
+        bit = code_model_bit(coder, models, base + node, (value >> i) & 1)
         node = (node << 1) | bit
+        result |= bit << i
+    return result
 
 
 @cython.cfunc
 @cython.nogil
 @cython.exceptval(check=False)
-def _encode_length(rc: RangeEncoder, models: cython.ushort[:], coder: cython.Py_ssize_t,
-                   length: cython.Py_ssize_t, pos_state: cython.int) -> cython.void:
+def _code_length(coder: RangeCoder, models: cython.ushort[:], lengths: cython.Py_ssize_t,
+                 pos_state: cython.Py_ssize_t, length: cython.Py_ssize_t) -> cython.Py_ssize_t:
+    """A match length (MIN_MATCH .. MAX_LENGTH) with the length coder at models[lengths:]."""
     value: cython.uint = cython.cast(cython.uint, length - MIN_MATCH)
-    if value < 8:
-        rc.encode_bit(models, coder, 0)
-        rc.encode_tree(models, coder + 2 + 8 * pos_state, 3, value)
-    elif value < 16:
-        rc.encode_bit(models, coder, 1)
-        rc.encode_bit(models, coder + 1, 0)
-        rc.encode_tree(models, coder + 2 + 32 + 8 * pos_state, 3, value - 8)
-    else:
-        rc.encode_bit(models, coder, 1)
-        rc.encode_bit(models, coder + 1, 1)
-        rc.encode_tree(models, coder + 2 + 64, 8, value - 16)
+    if code_model_bit(coder, models, lengths, value >= 8) == 0:
+        return MIN_MATCH + code_tree(coder, models, lengths + 2 + 8 * pos_state, 3, value)
+    if code_model_bit(coder, models, lengths + 1, value >= 16) == 0:
+        return MIN_MATCH + 8 + code_tree(coder, models, lengths + 2 + 32 + 8 * pos_state, 3,
+                                         value - 8)
+    return MIN_MATCH + 16 + code_tree(coder, models, lengths + 2 + 64, 8, value - 16)
 
 
 @cython.cfunc
 @cython.nogil
 @cython.exceptval(check=False)
-def _encode_distance(rc: RangeEncoder, models: cython.ushort[:], distance: cython.Py_ssize_t,
-                     length: cython.Py_ssize_t) -> cython.void:
-    d: cython.uint = cython.cast(cython.uint, distance - 1)
-    slot: cython.uint = _slot(d)
+def _code_distance(coder: RangeCoder, models: cython.ushort[:], distance: cython.longlong,
+                   length: cython.Py_ssize_t) -> cython.longlong:
+    """A new distance (>= 1) of a match of this length: its slot, then the slot's footer."""
+    d: cython.ulonglong = cython.cast(cython.ulonglong, distance - 1)
+    slot: cython.uint = _slot(cython.cast(cython.uint, d)) if coder.encoding else 0
     footer: cython.int
-    base: cython.uint
-    rc.encode_tree(models, DISTANCE_SLOT + 64 * _length_state(length), SLOT_BITS, slot)
+    base: cython.ulonglong
+    high: cython.ulonglong
+    slot = code_tree(coder, models, DISTANCE_SLOT + 64 * _length_state(length), SLOT_BITS, slot)
     if slot < 4:
-        return
+        return slot + 1
     footer = cython.cast(cython.int, (slot >> 1) - 1)
-    base = (2 | (slot & 1)) << footer
+    base = cython.cast(cython.ulonglong, 2 | (slot & 1)) << footer
     if slot < LAST_LOW_SLOT:  # the trees of slots 4-13 packed: 2**footer - 1 models each
-        _encode_reverse(rc, models, DISTANCE_LOW + base - slot - 1, footer, d - base)
+        d = base + _code_reverse(coder, models, DISTANCE_LOW + base - slot - 1, footer,
+                                 cython.cast(cython.uint, d - base))
     else:
-        rc.encode_direct((d - base) >> ALIGN_BITS, footer - ALIGN_BITS)
-        _encode_reverse(rc, models, ALIGN, ALIGN_BITS, d - base)
+        high = code_direct(coder, cython.cast(cython.uint, (d - base) >> ALIGN_BITS),
+                           footer - ALIGN_BITS)
+        d = base + (high << ALIGN_BITS) + _code_reverse(coder, models, ALIGN, ALIGN_BITS,
+                                                        cython.cast(cython.uint, d - base))
+    return cython.cast(cython.longlong, d + 1)
 
 
-@cython.boundscheck(False)  # positions stay inside the block the sequences describe
+@cython.boundscheck(False)  # pos < size; decoding, the match byte is read only from rep0 <= pos
 @cython.wraparound(False)
 @cython.cfunc
+@cython.inline
 @cython.nogil
 @cython.exceptval(check=False)
-def _encode_literal(rc: RangeEncoder, models: cython.ushort[:],
-                    data: cython.const[cython.uchar][:], pos: cython.Py_ssize_t,
-                    state: cython.int, rep0: cython.Py_ssize_t) -> cython.void:
-    byte: cython.uint = data[pos]
+def _code_literal(coder: RangeCoder, models: cython.ushort[:], data: cython.const[cython.uchar][:],
+                  history: cython.int[:], pos: cython.Py_ssize_t,
+                  byte: cython.uint) -> cython.uint:
+    """The literal byte at pos: plain, or matched against the byte the last match would have
+    copied next (while its bits agree with that byte's). Moves the state on."""
     context: cython.Py_ssize_t = LITERAL
     node: cython.uint = 1
     bit: cython.uint
     match_bit: cython.uint
-    match_byte: cython.uint
-    matching: cython.bint = state >= FIRST_MATCH_STATE
+    match_byte: cython.uint = 0
+    state: cython.int = history[STATE]
+    rep0: cython.Py_ssize_t = history[0]
+    matching: cython.bint = state >= FIRST_MATCH_STATE and rep0 <= pos
     i: cython.int
     if pos > 0:
         context += 0x300 * (data[pos - 1] >> LITERAL_CONTEXT_SHIFT)
-    match_byte = data[pos - rep0] if matching else 0
+    if matching:
+        match_byte = data[pos - rep0]
     for i in range(7, -1, -1):
         bit = (byte >> i) & 1
         if matching:  # models 0x100-0x2FF: while the bits agree with the match byte's
             match_bit = (match_byte >> i) & 1
-            rc.encode_bit(models, context + 0x100 + (match_bit << 8) + node, bit)
+            bit = code_model_bit(coder, models, context + 0x100 + (match_bit << 8) + node, bit)
             matching = bit == match_bit
         else:
-            rc.encode_bit(models, context + node, bit)
+            bit = code_model_bit(coder, models, context + node, bit)
         node = (node << 1) | bit
+    history[STATE] = _after_literal(state)
+    return node & 0xFF
+
+
+@cython.boundscheck(False)  # history holds the repeat offsets and the state
+@cython.wraparound(False)
+@cython.cfunc
+@cython.nogil
+@cython.exceptval(check=False)
+def _code_match(coder: RangeCoder, models: cython.ushort[:], history: cython.int[:],
+                pos: cython.Py_ssize_t, length: cython.Py_ssize_t,
+                value: cython.Py_ssize_t) -> cython.Py_ssize_t:
+    """A match at pos after its is-match bit: with a new distance (offset value `value` >= 3,
+    the distance + 2), its length, then the distance; with repeat offset 0, 1 or 2, which one,
+    then its length. Moves the repeat offsets and the state on and returns the length, or
+    returns 0 for a new distance that reaches before the block (offsets and state unchanged)."""
+    state: cython.int = history[STATE]
+    pos_state: cython.Py_ssize_t = pos & 3
+    distance: cython.longlong
+    if code_model_bit(coder, models, IS_REPEAT + state, value < REPEATS) == 0:
+        length = _code_length(coder, models, MATCH_LENGTH, pos_state, length)
+        distance = _code_distance(coder, models, value - 2, length)
+        if distance > pos:  # (before it can overflow the repeat offsets)
+            return 0
+        value = cython.cast(cython.Py_ssize_t, distance + 2)
+    else:
+        if code_model_bit(coder, models, IS_REPEAT_1_OR_2 + state, value != 0) == 0:
+            value = 0
+        else:
+            value = 1 + code_model_bit(coder, models, IS_REPEAT_2 + state, value == 2)
+        length = _code_length(coder, models, REPEAT_LENGTH, pos_state, length)
+    history[STATE] = _after_match(state, value < REPEATS)
+    update_repeats(history, 0, 0, value)
+    return length
+
+
+# ---------------------------------------------------------------------------------------------
+# Encoding: the decisions driven by the parse
 
 
 @cython.boundscheck(False)  # sequences describe data: each run and match lies inside it
@@ -192,32 +282,26 @@ def encode(source, literal_lengths: cython.uint[:], match_lengths: cython.uint[:
     data: cython.const[cython.uchar][:] = source
     size: cython.Py_ssize_t = len(source)
     rc: RangeEncoder = RangeEncoder(size // 3 + 256)
+    coder: RangeCoder = RangeCoder(encoder=rc)
     models: cython.ushort[:] = bit_models(MODELS)
-    reps: cython.int[:] = initial_repeats()
-    state: cython.int = 0
+    history: cython.int[:] = _history()
     pos: cython.Py_ssize_t = 0
-    pos_state: cython.int
     i: cython.Py_ssize_t
     _literal: cython.Py_ssize_t
     length: cython.Py_ssize_t
     piece: cython.Py_ssize_t
-    value: cython.uint
+    value: cython.Py_ssize_t
     run: cython.Py_ssize_t
     count: cython.Py_ssize_t = len(literal_lengths)
-    size_bits: cython.int = 0
-    while (size >> size_bits) != 0:
-        size_bits += 1
-    if size_bits >= 1 << SIZE_LENGTH_BITS:
+    if size >> ((1 << SIZE_LENGTH_BITS) - 1):
         raise ValueError("adaptive tokens code blocks below 2 GiB")
-    rc.encode_direct(size_bits, SIZE_LENGTH_BITS)
-    rc.encode_direct(cython.cast(cython.uint, size), size_bits)
     with cython.nogil:
+        _code_size(coder, size)
         for i in range(count + 1):
             run = literal_lengths[i] if i < count else size - pos
             for _literal in range(run):
-                rc.encode_bit(models, IS_MATCH + POS_STATES * state + (pos & 3), 0)
-                _encode_literal(rc, models, data, pos, state, reps[0])
-                state = _after_literal(state)
+                _code_is_match(coder, models, history, pos, 0)
+                _code_literal(coder, models, data, history, pos, data[pos])
                 pos += 1
             if i == count:
                 break
@@ -227,20 +311,8 @@ def encode(source, literal_lengths: cython.uint[:], match_lengths: cython.uint[:
                 piece = length
                 if length > MAX_LENGTH:  # leave at least MIN_MATCH for the continuation
                     piece = min(MAX_LENGTH, length - MIN_MATCH)
-                pos_state = cython.cast(cython.int, pos & 3)
-                rc.encode_bit(models, IS_MATCH + POS_STATES * state + pos_state, 1)
-                if value >= REPEATS:
-                    rc.encode_bit(models, IS_REPEAT + state, 0)
-                    _encode_length(rc, models, MATCH_LENGTH, piece, pos_state)
-                    _encode_distance(rc, models, value - 2, piece)
-                else:
-                    rc.encode_bit(models, IS_REPEAT + state, 1)
-                    rc.encode_bit(models, IS_REPEAT_1_OR_2 + state, value != 0)
-                    if value != 0:
-                        rc.encode_bit(models, IS_REPEAT_2 + state, value == 2)
-                    _encode_length(rc, models, REPEAT_LENGTH, piece, pos_state)
-                state = _after_match(state, value < REPEATS)
-                update_repeats(reps, 0, 0, value)
+                _code_is_match(coder, models, history, pos, 1)
+                _code_match(coder, models, history, pos, piece, value)
                 value = 0  # a continuation repeats the distance just used
                 pos += piece
                 length -= piece
@@ -248,58 +320,7 @@ def encode(source, literal_lengths: cython.uint[:], match_lengths: cython.uint[:
 
 
 # ---------------------------------------------------------------------------------------------
-# Decoding
-
-
-@cython.cfunc
-@cython.nogil
-@cython.exceptval(check=False)
-def _decode_reverse(rc: RangeDecoder, models: cython.ushort[:], base: cython.Py_ssize_t,
-                    nbits: cython.int) -> cython.uint:
-    node: cython.uint = 1
-    value: cython.uint = 0
-    bit: cython.uint
-    i: cython.int
-    for i in range(nbits):
-        bit = rc.decode_bit(models, base + node)
-        node = (node << 1) | bit
-        value |= bit << i
-    return value
-
-
-@cython.cfunc
-@cython.nogil
-@cython.exceptval(check=False)
-def _decode_length(rc: RangeDecoder, models: cython.ushort[:], coder: cython.Py_ssize_t,
-                   pos_state: cython.int) -> cython.Py_ssize_t:
-    if rc.decode_bit(models, coder) == 0:
-        return MIN_MATCH + rc.decode_tree(models, coder + 2 + 8 * pos_state, 3)
-    if rc.decode_bit(models, coder + 1) == 0:
-        return MIN_MATCH + 8 + rc.decode_tree(models, coder + 2 + 32 + 8 * pos_state, 3)
-    return MIN_MATCH + 16 + rc.decode_tree(models, coder + 2 + 64, 8)
-
-
-@cython.cfunc
-@cython.nogil
-@cython.exceptval(check=False)
-def _decode_distance(rc: RangeDecoder, models: cython.ushort[:],
-                     length: cython.Py_ssize_t) -> cython.longlong:
-    slot: cython.uint = rc.decode_tree(models, DISTANCE_SLOT + 64 * _length_state(length),
-                                       SLOT_BITS)
-    footer: cython.int
-    base: cython.ulonglong
-    d: cython.ulonglong
-    if slot < 4:
-        return slot + 1
-    footer = cython.cast(cython.int, (slot >> 1) - 1)
-    base = cython.cast(cython.ulonglong, 2 | (slot & 1)) << footer
-    if slot < LAST_LOW_SLOT:
-        d = base + _decode_reverse(rc, models, DISTANCE_LOW + base - slot - 1, footer)
-    else:
-        d = base + (cython.cast(cython.ulonglong, rc.decode_direct(footer - ALIGN_BITS))
-                    << ALIGN_BITS)
-        d += _decode_reverse(rc, models, ALIGN, ALIGN_BITS)
-    return cython.cast(cython.longlong, d + 1)
+# Decoding: the decisions driven by what is rebuilt
 
 
 @cython.boundscheck(False)  # every copy is checked against what exists before it is made
@@ -311,62 +332,24 @@ def decode(rc: RangeDecoder, size: cython.Py_ssize_t) -> bytes:
     payload runs out; the caller checks, and calls rc.finish()."""
     out = bytearray(size)
     data: cython.uchar[:] = out
+    coder: RangeCoder = RangeCoder(decoder=rc)
     models: cython.ushort[:] = bit_models(MODELS)
-    reps: cython.int[:] = initial_repeats()
-    state: cython.int = 0
+    history: cython.int[:] = _history()
     pos: cython.Py_ssize_t = 0
-    pos_state: cython.int
-    context: cython.Py_ssize_t
-    node: cython.uint
-    bit: cython.uint
-    match_bit: cython.uint
-    match_byte: cython.uint
-    matching: cython.bint
-    i: cython.int
     k: cython.Py_ssize_t
-    value: cython.Py_ssize_t
     length: cython.Py_ssize_t
-    distance: cython.longlong
-    size_bits: cython.int = rc.decode_direct(SIZE_LENGTH_BITS)
-    if rc.decode_direct(size_bits) != size:
+    distance: cython.Py_ssize_t
+    if _code_size(coder, 0) != size:
         return b""
     with cython.nogil:
         while pos < size and not rc.failed():
-            pos_state = cython.cast(cython.int, pos & 3)
-            if rc.decode_bit(models, IS_MATCH + POS_STATES * state + pos_state) == 0:
-                context = LITERAL
-                if pos > 0:
-                    context += 0x300 * (data[pos - 1] >> LITERAL_CONTEXT_SHIFT)
-                matching = state >= FIRST_MATCH_STATE and reps[0] <= pos
-                match_byte = data[pos - reps[0]] if matching else 0
-                node = 1
-                for i in range(7, -1, -1):
-                    if matching:
-                        match_bit = (match_byte >> i) & 1
-                        bit = rc.decode_bit(models, context + 0x100 + (match_bit << 8) + node)
-                        matching = bit == match_bit
-                    else:
-                        bit = rc.decode_bit(models, context + node)
-                    node = (node << 1) | bit
-                data[pos] = cython.cast(cython.uchar, node & 0xFF)
+            if _code_is_match(coder, models, history, pos, 0) == 0:
+                data[pos] = _code_literal(coder, models, data, history, pos, 0)
                 pos += 1
-                state = _after_literal(state)
                 continue
-            if rc.decode_bit(models, IS_REPEAT + state) == 0:
-                length = _decode_length(rc, models, MATCH_LENGTH, pos_state)
-                distance = _decode_distance(rc, models, length)
-                if distance > pos:  # (before it can overflow the repeat offsets)
-                    break
-                value = cython.cast(cython.Py_ssize_t, distance + 2)
-            else:
-                value = 0
-                if rc.decode_bit(models, IS_REPEAT_1_OR_2 + state):
-                    value = 1 + rc.decode_bit(models, IS_REPEAT_2 + state)
-                length = _decode_length(rc, models, REPEAT_LENGTH, pos_state)
-            state = _after_match(state, value < REPEATS)
-            update_repeats(reps, 0, 0, value)
-            distance = reps[0]
-            if distance > pos or length > size - pos:
+            length = _code_match(coder, models, history, pos, 0, 0)
+            distance = history[0]
+            if length == 0 or distance > pos or length > size - pos:
                 break
             for k in range(length):  # byte by byte: the source may overlap the copy
                 data[pos + k] = data[pos - distance + k]

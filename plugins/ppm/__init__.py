@@ -2,8 +2,9 @@
 
 Each byte is coded with the statistics of the longest context (up to `order` bytes before it)
 that has been seen before; a context that has not seen the byte codes an escape, and the next
-shorter context tries, with the bytes already refused excluded. The model and its update rules
-are in model_kernel.py; docs/ppm.md explains escapes, exclusion and SEE with a worked example.
+shorter context tries, with the bytes already refused excluded. The model is model_kernel.py
+(coding a byte), trie_kernel.py (the context trie) and match_kernel.py (the match model);
+docs/ppm.md explains escapes, exclusion and SEE with a worked example.
 
 Options (both are recorded in the block header, so the decoder rebuilds the same model):
 - `order`: the longest context, 1 to 64 bytes (default 6, the best single setting on the
@@ -40,7 +41,8 @@ class PpmCodec(Codec):
         Option("memory", 256, "model memory limit in MiB (the model restarts when full)",
                minimum=1, maximum=1024),
     )
-    kernels = ("pyarc_plugins.ppm.model_kernel",)
+    kernels = ("pyarc_plugins.ppm.model_kernel", "pyarc_plugins.ppm.trie_kernel",
+               "pyarc_plugins.ppm.match_kernel")
 
     def _settings(self) -> tuple[int, int]:
         return int(self.options["order"]), int(self.options["memory"]) * MIB

@@ -14,7 +14,7 @@ from array import array
 from collections.abc import Callable, Iterable
 
 from archiver import Codec, CodecError, Option, hookimpl
-from pyarc_plugins.ppm import model_kernel
+from pyarc_plugins.ppm import PpmCodec, model_kernel
 from pyarc_plugins.rep import repeats_kernel
 
 REPEATS = 0
@@ -66,7 +66,7 @@ class RepCodec(Codec):
         Option("order", 6, "PPM: longest context in bytes", minimum=1, maximum=64),
         Option("memory", 256, "PPM: model memory limit in MiB", minimum=1, maximum=1024),
     )
-    kernels = ("pyarc_plugins.rep.repeats_kernel", "pyarc_plugins.ppm.model_kernel")
+    kernels = ("pyarc_plugins.rep.repeats_kernel", *PpmCodec.kernels)
 
     def _settings(self) -> tuple[int, int, int]:
         return (int(self.options["min"]), int(self.options["order"]),

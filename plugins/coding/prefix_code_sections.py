@@ -1,12 +1,12 @@
-"""A static Huffman code as a section of a bit stream: how the `huffman` codec writes a block,
-and how other codecs (lz77's literals and token codes) embed one.
+"""A static prefix (Huffman) code as a section of a bit stream: how the `huffman` codec writes a
+block, and how other codecs (lz77's literals and token codes) embed one.
 
 Two kinds of section:
 
 - a byte section (write_bytes / read_bytes): `size` bytes coded with their own optimal code,
   in one of three forms, whichever is smallest: one repeated byte; the code lengths and the
   code of every byte; or the same with the runs of one byte coded as their lengths (RUN_A /
-  RUN_B digits, see coding/bitio_kernel.py). A `huffman` payload is one byte section.
+  RUN_B digits, see prefix_code_kernel.py). A `huffman` payload is one byte section.
 - a code section (write_code / read_code): just the code for a small alphabet, whose symbols
   the caller then writes one by one. A code always has at least two symbols (a lone symbol
   gets a partner), so that every symbol costs at least one bit and the decoding table is well
@@ -23,20 +23,19 @@ from array import array
 from collections.abc import Sequence
 
 from archiver import CodecError
-from pyarc_plugins.coding.bitio_kernel import (
+from pyarc_plugins.coding.bitio_kernel import BitReader, BitWriter
+from pyarc_plugins.coding.package_merge_kernel import code_lengths
+from pyarc_plugins.coding.prefix_code_kernel import (
     RUN_SYMBOLS,
-    BitReader,
-    BitWriter,
-    decode_table,
-    symbol_counts,
-)
-from pyarc_plugins.huffman.code_table_kernel import (
     canonical_codes,
+    decode_table,
     length_table_bits,
     read_code_lengths,
+    read_codes,
+    symbol_counts,
     write_code_lengths,
+    write_codes,
 )
-from pyarc_plugins.huffman.package_merge_kernel import code_lengths
 
 #: The longest code. 12 bits keep a decoding table (2**12 entries) inside the L1 cache and
 #: cost under 0.1% against 15 bits on the Calgary corpus.
@@ -67,8 +66,8 @@ def write_bytes(writer: BitWriter, data: bytes) -> None:
     if use_runs:
         writer.write(run_byte, 8)
     write_code_lengths(writer, lengths)
-    writer.write_codes(data, array("I", canonical_codes(lengths)), lengths,
-                       run_byte if use_runs else -1)
+    write_codes(writer, data, array("I", canonical_codes(lengths)), lengths,
+                run_byte if use_runs else -1)
 
 
 def read_bytes(reader: BitReader, size: int, codec: str) -> bytes:
@@ -80,7 +79,7 @@ def read_bytes(reader: BitReader, size: int, codec: str) -> bytes:
     run_byte = reader.read(8) if use_runs else -1
     lengths = read_lengths(reader, max_length, RUN_SYMBOLS if use_runs else BYTES, codec)
     table = decode_table(lengths, array("I", canonical_codes(lengths)), max_length)
-    data = reader.read_codes(table, max_length, size, run_byte)
+    data = read_codes(reader, table, max_length, size, run_byte)
     if reader.overrun_bits():
         raise CodecError(f"{codec}: the payload ends early")
     if len(data) != size:

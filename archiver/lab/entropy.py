@@ -31,8 +31,7 @@ from archiver.plugins import registry as default_registry
 
 if TYPE_CHECKING:
     import numpy as np
-# numpy is imported inside the functions that count, so that the commands which do not
-# measure (list, unpack, ...) start without it.
+# numpy is imported inside the functions that count: importing this module stays cheap.
 
 #: The Krichevsky-Trofimov estimator: p(x | context) = (n(x) + 1/2) / (n + 256/2).
 KT_PRIOR = 0.5
@@ -103,6 +102,13 @@ def _counts_before(keys: np.ndarray) -> np.ndarray:
     return before
 
 
+def _keys(symbols: np.ndarray, order: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each position, its context key (_context_keys) and that key with the byte."""
+    import numpy as np
+    contexts = _context_keys(symbols, order)
+    return contexts, (contexts << np.uint64(8)) | symbols.astype(np.uint64)
+
+
 def empirical_entropy(symbols: np.ndarray, order: int) -> float:
     """H_order, bits per byte: the entropy of a byte given the `order` bytes before it, from
     this data's own counts (order 0: H0)."""
@@ -110,11 +116,16 @@ def empirical_entropy(symbols: np.ndarray, order: int) -> float:
     n = len(symbols)
     if n == 0:
         return 0.0
-    contexts = _context_keys(symbols, order)
-    joint = _group_sizes((contexts << np.uint64(8)) | symbols.astype(np.uint64))
-    marginal = _group_sizes(contexts)
+    contexts, joint_keys = _keys(symbols, order)
+    joint, marginal = _group_sizes(joint_keys), _group_sizes(contexts)
     bits = float(np.sum(marginal * np.log2(marginal)) - np.sum(joint * np.log2(joint)))
     return max(bits, 0.0) / n
+
+
+def order0(data: bytes) -> float:
+    """H0 of `data`, bits per byte: the bound of codes that give each byte value one code."""
+    import numpy as np
+    return empirical_entropy(np.frombuffer(data, dtype=np.uint8), 0)
 
 
 def adaptive_code_length(symbols: np.ndarray, order: int) -> float:
@@ -124,9 +135,8 @@ def adaptive_code_length(symbols: np.ndarray, order: int) -> float:
     n = len(symbols)
     if n == 0:
         return 0.0
-    contexts = _context_keys(symbols, order)
-    seen_symbol = _counts_before((contexts << np.uint64(8)) | symbols.astype(np.uint64))
-    seen_context = _counts_before(contexts)
+    contexts, joint_keys = _keys(symbols, order)
+    seen_symbol, seen_context = _counts_before(joint_keys), _counts_before(contexts)
     probability = (seen_symbol + KT_PRIOR) / (seen_context + 256 * KT_PRIOR)
     return float(-np.sum(np.log2(probability))) / n
 
@@ -138,7 +148,7 @@ def estimate(data: bytes, max_order: int = DEFAULT_ORDER, registry: Registry | N
     if not 0 <= max_order <= MAX_ORDER:
         raise UsageError(f"order {max_order} is outside 0..{MAX_ORDER}")
     symbols = np.frombuffer(data, dtype=np.uint8)
-    report = EntropyReport(size=len(data), h0=empirical_entropy(symbols, 0))
+    report = EntropyReport(size=len(data), h0=order0(data))
     if not data:
         report.achievable_bits_per_byte = 0.0
         report.reasoning = "empty input"

@@ -1,0 +1,292 @@
+"""Measuring: each method on each input, timed and its round trip checked, in one way for
+`pyarc bench`, `make bench` and whatever else times pyarc.
+
+Each method runs on each file `repeat` times; the fastest run counts (the least disturbed by other
+load). Every round trip is checked; a method that fails or does not give back the data is
+reported as failed, never dropped. Speeds are MB/s of original data (MB = 10**6 bytes) and, since
+shared machines are noisy, also ratios to zlib level 6 timed in the same run on the same file.
+Per file, the best (smallest) result is compared with `entropy.estimate(data).achievable_bytes`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from archiver.errors import PyarcError
+from archiver.lab.entropy import estimate
+from archiver.lab.methods import PYTHON, Method, found_executables, standard_candidates
+
+T = TypeVar("T")
+
+LEGEND = (
+    "bytes: compressed size; bpc: bits per byte (8 × compressed ÷ original); ratio: compressed ÷ "
+    "original; MB/s: of original data (10**6 bytes), best of the runs; ÷ zlib-6: speed as a "
+    "ratio to Python's zlib level 6 timed in the same run (quote these, the machine is noisy). "
+    "pyarc codecs are bare encode/decode calls at their default settings (no container); "
+    "`auto` and `auto-sample` are the whole archive through archiver.compress/decompress (every "
+    "codec tried on each block, or on a sample of it; one thread); executables run on "
+    "stdin/stdout, so their times include starting a process. best ÷ estimate: the best size "
+    "over the entropy estimate of the achievable size (archiver.lab.entropy; below 1 means a "
+    "method beat the estimate)."
+)
+
+#: The yardstick of the speed ratios; always timed, shown only when selected.
+REFERENCE = "zlib-6"
+
+
+@dataclass
+class Result:
+    """One method on one file (or on all files: the totals)."""
+
+    method: str
+    kind: str
+    original: int
+    size: int | None = None
+    compress_seconds: float | None = None
+    decompress_seconds: float | None = None
+    round_trip: bool = False
+    error: str | None = None
+    best: bool = False
+    #: speed ÷ zlib-6's speed on the same data in the same run
+    compress_vs_reference: float | None = None
+    decompress_vs_reference: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.round_trip and self.size is not None
+
+    @property
+    def bpc(self) -> float | None:
+        return 8 * self.size / self.original if self.size is not None and self.original else None
+
+    @property
+    def ratio(self) -> float | None:
+        return self.size / self.original if self.size is not None and self.original else None
+
+    @property
+    def compress_mbps(self) -> float | None:
+        return _speed(self.original, self.compress_seconds)
+
+    @property
+    def decompress_mbps(self) -> float | None:
+        return _speed(self.original, self.decompress_seconds)
+
+    def as_dict(self) -> dict[str, object]:
+        return dict(method=self.method, kind=self.kind, original=self.original, size=self.size,
+                    bpc=finite(self.bpc), ratio=finite(self.ratio),
+                    compress_seconds=self.compress_seconds,
+                    decompress_seconds=self.decompress_seconds,
+                    compress_mbps=finite(self.compress_mbps),
+                    decompress_mbps=finite(self.decompress_mbps),
+                    compress_vs_zlib6=finite(self.compress_vs_reference),
+                    decompress_vs_zlib6=finite(self.decompress_vs_reference),
+                    round_trip=self.round_trip, error=self.error, best=self.best)
+
+
+def _speed(size: int, seconds: float | None) -> float | None:
+    if seconds is None or not size:
+        return None
+    return size / max(seconds, 1e-9) / 1e6
+
+
+def finite(value: float | None) -> float | None:
+    return value if value is not None and math.isfinite(value) else None
+
+
+@dataclass
+class FileReport:
+    """The results of every method on one file, or their totals over all files."""
+
+    name: str
+    size: int
+    estimate_bytes: int | None
+    results: list[Result] = field(default_factory=list)
+    reference: Result | None = None  # zlib-6, the yardstick (also in results when selected)
+
+    @property
+    def best(self) -> Result | None:
+        return next((result for result in self.results if result.best), None)
+
+    @property
+    def estimate_bpc(self) -> float | None:
+        if self.estimate_bytes is None or not self.size:
+            return None
+        return 8 * self.estimate_bytes / self.size
+
+    @property
+    def best_over_estimate(self) -> float | None:
+        best = self.best
+        if best is None or best.size is None or not self.estimate_bytes:
+            return None
+        return best.size / self.estimate_bytes
+
+    def as_dict(self) -> dict[str, object]:
+        best = self.best
+        return dict(file=self.name, size=self.size, estimate_bytes=self.estimate_bytes,
+                    estimate_bpc=finite(self.estimate_bpc),
+                    best=best.method if best else None,
+                    best_size=best.size if best else None,
+                    best_over_estimate=finite(self.best_over_estimate),
+                    results=[result.as_dict() for result in self.results])
+
+
+@dataclass
+class BenchReport:
+    files: list[FileReport]
+    total: FileReport
+    repeat: int
+    executables: dict[str, str | None]
+
+    def as_dict(self) -> dict[str, object]:
+        return dict(repeat=self.repeat, reference=REFERENCE, legend=LEGEND,
+                    executables=self.executables,
+                    methods=[result.method for result in self.total.results],
+                    files=[report.as_dict() for report in self.files],
+                    total=self.total.as_dict())
+
+
+def best_of(repeat: int, function: Callable[[], T]) -> tuple[T, float]:
+    """The output of the first run and the shortest time of `repeat` runs (at least one): the
+    laboratory's one way of timing anything."""
+    start = time.perf_counter()
+    output = function()
+    fastest = time.perf_counter() - start
+    for _ in range(repeat - 1):
+        start = time.perf_counter()
+        function()
+        fastest = min(fastest, time.perf_counter() - start)
+    return output, fastest
+
+
+def _error_text(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+
+
+def measure(method: Method, data: bytes, repeat: int = 1) -> Result:
+    """Compress and decompress `data` with `method`, `repeat` times each; check the round trip.
+    Never raises for a failing method: the failure is in the result."""
+    result = Result(method.name, method.kind, len(data))
+    try:
+        packed, result.compress_seconds = best_of(repeat, lambda: method.compress(data))
+        result.size = len(packed)
+        restored, result.decompress_seconds = best_of(
+            repeat, lambda: method.decompress(packed, len(data)))
+    except Exception as error:  # a failing method is a result, not a crash
+        result.error = _error_text(error)
+        return result
+    result.round_trip = restored == data
+    if not result.round_trip:
+        result.error = "decompressed data differs from the original"
+    return result
+
+
+def _rank(report: FileReport) -> None:
+    """Mark the smallest successful result, and each speed as a ratio to the reference's."""
+    done = [result for result in report.results if result.ok]
+    if done:
+        min(done, key=lambda result: (result.size, result.method)).best = True
+    reference = report.reference
+    if reference is None or not reference.ok:
+        return
+    for result in report.results:
+        if result.compress_seconds and reference.compress_seconds:
+            result.compress_vs_reference = reference.compress_seconds / result.compress_seconds
+        if result.decompress_seconds and reference.decompress_seconds:
+            result.decompress_vs_reference = (reference.decompress_seconds
+                                              / result.decompress_seconds)
+
+
+def _totals(name: str, method: str, kind: str, parts: list[Result]) -> Result:
+    total = Result(method, kind, sum(part.original for part in parts))
+    failed = [part for part in parts if not part.ok]
+    if failed:
+        total.error = f"failed on {len(failed)} of {len(parts)} files"
+        return total
+    total.size = sum(part.size or 0 for part in parts)
+    total.compress_seconds = sum(part.compress_seconds or 0.0 for part in parts)
+    total.decompress_seconds = sum(part.decompress_seconds or 0.0 for part in parts)
+    total.round_trip = True
+    return total
+
+
+Progress = Callable[[str], None]
+
+
+def steps(files: int, methods: int) -> int:
+    """How many times `run` calls its progress callback: per file, the methods, the reference
+    and the entropy estimate."""
+    return files * (methods + 2)
+
+
+def run(data: Sequence[tuple[str, bytes]], methods: Sequence[Method], repeat: int = 1,
+        on_step: Progress | None = None, entropy: bool = True) -> BenchReport:
+    """Measure every method on every (name, data) pair."""
+    advance = on_step or (lambda label: None)
+    by_name = {method.name: method for method in methods}
+    reference_method = by_name.get(REFERENCE) or next(
+        candidate.build() for candidate in standard_candidates() if candidate.name == REFERENCE)
+    files: list[FileReport] = []
+    for name, blob in data:
+        advance(f"{name}: entropy estimate")
+        bound = estimate(blob).achievable_bytes if entropy else None
+        report = FileReport(name, len(blob), bound)
+        for method in methods:
+            advance(f"{name}: {method.name}")
+            report.results.append(measure(method, blob, repeat))
+        advance(f"{name}: {REFERENCE} (yardstick)")
+        report.reference = next((result for result in report.results
+                                 if result.method == REFERENCE), None)
+        if report.reference is None:
+            report.reference = measure(reference_method, blob, repeat)
+        _rank(report)
+        files.append(report)
+    estimates = [report.estimate_bytes for report in files]
+    total = FileReport(
+        f"all {len(files)} files", sum(report.size for report in files),
+        None if None in estimates else sum(value or 0 for value in estimates))
+    for index, method in enumerate(methods):
+        total.results.append(_totals(total.name, method.name, method.kind,
+                                     [report.results[index] for report in files]))
+    references = [report.reference for report in files if report.reference is not None]
+    total.reference = _totals(total.name, REFERENCE, PYTHON, references)
+    _rank(total)
+    return BenchReport(files, total, repeat, found_executables())
+
+
+# -- inputs ------------------------------------------------------------------------------------
+
+
+def read_inputs(paths: Sequence[str]) -> list[tuple[str, bytes]]:
+    """Each file named, and every regular file below each folder named (sorted, symlinks not
+    followed), as (name, data); a folder's files are named folder/relative/path."""
+    found: list[tuple[str, bytes]] = []
+    for text in paths:
+        path = Path(text)
+        if not path.exists():
+            raise PyarcError(f"{text!r}: no such file or directory")
+        if path.is_dir():
+            label = path.resolve().name or text
+            files = []
+            for folder, subfolders, names in os.walk(path):
+                subfolders.sort()
+                for entry in sorted(names):
+                    full = Path(folder, entry)
+                    if full.is_file() and not full.is_symlink():
+                        files.append(full)
+            for full in sorted(files, key=lambda p: p.relative_to(path).as_posix()):
+                found.append((f"{label}/{full.relative_to(path).as_posix()}",
+                              full.read_bytes()))
+        elif path.is_file():
+            found.append((text, path.read_bytes()))
+        else:
+            raise PyarcError(f"{text!r} is not a regular file or a folder")
+    if not found:
+        raise PyarcError(f"no files to measure in {', '.join(map(repr, paths))}")
+    return found
