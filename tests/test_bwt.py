@@ -197,12 +197,24 @@ def test_garbage_declared_as_a_huge_block_fails(stage: str) -> None:
 
 
 KERNELS = ["pyarc_plugins.bwt.transform_kernel", "pyarc_plugins.bwt.runs_kernel",
-           "pyarc_plugins.bwt.context_model_kernel"]
+           "pyarc_plugins.bwt.context_model_kernel", "pyarc_plugins.coding.rangecoder_kernel"]
+
+
+def run_pure(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make BwtCodec run every kernel it uses (and the primitives they cimport) as plain
+    Python, for the rest of the test."""
+    import pyarc_plugins.bwt as bwt_module
+
+    sources = {name: pure(name) for name in KERNELS}  # (pure() resets the package's modules)
+    for name, source in sources.items():
+        monkeypatch.setattr(bwt_module, name.rpartition(".")[2], source)
+    assert bwt_module.transform_kernel.__file__.endswith(".py")
 
 
 def test_compiled_and_pure_agree(monkeypatch: pytest.MonkeyPatch) -> None:
-    """With every kernel (and the primitives they cimport) run as plain Python, payloads are
-    byte-identical to the compiled ones and decode back, on small inputs."""
+    """With every kernel (and the primitives they cimport: the range coder, counters_inline,
+    apm_inline) run as plain Python, payloads are byte-identical to the compiled ones and
+    decode back, on small inputs."""
     import pyarc_plugins.bwt as bwt_module
 
     if all(getattr(bwt_module, name.rpartition(".")[2]).__file__.endswith(".py")
@@ -212,10 +224,7 @@ def test_compiled_and_pure_agree(monkeypatch: pytest.MonkeyPatch) -> None:
               b"ab" * 600, b"q" * 40 + b"ab" * 30 + b"q" * 300]  # (the last: counted runs)
     settings = [{}, {"stage": "cm"}, {"block": 1}]
     expected = [BwtCodec(**options).encode(data) for data in inputs for options in settings]
-    sources = {name: pure(name) for name in KERNELS}  # (pure() resets the package's modules)
-    for name, source in sources.items():
-        monkeypatch.setattr(bwt_module, name.rpartition(".")[2], source)
-    assert bwt_module.transform_kernel.__file__.endswith(".py")
+    run_pure(monkeypatch)
     assert [BwtCodec(**options).encode(data) for data in inputs
             for options in settings] == expected
     payloads = iter(expected)
@@ -248,13 +257,14 @@ def test_corpus_best_setting_size(corpus_dir: Path) -> None:
     assert calgary_bpc(corpus_dir, BwtCodec(stage="cm")) <= 1.98
 
 
-def test_a_run_count_longer_than_any_block_is_refused() -> None:
+def test_a_run_count_longer_than_any_block_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     """A count whose unary length part is 31 ones (a length of 32 bits: no block is that long)
     must be refused before its low bits are read: the table of their models has no row for it,
     and the compiled decoder used to read and write past its end (found writing
     spec/codecs/bwt.md). The header: CRC 0, then the four rows 1, 1, 1, 1."""
     payload = bytes.fromhex("0000000001000000010000000100000001000000" "03fc03eff800000050")
-    with pytest.raises(CodecError):
+    with pytest.raises(CodecError, match="corrupt"):
         BwtCodec(stage="runs").decode(payload, 100)
-    with pytest.raises(CodecError):  # the plain-Python kernel, with bounds checks, too
-        pure("pyarc_plugins.bwt.runs_kernel").decode(payload[20:], 100)
+    run_pure(monkeypatch)  # the plain-Python kernel, with bounds checks, too
+    with pytest.raises(CodecError, match="corrupt"):
+        BwtCodec(stage="runs").decode(payload, 100)

@@ -27,8 +27,7 @@ from pure_kernels import pure  # type: ignore[import-not-found]
 from archiver.errors import CodecError
 
 PACKAGE = "pyarc_plugins.coding"
-KERNELS = ["bitio_kernel", "integer_codes_kernel", "rangecoder_kernel", "frequencies_kernel",
-           "counters_kernel", "apm_kernel"]
+KERNELS = ["bitio_kernel", "integer_codes_kernel", "rangecoder_kernel", "frequencies_kernel"]
 VARIANTS = ["compiled", "pure"]
 
 # Constants of the kernels. Compiled modules do not export their C-level constants, so these
@@ -75,16 +74,6 @@ def rc(variant: str) -> ModuleType:
 @pytest.fixture
 def freq(variant: str) -> ModuleType:
     return load("frequencies_kernel", variant)
-
-
-@pytest.fixture
-def counters(variant: str) -> ModuleType:
-    return load("counters_kernel", variant)
-
-
-@pytest.fixture
-def apm(variant: str) -> ModuleType:
-    return load("apm_kernel", variant)
 
 
 def bits_of(data: bytes) -> str:
@@ -1261,8 +1250,11 @@ def test_variants_agree_on_frequencies(both) -> None:
 
 
 # ---------------------------------------------------------------------------------------------
-# encode_bit_p / decode_bit_p, and the models that drive them: counters_kernel (a counter
-# with state), apm_kernel (secondary estimation)
+# encode_bit_p / decode_bit_p, and the models that drive them: counters_inline (a counter with
+# state) and apm_inline (secondary estimation). These are inline C functions for the kernels
+# that cimport them, which Python cannot call: the tests here run their pure twins, and
+# tests/test_bwt.py's test_compiled_and_pure_agree checks the compiled ones through the bwt
+# stages that use both (byte-identical payloads, compiled and pure).
 
 
 def test_bits_with_given_probabilities_round_trip(rc: ModuleType, big) -> None:
@@ -1292,57 +1284,91 @@ def test_bits_with_given_probabilities_round_trip(rc: ModuleType, big) -> None:
     assert len(only_p.finish()) <= ideal / 8 * 1.001 + 8
 
 
-def coded_bits(models, rc: ModuleType, bits: list[int]) -> bytes:
-    """`bits` coded with model 0 of `models` (any model with p0 and update)."""
+def test_counter_rates_and_limits() -> None:
+    """rates[n] = 2**17 div (2n + start) for n up to the limit (start 3: 1/(n + 1.5)); a
+    limit above 255 does not fit the cell's 8 bits of n."""
+    from pyarc_plugins.coding.counters_inline import counter_rates
+
+    assert list(counter_rates(3, 4)) == [43690, 26214, 18724, 14563, 11915]
+    assert list(counter_rates(16, 1)) == [8192, 7281]
+    assert len(counter_rates(3, 255)) == 256
+    for limit in (-1, 256):
+        with pytest.raises(ValueError):
+            counter_rates(3, limit)
+
+
+def test_counters_count_then_forget() -> None:
+    """The first bit moves a fresh counter 1/1.5 of the way, the next 1/2.5, ...; after `limit`
+    bits the rate stays 1/(limit + 1.5); p stays in [1, 2**bits - 1], in 16 and 22 bits."""
+    from pyarc_plugins.coding.counters_inline import (
+        counter_cell,
+        counter_learn,
+        counter_p,
+        counter_rates,
+    )
+
+    rates = counter_rates(3, 2)
+    fresh = counter_cell(32768)
+    assert (counter_p(fresh), fresh & 0xFF) == (32768, 0)
+    assert counter_p(counter_learn(fresh, 0, rates, 2, 16)) == 32768 + (32768 * 43690 >> 16)
+    assert counter_p(counter_learn(fresh, 1, rates, 2, 16)) == 32768 - (32768 * 43690 >> 16)
+    cell = counter_learn(counter_learn(fresh, 1, rates, 2, 16), 1, rates, 2, 16)
+    assert cell & 0xFF == 2  # at the limit: the rate 1/3.5 from here on, and n stays
+    before = counter_p(cell)
+    cell = counter_learn(cell, 1, rates, 2, 16)
+    assert (counter_p(cell), cell & 0xFF) == (before - (before * (2 * 65536 // 7) >> 16), 2)
+    for bits in (16, 22):
+        zeros = ones = counter_cell(1 << (bits - 1))
+        for _ in range(5000):
+            zeros = counter_learn(zeros, 0, rates, 2, bits)
+            ones = counter_learn(ones, 1, rates, 2, bits)
+        assert (1 << bits) * 0.999 < counter_p(zeros) <= (1 << bits) - 1
+        assert 1 <= counter_p(ones) < (1 << bits) * 0.001
+
+
+def test_counters_learn_a_fresh_context_fast(rc: ModuleType) -> None:
+    """200 zeros cost under 4 bytes under a counter with state (limit 30)."""
+    from pyarc_plugins.coding.counters_inline import (
+        counter_cell,
+        counter_learn,
+        counter_p,
+        counter_rates,
+    )
+
+    rates = counter_rates(3, 30)
+    cell = counter_cell(32768)
     encoder = rc.RangeEncoder()
-    for bit in bits:
-        encoder.encode_bit_p(models.p0(0), bit)
-        models.update(0, bit)
-    return encoder.finish()
+    for _ in range(200):
+        encoder.encode_bit_p(counter_p(cell), 0)
+        cell = counter_learn(cell, 0, rates, 30, 16)
+    assert len(encoder.finish()) < 4
 
 
-def test_adaptive_bits_count_then_forget(counters: ModuleType) -> None:
-    """The first bit moves a fresh model 1/1.5 of the way, the next 1/2.5, ...; after `limit`
-    bits the rate stays 1/(limit + 1.5); probabilities stay in [1, 2**16 - 1]."""
-    models = counters.AdaptiveBits(4, 2)
-    assert [models.p0(i) for i in range(4)] == [32768] * 4
-    models.update(0, 0)
-    assert models.p0(0) == 32768 + (32768 * (2 * 65536 // 3) >> 16)
-    models.update(1, 1)
-    assert models.p0(1) == 32768 - (32768 * (2 * 65536 // 3) >> 16)
-    models.update(2, 1)
-    models.update(2, 1)  # now at the limit: rate 1/3.5 from here on
-    before = models.p0(2)
-    models.update(2, 1)
-    assert models.p0(2) == before - (before * (2 * 65536 // 7) >> 16)
-    for _ in range(5000):
-        models.update(3, 0)
-        models.update(2, 1)
-    assert 65500 < models.p0(3) <= 65535 and 1 <= models.p0(2) < 40
-    with pytest.raises(ValueError):
-        counters.AdaptiveBits(1, 256)
+def test_apm_starts_as_the_identity_and_learns() -> None:
+    """refine(p, ctx) is p (within rounding) until learned; a context whose bits are all 1
+    learns to say so, and other contexts are untouched; one learning step moves the two
+    entries around p 2**-shift of the way, rounded towards where they were."""
+    from pyarc_plugins.coding.apm_inline import apm_learn, apm_refine, apm_slot, apm_table
 
-
-def test_adaptive_bits_learn_a_fresh_context_fast(counters: ModuleType, rc: ModuleType) -> None:
-    """Eight zeros cost less under a counter with state than under a fixed 1/16 rate."""
-    stateful = len(coded_bits(counters.AdaptiveBits(1, 30), rc, [0] * 200))
-    assert stateful < 4
-
-
-def test_apm_starts_as_the_identity_and_learns(apm: ModuleType) -> None:
-    """refine(p, ctx) is p (within rounding) until updated; a context whose bits are all 1
-    learns to say so, and other contexts are untouched."""
-    table = apm.Apm(2, 6)
+    table = apm_table(2)
+    assert len(table) == 2 * 33 and table[:3].tolist() == [1, 2048, 4096]
+    assert table[32] == table[65] == 65535
     for p0 in [1, 100, 2048, 30000, 32768, 65535]:
-        assert abs(table.refine(p0, 0) - p0) <= 1
-        assert abs(table.refine(p0, 1) - p0) <= 1
-    fresh = apm.Apm(2, 6)
+        for context in (0, 1):
+            assert abs(apm_refine(table, apm_slot(p0, context), p0) - p0) <= 1
+    slot = apm_slot(40000, 0)
+    assert slot == 40000 >> 11
+    apm_learn(table, slot, 0, 6)
+    assert table[slot : slot + 2].tolist() == [
+        a + ((65535 - a) >> 6) for a in ((40000 >> 11) * 2048, ((40000 >> 11) + 1) * 2048)]
     for _ in range(2000):
-        fresh.refine(40000, 0)
-        fresh.update(1)
-    assert fresh.refine(40000, 0) < 500
-    assert abs(fresh.refine(40000, 1) - 40000) <= 1
-    assert fresh.refine(1, 0) >= 1 and fresh.refine(65535, 1) <= 65535
+        slot = apm_slot(40000, 0)
+        apm_refine(table, slot, 40000)
+        apm_learn(table, slot, 1, 6)
+    assert apm_refine(table, apm_slot(40000, 0), 40000) < 500
+    assert abs(apm_refine(table, apm_slot(40000, 1), 40000) - 40000) <= 1
+    assert apm_refine(table, apm_slot(1, 0), 1) >= 1
+    assert apm_refine(table, apm_slot(65535, 1), 65535) <= 65535
 
 
 def test_range_coder_codes_each_decision_once_for_both_directions(rc: ModuleType) -> None:

@@ -9,7 +9,7 @@ models carry over from one BWT block to the next. Two second stages (option `sta
   modelled bits for the other bytes, long runs as one count (runs_kernel). 2.005 bpc on
   Calgary-14, 5% below bzip2 -9.
 - `cm`: each byte bit by bit under mixed order-0/order-1 models and an APM
-  (context_model_kernel). 2% smaller than `runs`, 3 to 4 times slower.
+  (context_model_kernel). 2% smaller than `runs`, up to twice as slow.
 
 A container block is one BWT block when it is no larger than `block` (the default, 16384 KiB,
 is the most a BWT block can hold): raise the container's block size (`pyarc pack -b 16M`) to
@@ -30,6 +30,7 @@ from types import ModuleType
 
 from archiver import Codec, CodecError, Option, hookimpl
 from pyarc_plugins.bwt import context_model_kernel, runs_kernel, transform_kernel
+from pyarc_plugins.coding import rangecoder_kernel
 
 KIB = 1024
 #: The rows stored per BWT block (transform_kernel.CHAINS, a C constant when compiled).
@@ -45,22 +46,21 @@ class BwtCodec(Codec):
     option_specs = (
         Option("block", MAX_BLOCK_KIB, "BWT block size in KiB (bigger compresses better)",
                minimum=1, maximum=MAX_BLOCK_KIB),
-        Option("stage", "runs", "second stage: runs (fast) or cm (2% smaller, 3-4x slower)",
+        Option("stage", "runs", "second stage: runs (fast) or cm (2% smaller, up to 2x slower)",
                choices=("runs", "cm")),
     )
     kernels = (
         "pyarc_plugins.bwt.transform_kernel",
         "pyarc_plugins.bwt.runs_kernel",
         "pyarc_plugins.bwt.context_model_kernel",
-        "pyarc_plugins.coding.counters_kernel",
-        "pyarc_plugins.coding.apm_kernel",
         "pyarc_plugins.coding.rangecoder_kernel",
     )
 
     def _block_bytes(self) -> int:
         return int(self.options["block"]) * KIB
 
-    def _stage(self) -> ModuleType:  # the stage's kernel, looked up here (tests swap them)
+    # The stage's kernel and the range coder's, looked up here (tests swap them).
+    def _stage(self) -> ModuleType:
         return runs_kernel if self.options["stage"] == "runs" else context_model_kernel
 
     def encode(self, data: bytes) -> bytes:
@@ -78,7 +78,10 @@ class BwtCodec(Codec):
             rows += piece_rows
             outputs.append(last)
         header = struct.pack(f"<I{len(rows)}I", zlib.crc32(data), *rows)
-        return header + self._stage().encode(b"".join(outputs))
+        stream = bytearray().join(outputs)  # (the stage writes each byte back as it was)
+        encoder = rangecoder_kernel.RangeEncoder(len(stream) // 3 + 64)
+        self._stage().code(encoder, stream)
+        return header + encoder.finish()
 
     def decode(self, payload: bytes, size: int) -> bytes:
         if size == 0:
@@ -92,13 +95,17 @@ class BwtCodec(Codec):
             raise CodecError(f"bwt: a payload of {len(payload)} bytes is shorter than its "
                              f"{header}-byte header")
         crc, *rows = struct.unpack_from(f"<I{CHAINS * blocks}I", payload)
-        outputs = memoryview(self._stage().decode(memoryview(payload)[header:], size))
+        stream = bytearray(size)
+        decoder = rangecoder_kernel.RangeDecoder(memoryview(payload)[header:])
+        self._stage().code(decoder, stream)
+        decoder.finish()  # CodecError unless the stream ended exactly after the last byte
+        outputs = memoryview(stream)
         pieces = []
         for index in range(blocks):
             last = outputs[index * step:(index + 1) * step]
             piece_rows = tuple(rows[index * CHAINS:(index + 1) * CHAINS])
             pieces.append(transform_kernel.inverse(last, piece_rows))
-        del outputs, last  # memory: at most the pieces and their join from here on
+        del stream, outputs, last  # memory: at most the pieces and their join from here on
         data = b"".join(pieces)
         if zlib.crc32(data) != crc:
             raise CodecError("bwt: the decoded block fails its CRC-32")

@@ -15,11 +15,10 @@ kernel can `cimport` it and call it at C speed:
                           RangeCoder: either, behind one interface (one coding loop per model)
     rangecoder_inline     the coder's steps as inline functions (code_bit, code_range, ...)
     counters_inline       counters as inline functions over cells the caller owns
+    apm_inline            secondary estimation (APM) as inline functions over a caller's table
     mixer_inline          the logistic mixer (stretch, squash, weights) as inline functions over
                           arrays the caller owns, and its tables
     frequencies_kernel    AdaptiveFrequencies: counts per context, cumulative via a Fenwick tree
-    counters_kernel       AdaptiveBits: binary models whose learning rate starts fast, settles
-    apm_kernel            Apm: secondary estimation, a probability refined under a context
 
 What these write and compute, as far as a payload depends on it, is specified once in
 spec/codecs/coding.md; the codecs' specs link to its sections.

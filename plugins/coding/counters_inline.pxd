@@ -5,6 +5,7 @@
 # a few instructions in a model's innermost loop. Kernels running as plain Python use
 # counters_inline.py, the same arithmetic; the tests that compare compiled and pure payloads
 # check that the two agree.
+# (Directives are given as `with` blocks: decorators on a function in a .pxd are ignored.)
 cimport cython
 
 
@@ -13,15 +14,15 @@ cdef inline unsigned int counter_p(unsigned int cell) noexcept nogil:
     return cell >> 8
 
 
-@cython.boundscheck(False)
-@cython.wraparound(False)
 cdef inline unsigned int counter_learn(unsigned int cell, unsigned int bit,
                                        const unsigned int[::1] rates, unsigned int limit,
                                        int bits) noexcept nogil:
     """The cell after counting `bit`: p moves rates[n] / 2**16 of the way towards it."""
     cdef unsigned int n = cell & 0xFF
     cdef unsigned long long p = cell >> 8
-    cdef unsigned long long rate = rates[n]
+    cdef unsigned long long rate
+    with cython.boundscheck(False), cython.wraparound(False):  # n <= limit < len(rates)
+        rate = rates[n]
     if bit:
         p -= (p * rate) >> 16
     else:

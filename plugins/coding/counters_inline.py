@@ -31,6 +31,12 @@ def counter_cell(p: int) -> int:
     return p << 8
 
 
+def counter_table(count: int, bits: int) -> array:
+    """`count` counters at probability 1/2 (2**(bits - 1)) that have counted nothing: the cells
+    of a model's own array."""
+    return array("I", [counter_cell(1 << (bits - 1))]) * count
+
+
 def counter_p(cell):
     return cell >> 8
 
