@@ -16,7 +16,7 @@ Four kinds of event, freely mixed in one stream:
   probability of a zero, moved 1/32 of the way towards each coded bit), and `encode_tree`
   for an n-bit value as a walk down a binary tree of such models (LZMA's "bit tree");
 - `encode_bit_p(p0, bit)`: one bit with a probability of a zero p0 / 2**16 that the caller's
-  own model computed (see counters_kernel), for models finer than 11 bits;
+  own model computed (see counters_inline), for models finer than 11 bits;
 - `encode_direct(value, nbits)`: equiprobable bits.
 
 A model that codes a sequence of decisions writes it once for both directions through
