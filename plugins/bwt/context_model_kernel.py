@@ -8,7 +8,7 @@ payload is specified in spec/codecs/bwt.md (section "Stage cm").
 The models are counters (coding/counters_inline) and an APM (coding/apm_inline) in this module's
 own arrays: their inline steps and the range coder's (through stage_inline's code_decision)
 compile into the coding loop. That loop is written once for both directions (`code`, over a
-stage_inline.Coder: compiled once for the encoder and once for the decoder): the model starts
+rangecoder_inline.Coder: compiled once for the encoder and once for the decoder): the model starts
 the same in both and sees the same bytes, so the decoder makes the encoder's predictions. This
 design follows Ilya Muravyov's BCM; the limits and weights were chosen on the Calgary corpus
 (docs/bwt.md).
@@ -20,13 +20,15 @@ from pyarc_plugins.coding.apm_inline import apm_table
 from pyarc_plugins.coding.counters_inline import counter_rates, counter_table
 
 if cython.compiled:
-    from cython.cimports.pyarc_plugins.bwt.stage_inline import Coder, code_decision, decoding_failed
+    from cython.cimports.pyarc_plugins.bwt.stage_inline import code_decision
     from cython.cimports.pyarc_plugins.coding.apm_inline import apm_learn, apm_refine, apm_slot
     from cython.cimports.pyarc_plugins.coding.counters_inline import counter_learn, counter_p
+    from cython.cimports.pyarc_plugins.coding.rangecoder_inline import Coder, decoding_failed
 else:
-    from pyarc_plugins.bwt.stage_inline import Coder, code_decision, decoding_failed
+    from pyarc_plugins.bwt.stage_inline import code_decision
     from pyarc_plugins.coding.apm_inline import apm_learn, apm_refine, apm_slot
     from pyarc_plugins.coding.counters_inline import counter_learn, counter_p
+    from pyarc_plugins.coding.rangecoder_inline import Coder, decoding_failed
 
 BITS = cython.declare(cython.const[cython.int], 16)  # the counters' precision
 ORDER0_LIMIT = cython.declare(cython.const[cython.uint], 2)

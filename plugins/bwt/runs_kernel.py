@@ -17,7 +17,7 @@ to decode) and on the tree's bits (0.02 bpc, 25%), a logistic mixer for the flag
 in the bit tree the Calgary total was 0.06 bits per byte worse.
 
 The sequence of decisions is written once for both directions (`code`, over a
-stage_inline.Coder: compiled once for the encoder and once for the decoder): the model starts
+rangecoder_inline.Coder: compiled once for the encoder and once for the decoder): the model starts
 the same in both and sees the same bytes, so the decoder makes the encoder's predictions.
 """
 
@@ -26,23 +26,17 @@ import cython
 from pyarc_plugins.coding.counters_inline import counter_rates, counter_table
 
 if cython.compiled:
-    from cython.cimports.pyarc_plugins.bwt.stage_inline import (
-        Coder,
-        code_decision,
-        decoding_corrupt,
-        decoding_failed,
-        encoding,
-    )
+    from cython.cimports.pyarc_plugins.bwt.stage_inline import code_decision, decoding_corrupt
     from cython.cimports.pyarc_plugins.coding.counters_inline import counter_learn, counter_p
-else:
-    from pyarc_plugins.bwt.stage_inline import (
+    from cython.cimports.pyarc_plugins.coding.rangecoder_inline import (
         Coder,
-        code_decision,
-        decoding_corrupt,
         decoding_failed,
         encoding,
     )
+else:
+    from pyarc_plugins.bwt.stage_inline import code_decision, decoding_corrupt
     from pyarc_plugins.coding.counters_inline import counter_learn, counter_p
+    from pyarc_plugins.coding.rangecoder_inline import Coder, decoding_failed, encoding
 
 BITS = cython.declare(cython.const[cython.int], 16)  # the counters' precision
 

@@ -11,9 +11,9 @@ kernel can `cimport` it and call it at C speed:
                           the decoding table, bulk writing and reading of coded bytes
     package_merge_kernel  optimal length-limited code lengths
     prefix_code_sections  a prefix code as a section of a bit stream (huffman, lz77)
-    rangecoder_kernel     RangeEncoder / RangeDecoder: frequencies and adaptive binary bits;
-                          RangeCoder: either, behind one interface (one coding loop per model)
-    rangecoder_inline     the coder's steps as inline functions (code_bit, code_range, ...)
+    rangecoder_kernel     RangeEncoder / RangeDecoder: frequencies and adaptive binary bits
+    rangecoder_inline     the coder's steps as inline functions over a Coder, either of them
+                          (code_bit, code_range, ...): one coding loop per model
     counters_inline       counters as inline functions over cells the caller owns
     apm_inline            secondary estimation (APM) as inline functions over a caller's table
     mixer_inline          the logistic mixer (stretch, squash, weights) as inline functions over

@@ -1,8 +1,19 @@
 """The range coder's steps as functions, for kernels running as plain Python.
 
 Compiled kernels cimport the inline C versions from rangecoder_inline.pxd instead (see there
-for what each does); these call the methods they mirror.
+for what each does); these call the methods they mirror. A `Coder` is a RangeEncoder or a
+RangeDecoder (compiled, their fused type).
 """
+
+Coder = object  # (compiled: the fused type of RangeEncoder and RangeDecoder)
+
+
+def encoding(coder):
+    return hasattr(coder, "encode_bit_p")
+
+
+def decoding_failed(coder):
+    return not encoding(coder) and coder.failed()
 
 
 def encode_bit(coder, p0, bit):
@@ -16,39 +27,39 @@ def decode_bit(coder, p0):
 
 
 def code_bit(coder, p0, bit):
-    if coder.encoding:
-        coder.encoder.encode_bit_p(p0, bit)
+    if encoding(coder):
+        coder.encode_bit_p(p0, bit)
         return bit
-    return coder.decoder.decode_bit_p(p0)
+    return coder.decode_bit_p(p0)
 
 
 def code_model_bit(coder, probs, index, bit):
-    if coder.encoding:
-        coder.encoder.encode_bit(probs, index, bit)
+    if encoding(coder):
+        coder.encode_bit(probs, index, bit)
         return bit
-    return coder.decoder.decode_bit(probs, index)
+    return coder.decode_bit(probs, index)
 
 
 def code_tree(coder, probs, base, nbits, value):
-    if coder.encoding:
-        coder.encoder.encode_tree(probs, base, nbits, value)
+    if encoding(coder):
+        coder.encode_tree(probs, base, nbits, value)
         return value
-    return coder.decoder.decode_tree(probs, base, nbits)
+    return coder.decode_tree(probs, base, nbits)
 
 
 def code_direct(coder, value, nbits):
-    if coder.encoding:
-        coder.encoder.encode_direct(value, nbits)
+    if encoding(coder):
+        coder.encode_direct(value, nbits)
         return value
-    return coder.decoder.decode_direct(nbits)
+    return coder.decode_direct(nbits)
 
 
 def code_target(coder, total):
-    return 0 if coder.encoding else coder.decoder.decode_target(total)
+    return 0 if encoding(coder) else coder.decode_target(total)
 
 
 def code_range(coder, cum, freq, total):
-    if coder.encoding:
-        coder.encoder.encode(cum, freq, total)
+    if encoding(coder):
+        coder.encode(cum, freq, total)
     else:
-        coder.decoder.decode_consume(cum, freq)
+        coder.decode_consume(cum, freq)

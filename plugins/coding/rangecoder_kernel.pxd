@@ -39,10 +39,3 @@ cdef class RangeDecoder:
     cpdef unsigned int decode_tree(self, unsigned short[:] probs, Py_ssize_t base, int nbits) noexcept nogil
     cpdef unsigned int decode_direct(self, int nbits) noexcept nogil
     cpdef bint failed(self) noexcept nogil
-
-
-@cython.final
-cdef class RangeCoder:
-    cdef readonly RangeEncoder encoder
-    cdef readonly RangeDecoder decoder
-    cdef readonly bint encoding

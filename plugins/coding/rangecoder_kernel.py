@@ -19,10 +19,9 @@ Four kinds of event, freely mixed in one stream:
   own model computed (see counters_inline), for models finer than 11 bits;
 - `encode_direct(value, nbits)`: equiprobable bits.
 
-A model that codes a sequence of decisions writes it once for both directions through
-`RangeCoder`, an encoder or a decoder behind one interface (the `code_*` functions of
-rangecoder_inline): each call codes the value it is given when encoding and returns the value
-decoded when decoding.
+A model that codes a sequence of decisions writes it once for both directions, over a `Coder`
+(a RangeEncoder or a RangeDecoder) and the `code_*` functions of rangecoder_inline: each call
+codes the value it is given when encoding and returns the value decoded when decoding.
 
 Termination: the encoder ends with the value inside its final interval that has the most
 trailing zero bytes and drops those zeros; the decoder reads zeros past the end of its input and
@@ -377,19 +376,3 @@ class RangeDecoder:
         if implicit != dropped or self.code >= 1 << (8 * dropped):
             raise CodecError("range decoder: the payload does not end where its last symbol "
                              "does")
-
-
-@cython.final
-@cython.cclass
-class RangeCoder:
-    """A RangeEncoder or a RangeDecoder behind one interface, so that a model writes its
-    sequence of decisions once for both directions (see rangecoder_inline: code_bit and the
-    others code the value they are given when encoding and return it, and return the value
-    decoded when decoding). Exactly one of `encoder` and `decoder` is set."""
-
-    def __init__(self, encoder=None, decoder=None):
-        if (encoder is None) == (decoder is None):
-            raise ValueError("a RangeCoder wraps an encoder or a decoder")
-        self.encoder = encoder
-        self.decoder = decoder
-        self.encoding = encoder is not None

@@ -5,10 +5,11 @@ of the shared range coder (coding/rangecoder_kernel) under an adaptive model cho
 (LZMA's state machine, pos_state, matched literals, two length coders, distance slots); the
 stream begins with the block size. The payload is specified in spec/codecs/lz77.md.
 
-Each decision is written once, as a `_code_*` function of a RangeCoder (an encoder or a decoder
-behind one interface, see coding/rangecoder_inline): encoding, it codes the value it is given
-and returns it; decoding, it returns the value decoded. `encode` drives them with the parse's
-sequences, `decode` with what it has rebuilt so far, and only decode checks what it decodes.
+Each decision is written once, as a `_code_*` function of a Coder (a RangeEncoder or a
+RangeDecoder, see coding/rangecoder_inline; compiled once for each): encoding, it codes the
+value it is given and returns it; decoding, it returns the value decoded. `encode` drives them
+with the parse's sequences, `decode` with what it has rebuilt so far, and only decode checks
+what it decodes.
 """
 
 
@@ -16,19 +17,26 @@ import cython
 
 if cython.compiled:
     from cython.cimports.pyarc_plugins.coding.rangecoder_inline import (
+        Coder,
         code_direct,
         code_model_bit,
         code_tree,
+        encoding,
     )
     from cython.cimports.pyarc_plugins.coding.rangecoder_kernel import (
-        RangeCoder,
         RangeDecoder,
         RangeEncoder,
     )
     from cython.cimports.pyarc_plugins.lz77.sequences_kernel import update_repeats
 else:
-    from pyarc_plugins.coding.rangecoder_inline import code_direct, code_model_bit, code_tree
-    from pyarc_plugins.coding.rangecoder_kernel import RangeCoder, RangeDecoder, RangeEncoder
+    from pyarc_plugins.coding.rangecoder_inline import (
+        Coder,
+        code_direct,
+        code_model_bit,
+        code_tree,
+        encoding,
+    )
+    from pyarc_plugins.coding.rangecoder_kernel import RangeDecoder, RangeEncoder
     from pyarc_plugins.lz77.sequences_kernel import update_repeats
 
 from array import array
@@ -121,7 +129,7 @@ def _history():
 @cython.inline
 @cython.nogil
 @cython.exceptval(check=False)
-def _code_size(coder: RangeCoder, size: cython.Py_ssize_t) -> cython.Py_ssize_t:
+def _code_size(coder: Coder, size: cython.Py_ssize_t) -> cython.Py_ssize_t:
     """The block size: its bit length in SIZE_LENGTH_BITS direct bits, then its bits."""
     size_bits: cython.uint = 0
     while (size >> size_bits) != 0:
@@ -134,7 +142,7 @@ def _code_size(coder: RangeCoder, size: cython.Py_ssize_t) -> cython.Py_ssize_t:
 @cython.inline
 @cython.nogil
 @cython.exceptval(check=False)
-def _code_is_match(coder: RangeCoder, models: cython.ushort[:], history: cython.int[:],
+def _code_is_match(coder: Coder, models: cython.ushort[:], history: cython.int[:],
                    pos: cython.Py_ssize_t, bit: cython.uint) -> cython.uint:
     """Whether the token at pos is a match (1) or a literal (0)."""
     return code_model_bit(coder, models, IS_MATCH + POS_STATES * history[STATE] + (pos & 3), bit)
@@ -143,7 +151,7 @@ def _code_is_match(coder: RangeCoder, models: cython.ushort[:], history: cython.
 @cython.cfunc
 @cython.nogil
 @cython.exceptval(check=False)
-def _code_reverse(coder: RangeCoder, models: cython.ushort[:], base: cython.Py_ssize_t,
+def _code_reverse(coder: Coder, models: cython.ushort[:], base: cython.Py_ssize_t,
                   nbits: cython.int, value: cython.uint) -> cython.uint:
     """`nbits` bits of value, low bit first, down a tree of models at models[base + 1:]."""
     node: cython.uint = 1
@@ -160,7 +168,7 @@ def _code_reverse(coder: RangeCoder, models: cython.ushort[:], base: cython.Py_s
 @cython.cfunc
 @cython.nogil
 @cython.exceptval(check=False)
-def _code_length(coder: RangeCoder, models: cython.ushort[:], lengths: cython.Py_ssize_t,
+def _code_length(coder: Coder, models: cython.ushort[:], lengths: cython.Py_ssize_t,
                  pos_state: cython.Py_ssize_t, length: cython.Py_ssize_t) -> cython.Py_ssize_t:
     """A match length (MIN_MATCH .. MAX_LENGTH) with the length coder at models[lengths:]."""
     value: cython.uint = cython.cast(cython.uint, length - MIN_MATCH)
@@ -175,11 +183,11 @@ def _code_length(coder: RangeCoder, models: cython.ushort[:], lengths: cython.Py
 @cython.cfunc
 @cython.nogil
 @cython.exceptval(check=False)
-def _code_distance(coder: RangeCoder, models: cython.ushort[:], distance: cython.longlong,
+def _code_distance(coder: Coder, models: cython.ushort[:], distance: cython.longlong,
                    length: cython.Py_ssize_t) -> cython.longlong:
     """A new distance (>= 1) of a match of this length: its slot, then the slot's footer."""
     d: cython.ulonglong = cython.cast(cython.ulonglong, distance - 1)
-    slot: cython.uint = _slot(cython.cast(cython.uint, d)) if coder.encoding else 0
+    slot: cython.uint = _slot(cython.cast(cython.uint, d)) if encoding(coder) else 0
     footer: cython.int
     base: cython.ulonglong
     high: cython.ulonglong
@@ -205,7 +213,7 @@ def _code_distance(coder: RangeCoder, models: cython.ushort[:], distance: cython
 @cython.inline
 @cython.nogil
 @cython.exceptval(check=False)
-def _code_literal(coder: RangeCoder, models: cython.ushort[:], data: cython.const[cython.uchar][:],
+def _code_literal(coder: Coder, models: cython.ushort[:], data: cython.const[cython.uchar][:],
                   history: cython.int[:], pos: cython.Py_ssize_t,
                   byte: cython.uint) -> cython.uint:
     """The literal byte at pos: plain, or matched against the byte the last match would have
@@ -241,7 +249,7 @@ def _code_literal(coder: RangeCoder, models: cython.ushort[:], data: cython.cons
 @cython.cfunc
 @cython.nogil
 @cython.exceptval(check=False)
-def _code_match(coder: RangeCoder, models: cython.ushort[:], history: cython.int[:],
+def _code_match(coder: Coder, models: cython.ushort[:], history: cython.int[:],
                 pos: cython.Py_ssize_t, length: cython.Py_ssize_t,
                 value: cython.Py_ssize_t) -> cython.Py_ssize_t:
     """A match at pos after its is-match bit: with a new distance (offset value `value` >= 3,
@@ -281,8 +289,7 @@ def encode(source, literal_lengths: cython.uint[:], match_lengths: cython.uint[:
     after the last sequence are literals)."""
     data: cython.const[cython.uchar][:] = source
     size: cython.Py_ssize_t = len(source)
-    rc: RangeEncoder = RangeEncoder(size // 3 + 256)
-    coder: RangeCoder = RangeCoder(encoder=rc)
+    coder: RangeEncoder = RangeEncoder(size // 3 + 256)
     models: cython.ushort[:] = bit_models(MODELS)
     history: cython.int[:] = _history()
     pos: cython.Py_ssize_t = 0
@@ -316,7 +323,7 @@ def encode(source, literal_lengths: cython.uint[:], match_lengths: cython.uint[:
                 value = 0  # a continuation repeats the distance just used
                 pos += piece
                 length -= piece
-    return rc.finish()
+    return coder.finish()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -332,7 +339,7 @@ def decode(rc: RangeDecoder, size: cython.Py_ssize_t) -> bytes:
     payload runs out; the caller checks, and calls rc.finish()."""
     out = bytearray(size)
     data: cython.uchar[:] = out
-    coder: RangeCoder = RangeCoder(decoder=rc)
+    coder: RangeDecoder = rc
     models: cython.ushort[:] = bit_models(MODELS)
     history: cython.int[:] = _history()
     pos: cython.Py_ssize_t = 0

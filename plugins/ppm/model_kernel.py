@@ -9,7 +9,7 @@ PPMZ. docs/ppm.md explains it all with a worked example. One module per idea:
   functions of trie_kernel.pxd read its records);
 - match_kernel: the match model, a feature of the estimates;
 - this module: coding one byte (`Model.code_byte`, one loop for the encoder and the decoder,
-  through the RangeCoder interface) and the estimates of its binary decisions.
+  over a Coder, encoder or decoder) and the estimates of its binary decisions.
 
 Coding a byte starts from `maxctx` (the longest context known to match): binary contexts and
 escapes are binary decisions under a first estimate (a counter cell chosen by features: SEE;
@@ -39,13 +39,15 @@ if cython.compiled:
         stretch,
     )
     from cython.cimports.pyarc_plugins.coding.rangecoder_inline import (
+        Coder,
         code_bit,
         code_direct,
         code_range,
         code_target,
+        decoding_failed,
+        encoding,
     )
     from cython.cimports.pyarc_plugins.coding.rangecoder_kernel import (
-        RangeCoder,
         RangeDecoder,
         RangeEncoder,
     )
@@ -66,12 +68,15 @@ else:
     from pyarc_plugins.coding.counters_inline import counter_learn, counter_p
     from pyarc_plugins.coding.mixer_inline import mix_dot, mix_error, mix_learn, squash, stretch
     from pyarc_plugins.coding.rangecoder_inline import (
+        Coder,
         code_bit,
         code_direct,
         code_range,
         code_target,
+        decoding_failed,
+        encoding,
     )
-    from pyarc_plugins.coding.rangecoder_kernel import RangeCoder, RangeDecoder, RangeEncoder
+    from pyarc_plugins.coding.rangecoder_kernel import RangeDecoder, RangeEncoder
     from pyarc_plugins.ppm.match_kernel import MatchModel
     from pyarc_plugins.ppm.trie_inline import child, count, freq, order, stats, suffix, summ, sym
     from pyarc_plugins.ppm.trie_kernel import Trie
@@ -215,7 +220,7 @@ class Model:
     @cython.inline
     @cython.nogil
     @cython.exceptval(check=False)
-    def _decide(self, coder: RangeCoder, cell: cython.Py_ssize_t, kind: cython.int,
+    def _decide(self, coder: Coder, cell: cython.Py_ssize_t, kind: cython.int,
                 byte: cython.int, c: cython.int, bit: cython.uint) -> cython.uint:
         """Code a decision of `kind` in context c (bit 0: the escape, or the miss of the most
         frequent state) under the first estimate `cells[cell]`, refined, and teach the
@@ -356,7 +361,7 @@ class Model:
     @cython.cfunc
     @cython.nogil
     @cython.exceptval(check=False)
-    def code_byte(self, coder: RangeCoder, symbol: cython.int) -> cython.int:
+    def code_byte(self, coder: Coder, symbol: cython.int) -> cython.int:
         """Encoding: code `symbol` and return it. Decoding: return the byte decoded (`symbol`
         is not read), or -1 when the payload proves corrupt (every byte value excluded)."""
         c: cython.int = self.maxctx
@@ -371,8 +376,8 @@ class Model:
         f1: cython.int
         target: cython.uint
         stamp: cython.uint
-        encoding: cython.bint = coder.encoding
-        if not encoding:
+        encoder: cython.bint = encoding(coder)
+        if not encoder:
             symbol = -1  # no state matches it: the decisions decide
         self.stamp += 1
         if self.stamp == 0:  # wrapped: clear the mask once every 2**32 bytes
@@ -403,7 +408,7 @@ class Model:
                 if masked == 0:  # nothing excluded yet: the totals are known
                     d = n
                     total = summ(self.heap, c)
-                    if encoding:
+                    if encoder:
                         for s in range(first, first + n):
                             if sym(self.heap, s) == symbol:
                                 self.found_state = s
@@ -447,7 +452,7 @@ class Model:
         cum = 0
         for j in range(256):
             if self.mask[j] != stamp:
-                if (j == symbol) if encoding else (cum == cython.cast(cython.int, target)):
+                if (j == symbol) if encoder else (cum == cython.cast(cython.int, target)):
                     break
                 cum += 1
         code_range(coder, cum, 1, 256 - masked)
@@ -456,13 +461,13 @@ class Model:
     @cython.cfunc
     @cython.nogil
     @cython.exceptval(check=False)
-    def _code_freq(self, coder: RangeCoder, s: cython.int, cum: cython.int, lo: cython.int,
+    def _code_freq(self, coder: Coder, s: cython.int, cum: cython.int, lo: cython.int,
                    hi: cython.int, total: cython.int, stamp: cython.uint) -> cython.int:
         """Code the state s, whose interval among the states lo .. hi - 1 not excluded starts
         at cum, of `total`. Decoding (s and cum unknown), find the state whose interval holds
         the value decoded. Return the state."""
         target: cython.uint = code_target(coder, total)
-        if not coder.encoding:
+        if not encoding(coder):
             cum = 0
             for s in range(lo, hi):
                 if self.mask[sym(self.heap, s)] != stamp:
@@ -491,7 +496,8 @@ class Model:
         self.match.finish(pos)
 
 
-def _code_size(coder: RangeCoder, size: cython.Py_ssize_t) -> cython.Py_ssize_t:
+@cython.cfunc
+def _code_size(coder: Coder, size: cython.Py_ssize_t) -> cython.Py_ssize_t:
     """The block size opens the stream (its bit length in 6 bits, then its bits), so that a
     payload decoded against another size is refused instead of read on into zeros. Encoding,
     code `size`; decoding, return the size coded."""
@@ -507,7 +513,8 @@ def _code_size(coder: RangeCoder, size: cython.Py_ssize_t) -> cython.Py_ssize_t:
 
 @cython.boundscheck(False)
 @cython.wraparound(False)
-def _code_block(coder: RangeCoder, model: Model, out: cython.uchar[:]) -> cython.Py_ssize_t:
+@cython.cfunc
+def _code_block(coder: Coder, model: Model, out: cython.uchar[:]) -> cython.Py_ssize_t:
     """Code the model's data byte by byte, one loop for both directions: encoding, the bytes it
     holds; decoding, the bytes decoded, written to `out` (the buffer the model's data views).
     Return how many bytes were coded: fewer than the size only when the payload is corrupt."""
@@ -517,8 +524,8 @@ def _code_block(coder: RangeCoder, model: Model, out: cython.uchar[:]) -> cython
     with cython.nogil:
         for i in range(model.size):
             symbol = model.code_byte(coder, model.data[i])
-            if not coder.encoding:
-                if symbol < 0 or coder.decoder.failed():
+            if not encoding(coder):
+                if symbol < 0 or decoding_failed(coder):
                     coded = i
                     break
                 out[i] = symbol
@@ -530,21 +537,21 @@ def _code_block(coder: RangeCoder, model: Model, out: cython.uchar[:]) -> cython
 def encode(data: cython.const[cython.uchar][:], max_order: cython.int,
            memory: cython.Py_ssize_t) -> bytes:
     """Code every byte of `data` with the PPM model of `max_order` and `memory` bytes."""
-    coder: RangeCoder = RangeCoder(encoder=RangeEncoder(len(data) // 2 + 64))
+    coder: RangeEncoder = RangeEncoder(len(data) // 2 + 64)
     _code_size(coder, len(data))
     _code_block(coder, Model(data, max_order, memory), bytearray())
-    return coder.encoder.finish()
+    return coder.finish()
 
 
 def statistics(data, max_order: cython.int, memory: cython.Py_ssize_t) -> dict:
     """Code `data` as encode() does and report the model's size: contexts, state slots, the
     bytes their arrays hold, and how often the model restarted because memory was full."""
     model: Model = Model(data, max_order, memory)
-    coder: RangeCoder = RangeCoder(encoder=RangeEncoder(len(data) // 2 + 64))
+    coder: RangeEncoder = RangeEncoder(len(data) // 2 + 64)
     _code_block(coder, model, bytearray())
     return {"units": model.trie.nunits, "restarts": model.trie.restarts,
             "array_bytes": model.trie.unit_capacity * 8,
-            "payload_bytes": len(coder.encoder.finish())}
+            "payload_bytes": len(coder.finish())}
 
 
 @cython.ccall
@@ -552,10 +559,10 @@ def decode(payload: cython.const[cython.uchar][:], size: cython.Py_ssize_t,
            max_order: cython.int, memory: cython.Py_ssize_t) -> bytes:
     """The inverse of encode: `size` bytes, or CodecError."""
     out = bytearray(size)
-    coder: RangeCoder = RangeCoder(decoder=RangeDecoder(payload))
+    coder: RangeDecoder = RangeDecoder(payload)
     if _code_size(coder, 0) != size:
         raise CodecError(f"ppm: the payload codes a block of another size than {size}")
     if _code_block(coder, Model(out, max_order, memory), out) < size:
-        coder.decoder.corrupt = True
-    coder.decoder.finish()  # raises CodecError unless the payload ended exactly after the last
+        coder.corrupt = True
+    coder.finish()  # raises CodecError unless the payload ended exactly after the last
     return bytes(out)
