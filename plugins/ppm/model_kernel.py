@@ -501,9 +501,11 @@ def _code_size(coder: Coder, size: cython.Py_ssize_t) -> cython.Py_ssize_t:
     """The block size opens the stream (its bit length in 6 bits, then its bits), so that a
     payload decoded against another size is refused instead of read on into zeros. Encoding,
     code `size`; decoding, return the size coded."""
-    length: cython.int = code_direct(coder, size.bit_length() if size > 0 else 0,
-                                     SIZE_LENGTH_BITS)
+    length: cython.int = 0
     high: cython.Py_ssize_t = 0
+    while (size >> length) != 0:
+        length += 1
+    length = code_direct(coder, length, SIZE_LENGTH_BITS)
     if length > 32:
         high = code_direct(coder, cython.cast(cython.uint, size >> 32), length - 32)
         length = 32
@@ -538,8 +540,10 @@ def encode(data: cython.const[cython.uchar][:], max_order: cython.int,
            memory: cython.Py_ssize_t) -> bytes:
     """Code every byte of `data` with the PPM model of `max_order` and `memory` bytes."""
     coder: RangeEncoder = RangeEncoder(len(data) // 2 + 64)
+    model: Model = Model(data, max_order, memory)
+    unused: cython.uchar[:] = bytearray()  # an encoder writes no bytes out
     _code_size(coder, len(data))
-    _code_block(coder, Model(data, max_order, memory), bytearray())
+    _code_block(coder, model, unused)
     return coder.finish()
 
 
@@ -548,7 +552,8 @@ def statistics(data, max_order: cython.int, memory: cython.Py_ssize_t) -> dict:
     bytes their arrays hold, and how often the model restarted because memory was full."""
     model: Model = Model(data, max_order, memory)
     coder: RangeEncoder = RangeEncoder(len(data) // 2 + 64)
-    _code_block(coder, model, bytearray())
+    unused: cython.uchar[:] = bytearray()
+    _code_block(coder, model, unused)
     return {"units": model.trie.nunits, "restarts": model.trie.restarts,
             "array_bytes": model.trie.unit_capacity * 8,
             "payload_bytes": len(coder.finish())}
@@ -559,10 +564,13 @@ def decode(payload: cython.const[cython.uchar][:], size: cython.Py_ssize_t,
            max_order: cython.int, memory: cython.Py_ssize_t) -> bytes:
     """The inverse of encode: `size` bytes, or CodecError."""
     out = bytearray(size)
+    written: cython.uchar[:] = out
     coder: RangeDecoder = RangeDecoder(payload)
+    model: Model
     if _code_size(coder, 0) != size:
         raise CodecError(f"ppm: the payload codes a block of another size than {size}")
-    if _code_block(coder, Model(out, max_order, memory), out) < size:
+    model = Model(out, max_order, memory)
+    if _code_block(coder, model, written) < size:
         coder.corrupt = True
     coder.finish()  # raises CodecError unless the payload ended exactly after the last
     return bytes(out)
