@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
-from archiver.errors import UsageError
+from archiver.errors import CodecError, UsageError
 
 #: Codec names: lower case, start with a letter, at most 32 characters; stored in every block.
 CODEC_NAME = re.compile(r"[a-z][a-z0-9_-]{0,31}")
@@ -121,6 +121,13 @@ class Codec:
     def decode(self, payload: bytes, size: int) -> bytes:
         """Return the `size` bytes that `payload` encodes; raise CodecError if it is malformed."""
         raise NotImplementedError
+
+    def empty_block(self, payload: bytes, size: int) -> bool:
+        """Whether the block is empty (size 0): its one valid payload is the empty one, any other
+        is a CodecError. A decoder starts `if self.empty_block(payload, size): return b""`."""
+        if size == 0 and payload:
+            raise CodecError(f"{self.name}: {len(payload)} bytes of payload for an empty block")
+        return size == 0
 
     def decode_older(self, payload: bytes, size: int, version: int) -> bytes:
         """As `decode`, for a payload of an earlier `version`, one of `reads_older`."""

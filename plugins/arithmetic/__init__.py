@@ -55,9 +55,7 @@ class ArithmeticCodec(Codec):
             data, order, increment)
 
     def decode(self, payload: bytes, size: int) -> bytes:
-        if size == 0:
-            if payload:
-                raise CodecError(f"arithmetic: {len(payload)} bytes of payload for an empty block")
+        if self.empty_block(payload, size):
             return b""
         if not payload or payload[0] > MAX_INCREMENT_LOG2:
             raise CodecError("arithmetic: missing or invalid increment byte")

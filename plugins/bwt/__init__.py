@@ -84,9 +84,7 @@ class BwtCodec(Codec):
         return header + encoder.finish()
 
     def decode(self, payload: bytes, size: int) -> bytes:
-        if size == 0:
-            if payload:
-                raise CodecError(f"bwt: {len(payload)} bytes of payload for an empty block")
+        if self.empty_block(payload, size):
             return b""
         step = self._block_bytes()
         blocks = -(-size // step)

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from archiver import Codec, CodecError, hookimpl
+from archiver import Codec, hookimpl
 from pyarc_plugins.coding.bitio_kernel import BitReader, BitWriter
 from pyarc_plugins.coding.prefix_code_sections import (
     MAX_CODE_LENGTH,
@@ -49,9 +49,7 @@ class HuffmanCodec(Codec):
         return writer.finish()
 
     def decode(self, payload: bytes, size: int) -> bytes:
-        if size == 0:
-            if payload:
-                raise CodecError(f"huffman: {len(payload)} bytes of payload for an empty block")
+        if self.empty_block(payload, size):
             return b""
         reader = BitReader(payload)
         data = read_bytes(reader, size, self.name)

@@ -118,9 +118,7 @@ class Lz77Codec(Codec):
         return writer.finish()
 
     def decode(self, payload: bytes, size: int) -> bytes:
-        if size == 0:
-            if payload:
-                raise CodecError(f"lz77: {len(payload)} bytes of payload for an empty block")
+        if self.empty_block(payload, size):
             return b""
         if not payload:
             raise CodecError(f"lz77: an empty payload for a block of {size} bytes")

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from archiver import Codec, CodecError, Option, hookimpl
+from archiver import Codec, Option, hookimpl
 from pyarc_plugins.lzw import lzw_kernel
 
 DEFAULT_MAX_BITS = 16
@@ -54,9 +54,7 @@ class LzwCodec(Codec):
         return lzw_kernel.encode(data, int(self.options["max_bits"]))
 
     def decode(self, payload: bytes, size: int) -> bytes:
-        if size == 0:
-            if payload:
-                raise CodecError(f"lzw: {len(payload)} bytes of payload for an empty block")
+        if self.empty_block(payload, size):
             return b""
         return lzw_kernel.decode(payload, size, int(self.options["max_bits"]))
 

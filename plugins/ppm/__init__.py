@@ -56,9 +56,7 @@ class PpmCodec(Codec):
         return bytes([STORED]) + bytes(data)
 
     def decode(self, payload: bytes, size: int) -> bytes:
-        if size == 0:
-            if payload:
-                raise CodecError(f"ppm: {len(payload)} bytes of payload for an empty block")
+        if self.empty_block(payload, size):
             return b""
         if not payload:
             raise CodecError("ppm: empty payload for a non-empty block")

@@ -94,9 +94,7 @@ class RepCodec(Codec):
         return bytes([STORED]) + bytes(data)
 
     def decode(self, payload: bytes, size: int) -> bytes:
-        if size == 0:
-            if payload:
-                raise CodecError(f"rep: {len(payload)} bytes of payload for an empty block")
+        if self.empty_block(payload, size):
             return b""
         if not payload:
             raise CodecError("rep: empty payload for a non-empty block")

@@ -58,9 +58,7 @@ class DeltaCodec(Codec):
         return inner.version.to_bytes(2, "little") + inner.encode(differences)
 
     def decode(self, payload: bytes, size: int) -> bytes:
-        if size == 0:
-            if payload:
-                raise CodecError(f"delta: {len(payload)} bytes of payload for an empty block")
+        if self.empty_block(payload, size):
             return b""
         inner = self._inner()
         if len(payload) < 2:
