@@ -28,6 +28,20 @@ from pyarc_plugins.ppm import model_kernel
 
 MODELLED = 0
 STORED = 1
+
+
+def stored_block(name: str, payload: bytes, size: int, modelled: int) -> bytes | None:
+    """The block of a payload of kind STORED (its first byte; the block follows), None for one
+    of kind `modelled`, CodecError for any other (ppm's and rep's payloads begin so)."""
+    if not payload:
+        raise CodecError(f"{name}: empty payload for a non-empty block")
+    if payload[0] == STORED:
+        if len(payload) != size + 1:
+            raise CodecError(f"{name}: stored block of {len(payload) - 1} bytes, expected {size}")
+        return bytes(payload[1:])
+    if payload[0] != modelled:
+        raise CodecError(f"{name}: unknown payload kind {payload[0]}")
+    return None
 MIB = 1 << 20
 
 
@@ -58,14 +72,9 @@ class PpmCodec(Codec):
     def decode(self, payload: bytes, size: int) -> bytes:
         if self.empty_block(payload, size):
             return b""
-        if not payload:
-            raise CodecError("ppm: empty payload for a non-empty block")
-        if payload[0] == STORED:
-            if len(payload) != size + 1:
-                raise CodecError(f"ppm: stored block of {len(payload) - 1} bytes, expected {size}")
-            return bytes(payload[1:])
-        if payload[0] != MODELLED:
-            raise CodecError(f"ppm: unknown payload kind {payload[0]}")
+        stored = stored_block(self.name, payload, size, MODELLED)
+        if stored is not None:
+            return stored
         return model_kernel.decode(memoryview(payload)[1:], size, *self._settings())
 
 

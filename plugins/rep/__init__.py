@@ -14,11 +14,10 @@ from array import array
 from collections.abc import Callable, Iterable
 
 from archiver import Codec, CodecError, Option, hookimpl
-from pyarc_plugins.ppm import PpmCodec, model_kernel
+from pyarc_plugins.ppm import STORED, PpmCodec, model_kernel, stored_block
 from pyarc_plugins.rep import repeats_kernel
 
-REPEATS = 0
-STORED = 1
+REPEATS = 0  # a payload is of kind REPEATS or (as ppm's) STORED, its first byte
 MIB = 1 << 20
 #: The PPM model of the references: short contexts suit numbers that are alike field by field.
 REF_ORDER = 2
@@ -96,14 +95,9 @@ class RepCodec(Codec):
     def decode(self, payload: bytes, size: int) -> bytes:
         if self.empty_block(payload, size):
             return b""
-        if not payload:
-            raise CodecError("rep: empty payload for a non-empty block")
-        if payload[0] == STORED:
-            if len(payload) != size + 1:
-                raise CodecError(f"rep: stored block of {len(payload) - 1} bytes, expected {size}")
-            return bytes(payload[1:])
-        if payload[0] != REPEATS:
-            raise CodecError(f"rep: unknown payload kind {payload[0]}")
+        stored = stored_block(self.name, payload, size, REPEATS)
+        if stored is not None:
+            return stored
         minimum, order, memory = self._settings()
         view = memoryview(payload)
         reader = _Reader(view)
