@@ -26,7 +26,7 @@ import threading
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -42,6 +42,9 @@ from archiver.codec import (
     version_problem,
 )
 from archiver.errors import MissingCodecError, PyarcError, UsageError
+
+if TYPE_CHECKING:  # (imported at run time only where the entry points are read)
+    from importlib.metadata import EntryPoint
 
 BUILTIN_DISTRIBUTION = "pyarc"
 DISABLE_VARIABLE = "PYARC_DISABLE_PLUGINS"
@@ -60,15 +63,6 @@ class PluginWarning(UserWarning):
 
 class KernelWarning(UserWarning):
     """A codec runs its kernels as plain Python because they were not compiled."""
-
-
-class EntryPointLike(Protocol):
-    """What pyarc uses of an entry point (an importlib.metadata.EntryPoint)."""
-
-    @property
-    def name(self) -> str: ...
-
-    def load(self) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -251,13 +245,13 @@ def _is_builtin(label: str) -> bool:
     return label.split(" ")[0] == BUILTIN_DISTRIBUTION
 
 
-def _disabled(entry_point: EntryPointLike, label: str) -> bool:
+def _disabled(entry_point: EntryPoint, label: str) -> bool:
     """Whether DISABLE_VARIABLE names this plugin, or all third-party ones and it is one."""
     names = {name.strip() for name in os.environ.get(DISABLE_VARIABLE, "").split(",")}
     return entry_point.name in names or (THIRD_PARTY in names and not _is_builtin(label))
 
 
-def _distribution_label(entry_point: EntryPointLike) -> str:
+def _distribution_label(entry_point: EntryPoint) -> str:
     """"name version" of the distribution that declares the entry point ("unknown": none)."""
     dist = getattr(entry_point, "dist", None)
     if dist is None:
@@ -294,7 +288,7 @@ def _check_codec_class(candidate: Any) -> type[Codec]:
 class _Plugin:
     """One entry point, to be loaded into a registry once."""
 
-    entry_point: EntryPointLike
+    entry_point: EntryPoint
     label: str
     rank: int
     manager: pluggy.PluginManager
@@ -373,14 +367,14 @@ def _policy(auto: list[Any], metadata: list[Any]) -> Policy:
     return Policy(groups, names)
 
 
-def installed_entry_points(group: str = hookspecs.ENTRY_POINT_GROUP) -> list[EntryPointLike]:
+def installed_entry_points(group: str = hookspecs.ENTRY_POINT_GROUP) -> list[EntryPoint]:
     """The entry points of `group` of the installed distributions."""
     import importlib.metadata
 
     return list(importlib.metadata.entry_points(group=group))
 
 
-def load_registry(entry_points: Iterable[EntryPointLike] | None = None, *,
+def load_registry(entry_points: Iterable[EntryPoint] | None = None, *,
                   lazy: bool = False) -> Registry:
     """A registry of every plugin of the `pyarc.codecs` group (or of the given entry points),
     loaded now, or each when it is first needed (`lazy`: see the module's docstring)."""
