@@ -59,8 +59,8 @@ class BwtCodec(Codec):
     def _block_bytes(self) -> int:
         return int(self.options["block"]) * KIB
 
-    # The stage's kernel and the range coder's, looked up here (tests swap them).
     def _stage(self) -> ModuleType:
+        """The kernel of the second stage the options choose."""
         return runs_kernel if self.options["stage"] == "runs" else context_model_kernel
 
     def encode(self, data: bytes) -> bytes:
