@@ -7,9 +7,12 @@ is reported.
 
 The process-wide registry (`registry()`) loads plugins when they are first needed, so that a
 command that reads an archive imports only the codecs it decodes: a codec of pyarc's own is
-found through the entry point of its name (each built-in plugin is named after its codec);
-anything else (a third-party codec, the list of all codecs, the policy hooks) loads every
-plugin, in the same order as an eager load, so that what wins is the same.
+loaded from the plugin of its name that `pyarc_plugins.PLUGINS` lists (each built-in plugin is
+named after its codec), without reading any distribution's metadata (importing
+importlib.metadata and scanning the installed packages costs a sixth of `pyarc list`'s
+start-up); anything else (a third-party codec, the list of all codecs, the policy hooks) reads
+the entry points and loads every plugin, in the same order as an eager load, so that what wins
+is the same.
 
 Control, by environment variable:
 - PYARC_DISABLE_PLUGINS: plugin (entry point) names to skip, comma-separated; `third-party`
@@ -21,16 +24,17 @@ Control, by environment variable:
 from __future__ import annotations
 
 import functools
+import importlib
 import os
 import threading
 import warnings
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import pluggy
 
-from archiver import hookspecs
+from archiver import __version__, hookspecs
 from archiver.codec import (
     CODEC_NAME,
     MAX_OPTIONS,
@@ -96,11 +100,16 @@ class Registry:
     a codec they may provide is asked for (see the module's docstring)."""
 
     def __init__(self, codecs: dict[str, RegisteredCodec], policy: Policy | None = None,
-                 pending: Sequence[_Plugin] = ()) -> None:
+                 pending: Sequence[_Plugin] = (),
+                 discover: Callable[[], list[_Plugin]] | None = None) -> None:
         self._codecs = dict(codecs)
         #: Each plugin's answers to the policy hooks, with its rank.
         self.answers: list[tuple[int, Policy]] = [(0, policy)] if policy else []
         self._pending = list(pending)
+        #: Reads the entry points, when that is deferred until a plugin not yet pending is
+        #: needed: every plugin, of which those already pending (or loaded) are dropped.
+        self._discover = discover
+        self._known = {(plugin.name, plugin.builtin) for plugin in pending}
         self._lock = threading.RLock()
         self._warned_uncompiled: set[str] = set()
 
@@ -110,20 +119,29 @@ class Registry:
                 self._pending.remove(plugin)
                 plugin.load(self)
 
+    def _everything_pending(self) -> list[_Plugin]:
+        """The plugins still pending, once the entry points have been read."""
+        if self._discover is not None:
+            discover, self._discover = self._discover, None
+            self._pending.extend(plugin for plugin in discover()
+                                 if (plugin.name, plugin.builtin) not in self._known)
+            self._pending.sort(key=lambda plugin: plugin.rank)
+        return self._pending
+
     def load_all(self) -> None:
         """Load every plugin still pending."""
-        if self._pending:
+        if self._pending or self._discover:
             with self._lock:
-                self._load(self._pending)
+                self._load(self._everything_pending())
 
     def _find(self, name: str) -> RegisteredCodec | None:
         """The codec `name`, loading its built-in plugin, or else every plugin, if need be."""
-        if name not in self._codecs and self._pending:
+        if name not in self._codecs and (self._pending or self._discover):
             with self._lock:
                 self._load(plugin for plugin in self._pending
                            if plugin.builtin and plugin.name == name)
                 if name not in self._codecs:
-                    self._load(self._pending)
+                    self._load(self._everything_pending())
         return self._codecs.get(name)
 
     def add(self, found: RegisteredCodec) -> None:
@@ -245,10 +263,10 @@ def _is_builtin(label: str) -> bool:
     return label.split(" ")[0] == BUILTIN_DISTRIBUTION
 
 
-def _disabled(entry_point: EntryPoint, label: str) -> bool:
+def _disabled(name: str, label: str) -> bool:
     """Whether DISABLE_VARIABLE names this plugin, or all third-party ones and it is one."""
     names = {name.strip() for name in os.environ.get(DISABLE_VARIABLE, "").split(",")}
-    return entry_point.name in names or (THIRD_PARTY in names and not _is_builtin(label))
+    return name in names or (THIRD_PARTY in names and not _is_builtin(label))
 
 
 def _distribution_label(entry_point: EntryPoint) -> str:
@@ -286,16 +304,14 @@ def _check_codec_class(candidate: Any) -> type[Codec]:
 
 @dataclass(eq=False)
 class _Plugin:
-    """One entry point, to be loaded into a registry once."""
+    """One entry point (its name and how to import its object), to be loaded into a registry
+    once."""
 
-    entry_point: EntryPoint
+    name: str
+    import_object: Callable[[], Any]
     label: str
     rank: int
     manager: pluggy.PluginManager
-
-    @property
-    def name(self) -> str:
-        return self.entry_point.name
 
     @property
     def builtin(self) -> bool:
@@ -305,7 +321,7 @@ class _Plugin:
         """Import the plugin and call its hooks: its codecs and policy join `registry`."""
         where = f"plugin {self.name!r} ({self.label})"
         try:
-            module = self.entry_point.load()
+            module = self.import_object()
             self.manager.register(module, name=self.name)
         except Exception as error:  # an isolated plugin: report it and carry on
             _warn(f"{where} failed to load: {type(error).__name__}: {error}")
@@ -378,19 +394,41 @@ def load_registry(entry_points: Iterable[EntryPoint] | None = None, *,
                   lazy: bool = False) -> Registry:
     """A registry of every plugin of the `pyarc.codecs` group (or of the given entry points),
     loaded now, or each when it is first needed (`lazy`: see the module's docstring)."""
-    labelled = [(entry_point, _distribution_label(entry_point)) for entry_point
-                in (installed_entry_points() if entry_points is None else entry_points)]
-    # Built-ins first, so that a third-party plugin cannot shadow them; then a stable order.
-    labelled.sort(key=lambda item: (not _is_builtin(item[1]), item[1], item[0].name))
     manager = pluggy.PluginManager(hookspecs.PROJECT)
     manager.add_hookspecs(hookspecs)
-    registry = Registry({}, pending=[
-        _Plugin(entry_point, label, rank, manager)
-        for rank, (entry_point, label) in enumerate(labelled, start=1)
-        if not _disabled(entry_point, label)])
+
+    def plugins(entry_points: Iterable[EntryPoint]) -> list[_Plugin]:
+        labelled = [(entry_point, _distribution_label(entry_point))
+                    for entry_point in entry_points]
+        # Built-ins first, so that a third-party plugin cannot shadow them; then a stable
+        # order (that _shipped_plugins gives pyarc's own plugins too).
+        labelled.sort(key=lambda item: (not _is_builtin(item[1]), item[1], item[0].name))
+        return [_Plugin(entry_point.name, entry_point.load, label, rank, manager)
+                for rank, (entry_point, label) in enumerate(labelled, start=1)
+                if not _disabled(entry_point.name, label)]
+
+    if entry_points is not None:
+        registry = Registry({}, pending=plugins(entry_points))
+    elif lazy:
+        registry = Registry({}, pending=_shipped_plugins(manager),
+                            discover=lambda: plugins(installed_entry_points()))
+    else:
+        registry = Registry({}, pending=plugins(installed_entry_points()))
     if not lazy:
         registry.load_all()
     return registry
+
+
+def _shipped_plugins(manager: pluggy.PluginManager) -> list[_Plugin]:
+    """pyarc's own plugins, as its entry points declare them (pyarc_plugins.PLUGINS, which a
+    test holds to the installed entry points), ranked as load_registry ranks them."""
+    from pyarc_plugins import PLUGINS
+
+    label = f"{BUILTIN_DISTRIBUTION} {__version__}"
+    return [_Plugin(name, functools.partial(importlib.import_module, module), label, rank,
+                    manager)
+            for rank, (name, module) in enumerate(sorted(PLUGINS.items()), start=1)
+            if not _disabled(name, label)]
 
 
 @functools.cache

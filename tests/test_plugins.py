@@ -331,6 +331,38 @@ def test_lazy_registry_is_the_eager_one() -> None:
 # -- the real, installed registry -------------------------------------------------------------
 
 
+def test_shipped_plugins_are_pyarcs_entry_points() -> None:
+    """pyarc_plugins.PLUGINS, from which the lazy registry loads pyarc's own codecs by name,
+    is what pyarc's distribution declares in the entry-point group."""
+    from pyarc_plugins import PLUGINS
+
+    declared = {e.name: e.value for e in importlib.metadata.distribution("pyarc").entry_points
+                if e.group == GROUP}
+    assert declared == PLUGINS
+
+
+def test_lazy_registry_reads_no_metadata_for_a_codec_of_pyarcs_own(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A built-in codec asked for by name loads without the entry points being read; a name
+    that is not built in reads them (and a third-party plugin then joins, ranked after)."""
+    import archiver.plugins
+    from pyarc_plugins import PLUGINS
+
+    reads = []
+
+    def entry_points(group: str = GROUP) -> list[object]:
+        reads.append(group)
+        return [*builtin_entry_points(*PLUGINS), CODECS]
+
+    monkeypatch.setattr(archiver.plugins, "installed_entry_points", entry_points)
+    lazy = load_registry(lazy=True)
+    assert lazy.get("lz77").builtin and reads == []
+    assert lazy.get("xorcodec").plugin == "testcodecs" and reads == [GROUP]
+    assert [found.builtin for found in lazy] == sorted(found.builtin for found in lazy)[::-1]
+    assert lazy.get("lz77") is lazy.get("lz77")
+
+
+
 def test_default_registry_has_store_from_its_entry_point() -> None:
     found = registry().get("store")
     assert found.distribution == f"pyarc {archiver.__version__}" == "pyarc 0.1.0"
