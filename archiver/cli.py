@@ -8,6 +8,7 @@ line on stderr; no traceback (set PYARC_DEBUG=1 to see one).
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import os
@@ -856,12 +857,27 @@ class _StopSignals:
             raise KeyboardInterrupt
 
 
+def _app_for(args: list[str]) -> typer.Typer:
+    """The app, with only the command that `args` runs when they name one first: typer builds
+    every registered command's parser (reading its signature and annotations) on each run, a
+    tenth of `pyarc list`'s start-up, when one command is all a run can use."""
+    if args and not args[0].startswith("-"):
+        for info in app.registered_commands:
+            callback_name = info.callback.__name__ if info.callback else ""
+            if (info.name or typer.main.get_command_name(callback_name)) == args[0]:
+                narrowed = copy.copy(app)
+                narrowed.registered_commands = [info]
+                return narrowed
+    return app
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; return the exit code (the console script exits with it)."""
     warnings.showwarning = _show_warning
     with _StopSignals() as stop:
         try:
-            code = app(args=argv, prog_name="pyarc", standalone_mode=False)
+            command = _app_for(sys.argv[1:] if argv is None else argv)
+            code = command(args=argv, prog_name="pyarc", standalone_mode=False)
             if code == TYPER_INTERRUPTED:
                 raise KeyboardInterrupt
             return code if isinstance(code, int) else 0  # --help returns its exit code
