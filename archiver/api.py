@@ -10,7 +10,6 @@ import functools
 import io
 import itertools
 import os
-import secrets
 import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -176,7 +175,7 @@ class _AtomicOutput:
             raise ExistsError(f"refusing to overwrite existing {path!r} (use --force)")
         self.path = path
         folder, name = os.path.split(os.path.abspath(path))
-        self.temporary = os.path.join(folder, f".{name}.{secrets.token_hex(4)}.pyarc-tmp")
+        self.temporary = os.path.join(folder, f".{name}.{os.urandom(4).hex()}.pyarc-tmp")
         try:
             # 0o666 so the umask decides the final mode, as for any new file.
             descriptor = os.open(self.temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)

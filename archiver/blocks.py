@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -191,6 +190,8 @@ def ordered_map(function: Callable[[T], R], items: Iterable[T], jobs: int,
     the pool is abandoned, not waited for: a block still being compressed finishes in the
     background while the error goes on.
     """
+    from concurrent.futures import ThreadPoolExecutor  # (here: reading an index needs no pool)
+
     window = 2 * max(jobs, 1)
     pool = ThreadPoolExecutor(max_workers=max(jobs, 1), thread_name_prefix="pyarc")
     pending: deque = deque()

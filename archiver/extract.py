@@ -64,7 +64,6 @@ import grp
 import os
 import posixpath
 import pwd
-import secrets
 import stat
 import warnings
 from collections import OrderedDict
@@ -742,7 +741,7 @@ def _not_a_file(entry: Entry) -> str:
 
 def _temp_name(name: str) -> str:
     """A fresh temporary name beside `name`, within the 255-byte limit of a component."""
-    token = secrets.token_hex(6)
+    token = os.urandom(6).hex()
     tmp = f".{name}.pyarc-tmp-{token}"
     return tmp if len(os.fsencode(tmp)) <= _NAME_MAX else f".pyarc-tmp-{token}"
 

@@ -6,6 +6,7 @@ It drops *after* importing pyarc, its plugins and what they import: the interpre
 live where an unprivileged user cannot read (/root/.pyenv), so nothing may be imported later.
 """
 
+import concurrent.futures.thread  # noqa: F401 (archiver.blocks imports it lazily)
 import importlib.metadata  # noqa: F401 (pydantic's plugin loader imports it lazily)
 import os
 import sys

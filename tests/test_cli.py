@@ -658,6 +658,8 @@ NOT_FOR_READING = {
     "archiver.writer": "pack only",
     "archiver.sources": "pack only",
     "pyarc_plugins.ppm": "a codec the archive does not use",
+    "importlib.metadata": "the installed distributions' entry points (pyarc's own codecs load "
+                          "by name)",
 }
 
 
