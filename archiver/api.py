@@ -30,6 +30,8 @@ from archiver.format import (
     Entry,
     Kind,
 )
+from archiver.grouping import GROUPS
+from archiver.levels import DEFAULT_LEVEL, STORE_LEVEL, check_level
 from archiver.limits import DEFAULT_MAX_RATIO, OutputCap, free_space
 from archiver.plugins import Registry
 from archiver.plugins import registry as default_registry
@@ -57,24 +59,29 @@ __all__ = [
 
 
 def make_encoder(codec: str = AUTO, registry: Registry | None = None,
-                 auto_codecs: Sequence[str] | None = None,
+                 auto_codecs: Sequence[str] | None = None, preset: int | None = None,
                  **options: OptionValue) -> BlockEncoder:
     """The block encoder for a codec spec (`name`, `name:key=value,...`), `auto` or
     `auto-sample`.
 
-    `auto` tries every installed codec at its default settings (or the codec specs in
-    `auto_codecs`, such as `bwt:stage=cm`) on each block and keeps the smallest;
-    `auto-sample` first tries them on a sample of the block and compresses the whole block
-    with the SAMPLE_FINALISTS best only.
+    `auto` tries every installed codec that is `tried_by_auto` at its default settings (or
+    the codec specs in `auto_codecs`, such as `bwt:stage=cm`, or every candidate the plugins
+    give compression level `preset` for any kind of data: archiver/levels.py) on each block
+    and keeps the smallest; `auto-sample` first tries them on a sample of the block and
+    compresses the whole block with the SAMPLE_FINALISTS best only.
     """
     registry = registry or default_registry()
     store = registry.create(STORE)
     if auto_codecs is not None and not auto_codecs:
         raise UsageError("--auto-codecs: give at least one codec")
+    if preset is not None:
+        auto_codecs = _level_codecs(codec, registry, auto_codecs, preset)
+        if not auto_codecs:
+            return BlockEncoder([store], store)
     if codec in (AUTO, AUTO_SAMPLE):
         if options:
             raise UsageError(f"codec options need a codec name, not {codec!r}")
-        specs = list(auto_codecs) if auto_codecs else registry.names()
+        specs = list(auto_codecs) if auto_codecs else registry.tried_by_auto()
         unknown = sorted({parse_codec_spec(spec)[0] for spec in specs} - set(registry.names()))
         if unknown:
             raise UsageError(f"--auto-codecs: no codec named {unknown[0]!r} is installed "
@@ -94,6 +101,24 @@ def make_encoder(codec: str = AUTO, registry: Registry | None = None,
     return BlockEncoder([registry.create(format_codec_spec(name, merged))], store)
 
 
+def _level_codecs(codec: str, registry: Registry, auto_codecs: Sequence[str] | None,
+                  level: int) -> list[str]:
+    """Every codec spec the plugins give `auto` at `level`, for any kind group ([]: store, as
+    level 0 does), after checking that the level goes with `codec` and `auto_codecs`."""
+    check_level(level)
+    if codec not in (AUTO, AUTO_SAMPLE):
+        raise UsageError(f"a level chooses the codecs that auto tries: it goes with --codec "
+                         f"auto or auto-sample, not {codec!r} (a codec's own effort is one "
+                         f"of its options, e.g. lz77:level=9)")
+    if auto_codecs is not None:
+        raise UsageError("a level and --auto-codecs both choose the codecs that auto tries: "
+                         "give one of them")
+    if level == STORE_LEVEL:
+        return []
+    specs = [spec for group in GROUPS for spec in registry.auto_candidates(group, level)]
+    return list(dict.fromkeys(specs)) or registry.tried_by_auto()
+
+
 def metadata_encoder(registry: Registry | None = None) -> BlockEncoder:
     """The encoder of tables and the index: auto over the metadata codecs the built-in plugins
     name (Registry.metadata_codecs; store only, if there is none)."""
@@ -103,18 +128,22 @@ def metadata_encoder(registry: Registry | None = None) -> BlockEncoder:
                         or [store], store)
 
 
-def group_encoders(codec: str, registry: Registry | None,
-                   auto_codecs: Sequence[str] | None) -> Callable[[str], BlockEncoder] | None:
-    """For the default `auto` without --auto-codecs: the encoder of each kind group, auto over
-    the codecs the plugins give it (Registry.auto_candidates; made once per group; every
-    installed codec for a group they name none for); None otherwise (one encoder for every
+def group_encoders(codec: str, registry: Registry | None, auto_codecs: Sequence[str] | None,
+                   preset: int | None = None) -> Callable[[str], BlockEncoder] | None:
+    """For `auto` without --auto-codecs: the encoder of each kind group, auto over the codecs
+    the plugins give it at compression level `preset` (the default level if None;
+    Registry.auto_candidates; made once per group; every codec `tried_by_auto` for a group
+    they name none for; store only at level 0); None otherwise (one encoder for every
     block)."""
     if codec != AUTO or auto_codecs is not None:
         return None
     chosen = registry or default_registry()
+    level = DEFAULT_LEVEL if preset is None else check_level(preset)
 
     def encoder(group: str) -> BlockEncoder:
-        return make_encoder(AUTO, registry, chosen.auto_candidates(group) or None)
+        if level == STORE_LEVEL:
+            return make_encoder(AUTO, registry, preset=STORE_LEVEL)
+        return make_encoder(AUTO, registry, chosen.auto_candidates(group, level) or None)
 
     return functools.cache(encoder)
 
@@ -133,15 +162,27 @@ def _slices(data: bytes, block_size: int) -> Iterator[bytes]:
 
 def compress(data: bytes, codec: str = AUTO, *, block_size: int = DEFAULT_BLOCK_SIZE,
              jobs: int = 1, registry: Registry | None = None,
-             auto_codecs: Sequence[str] | None = None, **options: OptionValue) -> bytes:
+             auto_codecs: Sequence[str] | None = None, preset: int | None = None,
+             **options: OptionValue) -> bytes:
     """Compress `data` into a self-contained pyarc archive holding one unnamed entry.
 
     `codec` is a codec name (options may follow as keyword arguments or in `name:k=v` form),
-    "auto" or "auto-sample" (see make_encoder). The result is the same for any `jobs`.
+    "auto" or "auto-sample" (see make_encoder). `auto` with a compression level `preset`
+    (archiver/levels.py; named as lzma's, since `level` is an option of some codecs) tries
+    what `pack` at that level tries on a file of this content (the candidates of its
+    kind group); without, every codec that is `tried_by_auto`. The result is the same for
+    any `jobs`.
     """
     from archiver.writer import Source, write_archive
 
-    encoder = make_encoder(codec, registry, auto_codecs, **options)
+    by_group = (group_encoders(codec, registry, auto_codecs, preset)
+                if preset is not None and not options else None)
+    if by_group is not None:
+        from archiver.grouping import HEAD_SIZE, group_of, kind_of
+
+        encoder = by_group(group_of(kind_of("", data[:HEAD_SIZE])))
+    else:
+        encoder = make_encoder(codec, registry, auto_codecs, preset, **options)
     check_block_size(block_size)
     entry = Entry("", Kind.FILE, 0o644, 0, len(data))
     out = io.BytesIO()
@@ -207,6 +248,7 @@ def pack(
     *,
     codec: str = AUTO,
     auto_codecs: Sequence[str] | None = None,
+    preset: int | None = None,
     block_size: int | None = None,
     solid: bool = True,
     jobs: int = 1,
@@ -225,7 +267,8 @@ def pack(
     bytes (default 4 MiB), similar files side by side and identical ones stored once;
     without, each block holds the data of one file (default 1 MiB blocks): less compression,
     faster access to one file. `exclude` holds gitignore-style patterns of names to leave out,
-    `dereference` follows symlinks, `xattrs` records extended attributes (archiver/sources.py).
+    `dereference` follows symlinks, `xattrs` records extended attributes (archiver/sources.py);
+    `preset`, a compression level (0..9, archiver/levels.py), chooses what `auto` tries.
     A file that cannot be read, vanishes or changes while it is packed is a problem: warned
     about and listed in the result's `problems`, and the archive holds everything else; with
     `strict` it is an error instead.
@@ -233,7 +276,7 @@ def pack(
     left behind and an existing archive is untouched; a pack that would hold no entry at all
     is an error too.
     """
-    encoder = make_encoder(codec, registry, auto_codecs)
+    encoder = make_encoder(codec, registry, auto_codecs, preset)
     if block_size is None:
         block_size = DEFAULT_BLOCK_SIZE if solid else DEFAULT_UNSOLID_BLOCK_SIZE
     check_block_size(block_size)
@@ -253,7 +296,7 @@ def pack(
         stats = write_archive(out, itertools.chain([first], sources), encoder, block_size,
                               threads, on_block, on_entry, solid=solid,
                               metadata=metadata_encoder(registry),
-                              by_group=group_encoders(codec, registry, auto_codecs))
+                              by_group=group_encoders(codec, registry, auto_codecs, preset))
         stats.problems = problems.messages
         return stats
 

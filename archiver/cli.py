@@ -42,6 +42,7 @@ from archiver.format import (
     Entry,
     Kind,
 )
+from archiver.levels import DEFAULT_LEVEL, LEVELS
 from archiver.limits import DEFAULT_MAX_RATIO
 from archiver.plugins import registry
 
@@ -278,6 +279,11 @@ def pack(
         help="With auto or auto-sample: try only these codecs, each at its defaults or with "
              "the options given; a codec may come more than once (ppm,bwt,bwt:stage=cm). "
              "store is always a candidate.")] = None,
+    level: Annotated[int | None, typer.Option(
+        "--level", metavar="N", min=LEVELS.start, max=LEVELS.stop - 1,
+        help=f"-0 .. -9 for short: what auto tries on each block, 0 store only, 1 fastest, "
+             f"9 smallest (the slowest codecs too); default {DEFAULT_LEVEL}. `pyarc codecs` "
+             f"lists each level's codecs.")] = None,
     block_size: Annotated[str | None, typer.Option(
         "--block-size", "-b", metavar="SIZE",
         help=f"The largest block, {MIN_BLOCK_SIZE // 1024}K to {MAX_BLOCK_SIZE >> 20}M "
@@ -316,8 +322,8 @@ def pack(
 
     with report.progress(lambda: Selection(paths, exclude or (), dereference).total_size(),
                          "packing") as on_block:
-        stats = api.pack(paths, archive, codec=codec, block_size=size, solid=is_solid,
-                         jobs=jobs, force=force,
+        stats = api.pack(paths, archive, codec=codec, preset=level, block_size=size,
+                         solid=is_solid, jobs=jobs, force=force,
                          strict=strict, exclude=exclude or (), dereference=dereference,
                          xattrs=xattrs, on_block=on_block, on_entry=report.entry,
                          auto_codecs=None if auto_codecs is None
@@ -688,6 +694,20 @@ def codecs(as_json: JsonOption = False) -> None:
                       "\n".join(spec.describe() for spec in codec.option_specs) or "-",
                       codec.description)
     _print(table)
+    _print(_levels_table())
+
+
+def _levels_table() -> Any:
+    """What auto tries at each level, per kind of data (the plugins' auto_candidates)."""
+    from archiver.grouping import GROUPS
+
+    table = _table("level", *GROUPS, title="compression levels (pack -0 .. -9; "
+                                           f"default {DEFAULT_LEVEL})")
+    for level in LEVELS:
+        cells = [", ".join(registry().auto_candidates(group, level)) or
+                 ("store" if level == 0 else "every codec") for group in GROUPS]
+        table.add_row(str(level), *cells)
+    return table
 
 
 CodecsOption = Annotated[list[str] | None, typer.Option(
@@ -857,6 +877,19 @@ class _StopSignals:
             raise KeyboardInterrupt
 
 
+_SHORT_LEVEL = re.compile(r"-[0-9]")
+
+
+def _levels_spelled_out(args: list[str]) -> list[str]:
+    """`pack -9` as `pack --level 9` (xz's and gzip's spelling, which click cannot declare):
+    a lone `-N` of pack's arguments before any `--`."""
+    if not args or args[0] != "pack":
+        return args
+    end = args.index("--") if "--" in args else len(args)
+    return [f"--level={arg[1]}" if index < end and _SHORT_LEVEL.fullmatch(arg) else arg
+            for index, arg in enumerate(args)]
+
+
 def _app_for(args: list[str]) -> typer.Typer:
     """The app, with only the command that `args` runs when they name one first: typer builds
     every registered command's parser (reading its signature and annotations) on each run, a
@@ -876,8 +909,8 @@ def main(argv: list[str] | None = None) -> int:
     warnings.showwarning = _show_warning
     with _StopSignals() as stop:
         try:
-            command = _app_for(sys.argv[1:] if argv is None else argv)
-            code = command(args=argv, prog_name="pyarc", standalone_mode=False)
+            args = _levels_spelled_out(sys.argv[1:] if argv is None else list(argv))
+            code = _app_for(args)(args=args, prog_name="pyarc", standalone_mode=False)
             if code == TYPER_INTERRUPTED:
                 raise KeyboardInterrupt
             return code if isinstance(code, int) else 0  # --help returns its exit code

@@ -101,6 +101,10 @@ class Codec:
     #: How slowly this codec decodes, roughly, as a rank (store 0, huffman 10, ..., ppm 80).
     #: Auto mode tries codecs in this order, and on equal sizes keeps the first: the faster.
     decode_rank: ClassVar[int] = 100
+    #: Whether `auto` tries this codec where no level names its candidates (a group the
+    #: policy names none for, a plain `compress`): False for a codec far slower than the
+    #: others, which only a level (pyarc's own: 9) or --auto-codecs then chooses.
+    tried_by_auto: ClassVar[bool] = True
 
     def __init__(self, **options: OptionValue) -> None:
         specs = {spec.name: spec for spec in self.option_specs}

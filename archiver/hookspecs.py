@@ -37,12 +37,14 @@ def register_codecs(register: Callable[[type[Any]], None]) -> None:
 
 
 @hookspec
-def auto_candidates() -> Mapping[str, Sequence[str]]:
-    """The codec specs (`name` or `name:key=value,...`) that `--codec auto` tries on a block of
-    each kind group, by group ("text", "binary", "executable", "compressed": the groups of
-    archiver/grouping.py), in the order given after the candidates of plugins loaded before.
-    A group no plugin names, and every block when --auto-codecs is given, gets every installed
-    codec."""
+def auto_candidates(level: int) -> Mapping[str, Sequence[str]]:
+    """The codec specs (`name` or `name:key=value,...`) that `--codec auto` tries at compression
+    `level` (1 fastest .. 9 smallest; archiver/levels.py) on a block of each kind group, by
+    group ("text", "binary", "executable", "compressed": the groups of archiver/grouping.py),
+    in the order given after the candidates of plugins loaded before. An implementation may
+    leave out the `level` parameter: its answer then holds at every level. A group no plugin
+    names, and every block when --auto-codecs is given, gets every installed codec that
+    `tried_by_auto`."""
     raise NotImplementedError  # a specification: only implementations are called
 
 

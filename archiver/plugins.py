@@ -46,6 +46,7 @@ from archiver.codec import (
     version_problem,
 )
 from archiver.errors import MissingCodecError, PyarcError, UsageError
+from archiver.levels import CODED_LEVELS, DEFAULT_LEVEL
 
 if TYPE_CHECKING:  # (imported at run time only where the entry points are read)
     from importlib.metadata import EntryPoint
@@ -89,8 +90,9 @@ class RegisteredCodec:
 class Policy:
     """What the plugins' policy hooks answered (hookspecs.auto_candidates, metadata_codecs)."""
 
-    #: Kind group -> the codec specs `auto` tries on its blocks, in the order given.
-    auto: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    #: Level -> kind group -> the codec specs `auto` tries on its blocks at that level, in the
+    #: order given (archiver/levels.py).
+    auto: Mapping[int, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
     #: The codecs for tables and the index, as pyarc's own plugins name them.
     metadata: tuple[str, ...] = ()
 
@@ -228,19 +230,26 @@ class Registry:
     def policy(self) -> Policy:
         """The plugins' answers to the policy hooks, joined in their loading order."""
         self.load_all()
-        auto: dict[str, tuple[str, ...]] = {}
+        auto: dict[int, dict[str, tuple[str, ...]]] = {}
         metadata: tuple[str, ...] = ()
         for _, answer in sorted(self.answers, key=lambda item: item[0]):
-            for group, specs in answer.auto.items():
-                auto[group] = auto.get(group, ()) + tuple(specs)
+            for level, groups in answer.auto.items():
+                joined = auto.setdefault(level, {})
+                for group, specs in groups.items():
+                    joined[group] = joined.get(group, ()) + tuple(specs)
             metadata += tuple(answer.metadata)
         return Policy(auto, metadata)
 
-    def auto_candidates(self, group: str) -> list[str]:
-        """The codec specs the plugins give `auto` for a block of kind `group` whose codec is
-        installed ([] when there is none: `auto` then tries every installed codec)."""
-        return [spec for spec in self.policy.auto.get(group, ())
+    def auto_candidates(self, group: str, level: int = DEFAULT_LEVEL) -> list[str]:
+        """The codec specs the plugins give `auto` at `level` for a block of kind `group` whose
+        codec is installed ([] when there is none: `auto` then tries every installed codec
+        that is `tried_by_auto`)."""
+        return [spec for spec in self.policy.auto.get(level, {}).get(group, ())
                 if parse_codec_spec(spec)[0] in self._codecs]
+
+    def tried_by_auto(self) -> list[str]:
+        """The installed codecs `auto` tries where no level names its candidates."""
+        return [found.codec.name for found in self if found.codec.tried_by_auto]
 
     def metadata_codecs(self) -> list[str]:
         """The codecs that compress tables and the index: those pyarc's own plugins name, and
@@ -336,11 +345,13 @@ class _Plugin:
             registry.add(RegisteredCodec(codec, self.name, self.label, self.rank))
 
         self._call(where, "registering codecs", "register_codecs", register=register)
-        auto = self._call(where, "giving auto's candidates", "auto_candidates")
+        auto = {level: self._call(where, "giving auto's candidates", "auto_candidates",
+                                  level=level)
+                for level in CODED_LEVELS}
         # Only pyarc's own plugins choose the metadata codecs (see Registry.metadata_codecs).
         metadata = (self._call(where, "naming the metadata codecs", "metadata_codecs")
                     if self.builtin else [])
-        if auto or metadata:
+        if any(auto.values()) or metadata:
             try:
                 registry.answers.append((self.rank, _policy(auto, metadata)))
             except (TypeError, UsageError) as error:
@@ -352,8 +363,9 @@ class _Plugin:
         for implementation in getattr(self.manager.hook, hook).get_hookimpls():
             if implementation.plugin_name != self.name:
                 continue
-            try:
-                answers.append(implementation.function(**arguments))
+            try:  # (an implementation may take fewer arguments than the hook gives)
+                answers.append(implementation.function(
+                    **{name: arguments[name] for name in implementation.argnames}))
             except Exception as error:
                 _warn(f"{where} failed while {doing}: {type(error).__name__}: {error}")
         return answers
@@ -371,16 +383,19 @@ def _specs(value: Any, what: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _policy(auto: list[Any], metadata: list[Any]) -> Policy:
-    """One plugin's answers to auto_candidates and metadata_codecs, checked."""
-    groups: dict[str, tuple[str, ...]] = {}
-    for answer in auto:
-        if not isinstance(answer, Mapping):
-            raise TypeError(f"auto_candidates must return a mapping, not {answer!r}")
-        for group, specs in answer.items():
-            groups[str(group)] = groups.get(str(group), ()) + _specs(specs, f"group {group!r}")
+def _policy(auto: Mapping[int, list[Any]], metadata: list[Any]) -> Policy:
+    """One plugin's answers to auto_candidates (at each level) and metadata_codecs, checked."""
+    levels: dict[int, dict[str, tuple[str, ...]]] = {}
+    for level, answers in auto.items():
+        groups = levels.setdefault(level, {})
+        for answer in answers:
+            if not isinstance(answer, Mapping):
+                raise TypeError(f"auto_candidates must return a mapping, not {answer!r}")
+            for group, specs in answer.items():
+                groups[str(group)] = (groups.get(str(group), ())
+                                      + _specs(specs, f"group {group!r}"))
     names = tuple(name for answer in metadata for name in _specs(answer, "metadata_codecs"))
-    return Policy(groups, names)
+    return Policy(levels, names)
 
 
 def installed_entry_points(group: str = hookspecs.ENTRY_POINT_GROUP) -> list[EntryPoint]:

@@ -19,12 +19,13 @@ from pathlib import Path
 import archiver
 from archiver import grouping
 from archiver.format import DEFAULT_BLOCK_SIZE
+from archiver.levels import DEFAULT_LEVEL
 from archiver.plugins import registry
 
 MiB = 1 << 20
 #: The solid size and per-group candidates of the simulation, unless a run says otherwise.
 SOLID_SIZE = DEFAULT_BLOCK_SIZE
-CANDIDATES = registry().policy.auto
+CANDIDATES = registry().policy.auto[DEFAULT_LEVEL]
 
 OrderKey = Callable[[str, str], tuple]
 

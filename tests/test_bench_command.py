@@ -43,7 +43,8 @@ def inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def method_names() -> list[str]:
-    return [*registry().names(), "auto", "auto-sample", *STANDARD]
+    return [*registry().names(), *(f"level-{n}" for n in range(10)), "auto", "auto-sample",
+            *STANDARD]
 
 
 def test_table_names_every_method_and_marks_a_best(inputs: Path, run_cli: RunCli) -> None:

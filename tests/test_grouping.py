@@ -29,6 +29,7 @@ from archiver.grouping import (
     looks_like_text,
     name_key,
 )
+from archiver.levels import CODED_LEVELS, DEFAULT_LEVEL
 from archiver.plugins import registry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -130,13 +131,19 @@ def test_groups(kind: str, group: str) -> None:
     assert group_of(kind) == group
 
 
-def test_every_group_has_codecs_that_exist() -> None:
-    """pyarc's own policy plugin gives `auto` candidates for every group, all installed."""
-    assert set(registry().policy.auto) == set(GROUPS)
+def test_every_group_has_codecs_that_exist_at_every_level() -> None:
+    """pyarc's own policy plugin gives `auto` candidates for every group at every level that
+    compresses, all installed; without a level, auto runs at the default one."""
+    policy = registry().policy.auto
+    assert set(policy) == set(CODED_LEVELS)
+    for level in CODED_LEVELS:
+        assert set(policy[level]) == set(GROUPS)
+        for group in GROUPS:
+            assert registry().auto_candidates(group, level) == list(policy[level][group])
+            for spec in registry().auto_candidates(group, level):
+                registry().create(spec)
     for group in GROUPS:
-        assert registry().auto_candidates(group) == list(registry().policy.auto[group])
-        for spec in registry().auto_candidates(group):
-            registry().create(spec)
+        assert registry().auto_candidates(group) == list(policy[DEFAULT_LEVEL][group])
 
 
 def test_extension_and_name_key() -> None:

@@ -300,6 +300,8 @@ def test_policy_of_pyarcs_own_plugins_and_a_third_party_one() -> None:
                                              "xorcodec"]
     assert reg.auto_candidates("text") == ["rep:order=16"]
     assert reg.auto_candidates("no such group") == []
+    # pyarc's policy answers per level; one that takes no level answers at every level.
+    assert reg.auto_candidates("binary", 1) == ["lz77:level=1,coder=huffman", "xorcodec"]
 
 
 def test_without_the_policy_plugin_auto_tries_everything_and_tables_are_stored() -> None:

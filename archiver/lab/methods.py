@@ -3,9 +3,9 @@
 
 - `pyarc codec`: a bare `encode`/`decode` of `registry().create(spec)` (default settings unless
   the spec gives options), timed as zlib is, without the container;
-- `pyarc container`: `auto` and `auto-sample` through `api.compress`/`api.decompress`, the whole
-  archive (framing, checksums, every codec tried on every block, or on a sample of it), one
-  thread;
+- `pyarc container`: `level-0` .. `level-9` (what `pack -N` tries on a file of that content),
+  `auto` and `auto-sample` through `api.compress`/`api.decompress`, the whole archive
+  (framing, checksums, every codec tried on every block, or on a sample of it), one thread;
 - `python`: the standard library's zlib, bz2 and lzma, and the `zstandard` and `brotli` packages
   when they are installed (`pip install 'pyarc[archivers]'`);
 - `executable`: gzip, bzip2, xz, zstd and 7z when they are on PATH, run on stdin/stdout (7z on
@@ -33,6 +33,7 @@ from typing import Any
 from archiver import api
 from archiver.codec import split_codec_specs
 from archiver.errors import PyarcError, UsageError
+from archiver.levels import LEVELS
 from archiver.plugins import Registry
 from archiver.plugins import registry as default_registry
 
@@ -169,25 +170,29 @@ def standard_candidates() -> list[Candidate]:
     return found
 
 
-#: The container's automatic modes, measured as whole archives.
-AUTO_MODES = (api.AUTO, api.AUTO_SAMPLE)
+#: The container's automatic modes, measured as whole archives: auto at each level (what
+#: `pack -N` tries on a file of that content), auto over every codec, auto-sample.
+LEVEL_MODES = {f"level-{level}": level for level in LEVELS}
+AUTO_MODES = (*LEVEL_MODES, api.AUTO, api.AUTO_SAMPLE)
 
 
 def pyarc_method(spec: str, registry: Registry | None = None) -> Method:
-    """A pyarc codec spec (`lz77`, `arithmetic:order=1`) as a bare encode/decode, or `auto`
-    (or `auto-sample`) as the whole container."""
+    """A pyarc codec spec (`lz77`, `arithmetic:order=1`) as a bare encode/decode, or `level-N`,
+    `auto` or `auto-sample` as the whole container."""
     registry = registry or default_registry()
     if spec in AUTO_MODES:
+        mode, level = (api.AUTO, LEVEL_MODES[spec]) if spec in LEVEL_MODES else (spec, None)
         return Method(spec, PYARC_CONTAINER,
-                      lambda data: api.compress(data, spec, jobs=1, registry=registry),
+                      lambda data: api.compress(data, mode, jobs=1, preset=level,
+                                                registry=registry),
                       lambda packed, size: api.decompress(packed, registry=registry))
     codec = registry.create(spec)
     return Method(spec.strip(), PYARC_CODEC, codec.encode, codec.decode)
 
 
 def default_methods(external: bool = True, registry: Registry | None = None) -> list[Method]:
-    """Every installed pyarc codec at its defaults, `auto` and `auto-sample`, and every
-    standard archiver available here (the executables only when `external`)."""
+    """Every installed pyarc codec at its defaults, every level, `auto` and `auto-sample`, and
+    every standard archiver available here (the executables only when `external`)."""
     registry = registry or default_registry()
     methods = [pyarc_method(name, registry) for name in [*registry.names(), *AUTO_MODES]]
     for candidate in standard_candidates():
