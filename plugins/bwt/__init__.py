@@ -23,10 +23,12 @@ is specified in spec/codecs/bwt.md.
 
 from __future__ import annotations
 
+import functools
 import struct
 import zlib
 from collections.abc import Callable
 from types import ModuleType
+from typing import Any
 
 from archiver import Codec, CodecError, Option, hookimpl
 from pyarc_plugins.bwt import context_model_kernel, runs_kernel, transform_kernel
@@ -66,15 +68,12 @@ class BwtCodec(Codec):
     def encode(self, data: bytes) -> bytes:
         if not data:
             return b""
-        # Imported here: it brings numpy, which decoding (and so `pyarc list`) does not need.
-        from pydivsufsort import divsufsort
-
         step = self._block_bytes()
         rows: list[int] = []
         outputs = []
         for start in range(0, len(data), step):
             piece = data[start:start + step]
-            last, piece_rows = transform_kernel.forward(piece, divsufsort(piece))
+            last, piece_rows = transform_kernel.forward(piece, _suffix_array(piece))
             rows += piece_rows
             outputs.append(last)
         header = struct.pack(f"<I{len(rows)}I", zlib.crc32(data), *rows)
@@ -113,3 +112,26 @@ class BwtCodec(Codec):
 @hookimpl
 def register_codecs(register: Callable[[type[Codec]], None]) -> None:
     register(BwtCodec)
+
+
+@functools.cache
+def _openmp() -> Any:
+    """threadpoolctl's handle on the OpenMP runtime that libdivsufsort is built with (made once,
+    after pydivsufsort is loaded, so that it finds that runtime)."""
+    import pydivsufsort  # noqa: F401
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
+
+
+def _suffix_array(data: bytes) -> Any:
+    """libdivsufsort's suffix array of `data`, sorted on the calling thread alone. Its OpenMP
+    threads gain nothing here (pack already compresses one block per core: 185 ms either way
+    for 3 MB) and cost 3 to 7 ms per call on a busy 2-core machine, which every call pays,
+    however small the block: the index and tables of each archive are tried with bwt."""
+    # Imported here: it brings numpy, which decoding (and so `pyarc list`) does not need.
+    from pydivsufsort import divsufsort
+
+    with _openmp().limit(limits=1, user_api="openmp"):
+        return divsufsort(data)
+
