@@ -261,14 +261,22 @@ class Model:
     # The hash table
 
     @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _group(self, key: cython.ulonglong) -> cython.Py_ssize_t:
+        """Where the 64-byte group of context `key` (32 bits) starts: key x groups / 2**32."""
+        return cython.cast(cython.Py_ssize_t, (key * self.groups) >> 32) * GROUP
+
+    @cython.cfunc
     @cython.nogil
     @cython.exceptval(check=False)
     def _slot(self, key: cython.ulonglong) -> cython.Py_ssize_t:
         """The slot of context `key` for the current nibble: the slot of its 64-byte group
         whose check byte matches, else the one of the three whose first history is the least
         (emptied and claimed)."""
-        g: cython.Py_ssize_t = cython.cast(cython.Py_ssize_t, key % self.groups) * GROUP
-        check: cython.uchar = (key >> 24) & 0xFF
+        g: cython.Py_ssize_t = self._group(key)
+        check: cython.uchar = key & 0xFF
         i: cython.Py_ssize_t
         best: cython.Py_ssize_t = g
         j: cython.int
@@ -297,7 +305,7 @@ class Model:
             if self.bitpos == 4:
                 key = _hash(key, self.c0)
             self.keys[i] = key  # (restored at the byte's end)
-            prefetch(cython.address(self.table[(key % self.groups) * GROUP]))
+            prefetch(cython.address(self.table[self._group(key)]))
         for i in range(self.nh):
             self.slots[i] = self._slot(self.keys[i])
 
@@ -382,7 +390,31 @@ class Model:
         self.bitpos += 1
         if self.bitpos == 4:
             self._nibble()
+        self._prefetch_apms()
         return bit
+
+    @cython.cfunc
+    @cython.inline
+    @cython.nogil
+    @cython.exceptval(check=False)
+    def _prefetch_apms(self) -> cython.void:
+        """Ask the CPU for the APMs' rows (66 bytes each) of the bit after the next (its two
+        possible c0, adjacent): the next bit's were asked for a bit ago, and the work of a bit
+        hides the cache misses. At a byte's start, those of its first bit too."""
+        a: cython.Py_ssize_t = ((self.c4 & 0xFF) << 8) * 33
+        b: cython.Py_ssize_t = self.apm_ctx2 * 33
+        j: cython.Py_ssize_t
+        k: cython.Py_ssize_t = self.c0 * 2 * 33
+        if self.bitpos == 0:
+            for j in range(0, 3 * 33, 32):
+                prefetch(cython.address(self.apm1[a + 33 + j]))
+                prefetch(cython.address(self.apm2[b + 33 + j]))
+        if self.bitpos < 7:
+            for j in range(0, 66, 32):
+                prefetch(cython.address(self.apm1[a + k + j]))
+                prefetch(cython.address(self.apm2[b + k + j]))
+            prefetch(cython.address(self.apm1[a + k + 65]))
+            prefetch(cython.address(self.apm2[b + k + 65]))
 
     @cython.cfunc
     @cython.nogil
@@ -494,6 +526,7 @@ class Model:
         self.apm_ctx2 = cython.cast(cython.Py_ssize_t,
                                     (_hash(17, self.c4 & 0xFFFFFF) >> 24) << 8)
         self._nibble()
+        self._prefetch_apms()
 
 
 @cython.cfunc
