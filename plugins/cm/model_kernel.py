@@ -124,7 +124,7 @@ def hashed_models(level: int) -> int:
 def table_sizes(size: int, level: int, memory: int) -> tuple[int, int]:
     """(hash table bytes, match table entries) for a block of `size` bytes under `memory`
     bytes: spec/codecs/cm.md, section "Memory"."""
-    fixed = 2 * APM_CONTEXTS * 33 * 2 + 65536 + 256
+    fixed = 2 * APM_CONTEXTS * 33 * 2 + 65536 + 256 + 3 * 256 * MAX_INPUTS * 8
     budget = max(memory - fixed, 1 << 16)
     entries = 1 << 10
     while entries * 4 * 2 <= min(budget // 8, 4 * size):
@@ -272,22 +272,23 @@ class Model:
     @cython.nogil
     @cython.exceptval(check=False)
     def _slot(self, key: cython.ulonglong) -> cython.Py_ssize_t:
-        """The slot of context `key` for the current nibble: the slot of its 64-byte group
-        whose check byte matches, else the one of the three whose first history is the least
-        (emptied and claimed)."""
+        """The slot of context `key` for the current nibble: of the three slots `first`,
+        `first ^ 1`, `first ^ 2` of its 64-byte group, the first whose check byte matches,
+        else the first whose first history is the least (emptied and claimed)."""
         g: cython.Py_ssize_t = self._group(key)
+        first: cython.Py_ssize_t = (key >> 8) & 3
         check: cython.uchar = key & 0xFF
         i: cython.Py_ssize_t
-        best: cython.Py_ssize_t = g
+        best: cython.Py_ssize_t = g + first * SLOT
         j: cython.int
         for j in range(3):
-            i = g + j * SLOT
+            i = g + (first ^ j) * SLOT
             if self.table[i] == check:
                 return i
-        if self.table[g + SLOT + 1] < self.table[best + 1]:
-            best = g + SLOT
-        if self.table[g + 2 * SLOT + 1] < self.table[best + 1]:
-            best = g + 2 * SLOT
+        for j in range(1, 3):
+            i = g + (first ^ j) * SLOT
+            if self.table[i + 1] < self.table[best + 1]:
+                best = i
         for j in range(1, SLOT):
             self.table[best + j] = 0
         self.table[best] = check
