@@ -109,7 +109,6 @@ K1 = cython.declare(cython.const[cython.ulonglong], 0x9E3779B1)
 K2 = cython.declare(cython.const[cython.ulonglong], 0x85EBCA77)
 K3 = cython.declare(cython.const[cython.ulonglong], 0xC2B2AE3D)
 MIB = 1 << 20
-TUNE = {'mix_shift': 14, 'apm_shift': 7, 'sm_limit': 255}
 
 _NEXT, _HISTORY_P0 = history_tables()
 _RATES = counter_rates(RATE_START, SM_LIMIT)
@@ -206,7 +205,6 @@ class Model:
     sm_limit: cython.int
 
     def __init__(self, data, level: cython.int, memory: cython.Py_ssize_t):
-        i: cython.Py_ssize_t
         hbytes: cython.Py_ssize_t
         entries: cython.Py_ssize_t
         self.data = data
@@ -248,9 +246,9 @@ class Model:
         self.c8 = 0
         self.word = 0
         self.word1 = 0
-        self.mix_shift = TUNE['mix_shift']
-        self.apm_shift = TUNE['apm_shift']
-        self.sm_limit = TUNE['sm_limit']
+        self.mix_shift = MIX_SHIFT
+        self.apm_shift = APM_SHIFT
+        self.sm_limit = SM_LIMIT
         self.apm_ctx2 = 0
         self.mcell = 0
         self.mix_base = 0
@@ -331,10 +329,8 @@ class Model:
         c0: cython.uint = self.c0
         i1: cython.Py_ssize_t = ((self.c4 & 0xFF) << 8) | c0
         # Node of the nibble's tree: 1, then 2-3, 4-7, 8-15.
-        if self.bitpos < 4:
-            node = c0
-        else:
-            node = (c0 & ((1 << (self.bitpos - 4)) - 1)) | (1 << (self.bitpos - 4))
+        node = (c0 if self.bitpos < 4
+                else (c0 & ((1 << (self.bitpos - 4)) - 1)) | (1 << (self.bitpos - 4)))
         # Inputs
         s = self.order0[c0]
         self.mix_in[0] = stretch(self.stretch_t, counter_p(self.sm[s]), PROB_BITS)
@@ -377,7 +373,8 @@ class Model:
         self.sm[s] = counter_learn(self.sm[s], bit, self.rates, self.sm_limit, PROB_BITS)
         self.order0[c0] = history_next(self.nxt, s, bit)
         s = self.order1[i1]
-        self.sm[256 + s] = counter_learn(self.sm[256 + s], bit, self.rates, self.sm_limit, PROB_BITS)
+        self.sm[256 + s] = counter_learn(self.sm[256 + s], bit, self.rates, self.sm_limit,
+                                         PROB_BITS)
         self.order1[i1] = history_next(self.nxt, s, bit)
         for i in range(n):
             s = self.table[self.slots[i] + node]
@@ -486,7 +483,8 @@ class Model:
             cand = self.mtable[h]
             if cand > 0:
                 n = 0
-                while n < MATCH_VERIFY and n < cand and self.data[cand - 1 - n] == self.data[p - 1 - n]:
+                while (n < MATCH_VERIFY and n < cand
+                       and self.data[cand - 1 - n] == self.data[p - 1 - n]):
                     n += 1
                 if n >= MATCH_MIN:
                     self.mlen = n
@@ -523,7 +521,8 @@ class Model:
             self.keys[12] = _hash(_hash(13, self.c4), self.c8)
             self.keys[13] = _hash(14, self.c4 & BYTES_34)
             self.keys[14] = _hash(_hash(15, self.word), self.c4 & 0xFFFF)
-            self.keys[15] = _hash(_hash(16, self.rlen), (p % self.rlen) if self.rlen > 0 else 0)
+            self.keys[15] = _hash(_hash(16, self.rlen),
+                                  (p % self.rlen) if self.rlen > 0 else 0)
         self.apm_ctx2 = cython.cast(cython.Py_ssize_t,
                                     (_hash(17, self.c4 & 0xFFFFFF) >> 24) << 8)
         self._nibble()
