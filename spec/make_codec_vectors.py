@@ -40,7 +40,7 @@ from archiver.testing import edited_copies, option_settings
 HERE = Path(__file__).resolve().parent
 ROOT = HERE / "vectors" / "codecs"
 MANIFEST = ROOT / "MANIFEST.json"
-BUILTIN = ("store", "huffman", "arithmetic", "lz77", "lzw", "ppm", "bwt", "rep")
+BUILTIN = ("store", "huffman", "arithmetic", "lz77", "lzw", "ppm", "bwt", "rep", "cm")
 #: The inputs coded under every setting of a codec's options, not only its defaults.
 ALL_SETTINGS_ON = ("text", "mixed")
 #: The input whose default payload is damaged into the bad vectors.

@@ -1,0 +1,70 @@
+"""`cm`: context mixing, in the lineage of lpaq1 and zpaq's ICM chains.
+
+Every byte is coded bit by bit with the shared binary range coder. Each bit is predicted by
+context models (orders 0-6, words, sparse and record contexts for tables and binaries: how
+many depends on `level`), each turning the bit history of its context into a probability, and
+by a match model that follows the last long repeat; a gated logistic mixer combines them and
+two APMs refine the result. The model is model_kernel.py; docs/cm.md explains it for
+students and spec/codecs/cm.md specifies every rule that both sides compute.
+
+Options (recorded in the block header, so the decoder builds the same model):
+- `level`: 1 to 3 (default 2), how many context models: 1 is lpaq1's set (orders 1-4 and 6,
+  words), 2 adds sparse, record and order-5 contexts, 3 more for long contexts and columns;
+- `memory`: the model's memory in MiB, 16 to 1024 (default 64): the hash table of the bit
+  histories, the match model's table and the fixed tables (counters, mixer, APMs) together.
+  Small blocks use less: the hash table never exceeds what the block could fill.
+
+Payload, version 1: a kind byte (0: the range coder's output follows, starting with the block
+size; 1: the data as it is, when modelling would not shrink it), or nothing for an empty block.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from archiver import Codec, Option, hookimpl
+from pyarc_plugins.cm import model_kernel
+from pyarc_plugins.ppm import stored_block
+
+MODELLED = 0
+STORED = 1
+MIB = 1 << 20
+
+
+class CmCodec(Codec):
+    name = "cm"
+    version = 1
+    decode_rank = 90
+    description = ("context mixing (lpaq1-style bit histories in hashed tables, match model, "
+                   "gated logistic mixer, APMs), levels 1-3")
+    option_specs = (
+        Option("level", 2, "how many context models (1 fastest, 3 strongest)",
+               minimum=1, maximum=3),
+        Option("memory", 64, "model memory in MiB (hash tables and fixed tables)",
+               minimum=16, maximum=1024),
+    )
+    kernels = ("pyarc_plugins.cm.model_kernel",)
+
+    def _settings(self) -> tuple[int, int]:
+        return int(self.options["level"]), int(self.options["memory"]) * MIB
+
+    def encode(self, data: bytes) -> bytes:
+        if not data:
+            return b""
+        modelled = model_kernel.encode(data, *self._settings())
+        if len(modelled) < len(data):
+            return bytes([MODELLED]) + modelled
+        return bytes([STORED]) + bytes(data)
+
+    def decode(self, payload: bytes, size: int) -> bytes:
+        if self.empty_block(payload, size):
+            return b""
+        stored = stored_block(self.name, payload, size, MODELLED)
+        if stored is not None:
+            return stored
+        return model_kernel.decode(memoryview(payload)[1:], size, *self._settings())
+
+
+@hookimpl
+def register_codecs(register: Callable[[type[Codec]], None]) -> None:
+    register(CmCodec)
