@@ -17,5 +17,6 @@ PLUGINS = {
     "ppm": "pyarc_plugins.ppm",
     "bwt": "pyarc_plugins.bwt",
     "rep": "pyarc_plugins.rep",
+    "cm": "pyarc_plugins.cm",
     "policy": "pyarc_plugins.policy",
 }

@@ -13,7 +13,7 @@ Three kinds of number, which must not be confused:
   adaptive order-k model, each context's counts starting from nothing) spends, exactly. Each is
   achievable, so each is an upper bound on the best achievable; the shortest is our estimate.
   The order-k models here use the Krichevsky-Trofimov estimator (counts + 1/2), and the
-  context-model codecs (ppm and bwt, else arithmetic) add the code lengths of tuned ones.
+  context-model codecs (ppm, bwt and cm, else arithmetic) add the code lengths of tuned ones.
 
 The estimate of the achievable size is therefore min(adaptive code lengths, 8 bits per byte:
 storing), which random data meets at 8 and text far below H0.
@@ -40,7 +40,7 @@ MAX_ORDER = 7
 DEFAULT_ORDER = 4
 #: Context-model codecs whose payload size is an adaptive code length: every one installed is
 #: measured; FALLBACK_MODEL_CODEC only when none is.
-MODEL_CODECS = ("ppm", "bwt")
+MODEL_CODECS = ("ppm", "bwt", "cm")
 FALLBACK_MODEL_CODEC = "arithmetic"
 
 

@@ -35,6 +35,8 @@ class CmCodec(Codec):
     name = "cm"
     version = 1
     decode_rank = 90
+    # At a fifth of ppm's speed, tried by auto only where a level names it (pack -9).
+    tried_by_auto = False
     description = ("context mixing (lpaq1-style bit histories in hashed tables, match model, "
                    "gated logistic mixer, APMs), levels 1-3")
     option_specs = (
