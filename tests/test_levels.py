@@ -158,3 +158,15 @@ def test_level_1_on_calgary_is_smaller_than_zlib_1(corpus_dir: Path) -> None:
     level_1 = sum(len(archiver.compress(data, preset=1)) for data in datas)
     assert level_1 < sum(len(zlib.compress(data, 1)) for data in datas)
     assert DEFAULT_LEVEL == 6
+
+
+def test_auto_tries_cm_only_where_a_level_names_it() -> None:
+    """cm, far the slowest codec, is no candidate of plain auto (compress's every-codec mode,
+    or pack's default level) and the first one at level 9."""
+    assert "cm" not in registry().tried_by_auto()
+    assert "cm" not in {c.name for c in api.make_encoder("auto").candidates}
+    for level in range(1, 9):
+        assert not any(spec.startswith("cm") for group in registry().policy.auto[level].values()
+                       for spec in group), level
+    assert registry().auto_candidates(TEXT, 9)[0] == "cm"
+    assert "cm" in {c.name for c in api.make_encoder("auto", preset=9).candidates}
