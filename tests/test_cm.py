@@ -15,7 +15,8 @@ from conftest import RunCli, assert_cli_codec, calgary_bpc
 from pure_kernels import pure
 
 from archiver import CodecError, UsageError
-from pyarc_plugins.cm import MODELLED, STORED, CmCodec
+from pyarc_plugins.cm import CmCodec
+from pyarc_plugins.coding.kind_byte import MODELLED, STORED
 
 KERNEL = "pyarc_plugins.cm.model_kernel"
 TEXT = (Path(__file__).resolve().parents[1] / "README.md").read_bytes()[:20000]
@@ -156,7 +157,7 @@ def test_compiled_and_pure_agree(monkeypatch: pytest.MonkeyPatch) -> None:
               random.Random(2).randbytes(150) * 3]
     settings = [{"level": 1}, {}, {"level": 3}]
     expected = [CmCodec(**options).encode(data) for data in inputs for options in settings]
-    monkeypatch.setattr(cm_module, "model_kernel", pure(KERNEL))
+    monkeypatch.setattr(CmCodec, "model_kernel", pure(KERNEL))
     assert [CmCodec(**options).encode(data) for data in inputs
             for options in settings] == expected
     defaults = expected[1::len(settings)]

@@ -12,7 +12,8 @@ from conftest import RunCli, assert_cli_codec, calgary_bpc
 from pure_kernels import pure
 
 from archiver import CodecError, UsageError
-from pyarc_plugins.ppm import MODELLED, STORED, PpmCodec
+from pyarc_plugins.coding.kind_byte import MODELLED, STORED
+from pyarc_plugins.ppm import PpmCodec
 
 KERNEL = "pyarc_plugins.ppm.model_kernel"
 TEXT = (Path(__file__).resolve().parents[1] / "README.md").read_bytes()[:20000]
@@ -176,7 +177,7 @@ def test_compiled_and_pure_agree(monkeypatch: pytest.MonkeyPatch) -> None:
               random.Random(2).randbytes(600) * 2]
     settings = [{"order": 1}, {"order": 2}, {}, {"order": 16}]
     expected = [PpmCodec(**options).encode(data) for data in inputs for options in settings]
-    monkeypatch.setattr(ppm_module, "model_kernel", pure(KERNEL))
+    monkeypatch.setattr(PpmCodec, "model_kernel", pure(KERNEL))
     assert [PpmCodec(**options).encode(data) for data in inputs
             for options in settings] == expected
     defaults = expected[2::len(settings)]

@@ -21,17 +21,17 @@ size; 1: the data as it is, when modelling would not shrink it), or nothing for 
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import ModuleType
+from typing import ClassVar
 
 from archiver import Codec, Option, hookimpl
 from pyarc_plugins.cm import model_kernel
-from pyarc_plugins.ppm import stored_block
+from pyarc_plugins.coding.kind_byte import ModelledCodec
 
-MODELLED = 0
-STORED = 1
 MIB = 1 << 20
 
 
-class CmCodec(Codec):
+class CmCodec(ModelledCodec):
     name = "cm"
     version = 1
     decode_rank = 90
@@ -47,24 +47,10 @@ class CmCodec(Codec):
     )
     kernels = ("pyarc_plugins.cm.model_kernel",)
 
-    def _settings(self) -> tuple[int, int]:
+    model_kernel: ClassVar[ModuleType] = model_kernel
+
+    def settings(self) -> tuple[int, int]:
         return int(self.options["level"]), int(self.options["memory"]) * MIB
-
-    def encode(self, data: bytes) -> bytes:
-        if not data:
-            return b""
-        modelled = model_kernel.encode(data, *self._settings())
-        if len(modelled) < len(data):
-            return bytes([MODELLED]) + modelled
-        return bytes([STORED]) + bytes(data)
-
-    def decode(self, payload: bytes, size: int) -> bytes:
-        if self.empty_block(payload, size):
-            return b""
-        stored = stored_block(self.name, payload, size, MODELLED)
-        if stored is not None:
-            return stored
-        return model_kernel.decode(memoryview(payload)[1:], size, *self._settings())
 
 
 @hookimpl

@@ -45,7 +45,7 @@ if cython.compiled:
     from cython.cimports.pyarc_plugins.coding.rangecoder_inline import (
         Coder,
         code_bit,
-        code_direct,
+        code_size,
         decoding_failed,
         encoding,
     )
@@ -61,7 +61,7 @@ else:
     from pyarc_plugins.coding.rangecoder_inline import (
         Coder,
         code_bit,
-        code_direct,
+        code_size,
         decoding_failed,
         encoding,
     )
@@ -529,22 +529,6 @@ class Model:
         self._prefetch_apms()
 
 
-@cython.cfunc
-def _code_size(coder: Coder, size: cython.Py_ssize_t) -> cython.Py_ssize_t:
-    """The block size opens the stream (its bit length in 6 bits, then its bits), as in ppm.
-    Encoding, code `size`; decoding, return the size coded."""
-    length: cython.int = 0
-    high: cython.Py_ssize_t = 0
-    while (size >> length) != 0:
-        length += 1
-    length = code_direct(coder, length, SIZE_LENGTH_BITS)
-    if length > 32:
-        high = code_direct(coder, cython.cast(cython.uint, size >> 32), length - 32)
-        length = 32
-    return (high << length) | code_direct(coder, cython.cast(cython.uint, size & 0xFFFFFFFF),
-                                          length)
-
-
 @cython.boundscheck(False)
 @cython.wraparound(False)
 @cython.cfunc
@@ -574,7 +558,7 @@ def encode(data: cython.const[cython.uchar][:], level: cython.int,
     coder: RangeEncoder = RangeEncoder(len(data) // 2 + 64)
     model: Model = Model(data, level, memory)
     unused: cython.uchar[:] = bytearray()  # an encoder writes no bytes out
-    _code_size(coder, len(data))
+    code_size(coder, len(data), SIZE_LENGTH_BITS)
     _code_block(coder, model, unused)
     return coder.finish()
 
@@ -587,7 +571,7 @@ def decode(payload: cython.const[cython.uchar][:], size: cython.Py_ssize_t,
     written: cython.uchar[:] = out
     coder: RangeDecoder = RangeDecoder(payload)
     model: Model
-    if _code_size(coder, 0) != size:
+    if code_size(coder, 0, SIZE_LENGTH_BITS) != size:
         raise CodecError(f"cm: the payload codes a block of another size than {size}")
     model = Model(out, level, memory)
     if _code_block(coder, model, written) < size:

@@ -115,6 +115,22 @@ cdef inline unsigned int code_direct(Coder coder, unsigned int value, int nbits)
         return coder.decode_direct(nbits)
 
 
+cdef inline Py_ssize_t code_size(Coder coder, Py_ssize_t size, int length_bits) noexcept nogil:
+    """A block's size, which opens a stream so that a payload decoded against another size is
+    refused instead of read on into zeros: its bit length in `length_bits` direct bits, then
+    its bits (above 32, the high ones first). Encoding, code `size`; decoding, return the size
+    coded."""
+    cdef int length = 0
+    cdef Py_ssize_t high = 0
+    while (size >> length) != 0:
+        length += 1
+    length = code_direct(coder, length, length_bits)
+    if length > 32:
+        high = code_direct(coder, <unsigned int>(size >> 32), length - 32)
+        length = 32
+    return (high << length) | code_direct(coder, <unsigned int>size, length)  # (its low 32 bits)
+
+
 cdef inline unsigned int code_target(Coder coder, unsigned int total) noexcept nogil:
     """Decoding: the cumulative count (< total) that the next symbol's interval holds
     (decode_target); the caller finds that symbol, then calls code_range. Encoding: 0 (the

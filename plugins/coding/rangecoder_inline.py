@@ -54,6 +54,18 @@ def code_direct(coder, value, nbits):
     return coder.decode_direct(nbits)
 
 
+def code_size(coder, size, length_bits):
+    length = 0
+    high = 0
+    while (size >> length) != 0:
+        length += 1
+    length = code_direct(coder, length, length_bits)
+    if length > 32:
+        high = code_direct(coder, (size >> 32) & 0xFFFFFFFF, length - 32)
+        length = 32
+    return (high << length) | code_direct(coder, size & 0xFFFFFFFF, length)
+
+
 def code_target(coder, total):
     return 0 if encoding(coder) else coder.decode_target(total)
 

@@ -20,6 +20,7 @@ if cython.compiled:
         Coder,
         code_direct,
         code_model_bit,
+        code_size,
         code_tree,
         encoding,
     )
@@ -33,6 +34,7 @@ else:
         Coder,
         code_direct,
         code_model_bit,
+        code_size,
         code_tree,
         encoding,
     )
@@ -123,19 +125,6 @@ def _length_state(length: cython.Py_ssize_t) -> cython.Py_ssize_t:
 def _history():
     """The repeat offsets (1, 4, 8) and state 0 of the start of a block (see STATE)."""
     return array("i", [1, 4, 8, 0])
-
-
-@cython.cfunc
-@cython.inline
-@cython.nogil
-@cython.exceptval(check=False)
-def _code_size(coder: Coder, size: cython.Py_ssize_t) -> cython.Py_ssize_t:
-    """The block size: its bit length in SIZE_LENGTH_BITS direct bits, then its bits."""
-    size_bits: cython.uint = 0
-    while (size >> size_bits) != 0:
-        size_bits += 1
-    size_bits = code_direct(coder, size_bits, SIZE_LENGTH_BITS)
-    return code_direct(coder, cython.cast(cython.uint, size), cython.cast(cython.int, size_bits))
 
 
 @cython.cfunc
@@ -303,7 +292,7 @@ def encode(source, literal_lengths: cython.uint[:], match_lengths: cython.uint[:
     if size >> ((1 << SIZE_LENGTH_BITS) - 1):
         raise ValueError("adaptive tokens code blocks below 2 GiB")
     with cython.nogil:
-        _code_size(coder, size)
+        code_size(coder, size, SIZE_LENGTH_BITS)
         for i in range(count + 1):
             run = literal_lengths[i] if i < count else size - pos
             for _literal in range(run):
@@ -346,7 +335,7 @@ def decode(rc: RangeDecoder, size: cython.Py_ssize_t) -> bytes:
     k: cython.Py_ssize_t
     length: cython.Py_ssize_t
     distance: cython.Py_ssize_t
-    if _code_size(coder, 0) != size:
+    if code_size(coder, 0, SIZE_LENGTH_BITS) != size:
         return b""
     with cython.nogil:
         while pos < size and not rc.failed():

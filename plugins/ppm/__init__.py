@@ -22,30 +22,17 @@ spec/codecs/ppm.md (versions 1 to 4 had other estimates; the layout was the same
 from __future__ import annotations
 
 from collections.abc import Callable
+from types import ModuleType
+from typing import ClassVar
 
-from archiver import Codec, CodecError, Option, hookimpl
+from archiver import Codec, Option, hookimpl
+from pyarc_plugins.coding.kind_byte import ModelledCodec
 from pyarc_plugins.ppm import model_kernel
 
-MODELLED = 0
-STORED = 1
-
-
-def stored_block(name: str, payload: bytes, size: int, modelled: int) -> bytes | None:
-    """The block of a payload of kind STORED (its first byte; the block follows), None for one
-    of kind `modelled`, CodecError for any other (ppm's and rep's payloads begin so)."""
-    if not payload:
-        raise CodecError(f"{name}: empty payload for a non-empty block")
-    if payload[0] == STORED:
-        if len(payload) != size + 1:
-            raise CodecError(f"{name}: stored block of {len(payload) - 1} bytes, expected {size}")
-        return bytes(payload[1:])
-    if payload[0] != modelled:
-        raise CodecError(f"{name}: unknown payload kind {payload[0]}")
-    return None
 MIB = 1 << 20
 
 
-class PpmCodec(Codec):
+class PpmCodec(ModelledCodec):
     name = "ppm"
     version = 5
     decode_rank = 80
@@ -58,24 +45,10 @@ class PpmCodec(Codec):
     kernels = ("pyarc_plugins.ppm.model_kernel", "pyarc_plugins.ppm.trie_kernel",
                "pyarc_plugins.ppm.match_kernel")
 
-    def _settings(self) -> tuple[int, int]:
+    model_kernel: ClassVar[ModuleType] = model_kernel
+
+    def settings(self) -> tuple[int, int]:
         return int(self.options["order"]), int(self.options["memory"]) * MIB
-
-    def encode(self, data: bytes) -> bytes:
-        if not data:
-            return b""
-        modelled = model_kernel.encode(data, *self._settings())
-        if len(modelled) < len(data):
-            return bytes([MODELLED]) + modelled
-        return bytes([STORED]) + bytes(data)
-
-    def decode(self, payload: bytes, size: int) -> bytes:
-        if self.empty_block(payload, size):
-            return b""
-        stored = stored_block(self.name, payload, size, MODELLED)
-        if stored is not None:
-            return stored
-        return model_kernel.decode(memoryview(payload)[1:], size, *self._settings())
 
 
 @hookimpl

@@ -41,8 +41,8 @@ if cython.compiled:
     from cython.cimports.pyarc_plugins.coding.rangecoder_inline import (
         Coder,
         code_bit,
-        code_direct,
         code_range,
+        code_size,
         code_target,
         decoding_failed,
         encoding,
@@ -70,8 +70,8 @@ else:
     from pyarc_plugins.coding.rangecoder_inline import (
         Coder,
         code_bit,
-        code_direct,
         code_range,
+        code_size,
         code_target,
         decoding_failed,
         encoding,
@@ -496,23 +496,6 @@ class Model:
         self.match.finish(pos)
 
 
-@cython.cfunc
-def _code_size(coder: Coder, size: cython.Py_ssize_t) -> cython.Py_ssize_t:
-    """The block size opens the stream (its bit length in 6 bits, then its bits), so that a
-    payload decoded against another size is refused instead of read on into zeros. Encoding,
-    code `size`; decoding, return the size coded."""
-    length: cython.int = 0
-    high: cython.Py_ssize_t = 0
-    while (size >> length) != 0:
-        length += 1
-    length = code_direct(coder, length, SIZE_LENGTH_BITS)
-    if length > 32:
-        high = code_direct(coder, cython.cast(cython.uint, size >> 32), length - 32)
-        length = 32
-    return (high << length) | code_direct(coder, cython.cast(cython.uint, size & 0xFFFFFFFF),
-                                          length)
-
-
 @cython.boundscheck(False)
 @cython.wraparound(False)
 @cython.cfunc
@@ -542,7 +525,7 @@ def encode(data: cython.const[cython.uchar][:], max_order: cython.int,
     coder: RangeEncoder = RangeEncoder(len(data) // 2 + 64)
     model: Model = Model(data, max_order, memory)
     unused: cython.uchar[:] = bytearray()  # an encoder writes no bytes out
-    _code_size(coder, len(data))
+    code_size(coder, len(data), SIZE_LENGTH_BITS)
     _code_block(coder, model, unused)
     return coder.finish()
 
@@ -567,7 +550,7 @@ def decode(payload: cython.const[cython.uchar][:], size: cython.Py_ssize_t,
     written: cython.uchar[:] = out
     coder: RangeDecoder = RangeDecoder(payload)
     model: Model
-    if _code_size(coder, 0) != size:
+    if code_size(coder, 0, SIZE_LENGTH_BITS) != size:
         raise CodecError(f"ppm: the payload codes a block of another size than {size}")
     model = Model(out, max_order, memory)
     if _code_block(coder, model, written) < size:

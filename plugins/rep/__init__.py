@@ -14,7 +14,8 @@ from array import array
 from collections.abc import Callable, Iterable
 
 from archiver import Codec, CodecError, Option, hookimpl
-from pyarc_plugins.ppm import STORED, PpmCodec, model_kernel, stored_block
+from pyarc_plugins.coding.kind_byte import stored_block, with_kind
+from pyarc_plugins.ppm import PpmCodec, model_kernel
 from pyarc_plugins.rep import repeats_kernel
 
 REPEATS = 0  # a payload is of kind REPEATS or (as ppm's) STORED, its first byte
@@ -76,7 +77,7 @@ class RepCodec(Codec):
             return b""
         minimum, order, memory = self._settings()
         runs, lengths, distances, literals = repeats_kernel.find(bytes(data), minimum)
-        out = bytearray([REPEATS])
+        out = bytearray()
         write_varints((len(runs), len(literals)), out)
         if runs:
             references = bytearray()
@@ -88,9 +89,7 @@ class RepCodec(Codec):
             out += coded
         if literals:
             out += model_kernel.encode(literals, order, memory)
-        if len(out) <= len(data):
-            return bytes(out)
-        return bytes([STORED]) + bytes(data)
+        return with_kind(REPEATS, out, data)
 
     def decode(self, payload: bytes, size: int) -> bytes:
         if self.empty_block(payload, size):
