@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import RunCli, assert_cli_codec, calgary_bpc
+from edge_inputs import TEXT, edge_cases
 from pure_kernels import pure
 
 from archiver import CodecError, UsageError
@@ -19,24 +20,6 @@ from pyarc_plugins.cm import CmCodec
 from pyarc_plugins.coding.kind_byte import MODELLED, STORED
 
 KERNEL = "pyarc_plugins.cm.model_kernel"
-TEXT = (Path(__file__).resolve().parents[1] / "README.md").read_bytes()[:20000]
-
-
-def edge_cases() -> dict[str, bytes]:
-    rng = random.Random(5)
-    return {
-        "one byte": b"x",
-        "two bytes": b"xy",
-        "one repeated byte": b"a" * 100_000,
-        "all bytes": bytes(range(256)) * 4,
-        "all bytes backwards": bytes(range(255, -1, -1)) * 3,
-        "random": rng.randbytes(50_000),
-        "text": TEXT,
-        "long runs": TEXT[:3000] + b"\0" * 30_000 + TEXT[:3000] + b" " * 70_000 + TEXT[:5000],
-        "period 7": b"abcdefg" * 5000,
-        "binary records": b"".join(i.to_bytes(4, "little") + b"\xff\x00" for i in range(5000)),
-    }
-
 
 @pytest.mark.parametrize("name", list(edge_cases()))
 @pytest.mark.parametrize("options", [{}, {"level": 1}, {"level": 3}, {"memory": 16}])
