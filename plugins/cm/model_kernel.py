@@ -87,7 +87,7 @@ APM2_HASH_BITS = cython.declare(cython.const[cython.int], 6)
 APM2_CONTEXTS = cython.declare(cython.const[cython.Py_ssize_t], 1 << 14)  # (6 + 8 bits)
 #: The hashed context models of each level (level 1 has the first LEVEL1, and so on).
 LEVEL1 = cython.declare(cython.const[cython.int], 6)
-LEVEL2 = cython.declare(cython.const[cython.int], 9)
+LEVEL2 = cython.declare(cython.const[cython.int], 8)
 LEVEL3 = cython.declare(cython.const[cython.int], 13)
 #: Inputs besides the hashed models: order 0, order 1, the match model (2), the bias.
 DIRECT = cython.declare(cython.const[cython.int], 2)
@@ -515,8 +515,8 @@ class Model:
         if self.nh > LEVEL1:
             self.keys[6] = _hash(7, (self.c4 >> 8) & 0xFFFF)
             self.keys[7] = _hash(_hash(10, self.rlen), above | (above2 << 8))
-            self.keys[8] = _hash(_hash(11, self.rlen), above | ((self.c4 & 0xFF) << 8))
         if self.nh > LEVEL2:
+            self.keys[8] = _hash(_hash(11, self.rlen), above | ((self.c4 & 0xFF) << 8))
             self.keys[9] = _hash(_hash(13, self.c4), self.c8)
             self.keys[10] = _hash(14, self.c4 & BYTES_34)
             self.keys[11] = _hash(_hash(15, self.word), self.c4 & 0xFFFF)
