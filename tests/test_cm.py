@@ -175,7 +175,7 @@ def test_memory_sizes_follow_the_spec() -> None:
     small, _ = table_sizes(1000, 2, 64 << 20)
     large, entries = table_sizes(10 << 20, 2, 64 << 20)
     assert small < 1 << 20
-    assert large + 4 * entries <= (64 << 20) - 2 * 65536 * 33 * 2
+    assert large + 4 * entries <= (64 << 20) - (65536 + 16384) * 33 * 2
 
 
 def test_cli_round_trip_and_bad_option(tmp_path: Path, run_cli: RunCli) -> None:

@@ -9,7 +9,7 @@ students and spec/codecs/cm.md specifies every rule that both sides compute.
 
 Options (recorded in the block header, so the decoder builds the same model):
 - `level`: 1 to 3 (default 2), how many context models: 1 is lpaq1's set (orders 1-4 and 6,
-  words), 2 adds sparse, record and order-5 contexts, 3 more for long contexts and columns;
+  words), 2 adds a sparse and a record context, 3 more for long contexts and columns;
 - `memory`: the model's memory in MiB, 16 to 1024 (default 64): the hash table of the bit
   histories, the match model's table and the fixed tables (counters, mixer, APMs) together.
   Small blocks use less: the hash table never exceeds what the block could fill.

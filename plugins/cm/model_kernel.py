@@ -15,7 +15,8 @@ bit first; `c0` is the part of the byte coded so far, with a leading 1 (1 .. 255
   found by a hash and checked byte by byte, predicts each bit while it holds, with a counter
   per length bucket and predicted bit.
 - The mixer (coding.md, "Mixer") weighs the stretched estimates with a weight set chosen by
-  the match state and c0; two APMs (by order 1, by a hash of order 3) refine its output.
+  the match state and c0; two APMs (by order 1, by a 6-bit hash of order 3) refine its
+  output.
 
 Both directions run the same code: `code_byte` over a Coder (encoder or decoder); `update`
 then moves the contexts on. The decoder's data is its output buffer, written byte by byte.
@@ -81,10 +82,13 @@ MIX_SHIFT = cython.declare(cython.const[cython.int], 14)
 MAX_INPUTS = cython.declare(cython.const[cython.int], 24)
 APM_SHIFT = cython.declare(cython.const[cython.int], 7)
 APM_CONTEXTS = cython.declare(cython.const[cython.Py_ssize_t], 1 << 16)
+#: The second APM: 64 hashes of order 3, by c0 (a table that stays in the L2 cache).
+APM2_HASH_BITS = cython.declare(cython.const[cython.int], 6)
+APM2_CONTEXTS = cython.declare(cython.const[cython.Py_ssize_t], 1 << 14)  # (6 + 8 bits)
 #: The hashed context models of each level (level 1 has the first LEVEL1, and so on).
 LEVEL1 = cython.declare(cython.const[cython.int], 6)
-LEVEL2 = cython.declare(cython.const[cython.int], 12)
-LEVEL3 = cython.declare(cython.const[cython.int], 16)
+LEVEL2 = cython.declare(cython.const[cython.int], 8)
+LEVEL3 = cython.declare(cython.const[cython.int], 13)
 #: Inputs besides the hashed models: order 0, order 1, the match model (2), the bias.
 DIRECT = cython.declare(cython.const[cython.int], 2)
 EXTRA = cython.declare(cython.const[cython.int], 3)
@@ -100,9 +104,7 @@ SIZE_LENGTH_BITS = cython.declare(cython.const[cython.int], 6)
 SLOT = cython.declare(cython.const[cython.Py_ssize_t], 16)
 GROUP = cython.declare(cython.const[cython.Py_ssize_t], 64)
 MASK32 = cython.declare(cython.const[cython.ulonglong], 0xFFFFFFFF)
-#: The bytes of c4 (the last four bytes, the latest lowest) that sparse contexts keep.
-BYTES_24 = cython.declare(cython.const[cython.ulonglong], 0xFF00FF00)
-BYTES_13 = cython.declare(cython.const[cython.ulonglong], 0x00FF00FF)
+#: The bytes of c4 (the last four bytes, the latest lowest) that a sparse context keeps.
 BYTES_34 = cython.declare(cython.const[cython.ulonglong], 0xFFFF0000)
 #: Multipliers of the hashes (odd 32-bit constants).
 K1 = cython.declare(cython.const[cython.ulonglong], 0x9E3779B1)
@@ -123,7 +125,7 @@ def hashed_models(level: int) -> int:
 def table_sizes(size: int, level: int, memory: int) -> tuple[int, int]:
     """(hash table bytes, match table entries) for a block of `size` bytes under `memory`
     bytes: spec/codecs/cm.md, section "Memory"."""
-    fixed = 2 * APM_CONTEXTS * 33 * 2 + 65536 + 256 + 3 * 256 * MAX_INPUTS * 8
+    fixed = (APM_CONTEXTS + APM2_CONTEXTS) * 33 * 2 + 65536 + 256 + 3 * 256 * MAX_INPUTS * 8
     budget = max(memory - fixed, 1 << 16)
     entries = 1 << 10
     while entries * 4 * 2 <= min(budget // 8, 4 * size):
@@ -228,7 +230,7 @@ class Model:
         self.squash_t = _SQUASH
         self.stretch_t = _STRETCH
         self.apm1 = apm_table(APM_CONTEXTS)
-        self.apm2 = apm_table(APM_CONTEXTS)
+        self.apm2 = apm_table(APM2_CONTEXTS)
         self.mtable = array("I", [0]) * entries
         self.mmask = entries - 1
         self.mptr = 0
@@ -512,19 +514,16 @@ class Model:
         self.keys[5] = _hash(_hash(6, self.word), self.word1)
         if self.nh > LEVEL1:
             self.keys[6] = _hash(7, (self.c4 >> 8) & 0xFFFF)
-            self.keys[7] = _hash(8, self.c4 & BYTES_24)
-            self.keys[8] = _hash(9, self.c4 & BYTES_13)
-            self.keys[9] = _hash(_hash(10, self.rlen), above | (above2 << 8))
-            self.keys[10] = _hash(_hash(11, self.rlen), above | ((self.c4 & 0xFF) << 8))
-            self.keys[11] = _hash(_hash(12, self.c4), self.c8 & 0xFF)
+            self.keys[7] = _hash(_hash(10, self.rlen), above | (above2 << 8))
         if self.nh > LEVEL2:
-            self.keys[12] = _hash(_hash(13, self.c4), self.c8)
-            self.keys[13] = _hash(14, self.c4 & BYTES_34)
-            self.keys[14] = _hash(_hash(15, self.word), self.c4 & 0xFFFF)
-            self.keys[15] = _hash(_hash(16, self.rlen),
+            self.keys[8] = _hash(_hash(11, self.rlen), above | ((self.c4 & 0xFF) << 8))
+            self.keys[9] = _hash(_hash(13, self.c4), self.c8)
+            self.keys[10] = _hash(14, self.c4 & BYTES_34)
+            self.keys[11] = _hash(_hash(15, self.word), self.c4 & 0xFFFF)
+            self.keys[12] = _hash(_hash(16, self.rlen),
                                   (p % self.rlen) if self.rlen > 0 else 0)
-        self.apm_ctx2 = cython.cast(cython.Py_ssize_t,
-                                    (_hash(17, self.c4 & 0xFFFFFF) >> 24) << 8)
+        self.apm_ctx2 = cython.cast(
+            cython.Py_ssize_t, (_hash(17, self.c4 & 0xFFFFFF) >> (32 - APM2_HASH_BITS)) << 8)
         self._nibble()
         self._prefetch_apms()
 
