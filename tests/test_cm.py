@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import RunCli, assert_cli_codec, calgary_bpc
-from edge_inputs import TEXT, edge_cases
+from edge_inputs import TEXT, corrupt_variants, edge_cases
 from pure_kernels import pure
 
 from archiver import CodecError, UsageError
@@ -72,17 +72,6 @@ def test_options_are_checked() -> None:
                 {"level": "two"}, {"order": 3}):
         with pytest.raises(UsageError):
             CmCodec(**bad)
-
-
-def corrupt_variants(payload: bytes, rng: random.Random) -> list[bytes]:
-    variants = [payload[:cut] for cut in (1, 2, len(payload) // 2, len(payload) - 1)]
-    variants += [payload + tail for tail in (b"\0", b"\xff", b"\0\0\0\0\0")]
-    for _ in range(40):
-        flipped = bytearray(payload)
-        flipped[rng.randrange(1, len(flipped))] ^= 1 << rng.randrange(8)
-        variants.append(bytes(flipped))
-    variants += [b"\x00" + rng.randbytes(rng.randint(1, 400)) for _ in range(40)]
-    return variants
 
 
 @pytest.mark.parametrize("level", [1, 2, 3])
