@@ -29,6 +29,7 @@ from archiver.errors import CodecError
 from pyarc_plugins.coding.apm_inline import apm_table
 from pyarc_plugins.coding.bithistory_inline import STATES, history_tables
 from pyarc_plugins.coding.counters_inline import counter_rates
+from pyarc_plugins.coding.large_tables import zeroed
 from pyarc_plugins.coding.mixer_inline import mix_weights, squash_table, stretch_table
 
 if cython.compiled:
@@ -214,7 +215,7 @@ class Model:
         self.nh = hashed_models(level)
         self.nin = DIRECT + self.nh + EXTRA
         hbytes, entries = table_sizes(self.size, level, memory)
-        self.table = bytearray(hbytes)
+        self.table = zeroed(hbytes)
         self.groups = hbytes // GROUP
         self.order0 = bytearray(256)
         self.order1 = bytearray(65536)
@@ -231,7 +232,7 @@ class Model:
         self.stretch_t = _STRETCH
         self.apm1 = apm_table(APM_CONTEXTS)
         self.apm2 = apm_table(APM2_CONTEXTS)
-        self.mtable = array("I", [0]) * entries
+        self.mtable = zeroed(4 * entries, "I")
         self.mmask = entries - 1
         self.mptr = 0
         self.mlen = 0

@@ -19,6 +19,10 @@ kernel can `cimport` it and call it at C speed:
     mixer_inline          the logistic mixer (stretch, squash, weights) as inline functions over
                           arrays the caller owns, and its tables
     frequencies_kernel    AdaptiveFrequencies: counts per context, cumulative via a Fenwick tree
+    bithistory_inline     bit histories: a byte per context that counts its zeros and ones
+    kind_byte             a modelled codec's first byte: modelled, or stored when that is smaller
+    prefetch              a hint to the CPU to load a cache line ahead of its use
+    large_tables          zeroed memory for a model's big tables, on huge pages where granted
 
 What these write and compute, as far as a payload depends on it, is specified once in
 spec/codecs/coding.md; the codecs' specs link to its sections.
