@@ -6,6 +6,7 @@ An archive argument of "-" means standard output (pack) or standard input (every
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import functools
 import io
 import itertools
@@ -41,7 +42,7 @@ from archiver.restore import Copy, Delivery, Job, needed_blocks, scatter
 if TYPE_CHECKING:
     from archiver.extract import Extractor
     from archiver.salvage import Scan
-    from archiver.writer import WriteStats
+    from archiver.writer import Source, WriteStats
 # What only writing or extracting needs (archiver.writer, archiver.sources with pathspec,
 # archiver.extract, archiver.members, archiver.salvage) is imported by the functions that do
 # it: `pyarc list` starts without them.
@@ -49,6 +50,8 @@ if TYPE_CHECKING:
 AUTO = "auto"
 AUTO_SAMPLE = "auto-sample"
 STDIO = "-"
+#: The name standard input is stored under when `pack` is given none.
+STDIN_NAME = "stdin"
 
 __all__ = [
     "AUTO", "AUTO_SAMPLE", "Listing", "compress", "decompress", "make_encoder", "open_archive",
@@ -260,8 +263,15 @@ def pack(
     registry: Registry | None = None,
     on_block: Callable[[int], None] | None = None,
     on_entry: Callable[[Entry], None] | None = None,
+    stdin_name: str = STDIN_NAME,
+    stdin: IO[bytes] | None = None,
 ) -> WriteStats:
     """Pack files and directory trees into `archive` ("-" for standard output).
+
+    The path "-", given alone, packs standard input (or the stream `stdin`) as one file
+    entry named `stdin_name`, read block by block as it is packed; when the archive goes to
+    standard output and that cannot seek (a pipe), the stream is first copied to a temporary
+    file (archiver/sources.py).
 
     With `solid` (the default) the data of many files shares blocks of up to `block_size`
     bytes (default 4 MiB), similar files side by side and identical ones stored once;
@@ -283,13 +293,20 @@ def pack(
     from archiver.sources import Problems, Selection
     from archiver.writer import write_archive
 
-    selection = Selection([os.fspath(path) for path in paths], exclude, dereference, xattrs)
+    names = [os.fspath(path) for path in paths]
+    from_stdin = STDIO in names
+    if from_stdin and len(names) > 1:
+        raise UsageError("'-' (standard input) is packed alone: give no other path with it")
+    selection = None if from_stdin else Selection(names, exclude, dereference, xattrs)
     threads = worker_count(jobs)
     problems = Problems(strict)
     target = os.fspath(archive)
 
     def write(out: IO[bytes], skip: set[tuple[int, int]]) -> WriteStats:
-        sources = selection.sources(block_size, problems, skip)
+        if selection is not None:
+            sources = selection.sources(block_size, problems, skip)
+        else:
+            sources = iter([_stdin_source(stdin, stdin_name, block_size, out)])
         first = next(sources, None)  # before the header: an empty pack writes nothing
         if first is None:
             raise PyarcError("nothing to pack: every path given was skipped or excluded")
@@ -308,7 +325,8 @@ def pack(
         written = os.fstat(out.fileno())
         # `pyarc pack - . > x.pyarc` must not pack x.pyarc into itself.
         ours = {(written.st_dev, written.st_ino)} if stat.S_ISREG(written.st_mode) else set()
-        selection.refuse(ours, "standard output")
+        if selection is not None:
+            selection.refuse(ours, "standard output")
         stats = write(out, ours)
         out.flush()
         return stats
@@ -320,7 +338,8 @@ def pack(
     if os.path.exists(target):
         existing = os.stat(target)
         ours.add((existing.st_dev, existing.st_ino))
-        selection.refuse(ours, target)  # before the output is even created
+        if selection is not None:
+            selection.refuse(ours, target)  # before the output is even created
     output = _AtomicOutput(target, force)
     ours.add(output.identity())
     try:
@@ -333,6 +352,32 @@ def pack(
         output.discard()
         raise
     return stats
+
+
+def _stdin_source(stream: IO[bytes] | None, name: str, block_size: int,
+                  out: IO[bytes]) -> Source:
+    """Standard input (or `stream`) as the one source of a pack into `out`: streamed when
+    `out` can seek back to patch the entry's table, else spooled to a temporary file."""
+    from archiver.sources import spooled_source, stream_source
+
+    if stream is None:
+        stream = sys.stdin.buffer
+        if stream.isatty():
+            raise UsageError("refusing to read data from a terminal: pipe or redirect "
+                             "standard input into pyarc")
+    if _can_seek_back(out):
+        return stream_source(stream, name, block_size)
+    return spooled_source(stream, name, block_size)
+
+
+def _can_seek_back(out: IO[bytes]) -> bool:
+    """True if `out` can seek and a write after a seek lands there (not O_APPEND)."""
+    try:
+        if not out.seekable():
+            return False
+        return not fcntl.fcntl(out.fileno(), fcntl.F_GETFL) & os.O_APPEND
+    except (OSError, ValueError, io.UnsupportedOperation):  # no file descriptor: in memory
+        return out.seekable()
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -573,6 +618,110 @@ def unpack(
             restore.others(extractor, catalog, numbers)
             extractor.finish()
     return restore.stats
+
+
+def unpack_to(
+    archive: str | os.PathLike[str],
+    out: IO[bytes],
+    path: str | None = None,
+    *,
+    jobs: int = 1,
+    registry: Registry | None = None,
+    max_output: int | None = None,
+) -> ReadStats:
+    """Write the content of one file entry, `path` (an exact name; a hard link gives its
+    file's), to `out` as its blocks are decoded and verified: `pyarc unpack -c`. Without
+    `path` the archive must hold exactly one file. Holes of a sparse file are written as
+    zeros. Nothing else is written, and nothing at all when the entry cannot be read; a block
+    damaged part-way stops the writing with an error, as `xz -dc` does: what `out` got by then
+    is incomplete. From "-" (standard input) the archive is read front to back: the entry must
+    then be a file with data of its own (not a hard link, not a copy of an earlier file)."""
+    source = os.fspath(archive)
+    threads = worker_count(jobs)
+    cap = OutputCap("standard output", None, max_output, 0)
+    stats = ReadStats()
+    if source == STDIO:
+        stream = StreamReader(_open_input(source), registry)
+        found = False
+        for job, data in stream.deliveries(threads):
+            if found and path is None:
+                raise UsageError("the archive holds more than one file: name the one to "
+                                 "write to standard output")
+            if found or not (path is None or job.entry.path == path):
+                continue  # (its bytes are passed over)
+            if isinstance(data, Copy):
+                raise PyarcError(f"{job.entry.path!r} has the same contents as "
+                                 f"{data.source.entry.path!r}, which a stream gives once: "
+                                 f"unpack it from the archive file")
+            _write_content(out, job.entry, data, stats, cap)
+            found = True
+        assert stream.catalog is not None
+        entry = _the_entry(stream.catalog, path)
+        if entry.kind == Kind.HARDLINK:
+            raise PyarcError(f"{entry.path!r} is a hard link to {entry.target!r}: read from a "
+                             f"stream, give {entry.target!r}")
+        stats.count(entry)
+        return stats
+    with _open_index(source, registry) as opened:
+        entry = _the_entry(opened.catalog, path)
+        content = (opened.entries[opened.number(entry.target)] if entry.kind == Kind.HARDLINK
+                   else entry)
+        opened.verify([content])
+        _write_content(out, content, opened.data(content), stats, cap)
+    stats.count(entry)
+    return stats
+
+
+def _the_entry(catalog: Catalog, path: str | None) -> Entry:
+    """The file entry `path` names (None: the only file), or an error saying why not."""
+    files = [entry for entry in catalog.entries if entry.kind in (Kind.FILE, Kind.HARDLINK)]
+    if path is None:
+        if len(files) != 1:
+            raise UsageError(f"the archive holds {len(files)} files: name the one to write "
+                             f"to standard output")
+        return files[0]
+    for entry in catalog.entries:
+        if entry.path == path:
+            if entry.kind not in (Kind.FILE, Kind.HARDLINK):
+                raise UsageError(f"{path!r} is a {entry.kind.name.lower()}, not a file: only "
+                                 f"a file's content can go to standard output")
+            return entry
+    raise PyarcError(f"{path!r} is not in the archive")
+
+
+#: Zeros are written in pieces of this size for the holes of a sparse file.
+_ZEROS = bytes(1 << 20)
+
+
+def _write_content(out: IO[bytes], entry: Entry, data: Iterable[bytes], stats: ReadStats,
+                   cap: OutputCap) -> None:
+    """The entry's content to `out`: its data, with the holes between its extents as zeros."""
+    def write(chunk: bytes | memoryview) -> None:
+        cap.add(len(chunk), 0)
+        out.write(chunk)
+        stats.bytes += len(chunk)
+
+    def zeros(count: int) -> None:
+        while count > 0:
+            write(memoryview(_ZEROS)[:count])
+            count -= len(_ZEROS)
+
+    extents = entry.extents if entry.extents is not None else ((0, entry.data_size),)
+    pieces = iter(data)
+    piece = memoryview(b"")
+    position = 0  # in the content
+    for offset, length in extents:
+        zeros(offset - position)
+        position = offset + length
+        while length > 0:
+            if not piece:
+                piece = memoryview(next(pieces, b""))
+                if not piece:
+                    raise FormatError(f"{entry.path!r}: its data ends before its size")
+            take = min(length, len(piece))
+            write(piece[:take])
+            piece, length = piece[take:], length - take
+    zeros(entry.size - position)
 
 
 @dataclass

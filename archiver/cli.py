@@ -258,15 +258,17 @@ PACK_HELP = (
     "A file that cannot be read, vanishes, or changes while it is read is warned about and "
     "left out or stored as it was read (a file that shrank: padded with zeros; one that grew: "
     "its first bytes); everything else is packed and pyarc exits 1. With --strict such a "
-    "file is an error, and no archive is written."
+    "file is an error, and no archive is written.\n\n"
+    "The PATH '-', alone, packs standard input as one file (named by --name), read block by "
+    "block: `pg_dump db | pyarc pack db.pyarc - --name db.sql`."
 )
 
 
 @command(help=PACK_HELP)
 def pack(
     archive: ArchiveArg,
-    paths: Annotated[list[str], typer.Argument(help="Files and directories to pack.",
-                                               metavar="PATH")],
+    paths: Annotated[list[str], typer.Argument(
+        help="Files and directories to pack; '-' alone for standard input.", metavar="PATH")],
     codec: Annotated[str, typer.Option(
         "--codec", "-c", metavar="CODEC",
         help="NAME or NAME:KEY=VALUE,...: the codec for every block, with options "
@@ -312,6 +314,9 @@ def pack(
                          "was (unreadable, vanished, changed while read).")] = False,
     force: Annotated[bool, typer.Option("--force", "-f",
                                         help="Overwrite an existing archive.")] = False,
+    name: Annotated[str, typer.Option(
+        "--name", metavar="NAME",
+        help="With the PATH '-': the name standard input is stored under.")] = api.STDIN_NAME,
     verbose: VerboseOption = False,
     quiet: QuietOption = False,
 ) -> None:
@@ -320,12 +325,16 @@ def pack(
     started = time.perf_counter()
     from archiver.sources import Selection
 
-    with report.progress(lambda: Selection(paths, exclude or (), dereference).total_size(),
-                         "packing") as on_block:
+    def total() -> int | None:  # (standard input's size is unknown)
+        return None if api.STDIO in paths else Selection(paths, exclude or (),
+                                                         dereference).total_size()
+
+    with report.progress(total, "packing") as on_block:
         stats = api.pack(paths, archive, codec=codec, preset=level, block_size=size,
                          solid=is_solid, jobs=jobs, force=force,
                          strict=strict, exclude=exclude or (), dereference=dereference,
                          xattrs=xattrs, on_block=on_block, on_entry=report.entry,
+                         stdin_name=name,
                          auto_codecs=None if auto_codecs is None
                          else split_codec_specs(auto_codecs))
     if archive != api.STDIO:
@@ -432,11 +441,25 @@ def unpack(
         help="From a stream or with --salvage, where sizes cannot be known in advance: stop "
              "when the data grows to more than N times the archive read (a decompression "
              "bomb); 0: no limit.")] = DEFAULT_MAX_RATIO,
+    to_stdout: Annotated[bool, typer.Option(
+        "--stdout", "-c",
+        help="Write the content of one file, the PATH given by its exact name (or the "
+             "archive's only file), to standard output instead of extracting anything.")
+    ] = False,
     verbose: VerboseOption = False,
     quiet: QuietOption = False,
 ) -> None:
     report = _Report(verbose, quiet)
     cap = None if max_output is None else parse_size(max_output, "--max-output")
+    if to_stdout:
+        if salvage:
+            raise UsageError("--stdout writes one intact file: it cannot be used with --salvage")
+        if paths and len(paths) > 1:
+            raise UsageError(f"--stdout writes one file: give one PATH, not {len(paths)}")
+        api.unpack_to(archive, sys.stdout.buffer, paths[0] if paths else None, jobs=jobs,
+                      max_output=cap)
+        sys.stdout.buffer.flush()
+        return
     if salvage:
         stats, found = api.salvage(archive, directory, paths or [], force=force,
                                    keep_absolute_symlinks=keep_absolute_symlinks,

@@ -36,6 +36,11 @@ Reading is defensive, as tar's is, because a tree may change while it is packed:
 `Problems` collects them: the CLI then exits 1 with the archive complete for what it holds
 (like tar's "file changed as we read it"), and `strict` turns the first into an error instead.
 Leaving out a socket, a device or the archive being written is no problem: a notice only.
+
+Standard input (`pack ARCHIVE -`) is one regular file entry of the name given (default
+`stdin`), mode 0644, owned by the user packing, with the time of the pack as its mtime; its
+data is read block by block until the stream ends (`stream_source`), or first copied to a
+temporary file when the archive goes to an output that cannot seek (`spooled_source`).
 """
 
 from __future__ import annotations
@@ -43,25 +48,31 @@ from __future__ import annotations
 import errno
 import functools
 import grp
+import itertools
 import os
 import pwd
+import shutil
 import stat
+import tempfile
+import time
 import warnings
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, BinaryIO
+from typing import IO, Any, BinaryIO
 
 import pathspec
 import xxhash
 
 from archiver import grouping
 from archiver.errors import PyarcError, UsageError
-from archiver.format import Entry, Kind
+from archiver.format import Entry, Kind, is_valid_path
 from archiver.writer import Source
 
 #: A path found by the walk: its name in the archive, its path on disk, and its stat.
 Found = tuple[str, str, os.stat_result]
+#: The mode of the entry standard input becomes.
+STDIN_MODE = 0o644
 
 
 class SkippedFileWarning(UserWarning):
@@ -590,3 +601,59 @@ def _read_at(descriptor: int, size: int, offset: int) -> bytes:
         size -= len(part)
         offset += len(part)
     return b"".join(parts)
+
+
+# -- standard input --------------------------------------------------------------------------
+
+
+def _stream_entry(name: str, size: int) -> Entry:
+    """The entry of a data stream stored as `name` (an error if no archive could hold it)."""
+    if not is_valid_path(os.fsencode(name)):
+        raise UsageError(f"--name {name!r}: not a name an archive can hold (a relative path "
+                         f"without '.' or '..' components)")
+    uid, gid = os.getuid(), os.getgid()
+    return Entry(name, Kind.FILE, STDIN_MODE, time.time_ns(), size, uid=uid, gid=gid,
+                 user=_user_name(uid), group=_group_name(gid))
+
+
+def _blocks_of(stream: IO[bytes], block_size: int) -> Iterator[bytes]:
+    """The stream's bytes in blocks of `block_size` (the last may be shorter), to its end."""
+    try:
+        while block := stream.read(block_size):
+            yield block
+    except OSError as error:
+        raise PyarcError(f"cannot read standard input: {_reason(error)}") from None
+
+
+def stream_source(stream: IO[bytes], name: str, block_size: int) -> Source:
+    """A stream (standard input) as one file entry `name`, read block by block while it is
+    packed: its size is known at its end only (a streamed Source, archiver/writer.py), and its
+    kind group comes from its first block."""
+    entry = _stream_entry(name, 0)
+    blocks = _blocks_of(stream, block_size)
+    first = next(blocks, b"")
+    group = grouping.group_of(grouping.kind_of(name, first[:grouping.HEAD_SIZE]))
+    return Source(0, entry, itertools.chain([first], blocks), group, streamed=True)
+
+
+def spooled_source(stream: IO[bytes], name: str, block_size: int) -> Source:
+    """As stream_source, for an archive written where it cannot seek back (a pipe): the stream
+    is first copied to a temporary file (in $TMPDIR), whose size the entry then has."""
+    spool = tempfile.TemporaryFile(prefix="pyarc-stdin-")  # noqa: SIM115 (closed by data())
+    try:
+        shutil.copyfileobj(stream, spool, block_size)
+    except OSError as error:
+        spool.close()
+        raise PyarcError(f"cannot copy standard input to a temporary file: "
+                         f"{_reason(error)}") from None
+    entry = _stream_entry(name, spool.tell())
+    spool.seek(0)
+    first = spool.read(grouping.HEAD_SIZE)
+    spool.seek(0)
+
+    def data() -> Iterator[bytes]:
+        with spool:
+            yield from _blocks_of(spool, block_size)
+
+    group = grouping.group_of(grouping.kind_of(name, first))
+    return Source(0, entry, data(), group)

@@ -14,12 +14,20 @@ Blocks and tables are compressed on `jobs` threads by `ordered_map`, but written
 order, so the archive's bytes do not depend on the number of threads. The writer only appends,
 so it can write to a pipe; it counts the bytes it has written to know each frame's offset. It
 holds at most 2 x jobs blocks in memory, and the entries (for the index).
+
+One exception to appending: a *streamed* source (standard input) has a size nobody knows until
+its data ends, yet its table comes before its first block. Its table is written stored (not
+compressed), with the size a placeholder, so that its length does not depend on the size;
+when the data has ended, the writer seeks back and writes the table again with the size read.
+Only an output that can seek takes a streamed source (api.pack spools standard input to a
+temporary file for a pipe).
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import IO
 
 from archiver.blocks import BlockEncoder, ordered_map
@@ -50,6 +58,9 @@ class Source:
     data: Iterable[bytes] | None = None
     group: str = "data"
     same_as: int | None = None
+    #: True for data whose size is known only at its end (standard input): `entry.size` is
+    #: then ignored, and the entry stored gets the number of bytes `data` gave.
+    streamed: bool = False
 
 
 @dataclass
@@ -72,6 +83,13 @@ class _Segment:
     data: bytes | None
     data_offset: int
     group: str
+    #: The table lists a streamed entry whose size is a placeholder: stored, patched at the end.
+    patched: bool = False
+
+
+#: The size a streamed entry has in its table until its data ends (any size would do: a table
+#: row's length does not depend on it).
+PLACEHOLDER_SIZE = 1
 
 
 def _data(source: Source) -> Iterator[bytes]:
@@ -89,27 +107,31 @@ def _data(source: Source) -> Iterator[bytes]:
 
 
 def _segments(sources: Iterable[Source], block_size: int, solid: bool, stats: WriteStats,
-              placed: list[tuple[int, Entry, int]]) -> Iterator[_Segment]:
+              placed: list[tuple[int, Entry, int]],
+              streamed: dict[int, Entry]) -> Iterator[_Segment]:
     """Cut the sources' data into blocks, and say which files begin in each. Every entry,
-    with the start of its data in D (0 without data), is added to `placed` with its order."""
+    with the start of its data in D (0 without data), is added to `placed` with its order;
+    a streamed entry's placeholder (by its id) maps to the entry read in `streamed`."""
     buffer = bytearray()
     start = 0  # where the buffer begins in D
     records = Records()  # the files that begin in the buffer, and copies met meanwhile
     group = "data"
     ranges: dict[int, int] = {}  # order -> data_offset, for same_as
+    patched = False  # the buffer's table lists a streamed entry's placeholder
 
     def cut(length: int) -> _Segment:
-        nonlocal start, records
+        nonlocal start, records, patched
         # A table lists its files in the order of their data; a copy met later comes after
         # the file it copies (a stable sort keeps that order).
         order = sorted(range(len(records.entries)), key=records.data_offsets.__getitem__)
         table = Records([records.entries[n] for n in order],
                         [records.data_offsets[n] for n in order])
         segment = _Segment(table if table.entries else None, bytes(buffer[:length]), start,
-                           group)
+                           group, patched)
         del buffer[:length]
         start += length
         records = Records()
+        patched = False
         return segment
 
     for source in sources:
@@ -123,6 +145,10 @@ def _segments(sources: Iterable[Source], block_size: int, solid: bool, stats: Wr
             stats.raw_bytes += entry.data_size
             stats.shared_bytes += entry.data_size
             continue
+        chunks = iter(source.data or ()) if source.streamed else _data(source)
+        first = next(chunks, b"") if source.streamed else b""
+        if source.streamed:
+            entry = replace(entry, size=PLACEHOLDER_SIZE if first else 0)
         if not entry.data_size:
             placed.append((source.order, entry, 0))
             continue
@@ -133,11 +159,16 @@ def _segments(sources: Iterable[Source], block_size: int, solid: bool, stats: Wr
         ranges[source.order] = offset
         records.entries.append(entry)
         records.data_offsets.append(offset)
-        placed.append((source.order, entry, offset))
-        for chunk in _data(source):
+        patched = patched or source.streamed
+        size = 0
+        for chunk in itertools.chain([first], chunks):
+            size += len(chunk)
             buffer += chunk
             while len(buffer) >= block_size:
                 yield cut(block_size)
+        if source.streamed:
+            streamed[id(entry)] = entry = replace(entry, size=size)
+        placed.append((source.order, entry, offset))
         stats.raw_bytes += entry.data_size
     if buffer or records.entries:
         yield cut(len(buffer))
@@ -161,10 +192,14 @@ def write_archive(
     it is placed. A block is compressed by `by_group(its group)` when given (auto mode picks
     among the codecs suited to the block's kind), else by `encoder`. Tables and the index are
     compressed by `metadata` (by default `encoder`): pack gives an encoder of built-in codecs
-    only, so that any pyarc can list the archive."""
+    only, so that any pyarc can list the archive. A streamed source needs an `out` that can
+    seek (see the module's docstring)."""
     metadata = metadata or encoder
+    stored_only = BlockEncoder([metadata.store], metadata.store)
     stats = WriteStats()
     placed: list[tuple[int, Entry, int]] = []
+    streamed: dict[int, Entry] = {}  # id of a placeholder entry -> the entry read
+    patches: list[tuple[int, Records, int]] = []  # (out.tell(), table, frame length)
     index = IndexRecords()
     position = 0
 
@@ -175,7 +210,8 @@ def write_archive(
 
     def compress(segment: _Segment) -> tuple[tuple[BlockHeader, bytes] | None,
                                               tuple[BlockHeader, bytes] | None]:
-        table = (metadata.encode(build_table_body(segment.records))
+        table_encoder = stored_only if segment.patched else metadata
+        table = (table_encoder.encode(build_table_body(segment.records))
                  if segment.records is not None else None)
         coder = by_group(segment.group) if by_group is not None else encoder
         block = coder.encode(segment.data) if segment.data else None
@@ -187,13 +223,15 @@ def write_archive(
                 on_entry(source.entry)
             yield source
 
-    tasks = _segments(announced(sources), block_size, solid, stats, placed)
+    tasks = _segments(announced(sources), block_size, solid, stats, placed, streamed)
     emit(build_header(block_size))
     for segment, (table, block) in _with_results(tasks, compress, jobs):
         if table is not None:
             index.segments.append(Segment(position, 0))
-            emit(build_frame_head(FRAME_TABLE, table[0]))
-            emit(table[1])
+            frame = build_frame_head(FRAME_TABLE, table[0]) + table[1]
+            if segment.patched:
+                patches.append((out.tell(), segment.records, len(frame)))
+            emit(frame)
         if block is not None:
             header, payload = block
             if not index.segments:
@@ -207,6 +245,8 @@ def write_archive(
             stats.blocks += 1
             if on_block is not None:
                 on_block(header.raw_size)
+    for at, records, length in patches:
+        _rewrite_table(out, at, length, records, streamed, stored_only)
     for _, entry, offset in sorted(placed, key=lambda item: item[0]):
         index.entries.append(entry)
         index.data_offsets.append(offset)
@@ -217,6 +257,23 @@ def write_archive(
     emit(build_footer(index_offset, position - index_offset))
     stats.archive_bytes = position
     return stats
+
+
+def _rewrite_table(out: IO[bytes], at: int, length: int, records: Records,
+                   streamed: dict[int, Entry], stored_only: BlockEncoder) -> None:
+    """Write the table frame at `at` in `out` again with the sizes its streamed entries turned
+    out to have, and come back: the same number of bytes, since the table is stored and a size
+    takes the same width whatever its value."""
+    table = Records([streamed.get(id(entry), entry) for entry in records.entries],
+                    records.data_offsets)
+    header, payload = stored_only.encode(build_table_body(table))
+    frame = build_frame_head(FRAME_TABLE, header) + payload
+    if len(frame) != length:
+        raise PyarcError("internal: a streamed entry's table changed its length")
+    end = out.tell()
+    out.seek(at)
+    out.write(frame)
+    out.seek(end)
 
 
 def _with_results(tasks: Iterator[_Segment], work: Callable, jobs: int) -> Iterator[tuple]:
