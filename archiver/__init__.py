@@ -16,7 +16,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from archiver.api import compress, decompress, open_archive, pack, test, unpack
+    from archiver.api import compress, decompress, open_archive, pack, test, unpack, unpack_to
     from archiver.codec import Codec, Option
     from archiver.errors import (
         ChecksumError,
@@ -35,7 +35,8 @@ __version__ = "0.1.0"
 
 #: Each public name and the module that defines it.
 _HOMES = {
-    **dict.fromkeys(("compress", "decompress", "open_archive", "pack", "test", "unpack"),
+    **dict.fromkeys(("compress", "decompress", "open_archive", "pack", "test", "unpack",
+                     "unpack_to"),
                     "archiver.api"),
     **dict.fromkeys(("Codec", "Option"), "archiver.codec"),
     **dict.fromkeys(("ChecksumError", "CodecError", "ExistsError", "FormatError",
@@ -48,6 +49,7 @@ __all__ = [
     "ChecksumError", "Codec", "CodecError", "ExistsError", "FormatError", "MissingCodecError",
     "Option", "PyarcError", "UnsafePathError", "UnsupportedVersionError", "UsageError",
     "compress", "decompress", "hookimpl", "open_archive", "pack", "test", "unpack",
+    "unpack_to",
 ]
 
 

@@ -2,4 +2,5 @@
 
 from archiver.cli import run
 
-run()
+if __name__ == "__main__":  # (not when a worker process started by spawn imports it)
+    run()

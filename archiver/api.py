@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import functools
 import io
 import itertools
 import os
@@ -23,6 +22,7 @@ from archiver.blocks import STORE, BlockEncoder, EncodedBlock, decode_items, wor
 from archiver.catalog import Catalog
 from archiver.codec import OptionValue, format_codec_spec, parse_codec_spec
 from archiver.errors import CodecError, ExistsError, FormatError, PyarcError, UsageError
+from archiver.executors import check_workers, open_workers
 from archiver.format import (
     DEFAULT_BLOCK_SIZE,
     DEFAULT_UNSOLID_BLOCK_SIZE,
@@ -40,6 +40,8 @@ from archiver.reader import Archive, StreamReader, open_archive
 from archiver.restore import Copy, Delivery, Job, needed_blocks, scatter
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
     from archiver.extract import Extractor
     from archiver.salvage import Scan
     from archiver.writer import Source, WriteStats
@@ -57,7 +59,7 @@ __all__ = [
     "AUTO", "AUTO_SAMPLE", "Listing", "compress", "decompress", "make_encoder", "open_archive",
     "pack",
     "read_index", "salvage",
-    "test", "unpack",
+    "test", "unpack", "unpack_to",
 ]
 
 
@@ -140,15 +142,29 @@ def group_encoders(codec: str, registry: Registry | None, auto_codecs: Sequence[
     block)."""
     if codec != AUTO or auto_codecs is not None:
         return None
-    chosen = registry or default_registry()
-    level = DEFAULT_LEVEL if preset is None else check_level(preset)
+    return _GroupEncoders(registry or default_registry(),
+                          DEFAULT_LEVEL if preset is None else check_level(preset))
 
-    def encoder(group: str) -> BlockEncoder:
-        if level == STORE_LEVEL:
-            return make_encoder(AUTO, registry, preset=STORE_LEVEL)
-        return make_encoder(AUTO, registry, chosen.auto_candidates(group, level) or None)
 
-    return functools.cache(encoder)
+class _GroupEncoders:
+    """group_encoders' answer: a callable, each group's encoder made once, that pickles (for
+    workers in other processes) as its registry and level."""
+
+    def __init__(self, registry: Registry, level: int) -> None:
+        self.registry, self.level = registry, level
+        self._made: dict[str, BlockEncoder] = {}
+
+    def __call__(self, group: str) -> BlockEncoder:
+        if group not in self._made:
+            self._made[group] = (
+                make_encoder(AUTO, self.registry, preset=STORE_LEVEL)
+                if self.level == STORE_LEVEL
+                else make_encoder(AUTO, self.registry,
+                                  self.registry.auto_candidates(group, self.level) or None))
+        return self._made[group]
+
+    def __reduce__(self) -> tuple[type[_GroupEncoders], tuple[Registry, int]]:
+        return _GroupEncoders, (self.registry, self.level)
 
 
 def check_block_size(block_size: int) -> None:
@@ -265,6 +281,7 @@ def pack(
     on_entry: Callable[[Entry], None] | None = None,
     stdin_name: str = STDIN_NAME,
     stdin: IO[bytes] | None = None,
+    executor: str | Executor | None = None,
 ) -> WriteStats:
     """Pack files and directory trees into `archive` ("-" for standard output).
 
@@ -279,6 +296,8 @@ def pack(
     faster access to one file. `exclude` holds gitignore-style patterns of names to leave out,
     `dereference` follows symlinks, `xattrs` records extended attributes (archiver/sources.py);
     `preset`, a compression level (0..9, archiver/levels.py), chooses what `auto` tries.
+    Blocks are compressed on `jobs` threads, or on `executor` (a spec, `processes:4`,
+    `dask://HOST:PORT`, or any concurrent.futures.Executor: archiver/executors.py).
     A file that cannot be read, vanishes or changes while it is packed is a problem: warned
     about and listed in the result's `problems`, and the archive holds everything else; with
     `strict` it is an error instead.
@@ -298,7 +317,7 @@ def pack(
     if from_stdin and len(names) > 1:
         raise UsageError("'-' (standard input) is packed alone: give no other path with it")
     selection = None if from_stdin else Selection(names, exclude, dereference, xattrs)
-    threads = worker_count(jobs)
+    check_workers(executor, jobs)
     problems = Problems(strict)
     target = os.fspath(archive)
 
@@ -310,10 +329,11 @@ def pack(
         first = next(sources, None)  # before the header: an empty pack writes nothing
         if first is None:
             raise PyarcError("nothing to pack: every path given was skipped or excluded")
-        stats = write_archive(out, itertools.chain([first], sources), encoder, block_size,
-                              threads, on_block, on_entry, solid=solid,
-                              metadata=metadata_encoder(registry),
-                              by_group=group_encoders(codec, registry, auto_codecs, preset))
+        with open_workers(executor, jobs) as workers:
+            stats = write_archive(out, itertools.chain([first], sources), encoder, block_size,
+                                  workers, on_block, on_entry, solid=solid,
+                                  metadata=metadata_encoder(registry),
+                                  by_group=group_encoders(codec, registry, auto_codecs, preset))
         stats.problems = problems.messages
         return stats
 
@@ -454,17 +474,21 @@ def _counted(data: Iterable[bytes], stats: ReadStats, on_block: Callable[[int], 
 
 def test(archive: str | os.PathLike[str], registry: Registry | None = None,
          on_block: Callable[[int], None] | None = None, *, jobs: int = 1,
-         on_entry: Callable[[Entry], None] | None = None) -> ReadStats:
-    """Read the whole archive front to back, decode every block (on `jobs` threads) and verify
-    every checksum, the tables, the index and the footer; write nothing."""
+         on_entry: Callable[[Entry], None] | None = None,
+         executor: str | Executor | None = None) -> ReadStats:
+    """Read the whole archive front to back, decode every block (on `jobs` threads, or on
+    `executor`, as for pack) and verify every checksum, the tables, the index and the footer;
+    write nothing."""
     stats = ReadStats()
+    check_workers(executor, jobs)
     stream = _open_input(archive)
     try:
         reader = StreamReader(stream, registry)
-        for _, chunks in reader.deliveries(worker_count(jobs)):
-            if not isinstance(chunks, Copy):
-                for _ in _counted(chunks, stats, on_block):
-                    pass
+        with open_workers(executor, jobs) as workers:
+            for _, chunks in reader.deliveries(workers):
+                if not isinstance(chunks, Copy):
+                    for _ in _counted(chunks, stats, on_block):
+                        pass
         assert reader.catalog is not None
         for entry in reader.catalog.entries:
             stats.count(entry)
@@ -558,9 +582,11 @@ def unpack(
     on_entry: Callable[[Entry], None] | None = None,
     max_output: int | None = None,
     max_ratio: int = DEFAULT_MAX_RATIO,
+    executor: str | Executor | None = None,
 ) -> ReadStats:
     """Extract every entry (or those `paths` select: names, with everything below them, or
-    gitignore-style patterns; archiver/members.py) into `dest`, decoding on `jobs` threads.
+    gitignore-style patterns; archiver/members.py) into `dest`, decoding on `jobs` threads
+    (or on `executor`, as for pack).
 
     From a file, only the blocks that hold the selected entries are read, each once. Each file
     is verified before it is renamed into place; existing files are refused, and existing
@@ -577,7 +603,7 @@ def unpack(
     from archiver.members import Members
 
     members = Members(paths)
-    threads = worker_count(jobs)
+    check_workers(executor, jobs)
     cap = OutputCap(repr(os.fspath(dest)), free_space(dest), max_output, max_ratio)
     restore = _Restore(_destination(source), ReadStats(), on_block, on_entry)
     options = dict(force=force, keep_absolute_symlinks=keep_absolute_symlinks,
@@ -586,8 +612,8 @@ def unpack(
     if source == STDIO:
         stream = StreamReader(_open_input(source), registry)
         # The sizes come as the data does: cap the output as it is written.
-        with Extractor(dest, **options) as extractor:
-            restore.files(extractor, stream.deliveries(threads), members,
+        with Extractor(dest, **options) as extractor, open_workers(executor, jobs) as workers:
+            restore.files(extractor, stream.deliveries(workers), members,
                           lambda size: cap.add(size, stream.position))
             assert stream.catalog is not None
             numbers = [number for number, entry in enumerate(stream.catalog.entries)
@@ -610,10 +636,10 @@ def unpack(
         for codec, version in sorted({(ref.codec, ref.version)
                                       for ref in needed_blocks(catalog, jobs_list)}):
             opened.registry.require(codec, version)  # missing: refuse before writing
-        with Extractor(dest, **options) as extractor:
+        with Extractor(dest, **options) as extractor, open_workers(executor, jobs) as workers:
             extractor.check_conflicts(map(restore.destination, selected))
             restore.others(extractor, catalog, numbers, directories=True)
-            restore.files(extractor, scatter(decode_items(items, opened.registry, threads)),
+            restore.files(extractor, scatter(decode_items(items, opened.registry, workers)),
                           members, None)
             restore.others(extractor, catalog, numbers)
             extractor.finish()
@@ -628,6 +654,7 @@ def unpack_to(
     jobs: int = 1,
     registry: Registry | None = None,
     max_output: int | None = None,
+    executor: str | Executor | None = None,
 ) -> ReadStats:
     """Write the content of one file entry, `path` (an exact name; a hard link gives its
     file's), to `out` as its blocks are decoded and verified: `pyarc unpack -c`. Without
@@ -637,24 +664,25 @@ def unpack_to(
     is incomplete. From "-" (standard input) the archive is read front to back: the entry must
     then be a file with data of its own (not a hard link, not a copy of an earlier file)."""
     source = os.fspath(archive)
-    threads = worker_count(jobs)
+    check_workers(executor, jobs)
     cap = OutputCap("standard output", None, max_output, 0)
     stats = ReadStats()
     if source == STDIO:
         stream = StreamReader(_open_input(source), registry)
         found = False
-        for job, data in stream.deliveries(threads):
-            if found and path is None:
-                raise UsageError("the archive holds more than one file: name the one to "
-                                 "write to standard output")
-            if found or not (path is None or job.entry.path == path):
-                continue  # (its bytes are passed over)
-            if isinstance(data, Copy):
-                raise PyarcError(f"{job.entry.path!r} has the same contents as "
-                                 f"{data.source.entry.path!r}, which a stream gives once: "
-                                 f"unpack it from the archive file")
-            _write_content(out, job.entry, data, stats, cap)
-            found = True
+        with open_workers(executor, jobs) as workers:
+            for job, data in stream.deliveries(workers):
+                if found and path is None:
+                    raise UsageError("the archive holds more than one file: name the one to "
+                                     "write to standard output")
+                if found or not (path is None or job.entry.path == path):
+                    continue  # (its bytes are passed over)
+                if isinstance(data, Copy):
+                    raise PyarcError(f"{job.entry.path!r} has the same contents as "
+                                     f"{data.source.entry.path!r}, which a stream gives "
+                                     f"once: unpack it from the archive file")
+                _write_content(out, job.entry, data, stats, cap)
+                found = True
         assert stream.catalog is not None
         entry = _the_entry(stream.catalog, path)
         if entry.kind == Kind.HARDLINK:
@@ -667,7 +695,7 @@ def unpack_to(
         content = (opened.entries[opened.number(entry.target)] if entry.kind == Kind.HARDLINK
                    else entry)
         opened.verify([content])
-        _write_content(out, content, opened.data(content), stats, cap)
+        _write_content(out, content, opened.data(content), stats, cap)  # (cached, one thread)
     stats.count(entry)
     return stats
 

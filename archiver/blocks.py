@@ -7,6 +7,7 @@ before the codec sees the payload and the data hash after.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -15,6 +16,7 @@ from typing import TypeVar
 
 from archiver.codec import Codec, format_codec_spec
 from archiver.errors import ChecksumError, CodecError, PyarcError, UsageError
+from archiver.executors import Workers
 from archiver.format import BlockHeader, xxh3
 from archiver.plugins import Registry
 
@@ -50,6 +52,13 @@ class BlockEncoder:
         self.store = store
         self.sample = sample
 
+    def __reduce__(self) -> tuple[Callable[..., BlockEncoder], tuple[object, ...]]:
+        """Pickled as its codec specs (for a worker process or a Dask worker, which builds the
+        codecs again from its own installed plugins)."""
+        specs = tuple(format_codec_spec(codec.name, codec.options)
+                      for codec in [*self.candidates, self.store])
+        return _rebuilt_encoder, (specs, self.sample)
+
     def finalists(self, data: bytes) -> list[Codec]:
         """The candidates to compress `data` with: all, or the best on a sample of it."""
         if not self.sample or len(data) <= SAMPLE_PIECE * SAMPLE_PIECES:
@@ -77,6 +86,28 @@ class BlockEncoder:
             stored_hash=xxh3(best_payload),
         )
         return header, best_payload
+
+
+def _rebuilt_encoder(specs: tuple[str, ...], sample: bool) -> BlockEncoder:
+    """A pickled BlockEncoder, made again by this process's registry: its candidates, then
+    its store; one that fails every block when a codec is not installed here."""
+    from archiver.plugins import registry
+
+    try:
+        *candidates, store = [registry().create(spec) for spec in specs]
+    except PyarcError as error:  # raised by encode, so that the job's owner hears of it
+        return _Unavailable(type(error)(f"on a worker: {error}"))
+    return BlockEncoder(candidates or [store], store, sample)
+
+
+class _Unavailable(BlockEncoder):
+    """An encoder whose codecs a worker does not have: every block is `error`."""
+
+    def __init__(self, error: PyarcError) -> None:  # (no codecs: nothing to initialise)
+        self.error = error
+
+    def encode(self, data: bytes) -> tuple[BlockHeader, bytes]:
+        raise self.error
 
 
 def check_payload(header: BlockHeader, payload: bytes, where: str) -> None:
@@ -139,16 +170,16 @@ class DataBlock:
     data: bytes
 
 
+def _decoded(registry: Registry, item: T | EncodedBlock) -> T | DataBlock:
+    return item.decode(registry) if isinstance(item, EncodedBlock) else item
+
+
 def decode_items(items: Iterable[T | EncodedBlock], registry: Registry,
-                 jobs: int = 1) -> Iterator[T | DataBlock]:
-    """The items with every EncodedBlock decoded (and verified) on `jobs` threads, in order;
-    the other items pass through. Decoding runs ahead of the consumer by at most 2 x jobs
-    blocks."""
-
-    def work(item: T | EncodedBlock) -> T | DataBlock:
-        return item.decode(registry) if isinstance(item, EncodedBlock) else item
-
-    return ordered_map(work, items, jobs,
+                 jobs: int | Workers = 1) -> Iterator[T | DataBlock]:
+    """The items with every EncodedBlock decoded (and verified) on `jobs` threads (or
+    Workers), in order; the other items pass through. Decoding runs ahead of the consumer by
+    at most 2 x jobs blocks."""
+    return ordered_map(functools.partial(_decoded, registry), items, jobs,
                        heavy=lambda item: isinstance(item, EncodedBlock))
 
 
@@ -178,9 +209,10 @@ class _Done:
         return self.value
 
 
-def ordered_map(function: Callable[[T], R], items: Iterable[T], jobs: int,
+def ordered_map(function: Callable[[T], R], items: Iterable[T], jobs: int | Workers,
                 heavy: Callable[[T], bool] = lambda item: True) -> Iterator[R]:
-    """map(function, items) on `jobs` worker threads, results in input order.
+    """map(function, items) on `jobs` worker threads (or on the Workers given,
+    archiver/executors.py: then `function` and the items must pickle), results in input order.
 
     Items for which `heavy` is false are computed at once in the calling thread (entries that
     only pass through, say), without the cost of a trip through the pool. At most 2 x jobs
@@ -192,8 +224,11 @@ def ordered_map(function: Callable[[T], R], items: Iterable[T], jobs: int,
     """
     from concurrent.futures import ThreadPoolExecutor  # (here: reading an index needs no pool)
 
-    window = 2 * max(jobs, 1)
-    pool = ThreadPoolExecutor(max_workers=max(jobs, 1), thread_name_prefix="pyarc")
+    workers = jobs if isinstance(jobs, Workers) else Workers(jobs)
+    window = 2 * max(workers.count, 1)
+    own = workers.executor is None  # a pool of this map's own, stopped at its end
+    pool = (ThreadPoolExecutor(max_workers=max(workers.count, 1), thread_name_prefix="pyarc")
+            if workers.executor is None else workers.executor)
     pending: deque = deque()
     try:
         for item in items:
@@ -203,4 +238,8 @@ def ordered_map(function: Callable[[T], R], items: Iterable[T], jobs: int,
         while pending:
             yield pending.popleft().result()
     finally:
-        pool.shutdown(wait=not pending, cancel_futures=True)
+        if own:
+            pool.shutdown(wait=not pending, cancel_futures=True)
+        else:
+            for future in pending:
+                future.cancel()

@@ -157,6 +157,12 @@ JobsOption = Annotated[int, typer.Option(
     "--jobs", "-j", metavar="N",
     help=f"Work on N threads, 0 to {MAX_JOBS} (0: one per core; never more threads than "
          f"cores). The result is identical for any N.")]
+ExecutorOption = Annotated[str | None, typer.Option(
+    "--executor", "-e", metavar="SPEC",
+    help="Where blocks are compressed or decoded: threads[:N] (the default, as -j N), "
+         "processes[:N] (worker processes: for a codec that holds the GIL), dask[:N] (a local "
+         "Dask cluster of N processes) or dask://HOST:PORT (an existing Dask scheduler; "
+         "needs pyarc[dask]). The result is identical on any.")]
 VerboseOption = Annotated[bool, typer.Option("--verbose", "-v",
                                              help="List each entry as it is processed.")]
 QuietOption = Annotated[bool, typer.Option(
@@ -239,6 +245,13 @@ class _Report:
             _console(True).print(line)
 
 
+def _workers(jobs: int, executor: str | None) -> str | None:
+    """-j N and --executor, which name the same thing: refuse both."""
+    if jobs and executor is not None:
+        raise UsageError("give -j N or --executor, not both (-j N is --executor threads:N)")
+    return executor
+
+
 def _solid_and_block_size(solid: str, block_size: str | None) -> tuple[bool, int | None]:
     """--solid on|off|SIZE and --block-size as (solid?, the block size or None: the default)."""
     size = None if block_size is None else parse_size(block_size)
@@ -298,6 +311,7 @@ def pack(
              "-b); off: a block holds the data of one file only, for quicker access to a "
              "single file at some cost in size.")] = "on",
     jobs: JobsOption = 0,
+    executor: ExecutorOption = None,
     exclude: Annotated[list[str] | None, typer.Option(
         "--exclude", "-x", metavar="PATTERN",
         help="Leave out the names that match PATTERN, gitignore-style ('*.pyc', "
@@ -331,7 +345,8 @@ def pack(
 
     with report.progress(total, "packing") as on_block:
         stats = api.pack(paths, archive, codec=codec, preset=level, block_size=size,
-                         solid=is_solid, jobs=jobs, force=force,
+                         solid=is_solid, jobs=jobs, executor=_workers(jobs, executor),
+                         force=force,
                          strict=strict, exclude=exclude or (), dereference=dereference,
                          xattrs=xattrs, on_block=on_block, on_entry=report.entry,
                          stdin_name=name,
@@ -429,6 +444,7 @@ def unpack(
         "--xattrs", help="Restore extended attributes; one the file system refuses is a "
                          "warning.")] = False,
     jobs: JobsOption = 0,
+    executor: ExecutorOption = None,
     salvage: Annotated[bool, typer.Option(
         "--salvage", help="For a damaged archive: extract every entry whose data is intact, "
                           "found by scanning its frames, and list the damaged ones.")] = False,
@@ -457,7 +473,7 @@ def unpack(
         if paths and len(paths) > 1:
             raise UsageError(f"--stdout writes one file: give one PATH, not {len(paths)}")
         api.unpack_to(archive, sys.stdout.buffer, paths[0] if paths else None, jobs=jobs,
-                      max_output=cap)
+                      executor=_workers(jobs, executor), max_output=cap)
         sys.stdout.buffer.flush()
         return
     if salvage:
@@ -478,7 +494,9 @@ def unpack(
         api.unpack(archive, directory, paths or [], force=force,
                    keep_absolute_symlinks=keep_absolute_symlinks,
                    same_owner=not no_same_owner, numeric_owner=numeric_owner, xattrs=xattrs,
-                   jobs=jobs, on_block=on_block, on_entry=report.entry, max_output=cap,
+                   jobs=jobs, executor=_workers(jobs, executor), on_block=on_block,
+                   on_entry=report.entry,
+                   max_output=cap,
                    max_ratio=max_ratio)
 
 
@@ -580,12 +598,15 @@ TEST_HELP = (
 
 
 @command(help=TEST_HELP)
-def test(archive: ArchiveArg, jobs: JobsOption = 0, verbose: VerboseOption = False,
+def test(archive: ArchiveArg, jobs: JobsOption = 0, executor: ExecutorOption = None,
+         verbose: VerboseOption = False,
          quiet: QuietOption = False) -> None:
     report = _Report(verbose, quiet)
     try:
         with report.progress(lambda: _total_size(archive), "testing") as on_block:
-            stats = api.test(archive, on_block=on_block, jobs=jobs, on_entry=report.entry)
+            stats = api.test(archive, on_block=on_block, jobs=jobs,
+                             executor=_workers(jobs, executor),
+                             on_entry=report.entry)
     except PyarcError as error:
         if archive == api.STDIO or isinstance(error, UsageError):
             raise

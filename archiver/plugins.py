@@ -115,6 +115,11 @@ class Registry:
         self._lock = threading.RLock()
         self._warned_uncompiled: set[str] = set()
 
+    def __reduce__(self) -> tuple[Callable[[], Registry], tuple[()]]:
+        """Pickled as "the process-wide registry" of whoever unpickles it: a worker process or
+        a Dask worker decodes with the plugins installed there (archiver/executors.py)."""
+        return registry, ()
+
     def _load(self, plugins: Iterable[_Plugin]) -> None:
         for plugin in list(plugins):
             if plugin in self._pending:

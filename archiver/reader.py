@@ -25,6 +25,7 @@ from archiver import format1, format2
 from archiver.blocks import DataBlock, EncodedBlock, decode_block, decode_items
 from archiver.catalog import Catalog, of_format1
 from archiver.errors import FormatError, PyarcError
+from archiver.executors import Workers
 from archiver.format import (
     FOOTER_SIZE,
     HEADER_SIZE,
@@ -482,9 +483,9 @@ class StreamReader(_Reader):
     def items(self) -> Iterator[Table | EncodedBlock]:
         return self._items1() if self.major == 1 else self._items2()
 
-    def deliveries(self, jobs: int = 1) -> Iterator[Delivery]:
+    def deliveries(self, jobs: int | Workers = 1) -> Iterator[Delivery]:
         """Every file with data, in the order of its data, with its verified bytes (decoded on
-        `jobs` threads), or the earlier file it copies (archiver/restore.py)."""
+        `jobs` threads, or Workers), or the earlier file it copies (archiver/restore.py)."""
         return scatter(decode_items(self.items(), self.registry, jobs))
 
     # -- format 1.0: an entry frame, then its blocks -------------------------------------------

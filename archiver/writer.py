@@ -25,13 +25,16 @@ temporary file for a pipe).
 
 from __future__ import annotations
 
+import functools
 import itertools
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from typing import IO
 
 from archiver.blocks import BlockEncoder, ordered_map
 from archiver.errors import PyarcError
+from archiver.executors import Workers
 from archiver.format import BlockHeader, BlockRef, Entry, build_footer, build_header
 from archiver.format2 import (
     FRAME_BLOCK,
@@ -179,7 +182,7 @@ def write_archive(
     sources: Iterable[Source],
     encoder: BlockEncoder,
     block_size: int,
-    jobs: int = 1,
+    jobs: int | Workers = 1,
     on_block: Callable[[int], None] | None = None,
     on_entry: Callable[[Entry], None] | None = None,
     *,
@@ -208,14 +211,8 @@ def write_archive(
         out.write(data)
         position += len(data)
 
-    def compress(segment: _Segment) -> tuple[tuple[BlockHeader, bytes] | None,
-                                              tuple[BlockHeader, bytes] | None]:
-        table_encoder = stored_only if segment.patched else metadata
-        table = (table_encoder.encode(build_table_body(segment.records))
-                 if segment.records is not None else None)
-        coder = by_group(segment.group) if by_group is not None else encoder
-        block = coder.encode(segment.data) if segment.data else None
-        return table, block
+    compress = functools.partial(_encode_segment,
+                                 _Encoders(metadata, stored_only, encoder, by_group))
 
     def announced(segment_sources: Iterable[Source]) -> Iterator[Source]:
         for source in segment_sources:
@@ -259,6 +256,27 @@ def write_archive(
     return stats
 
 
+@dataclass(frozen=True)
+class _Encoders:
+    """What a segment is compressed with (pickled, for workers in other processes)."""
+
+    table: BlockEncoder
+    patched_table: BlockEncoder  # stored: see the module's docstring
+    block: BlockEncoder
+    by_group: Callable[[str], BlockEncoder] | None
+
+
+def _encode_segment(encoders: _Encoders, segment: _Segment
+                    ) -> tuple[tuple[BlockHeader, bytes] | None, tuple[BlockHeader, bytes] | None]:
+    """A segment's table and block, compressed (each None when the segment has none)."""
+    table_encoder = encoders.patched_table if segment.patched else encoders.table
+    table = (table_encoder.encode(build_table_body(segment.records))
+             if segment.records is not None else None)
+    coder = encoders.by_group(segment.group) if encoders.by_group is not None else encoders.block
+    block = coder.encode(segment.data) if segment.data else None
+    return table, block
+
+
 def _rewrite_table(out: IO[bytes], at: int, length: int, records: Records,
                    streamed: dict[int, Entry], stored_only: BlockEncoder) -> None:
     """Write the table frame at `at` in `out` again with the sizes its streamed entries turned
@@ -276,6 +294,16 @@ def _rewrite_table(out: IO[bytes], at: int, length: int, records: Records,
     out.seek(end)
 
 
-def _with_results(tasks: Iterator[_Segment], work: Callable, jobs: int) -> Iterator[tuple]:
-    """(task, work(task)) for each task, computed on `jobs` threads, in order."""
-    return ordered_map(lambda task: (task, work(task)), tasks, jobs)
+def _with_results(tasks: Iterator[_Segment], work: Callable, jobs: int | Workers
+                  ) -> Iterator[tuple]:
+    """(task, work(task)) for each task, computed on `jobs` threads (or Workers), in order.
+    Only work(task) comes back from a worker: the task is this process's own object."""
+    sent: deque[_Segment] = deque()
+
+    def recorded() -> Iterator[_Segment]:
+        for task in tasks:
+            sent.append(task)
+            yield task
+
+    for result in ordered_map(work, recorded(), jobs):
+        yield sent.popleft(), result
