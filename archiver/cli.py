@@ -20,7 +20,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -791,8 +791,19 @@ def bench(
         "--plot", metavar="FILE.png",
         help="Also draw size against speed per method into FILE.png (needs matplotlib: "
              "pip install 'pyarc\\[plot]').")] = None,
+    executor: Annotated[str | None, typer.Option(
+        "--executor", "-e", metavar="SPEC",
+        help="Measure on workers: processes[:N], dask[:N] or dask://HOST:PORT (one cell, a "
+             "method on a file, at a time on each, timed there: use identical machines); by "
+             "default one cell after the other here.")] = None,
+    resume: Annotated[str | None, typer.Option(
+        "--resume", metavar="FILE",
+        help="Append each measurement to FILE (JSON lines) as it is made, and take those "
+             "already in FILE (same file contents, method and --repeat) instead of measuring "
+             "them again: a run that died goes on where it stopped.")] = None,
 ) -> None:
-    from archiver.lab.measure import read_inputs, run, steps
+    from archiver.executors import open_workers
+    from archiver.lab.measure import ResultsFile, read_inputs, run, steps
     from archiver.lab.methods import default_methods, select_methods, split_names
     from archiver.lab.report import (
         LEGEND,
@@ -816,8 +827,19 @@ def bench(
         if not os.path.isdir(folder):
             raise PyarcError(f"--plot: folder {folder!r} does not exist")
     data = read_inputs(paths)
-    with _steps(steps(len(data), len(methods)), "measuring") as on_step:
-        report = run(data, methods, repeat, on_step)
+    if executor is not None and executor.partition(":")[0] == "threads":
+        raise UsageError("bench measures one cell at a time here (threads would share the "
+                         "cores and skew the timings): give processes, dask or none")
+    results = ResultsFile(resume) if resume is not None else None
+    try:
+        with _steps(steps(len(data), methods), "measuring") as on_step, \
+                ExitStack() as stack:
+            workers = (stack.enter_context(open_workers(executor, 0)) if executor is not None
+                       else None)
+            report = run(data, methods, repeat, on_step, workers=workers, results=results)
+    finally:
+        if results is not None:
+            results.close()
     if plot is not None:
         draw(report, plot)
     if as_json:

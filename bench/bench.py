@@ -221,7 +221,7 @@ def main() -> None:
     label, data = load_data()
     DATA.update(data)
     methods = bench_methods()
-    total = steps(len(data), len(methods))
+    total = steps(len(data), methods)
     done = 0
 
     def step(what: str) -> None:

@@ -297,3 +297,78 @@ def test_empty_file(tmp_path: Path, run_cli: RunCli) -> None:
     item = json.loads(out)["files"][0]
     assert item["size"] == 0 and item["best_over_estimate"] is None
     assert all(result["round_trip"] and result["bpc"] is None for result in item["results"])
+
+
+# -- on workers, and resumed ---------------------------------------------------------------------
+
+SOME = "lz77,ppm,zlib-6,bz2-9"
+
+
+def _sizes(report: dict) -> list[tuple[str, str, int | None]]:  # type: ignore[type-arg]
+    return [(file["file"], result["method"], result["size"]) for file in report["files"]
+            for result in file["results"]] + [(file["file"], "estimate", file["estimate_bytes"])
+                                              for file in report["files"]]
+
+
+def test_bench_on_worker_processes_measures_the_same(inputs: Path, run_cli: RunCli) -> None:
+    code, here, err = run_cli("bench", "--codecs", SOME, "--no-external", "--json", inputs)
+    assert code == 0, err
+    code, there, err = run_cli("bench", "--codecs", SOME, "--no-external", "--json",
+                               "--executor", "processes:2", inputs)
+    assert code == 0, err
+    assert _sizes(json.loads(there)) == _sizes(json.loads(here))
+    assert all(result["compress_vs_zlib6"] for file in json.loads(there)["files"]
+               for result in file["results"])
+
+
+def test_bench_refuses_threads(inputs: Path, run_cli: RunCli) -> None:
+    code, _, err = run_cli("bench", "--codecs", SOME, "-e", "threads:2", inputs)
+    assert code == 2
+    assert "threads" in assert_one_error_line(err)
+
+
+def test_resume_keeps_each_cell_and_measures_it_once(inputs: Path, tmp_path: Path,
+                                                     run_cli: RunCli) -> None:
+    kept = tmp_path / "cells.jsonl"
+    code, first, err = run_cli("bench", "--codecs", SOME, "--json", "--resume", kept, inputs)
+    assert code == 0, err
+    lines = kept.read_text().splitlines()
+    assert len(lines) == 3 * (1 + 4)  # per file: its estimate and the four methods
+    code, again, err = run_cli("bench", "--codecs", SOME, "--json", "--resume", kept, inputs)
+    assert code == 0, err
+    assert kept.read_text().splitlines() == lines  # nothing measured twice
+    assert json.loads(again)["files"] == json.loads(first)["files"]  # times too: as kept
+
+
+def test_resume_after_a_run_that_died(inputs: Path, tmp_path: Path, run_cli: RunCli) -> None:
+    kept = tmp_path / "cells.jsonl"
+    code, _, err = run_cli("bench", "--codecs", SOME, "--resume", kept, inputs)
+    assert code == 0, err
+    lines = kept.read_text().splitlines()
+    # A run killed after 6 cells, in the middle of writing the seventh.
+    kept.write_text("\n".join(lines[:6]) + "\n" + lines[6][: len(lines[6]) // 2])
+    code, out, err = run_cli("bench", "--codecs", SOME, "--json", "--resume", kept, inputs)
+    assert code == 0, err
+    records = [json.loads(line) for line in kept.read_text().splitlines()[7:]]
+    assert sorted(record["cell"] for record in records) == sorted(
+        json.loads(line)["cell"] for line in lines[6:])  # the rest, each once
+    assert len(json.loads(out)["files"]) == 3
+
+
+def test_resume_measures_a_changed_file_again(inputs: Path, tmp_path: Path,
+                                              run_cli: RunCli) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "f").write_bytes(b"first contents " * 100)
+    kept = tmp_path / "cells.jsonl"
+    assert run_cli("bench", "--codecs", "lz77", "--resume", kept, data)[0] == 0
+    (data / "f").write_bytes(b"other contents " * 100)
+    assert run_cli("bench", "--codecs", "lz77", "--resume", kept, data)[0] == 0
+    assert len(kept.read_text().splitlines()) == 2 * 3  # estimate, lz77, zlib-6: twice
+
+
+def test_resume_into_a_folder_is_one_error_line(inputs: Path, tmp_path: Path,
+                                                run_cli: RunCli) -> None:
+    code, _, err = run_cli("bench", "--codecs", "lz77", "--resume", tmp_path, inputs)
+    assert code == 1
+    assert "--resume" in assert_one_error_line(err)

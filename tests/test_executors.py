@@ -249,3 +249,21 @@ def test_a_worker_killed_mid_pack_still_gives_the_archive(tree: Path, tmp_path: 
         assert archive.read_bytes() == reference
     finally:
         killed.stop()
+
+
+@needs_dask
+def test_bench_through_a_dask_scheduler(tree: Path, run_cli: RunCli, cluster: _Cluster) -> None:
+    import json
+
+    methods = "lz77,ppm,zlib-6"
+    code, here, err = run_cli("bench", "--codecs", methods, "--json", tree / "sub")
+    assert code == 0, err
+    code, there, err = run_cli("bench", "--codecs", methods, "--json", "-e", cluster.address,
+                               tree / "sub")
+    assert code == 0, err
+
+    def sizes(text: bytes) -> list[object]:
+        return [(result["method"], result["size"]) for file in json.loads(text)["files"]
+                for result in file["results"]]
+
+    assert sizes(there) == sizes(here)

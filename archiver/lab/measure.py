@@ -6,21 +6,41 @@ load). Every round trip is checked; a method that fails or does not give back th
 reported as failed, never dropped. Speeds are MB/s of original data (MB = 10**6 bytes) and, since
 shared machines are noisy, also ratios to zlib level 6 timed in the same run on the same file.
 Per file, the best (smallest) result is compared with `entropy.estimate(data).achievable_bytes`.
+
+The measurements are *cells*: a method on a file, the reference on a file, a file's entropy
+estimate. They run one after the other here, or, given Workers (archiver/executors.py), on
+worker processes or a Dask cluster: each cell then goes to a worker as the method's name and
+the file's bytes, and is timed there (so the ratios to zlib-6 compare cells timed on different
+workers: use identical machines, one worker per core). With a results file (`--resume`), each
+cell's result is appended to it as a JSON line as soon as it is measured, and the cells it
+already holds are not measured again: a long run that dies keeps what it measured.
 """
 
 from __future__ import annotations
 
+import functools
+import json
 import math
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import IO, Any, TypeVar
 
+import xxhash
+
+from archiver.blocks import ordered_map
 from archiver.errors import PyarcError
+from archiver.executors import Workers
 from archiver.lab.entropy import estimate
-from archiver.lab.methods import PYTHON, Method, found_executables, standard_candidates
+from archiver.lab.methods import (
+    PYTHON,
+    Method,
+    found_executables,
+    select_methods,
+    standard_candidates,
+)
 
 T = TypeVar("T")
 
@@ -87,6 +107,15 @@ class Result:
                     compress_vs_zlib6=finite(self.compress_vs_reference),
                     decompress_vs_zlib6=finite(self.decompress_vs_reference),
                     round_trip=self.round_trip, error=self.error, best=self.best)
+
+    @classmethod
+    def measured(cls, fields: dict[str, Any]) -> Result:
+        """A result as `as_dict` gave it, with what was measured (not what _rank adds)."""
+        return cls(str(fields["method"]), str(fields["kind"]), int(fields["original"]),
+                   None if fields["size"] is None else int(fields["size"]),
+                   fields["compress_seconds"], fields["decompress_seconds"],
+                   bool(fields["round_trip"]),
+                   None if fields["error"] is None else str(fields["error"]))
 
 
 def _speed(size: int, seconds: float | None) -> float | None:
@@ -219,32 +248,43 @@ def _totals(name: str, method: str, kind: str, parts: list[Result]) -> Result:
 Progress = Callable[[str], None]
 
 
-def steps(files: int, methods: int) -> int:
-    """How many times `run` calls its progress callback: per file, the methods, the reference
-    and the entropy estimate."""
-    return files * (methods + 2)
+def steps(files: int, methods: Sequence[Method]) -> int:
+    """How many times `run` calls its progress callback: once a cell, for each file its
+    entropy estimate, the methods and the reference (unless it is one of them)."""
+    return files * (1 + len(methods) + (REFERENCE not in {method.name for method in methods}))
+
+
+#: The cell of a file's entropy estimate (the others are named by their method).
+ENTROPY = "entropy estimate"
+#: A cell's outcome: a method's Result, or the estimate's achievable bytes.
+Outcome = Result | int
 
 
 def run(data: Sequence[tuple[str, bytes]], methods: Sequence[Method], repeat: int = 1,
-        on_step: Progress | None = None, entropy: bool = True) -> BenchReport:
-    """Measure every method on every (name, data) pair."""
+        on_step: Progress | None = None, entropy: bool = True, workers: Workers | None = None,
+        results: ResultsFile | None = None) -> BenchReport:
+    """Measure every method on every (name, data) pair: here, one cell after the other, or on
+    `workers`; with `results`, keeping each cell's result there (see the module's docstring)."""
     advance = on_step or (lambda label: None)
     by_name = {method.name: method for method in methods}
     reference_method = by_name.get(REFERENCE) or next(
         candidate.build() for candidate in standard_candidates() if candidate.name == REFERENCE)
+    local = {**by_name, REFERENCE: reference_method}
+    cells = [(index, what) for index in range(len(data))
+             for what in [*([ENTROPY] if entropy else []), *by_name,
+                          *([] if REFERENCE in by_name else [REFERENCE])]]
+    outcomes: dict[tuple[int, str], Outcome] = {}
+    for (index, what), outcome in zip(cells, _outcomes(cells, data, local, repeat, workers,
+                                                       results), strict=True):
+        advance(f"{data[index][0]}: {what}" + (" (yardstick)" if what == REFERENCE
+                                                and REFERENCE not in by_name else ""))
+        outcomes[index, what] = outcome
     files: list[FileReport] = []
-    for name, blob in data:
-        advance(f"{name}: entropy estimate")
-        bound = estimate(blob).achievable_bytes if entropy else None
-        report = FileReport(name, len(blob), bound)
-        for method in methods:
-            advance(f"{name}: {method.name}")
-            report.results.append(measure(method, blob, repeat))
-        advance(f"{name}: {REFERENCE} (yardstick)")
-        report.reference = next((result for result in report.results
-                                 if result.method == REFERENCE), None)
-        if report.reference is None:
-            report.reference = measure(reference_method, blob, repeat)
+    for index, (name, blob) in enumerate(data):
+        bound = outcomes[index, ENTROPY] if entropy else None
+        report = FileReport(name, len(blob), bound if isinstance(bound, int) else None)
+        report.results = [_result(outcomes[index, method.name]) for method in methods]
+        report.reference = _result(outcomes[index, REFERENCE])
         _rank(report)
         files.append(report)
     estimates = [report.estimate_bytes for report in files]
@@ -258,6 +298,107 @@ def run(data: Sequence[tuple[str, bytes]], methods: Sequence[Method], repeat: in
     total.reference = _totals(total.name, REFERENCE, PYTHON, references)
     _rank(total)
     return BenchReport(files, total, repeat, found_executables())
+
+
+def _result(outcome: Outcome) -> Result:
+    if not isinstance(outcome, Result):
+        raise PyarcError("internal: a method's cell holds an entropy estimate")
+    return outcome
+
+
+def _outcomes(cells: list[tuple[int, str]], data: Sequence[tuple[str, bytes]],
+              local: dict[str, Method], repeat: int, workers: Workers | None,
+              results: ResultsFile | None) -> Iterator[Outcome]:
+    """Each cell's outcome, in order: from `results` when it holds it, else measured (here with
+    the `local` methods, or on `workers` by name) and added to `results`."""
+    keys = [_cell_key(data[index], what, repeat) for index, what in cells]
+    known = {key: results.get(key) for key in keys} if results is not None else {}
+    todo = [(cell, key) for cell, key in zip(cells, keys, strict=True) if known.get(key) is None]
+    if workers is None:
+        fresh: Iterator[Outcome] = (
+            _cell(local.get(what), repeat, what, data[index][1]) for (index, what), _ in todo)
+    else:
+        fresh = ordered_map(functools.partial(_cell, None, repeat),
+                            [(what, data[index][1]) for (index, what), _ in todo], workers)
+    for key in keys:
+        outcome = known.get(key)
+        if outcome is None:
+            outcome = next(fresh)
+            if results is not None:
+                results.put(key, outcome)
+        yield outcome
+
+
+def _cell(method: Method | None, repeat: int, what: str | tuple[str, bytes],
+          blob: bytes = b"") -> Outcome:
+    """One cell: `what` (a method's name, or ENTROPY) on `blob`, with `method` or, on a worker,
+    the method of that name built there. (On workers `what` comes as (name, bytes).)"""
+    if isinstance(what, tuple):
+        what, blob = what
+    if what == ENTROPY:
+        return estimate(blob).achievable_bytes
+    return measure(method or _method_named(what), blob, repeat)
+
+
+@functools.cache
+def _method_named(name: str) -> Method:
+    (method,) = select_methods([name])
+    return method
+
+
+def _cell_key(named: tuple[str, bytes], what: str, repeat: int) -> str:
+    """What identifies a cell in a results file: the file's name, size and hash, the method,
+    the repeat count."""
+    name, blob = named
+    return json.dumps([name, len(blob), xxhash.xxh3_64_hexdigest(blob), what, repeat])
+
+
+class ResultsFile:
+    """`pyarc bench --resume FILE`: JSON lines, one a cell, {"cell": key, "result": ...}, read
+    when the run starts (a line a dying run left incomplete is ignored) and appended to as
+    each cell is measured."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._known: dict[str, Outcome] = {}
+        ended = True  # the file ends with a whole line (or is empty, or new)
+        try:
+            with open(path, encoding="utf-8") as kept:
+                for line in kept:
+                    self._read(line)
+                    ended = line.endswith("\n")
+        except FileNotFoundError:
+            pass
+        except (OSError, UnicodeDecodeError) as error:
+            reason = error.strerror if isinstance(error, OSError) else error
+            raise PyarcError(f"--resume: cannot read {path!r}: {reason}") from None
+        try:
+            self._file: IO[str] = open(path, "a", encoding="utf-8")  # noqa: SIM115 (close())
+        except OSError as error:
+            raise PyarcError(f"--resume: cannot write {path!r}: {error.strerror}") from None
+        if not ended:  # a line a dying run left half-written: the next starts on its own
+            self._file.write("\n")
+
+    def _read(self, line: str) -> None:
+        try:
+            record = json.loads(line)
+            value = record["result"]
+            self._known[str(record["cell"])] = (value if isinstance(value, int)
+                                                else Result.measured(value))
+        except (ValueError, KeyError, TypeError):
+            return  # (the last line of a run that died mid-write, or not ours)
+
+    def get(self, key: str) -> Outcome | None:
+        return self._known.get(key)
+
+    def put(self, key: str, outcome: Outcome) -> None:
+        value = outcome if isinstance(outcome, int) else outcome.as_dict()
+        self._file.write(json.dumps({"cell": key, "result": value}) + "\n")
+        self._file.flush()
+        self._known[key] = outcome
+
+    def close(self) -> None:
+        self._file.close()
 
 
 # -- inputs ------------------------------------------------------------------------------------
