@@ -372,3 +372,21 @@ def test_resume_into_a_folder_is_one_error_line(inputs: Path, tmp_path: Path,
     code, _, err = run_cli("bench", "--codecs", "lz77", "--resume", tmp_path, inputs)
     assert code == 1
     assert "--resume" in assert_one_error_line(err)
+
+
+def test_inputs_are_read_one_at_a_time_when_measured(inputs: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    found = lab_measure.read_inputs([str(inputs)])
+    assert all(isinstance(contents, Path) for _, contents in found)  # nothing read yet
+    reads: list[str] = []
+    real = lab_measure._read_input
+
+    def counted(item: tuple[str, object]) -> bytes:
+        reads.append(item[0])
+        return real(item)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(lab_measure, "_read_input", counted)
+    methods = lab_methods.select_methods(["lz77", "zlib-6"])
+    report = lab_measure.run(found, methods)
+    assert reads == [name for name, _ in found]  # each once, in order
+    assert [file.size for file in report.files] == [path.stat().st_size for _, path in found]

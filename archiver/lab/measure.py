@@ -23,6 +23,7 @@ import json
 import math
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -258,9 +259,11 @@ def steps(files: int, methods: Sequence[Method]) -> int:
 ENTROPY = "entropy estimate"
 #: A cell's outcome: a method's Result, or the estimate's achievable bytes.
 Outcome = Result | int
+#: An input: its name, and its contents or the file that holds them (read when measured).
+Input = tuple[str, bytes | Path]
 
 
-def run(data: Sequence[tuple[str, bytes]], methods: Sequence[Method], repeat: int = 1,
+def run(data: Sequence[Input], methods: Sequence[Method], repeat: int = 1,
         on_step: Progress | None = None, entropy: bool = True, workers: Workers | None = None,
         results: ResultsFile | None = None) -> BenchReport:
     """Measure every method on every (name, data) pair: here, one cell after the other, or on
@@ -280,11 +283,12 @@ def run(data: Sequence[tuple[str, bytes]], methods: Sequence[Method], repeat: in
                                                 and REFERENCE not in by_name else ""))
         outcomes[index, what] = outcome
     files: list[FileReport] = []
-    for index, (name, blob) in enumerate(data):
+    for index, (name, _) in enumerate(data):
         bound = outcomes[index, ENTROPY] if entropy else None
-        report = FileReport(name, len(blob), bound if isinstance(bound, int) else None)
+        reference = _result(outcomes[index, REFERENCE])
+        report = FileReport(name, reference.original, bound if isinstance(bound, int) else None)
         report.results = [_result(outcomes[index, method.name]) for method in methods]
-        report.reference = _result(outcomes[index, REFERENCE])
+        report.reference = reference
         _rank(report)
         files.append(report)
     estimates = [report.estimate_bytes for report in files]
@@ -306,35 +310,67 @@ def _result(outcome: Outcome) -> Result:
     return outcome
 
 
-def _outcomes(cells: list[tuple[int, str]], data: Sequence[tuple[str, bytes]],
-              local: dict[str, Method], repeat: int, workers: Workers | None,
+def _outcomes(cells: list[tuple[int, str]], data: Sequence[Input], local: dict[str, Method],
+              repeat: int, workers: Workers | None,
               results: ResultsFile | None) -> Iterator[Outcome]:
     """Each cell's outcome, in order: from `results` when it holds it, else measured (here with
-    the `local` methods, or on `workers` by name) and added to `results`."""
-    keys = [_cell_key(data[index], what, repeat) for index, what in cells]
-    known = {key: results.get(key) for key in keys} if results is not None else {}
-    todo = [(cell, key) for cell, key in zip(cells, keys, strict=True) if known.get(key) is None]
+    the `local` methods, or on `workers` by name) and added to `results`. A file's contents are
+    read when its first cell comes and let go after its last: the inputs are never all in
+    memory, only the cells in flight (2 x the workers)."""
+    planned: deque[tuple[str, bool]] = deque()  # each cell's key, and whether it is measured
+    current: list[tuple[int, bytes, str]] = []  # (index, contents, hash) of the file at hand
+
+    def contents(index: int) -> tuple[bytes, str]:
+        if not current or current[0][0] != index:
+            blob = _read_input(data[index])
+            current[:] = [(index, blob, xxhash.xxh3_64_hexdigest(blob))]
+        return current[0][1], current[0][2]
+
+    def items() -> Iterator[_Known | tuple[str, bytes]]:
+        for index, what in cells:
+            blob, digest = contents(index)
+            key = json.dumps([data[index][0], len(blob), digest, what, repeat])
+            known = results.get(key) if results is not None else None
+            planned.append((key, known is None))
+            yield _Known(known) if known is not None else (what, blob)
+
     if workers is None:
-        fresh: Iterator[Outcome] = (
-            _cell(local.get(what), repeat, what, data[index][1]) for (index, what), _ in todo)
+        outcomes: Iterator[Outcome] = (
+            _cell(None if isinstance(item, _Known) else local.get(item[0]), repeat, item)
+            for item in items())
     else:
-        fresh = ordered_map(functools.partial(_cell, None, repeat),
-                            [(what, data[index][1]) for (index, what), _ in todo], workers)
-    for key in keys:
-        outcome = known.get(key)
-        if outcome is None:
-            outcome = next(fresh)
-            if results is not None:
-                results.put(key, outcome)
+        outcomes = ordered_map(functools.partial(_cell, None, repeat), items(), workers,
+                               heavy=lambda item: not isinstance(item, _Known))
+    for outcome in outcomes:
+        key, measured = planned.popleft()
+        if measured and results is not None:
+            results.put(key, outcome)
         yield outcome
 
 
-def _cell(method: Method | None, repeat: int, what: str | tuple[str, bytes],
-          blob: bytes = b"") -> Outcome:
-    """One cell: `what` (a method's name, or ENTROPY) on `blob`, with `method` or, on a worker,
-    the method of that name built there. (On workers `what` comes as (name, bytes).)"""
-    if isinstance(what, tuple):
-        what, blob = what
+@dataclass(frozen=True)
+class _Known:
+    """A cell's outcome already in the results file."""
+
+    outcome: Outcome
+
+
+def _read_input(item: Input) -> bytes:
+    name, contents = item
+    if isinstance(contents, bytes):
+        return contents
+    try:
+        return contents.read_bytes()
+    except OSError as error:
+        raise PyarcError(f"cannot read {name!r}: {error.strerror}") from None
+
+
+def _cell(method: Method | None, repeat: int, item: _Known | tuple[str, bytes]) -> Outcome:
+    """One cell: (what, blob), `what` a method's name or ENTROPY, measured with `method` or,
+    on a worker, with the method of that name built there; a _Known outcome as it is."""
+    if isinstance(item, _Known):
+        return item.outcome
+    what, blob = item
     if what == ENTROPY:
         return estimate(blob).achievable_bytes
     return measure(method or _method_named(what), blob, repeat)
@@ -344,13 +380,6 @@ def _cell(method: Method | None, repeat: int, what: str | tuple[str, bytes],
 def _method_named(name: str) -> Method:
     (method,) = select_methods([name])
     return method
-
-
-def _cell_key(named: tuple[str, bytes], what: str, repeat: int) -> str:
-    """What identifies a cell in a results file: the file's name, size and hash, the method,
-    the repeat count."""
-    name, blob = named
-    return json.dumps([name, len(blob), xxhash.xxh3_64_hexdigest(blob), what, repeat])
 
 
 class ResultsFile:
@@ -404,10 +433,11 @@ class ResultsFile:
 # -- inputs ------------------------------------------------------------------------------------
 
 
-def read_inputs(paths: Sequence[str]) -> list[tuple[str, bytes]]:
+def read_inputs(paths: Sequence[str]) -> list[Input]:
     """Each file named, and every regular file below each folder named (sorted, symlinks not
-    followed), as (name, data); a folder's files are named folder/relative/path."""
-    found: list[tuple[str, bytes]] = []
+    followed), as (name, path): `run` reads each when it measures it. A folder's files are
+    named folder/relative/path."""
+    found: list[Input] = []
     for text in paths:
         path = Path(text)
         if not path.exists():
@@ -422,10 +452,9 @@ def read_inputs(paths: Sequence[str]) -> list[tuple[str, bytes]]:
                     if full.is_file() and not full.is_symlink():
                         files.append(full)
             for full in sorted(files, key=lambda p: p.relative_to(path).as_posix()):
-                found.append((f"{label}/{full.relative_to(path).as_posix()}",
-                              full.read_bytes()))
+                found.append((f"{label}/{full.relative_to(path).as_posix()}", full))
         elif path.is_file():
-            found.append((text, path.read_bytes()))
+            found.append((text, path))
         else:
             raise PyarcError(f"{text!r} is not a regular file or a folder")
     if not found:
