@@ -23,9 +23,9 @@ tasks run again on another one (the scheduler's retries).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from archiver.errors import UsageError
 
@@ -37,6 +37,9 @@ PROCESSES = "processes"
 DASK = "dask"
 #: Schemes of an existing scheduler's address.
 SCHEDULER_SCHEMES = ("dask://", "tcp://")
+T = TypeVar("T")
+R = TypeVar("R")
+
 #: Seconds to wait for a scheduler to answer, and the retries of a task whose worker died.
 CONNECT_TIMEOUT = 30
 TASK_RETRIES = 3
@@ -79,6 +82,34 @@ class Workers:
     count: int
     executor: Executor | None = None
     remote: bool = False
+
+
+def completed_map(function: Callable[[T], R], items: Iterable[tuple[int, T]],
+                  workers: Workers) -> Iterator[tuple[int, R]]:
+    """(key, function(item)) for each (key, item), on the workers' executor, as each finishes:
+    at most 2 x their count in flight, so that a long task holds up no other (unlike
+    blocks.ordered_map, whose order a writer needs)."""
+    from concurrent.futures import FIRST_COMPLETED, wait
+
+    if workers.executor is None:
+        raise ValueError("completed_map needs an executor")
+    window = 2 * max(workers.count, 1)
+    running: dict[Any, int] = {}
+    pending = iter(items)
+    try:
+        while True:
+            for key, item in pending:
+                running[workers.executor.submit(function, item)] = key
+                if len(running) >= window:
+                    break
+            if not running:
+                return
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                yield running.pop(future), future.result()
+    finally:
+        for future in running:
+            future.cancel()
 
 
 def threads(count: int) -> Workers:

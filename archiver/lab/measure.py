@@ -31,9 +31,8 @@ from typing import IO, Any, TypeVar
 
 import xxhash
 
-from archiver.blocks import ordered_map
 from archiver.errors import PyarcError
-from archiver.executors import Workers
+from archiver.executors import Workers, completed_map
 from archiver.lab.entropy import estimate
 from archiver.lab.methods import (
     PYTHON,
@@ -277,8 +276,8 @@ def run(data: Sequence[Input], methods: Sequence[Method], repeat: int = 1,
              for what in [*([ENTROPY] if entropy else []), *by_name,
                           *([] if REFERENCE in by_name else [REFERENCE])]]
     outcomes: dict[tuple[int, str], Outcome] = {}
-    for (index, what), outcome in zip(cells, _outcomes(cells, data, local, repeat, workers,
-                                                       results), strict=True):
+    for position, outcome in _outcomes(cells, data, local, repeat, workers, results):
+        index, what = cells[position]
         advance(f"{data[index][0]}: {what}" + (" (yardstick)" if what == REFERENCE
                                                 and REFERENCE not in by_name else ""))
         outcomes[index, what] = outcome
@@ -312,12 +311,13 @@ def _result(outcome: Outcome) -> Result:
 
 def _outcomes(cells: list[tuple[int, str]], data: Sequence[Input], local: dict[str, Method],
               repeat: int, workers: Workers | None,
-              results: ResultsFile | None) -> Iterator[Outcome]:
-    """Each cell's outcome, in order: from `results` when it holds it, else measured (here with
-    the `local` methods, or on `workers` by name) and added to `results`. A file's contents are
-    read when its first cell comes and let go after its last: the inputs are never all in
-    memory, only the cells in flight (2 x the workers)."""
-    planned: deque[tuple[str, bool]] = deque()  # each cell's key, and whether it is measured
+              results: ResultsFile | None) -> Iterator[tuple[int, Outcome]]:
+    """Each cell's outcome, with the cell's position: from `results` when it holds it, else
+    measured (here with the `local` methods, in order; or on `workers` by name, as they
+    finish) and added to `results`. A file's contents are read when its first cell comes and
+    let go after its last: the inputs are never all in memory, only the cells in flight (2 x
+    the workers)."""
+    keys: list[str] = []
     current: list[tuple[int, bytes, str]] = []  # (index, contents, hash) of the file at hand
 
     def contents(index: int) -> tuple[bytes, str]:
@@ -326,33 +326,31 @@ def _outcomes(cells: list[tuple[int, str]], data: Sequence[Input], local: dict[s
             current[:] = [(index, blob, xxhash.xxh3_64_hexdigest(blob))]
         return current[0][1], current[0][2]
 
-    def items() -> Iterator[_Known | tuple[str, bytes]]:
-        for index, what in cells:
+    def todo() -> Iterator[tuple[int, tuple[str, bytes]]]:
+        """The cells to measure, with their positions; the others' outcomes go out at once."""
+        for position, (index, what) in enumerate(cells):
             blob, digest = contents(index)
-            key = json.dumps([data[index][0], len(blob), digest, what, repeat])
-            known = results.get(key) if results is not None else None
-            planned.append((key, known is None))
-            yield _Known(known) if known is not None else (what, blob)
+            keys.append(json.dumps([data[index][0], len(blob), digest, what, repeat]))
+            known = results.get(keys[-1]) if results is not None else None
+            if known is not None:
+                done.append((position, known))
+            else:
+                yield position, (what, blob)
 
+    done: deque[tuple[int, Outcome]] = deque()
     if workers is None:
-        outcomes: Iterator[Outcome] = (
-            _cell(None if isinstance(item, _Known) else local.get(item[0]), repeat, item)
-            for item in items())
+        measured: Iterator[tuple[int, Outcome]] = (
+            (position, _cell(local.get(item[0]), repeat, item)) for position, item in todo())
     else:
-        outcomes = ordered_map(functools.partial(_cell, None, repeat), items(), workers,
-                               heavy=lambda item: not isinstance(item, _Known))
-    for outcome in outcomes:
-        key, measured = planned.popleft()
-        if measured and results is not None:
-            results.put(key, outcome)
-        yield outcome
-
-
-@dataclass(frozen=True)
-class _Known:
-    """A cell's outcome already in the results file."""
-
-    outcome: Outcome
+        measured = completed_map(functools.partial(_cell, None, repeat), todo(), workers)
+    for position, outcome in measured:
+        while done:
+            yield done.popleft()
+        if results is not None:
+            results.put(keys[position], outcome)
+        yield position, outcome
+    while done:
+        yield done.popleft()
 
 
 def _read_input(item: Input) -> bytes:
@@ -365,11 +363,9 @@ def _read_input(item: Input) -> bytes:
         raise PyarcError(f"cannot read {name!r}: {error.strerror}") from None
 
 
-def _cell(method: Method | None, repeat: int, item: _Known | tuple[str, bytes]) -> Outcome:
+def _cell(method: Method | None, repeat: int, item: tuple[str, bytes]) -> Outcome:
     """One cell: (what, blob), `what` a method's name or ENTROPY, measured with `method` or,
-    on a worker, with the method of that name built there; a _Known outcome as it is."""
-    if isinstance(item, _Known):
-        return item.outcome
+    on a worker, with the method of that name built there."""
     what, blob = item
     if what == ENTROPY:
         return estimate(blob).achievable_bytes
