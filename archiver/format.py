@@ -541,15 +541,31 @@ def parse_with(struct: c.Construct, stream: Any, what: str) -> Any:
         raise describe(error, what) from None
 
 
+def frame_name(offset: int, what: str = "") -> str:
+    """How errors name a frame: `what`, by default "frame at offset N"."""
+    return what or f"frame at offset {offset}"
+
+
 def parse_frame_at(frame: c.Construct, stream: Any, offset: int, what: str) -> Any:
     """One frame of either format from the stream's position (`offset` in the archive), parsed
     by `frame`; errors name it `what`, by default "frame at offset N"."""
-    what = what or f"frame at offset {offset}"
+    what = frame_name(offset, what)
     start = stream.tell()
     if not stream.read(1):
         raise FormatError(f"{what}: truncated (the archive ends too early)")
     stream.seek(start)
     return parse_with(frame, stream, what)
+
+
+def read_payload(stream: Any, size: int, what: str) -> bytes:
+    """The `size` bytes of payload after a frame header just parsed (its checksum passed, its
+    `stored_size` checked against what remains). Read here, not by construct: its parsing
+    contexts are reference cycles, and a payload in one would stay in memory until the cycle
+    collector ran, so that reading an archive of stored blocks would grow with the archive."""
+    payload = stream.read(size)
+    if len(payload) < size:
+        raise FormatError(f"{what}: truncated (the archive ends too early)")
+    return payload
 
 
 def parse_header(stream: Any) -> tuple[int, int, int]:

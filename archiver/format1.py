@@ -43,9 +43,11 @@ from archiver.format import (
     coded_fields,
     entry_problem,
     fits,
+    frame_name,
     header_of,
     length_prefixed,
     parse_frame_at,
+    read_payload,
     split_joined,
 )
 
@@ -153,15 +155,9 @@ _FrameFields = c.Struct(
     ),
 )
 
-#: A frame without its payload; a block's payload follows it directly.
+#: A frame without its payload; a block's payload follows it directly, read only after the
+#: header checksum has passed (stored_size is validated above): format.read_payload.
 FrameHead = checked(_FrameFields)
-
-Frame = FrameHead + c.Struct(
-    # Read only after the header checksum has passed (stored_size is validated above).
-    "payload" / c.If(
-        this.header.value.type == FRAME_BLOCK, c.Bytes(this.header.value.fields.stored_size)
-    ),
-)
 
 
 # -- the values of format 1.0 --------------------------------------------------------------------
@@ -220,12 +216,13 @@ def parse_frame(stream: Any, offset: int, what: str = "") -> ParsedFrame:
     """Read one frame (entry, block with payload, or index) at the stream's position;
     `offset` is its position in the archive, and `what` how errors name the frame (by default
     "frame at offset N")."""
-    parsed = parse_frame_at(Frame, stream, offset, what)
+    parsed = parse_frame_at(FrameHead, stream, offset, what)
     kind, fields = parsed.header.value.type, parsed.header.value.fields
     if kind == FRAME_ENTRY:
         return ParsedFrame(offset, entry=entry_from_fields(fields))
     if kind == FRAME_BLOCK:
-        return ParsedFrame(offset, block=header_of(fields), payload=parsed.payload)
+        payload = read_payload(stream, fields.stored_size, frame_name(offset, what))
+        return ParsedFrame(offset, block=header_of(fields), payload=payload)
     return ParsedFrame(offset, index=_index_from_fields(fields))
 
 

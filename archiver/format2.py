@@ -53,9 +53,11 @@ from archiver.format import (
     coded_to_fields,
     entry_problem,
     fits,
+    frame_name,
     header_of,
     parse_frame_at,
     parse_with,
+    read_payload,
     shown,
     split_joined,
 )
@@ -91,12 +93,10 @@ _FrameFields = c.Struct(
     ),
 )
 
-#: A frame up to its payload.
+#: A frame up to its payload. Its `stored_size` bytes of payload follow; they are read only
+#: after the header checksum has passed (and stored_size was checked against the bytes that
+#: remain as it was read): format.read_payload.
 FrameHead = checked(_FrameFields)
-
-#: A whole frame: its payload is read only after the header checksum has passed (and
-#: stored_size was checked against the bytes that remain as it was read).
-Frame = FrameHead + c.Struct("payload" / c.Bytes(this.header.value.fields.stored_size))
 
 
 @dataclass(frozen=True)
@@ -122,9 +122,10 @@ def build_frame_head(frame_type: bytes, header: BlockHeader, data_offset: int = 
 def parse_frame(stream: Any, offset: int, what: str = "") -> CodedFrame:
     """Read one frame at the stream's position; `offset` is its position in the archive, and
     `what` how errors name it (by default "frame at offset N")."""
-    parsed = parse_frame_at(Frame, stream, offset, what)
+    parsed = parse_frame_at(FrameHead, stream, offset, what)
     kind, fields = parsed.header.value.type, parsed.header.value.fields
-    return CodedFrame(offset, kind, header_of(fields), parsed.payload,
+    payload = read_payload(stream, fields.stored_size, frame_name(offset, what))
+    return CodedFrame(offset, kind, header_of(fields), payload,
                       fields.data_offset if kind == FRAME_BLOCK else 0)
 
 
