@@ -150,12 +150,29 @@ def open_workers(executor: str | Executor | None, jobs: int) -> Iterator[Workers
 
         count = worker_count(spec.workers) if not spec.workers else spec.workers
         # spawn: a fresh interpreter, not a fork of one that may be running threads.
-        with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn")) as pool:
+        pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"))
+        try:
             yield Workers(count, pool, remote=True)
+        except BaseException:  # an error, Ctrl-C, SIGTERM: stop the blocks being compressed
+            _terminate(pool)
+            raise
+        pool.shutdown()
     else:
         with _dask(spec) as (client, count):
             yield Workers(count, client.get_executor(retries=TASK_RETRIES, pure=False),
                           remote=True)
+
+
+def _terminate(pool: Any) -> None:
+    """Stop a process pool's workers now, not after the tasks they are running (Python 3.14
+    has ProcessPoolExecutor.terminate_workers; before it, the pool's own processes)."""
+    terminate = getattr(pool, "terminate_workers", None)
+    if terminate is not None:
+        terminate()
+        return
+    for process in list(getattr(pool, "_processes", {}).values()):
+        process.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _executor_workers(executor: Executor) -> int:

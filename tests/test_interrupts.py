@@ -170,3 +170,41 @@ def _umask_applied() -> int:
     umask = os.umask(0o077)
     os.umask(umask)
     return 0 if os.geteuid() == 0 else umask
+
+
+def _children(pid: int) -> set[int]:
+    """The processes `pid` started (Linux: /proc/PID/task/*/children)."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found.update(int(child) for child in (task / "children").read_text().split())
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux's /proc")
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=lambda sig: sig.name)
+def test_an_interrupted_pack_stops_its_worker_processes(sig: signal.Signals, big_text: Path,
+                                                        tmp_path: Path) -> None:
+    """Only pyarc gets the signal (not its process group): it stops its worker processes
+    itself, at once, not after the 2 MiB cm blocks they are compressing (it used to)."""
+    started = time.monotonic()
+    archiver.compress(big_text.read_bytes()[:2 << 20], "cm", block_size=2 << 20)
+    one_block = time.monotonic() - started
+    process = start("pack", "-c", "cm", "-b", "2M", "-e", "processes:2",
+                    tmp_path / "out.pyarc", big_text, cwd=tmp_path)
+    wait_for_temporary(tmp_path, process)
+    deadline = time.monotonic() + 60
+    while len(workers := _children(process.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(min(0.5, one_block / 4))  # both workers are inside their blocks
+    signalled = time.monotonic()
+    process.send_signal(sig)
+    _, err = process.communicate(timeout=60)
+    stopped = time.monotonic() - signalled
+    assert process.returncode == 1
+    assert err.decode().strip() == STOPS[sig]
+    assert not (tmp_path / "out.pyarc").exists()
+    assert stopped < one_block / 3, (stopped, one_block)
+    for worker in workers:
+        status = Path(f"/proc/{worker}/status")
+        assert not status.exists() or "State:\tZ" in status.read_text(), worker
