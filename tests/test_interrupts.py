@@ -116,15 +116,23 @@ def test_stopping_does_not_wait_for_the_blocks_in_progress(sig: signal.Signals,
     process = start("pack", "-c", "ppm", "-j", "2", "-b", "16M", out / "a.pyarc",
                     tmp_path / "big.txt", cwd=tmp_path)
     wait_for_temporary(out, process)
-    time.sleep(min(0.5, one_block / 4))  # both threads are inside their blocks
+    stopped = _stopped_midway(process, sig, one_block)
+    assert list(out.iterdir()) == []
+    assert stopped < one_block / 3, (stopped, one_block)
+
+
+def _stopped_midway(process: subprocess.Popen[bytes], sig: signal.Signals,
+                    one_block: float) -> float:
+    """Send `sig` once the workers are inside their blocks (of `one_block` seconds); check
+    the exit; return the seconds pyarc took to stop."""
+    time.sleep(min(0.5, one_block / 4))
     signalled = time.monotonic()
     process.send_signal(sig)
     _, err = process.communicate(timeout=120)
     stopped = time.monotonic() - signalled
     assert process.returncode == 1
     assert err.decode().strip() == STOPS[sig]
-    assert list(out.iterdir()) == []
-    assert stopped < one_block / 3, (stopped, one_block)
+    return stopped
 
 
 def test_pack_onto_an_existing_archive_needs_force(big_text: Path, tmp_path: Path) -> None:
@@ -196,13 +204,7 @@ def test_an_interrupted_pack_stops_its_worker_processes(sig: signal.Signals, big
     deadline = time.monotonic() + 60
     while len(workers := _children(process.pid)) < 2 and time.monotonic() < deadline:
         time.sleep(0.05)
-    time.sleep(min(0.5, one_block / 4))  # both workers are inside their blocks
-    signalled = time.monotonic()
-    process.send_signal(sig)
-    _, err = process.communicate(timeout=60)
-    stopped = time.monotonic() - signalled
-    assert process.returncode == 1
-    assert err.decode().strip() == STOPS[sig]
+    stopped = _stopped_midway(process, sig, one_block)
     assert not (tmp_path / "out.pyarc").exists()
     assert stopped < one_block / 3, (stopped, one_block)
     # The workers are gone, not finishing their blocks as orphans (the other child, the
