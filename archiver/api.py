@@ -36,7 +36,7 @@ from archiver.levels import DEFAULT_LEVEL, STORE_LEVEL, check_level
 from archiver.limits import DEFAULT_MAX_RATIO, OutputCap, free_space
 from archiver.plugins import Registry
 from archiver.plugins import registry as default_registry
-from archiver.reader import Archive, StreamReader, open_archive
+from archiver.reader import Archive, StreamReader, open_archive, with_holes
 from archiver.restore import Copy, Delivery, Job, needed_blocks, scatter
 
 if TYPE_CHECKING:
@@ -717,39 +717,13 @@ def _the_entry(catalog: Catalog, path: str | None) -> Entry:
     raise PyarcError(f"{path!r} is not in the archive")
 
 
-#: Zeros are written in pieces of this size for the holes of a sparse file.
-_ZEROS = bytes(1 << 20)
-
-
 def _write_content(out: IO[bytes], entry: Entry, data: Iterable[bytes], stats: ReadStats,
                    cap: OutputCap) -> None:
     """The entry's content to `out`: its data, with the holes between its extents as zeros."""
-    def write(chunk: bytes | memoryview) -> None:
+    for chunk in with_holes(entry, data):
         cap.add(len(chunk), 0)
         out.write(chunk)
         stats.bytes += len(chunk)
-
-    def zeros(count: int) -> None:
-        while count > 0:
-            write(memoryview(_ZEROS)[:count])
-            count -= len(_ZEROS)
-
-    extents = entry.extents if entry.extents is not None else ((0, entry.data_size),)
-    pieces = iter(data)
-    piece = memoryview(b"")
-    position = 0  # in the content
-    for offset, length in extents:
-        zeros(offset - position)
-        position = offset + length
-        while length > 0:
-            if not piece:
-                piece = memoryview(next(pieces, b""))
-                if not piece:
-                    raise FormatError(f"{entry.path!r}: its data ends before its size")
-            take = min(length, len(piece))
-            write(piece[:take])
-            piece, length = piece[take:], length - take
-    zeros(entry.size - position)
 
 
 @dataclass

@@ -20,7 +20,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager, nullcontext
 from types import FrameType
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -802,7 +802,7 @@ def bench(
              "already in FILE (same file contents, method and --repeat) instead of measuring "
              "them again: a run that died goes on where it stopped.")] = None,
 ) -> None:
-    from archiver.executors import open_workers
+    from archiver.executors import THREADS, open_workers, parse_executor
     from archiver.lab.measure import ResultsFile, read_inputs, run, steps
     from archiver.lab.methods import default_methods, select_methods, split_names
     from archiver.lab.report import (
@@ -827,15 +827,13 @@ def bench(
         if not os.path.isdir(folder):
             raise PyarcError(f"--plot: folder {folder!r} does not exist")
     data = read_inputs(paths)
-    if executor is not None and executor.partition(":")[0] == "threads":
+    if executor is not None and parse_executor(executor).kind == THREADS:
         raise UsageError("bench measures one cell at a time here (threads would share the "
                          "cores and skew the timings): give processes, dask or none")
     results = ResultsFile(resume) if resume is not None else None
     try:
         with _steps(steps(len(data), methods), "measuring") as on_step, \
-                ExitStack() as stack:
-            workers = (stack.enter_context(open_workers(executor, 0)) if executor is not None
-                       else None)
+                (open_workers(executor, 0) if executor is not None else nullcontext()) as workers:
             report = run(data, methods, repeat, on_step, workers=workers, results=results)
     finally:
         if results is not None:

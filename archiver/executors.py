@@ -76,12 +76,11 @@ def parse_executor(text: str) -> ExecutorSpec:
 @dataclass(frozen=True)
 class Workers:
     """What the block pipeline runs on: `executor` (None: a thread pool of its own for each
-    map, as threads have always been) with `count` tasks at once. With `remote`, tasks leave
-    this process: what they take and give is pickled."""
+    map, as threads have always been) with `count` tasks at once. Tasks given to an executor
+    may leave this process: what they take and give must pickle."""
 
     count: int
     executor: Executor | None = None
-    remote: bool = False
 
 
 def completed_map(function: Callable[[T], R], items: Iterable[tuple[int, T]],
@@ -112,10 +111,6 @@ def completed_map(function: Callable[[T], R], items: Iterable[tuple[int, T]],
             future.cancel()
 
 
-def threads(count: int) -> Workers:
-    return Workers(count)
-
-
 def check_workers(executor: str | Executor | None, jobs: int) -> None:
     """Refuse a bad `jobs` or `executor` before anything is started."""
     from archiver.blocks import worker_count
@@ -136,31 +131,30 @@ def open_workers(executor: str | Executor | None, jobs: int) -> Iterator[Workers
 
     check_workers(executor, jobs)
     if executor is None:
-        yield threads(worker_count(jobs))
+        yield Workers(worker_count(jobs))
         return
     if isinstance(executor, Executor):
-        yield Workers(_executor_workers(executor), executor, remote=True)
+        yield Workers(_executor_workers(executor), executor)
         return
     spec = parse_executor(executor)
     if spec.kind == THREADS:
-        yield threads(worker_count(spec.workers))
+        yield Workers(worker_count(spec.workers))
     elif spec.kind == PROCESSES:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        count = worker_count(spec.workers) if not spec.workers else spec.workers
+        count = spec.workers or worker_count(0)
         # spawn: a fresh interpreter, not a fork of one that may be running threads.
         pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"))
         try:
-            yield Workers(count, pool, remote=True)
+            yield Workers(count, pool)
         except BaseException:  # an error, Ctrl-C, SIGTERM: stop the blocks being compressed
             _terminate(pool)
             raise
         pool.shutdown()
     else:
         with _dask(spec) as (client, count):
-            yield Workers(count, client.get_executor(retries=TASK_RETRIES, pure=False),
-                          remote=True)
+            yield Workers(count, client.get_executor(retries=TASK_RETRIES, pure=False))
 
 
 def _terminate(pool: Any) -> None:

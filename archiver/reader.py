@@ -111,6 +111,38 @@ def summarize(catalog: Catalog, format_version: str, block_size: int,
     return info
 
 
+#: Zeros come in pieces of at most this size for the holes of a sparse file.
+ZEROS = bytes(1 << 20)
+
+
+def with_holes(entry: Entry, data: Iterable[bytes]) -> Iterator[bytes | memoryview]:
+    """A file's content from its stored data (Archive.data): for a sparse file, the bytes of
+    each extent at its offset and zeros in between, in pieces of at most a block."""
+    if entry.extents is None:
+        yield from data
+        return
+    pieces = iter(data)
+    piece = memoryview(b"")
+    position = 0  # in the content
+    for offset, length in entry.extents:
+        yield from _zeros(offset - position)
+        position = offset + length
+        while length > 0:
+            if not piece:
+                piece = memoryview(next(pieces, b""))
+                if not piece:
+                    raise FormatError(f"{entry.path!r}: its data ends before its size")
+            take = min(length, len(piece))
+            yield piece[:take]
+            piece, length = piece[take:], length - take
+    yield from _zeros(entry.size - position)
+
+
+def _zeros(count: int) -> Iterator[memoryview]:
+    for start in range(0, count, len(ZEROS)):
+        yield memoryview(ZEROS)[:min(len(ZEROS), count - start)]
+
+
 class _Reader:
     """What both readers share: the codecs, loaded only once a block is decoded (listing needs
     none, and loading every plugin takes longer than reading a large index)."""
@@ -294,16 +326,7 @@ class Archive(_Reader):
 
     def read(self, entry: Entry | str) -> bytes:
         """The whole content of a file entry, verified (holes of a sparse file as zeros)."""
-        found = self.entries[self.number(entry)]
-        data = b"".join(self.data(entry))
-        if found.extents is None:
-            return data
-        content = bytearray(found.size)
-        position = 0
-        for offset, length in found.extents:
-            content[offset:offset + length] = data[position:position + length]
-            position += length
-        return bytes(content)
+        return b"".join(with_holes(self.entries[self.number(entry)], self.data(entry)))
 
     def verify(self, entries: Iterable[Entry]) -> None:
         """Before extracting `entries`: check the frames that describe them, which the index

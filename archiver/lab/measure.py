@@ -318,13 +318,11 @@ def _outcomes(cells: list[tuple[int, str]], data: Sequence[Input], local: dict[s
     let go after its last: the inputs are never all in memory, only the cells in flight (2 x
     the workers)."""
     keys: list[str] = []
-    current: list[tuple[int, bytes, str]] = []  # (index, contents, hash) of the file at hand
 
+    @functools.lru_cache(maxsize=1)  # the file at hand: its cells come one after the other
     def contents(index: int) -> tuple[bytes, str]:
-        if not current or current[0][0] != index:
-            blob = _read_input(data[index])
-            current[:] = [(index, blob, xxhash.xxh3_64_hexdigest(blob))]
-        return current[0][1], current[0][2]
+        blob = _read_input(data[index])
+        return blob, xxhash.xxh3_64_hexdigest(blob)
 
     def todo() -> Iterator[tuple[int, tuple[str, bytes]]]:
         """The cells to measure, with their positions; the others' outcomes go out at once."""
@@ -384,7 +382,6 @@ class ResultsFile:
     each cell is measured."""
 
     def __init__(self, path: str) -> None:
-        self.path = path
         self._known: dict[str, Outcome] = {}
         ended = True  # the file ends with a whole line (or is empty, or new)
         try:
