@@ -7,9 +7,14 @@ coded, each weight moves by (outcome - p) x its input, a step of gradient descen
 cost. A model keeps the arrays (tables, weights, inputs) and chooses the set of weights by a
 context of its own; the functions below are the arithmetic over them.
 
-Compiled kernels cimport the inline C versions of stretch, squash, mix_dot, mix_error and
-mix_learn from mixer_inline.pxd; these are the same arithmetic for kernels running as plain
-Python. The table builders are plain Python, run once.
+A second mixer keeps its weights in 16 bits (WEIGHT16_BITS fractional bits, saturating), so
+that the dot product and the learning step are a few SIMD instructions (SSE2's pmaddwd and
+pmulhw, as in paq8's MMX mixer): mix16_dot and mix16_learn, over sets of a width that is a
+multiple of 8 (inputs past the model's own are 0, and so leave their weights as they are).
+
+Compiled kernels cimport the inline C versions of stretch, squash, mix_dot, mix_error,
+mix_learn, mix16_dot and mix16_learn from mixer_inline.pxd; these are the same arithmetic for
+kernels running as plain Python. The table builders are plain Python, run once.
 """
 
 from array import array
@@ -20,6 +25,12 @@ STRETCH_MAX = 2047
 #: Weights have WEIGHT_BITS fractional bits: 1 << WEIGHT_BITS is a weight of 1.0.
 WEIGHT_BITS = 16
 KNOT_STEP = 64  # stretch units between exact knots of the squash table
+#: The 16-bit mixer: 1 << WEIGHT16_BITS is a weight of 1.0; weights stay in -32768 .. 32767.
+WEIGHT16_BITS = 14
+WEIGHT16_MIN = -(1 << 15)
+WEIGHT16_MAX = (1 << 15) - 1
+#: Its sets are a multiple of this many weights wide (one SSE2 register of 16-bit lanes).
+WEIGHT16_LANES = 8
 
 
 def squash_table(bits: int = 22) -> array:
@@ -55,6 +66,16 @@ def mix_weights(sets: int, n: int) -> array:
     return array("q", [(1 << WEIGHT_BITS) // n]) * (sets * n)
 
 
+def mix16_width(n: int) -> int:
+    """The width of a 16-bit mixer's weight set for n inputs: n rounded up to WEIGHT16_LANES."""
+    return -(-n // WEIGHT16_LANES) * WEIGHT16_LANES
+
+
+def mix16_weights(sets: int, n: int) -> array:
+    """`sets` sets of mix16_width(n) 16-bit weights, each starting at 1/n."""
+    return array("h", [(1 << WEIGHT16_BITS) // n]) * (sets * mix16_width(n))
+
+
 def stretch(table, p, bits):
     return table[p >> (bits - 12)]
 
@@ -77,3 +98,16 @@ def mix_error(p, bit, bits):
 def mix_learn(weights, base, inputs, n, err, shift):
     for i in range(n):
         weights[base + i] += (err * inputs[i]) >> shift
+
+
+def mix16_dot(weights, base, inputs, width):
+    x = 0
+    for i in range(width):
+        x += weights[base + i] * inputs[i]
+    return min(max(x >> WEIGHT16_BITS, -STRETCH_MAX), STRETCH_MAX)
+
+
+def mix16_learn(weights, base, inputs, width, step):
+    for i in range(width):
+        w = weights[base + i] + ((((inputs[i] * step) >> 16) + 1) >> 1)
+        weights[base + i] = min(max(w, WEIGHT16_MIN), WEIGHT16_MAX)
