@@ -4,8 +4,9 @@ Every byte is coded bit by bit with the shared binary range coder. Each bit is p
 context models (orders 0-6, words, sparse and record contexts for tables and binaries: how
 many depends on `level`), each turning the bit history of its context into a probability, and
 by a match model that follows the last long repeat; a gated logistic mixer combines them and
-two APMs refine the result. The model is model_kernel.py; docs/cm.md explains it for
-students and spec/codecs/cm.md specifies every rule that both sides compute.
+an APM refines the result (two in payload version 1). The model is model_kernel.py;
+docs/cm.md explains it for students and spec/codecs/cm.md specifies every rule that both
+sides compute.
 
 Options (recorded in the block header, so the decoder builds the same model):
 - `level`: 1 to 3 (default 2), how many context models: 1 is lpaq1's set (orders 1-4 and 6,
@@ -14,8 +15,10 @@ Options (recorded in the block header, so the decoder builds the same model):
   histories, the match model's table and the fixed tables (counters, mixer, APMs) together.
   Small blocks use less: the hash table never exceeds what the block could fill.
 
-Payload, version 1: a kind byte (0: the range coder's output follows, starting with the block
+Payload, version 2: a kind byte (0: the range coder's output follows, starting with the block
 size; 1: the data as it is, when modelling would not shrink it), or nothing for an empty block.
+Version 1 had the same layout and another model (a 64-bit mixer, a second APM, larger
+tables: spec/codecs/cm.md); pyarc still decodes it.
 """
 
 from __future__ import annotations
@@ -33,7 +36,8 @@ MIB = 1 << 20
 
 class CmCodec(ModelledCodec):
     name = "cm"
-    version = 1
+    version = 2
+    reads_older = frozenset({1})
     decode_rank = 90
     # At a fifth of ppm's speed, tried by auto only where a level names it (pack -9).
     tried_by_auto = False
@@ -49,8 +53,8 @@ class CmCodec(ModelledCodec):
 
     model_kernel: ClassVar[ModuleType] = model_kernel
 
-    def settings(self) -> tuple[int, int]:
-        return int(self.options["level"]), int(self.options["memory"]) * MIB
+    def settings(self, version: int) -> tuple[int, int, int]:
+        return int(self.options["level"]), int(self.options["memory"]) * MIB, version
 
 
 @hookimpl

@@ -1,5 +1,5 @@
 """The context-mixing model: every byte coded bit by bit, each bit predicted by many context
-models whose estimates a gated logistic mixer combines and two APMs refine.
+models whose estimates a gated logistic mixer combines and APMs refine.
 
 In the lineage of lpaq1 (Mahoney) and zpaq's ICM chains; spec/codecs/cm.md states every rule
 both sides compute, docs/cm.md explains them. One byte is coded as 8 binary decisions, high
@@ -15,8 +15,14 @@ bit first; `c0` is the part of the byte coded so far, with a leading 1 (1 .. 255
   found by a hash and checked byte by byte, predicts each bit while it holds, with a counter
   per length bucket and predicted bit.
 - The mixer (coding.md, "Mixer") weighs the stretched estimates with a weight set chosen by
-  the match state and c0; two APMs (by order 1, by a 6-bit hash of order 3) refine its
-  output.
+  the match state and c0; APMs refine its output.
+
+Two payload versions, one code path: version 1 mixes with 64-bit weights and refines with two
+APMs (by order 1, by a 6-bit hash of order 3); version 2 mixes with 16-bit weights (a few SIMD
+instructions a bit, and it learns at a quarter of the rate, which compresses better), refines
+with the order-1 APM alone, weighted 3 to 1 against the mixer's output, and caps its hash
+table at 8 bytes per byte of the block and hashed model instead of 32 (a table that stays
+closer to the cache).
 
 Both directions run the same code: `code_byte` over a Coder (encoder or decoder); `update`
 then moves the contexts on. The decoder's data is its output buffer, written byte by byte.
@@ -30,13 +36,21 @@ from pyarc_plugins.coding.apm_inline import apm_table
 from pyarc_plugins.coding.bithistory_inline import STATES, history_tables
 from pyarc_plugins.coding.counters_inline import counter_rates
 from pyarc_plugins.coding.large_tables import zeroed
-from pyarc_plugins.coding.mixer_inline import mix_weights, squash_table, stretch_table
+from pyarc_plugins.coding.mixer_inline import (
+    mix16_weights,
+    mix16_width,
+    mix_weights,
+    squash_table,
+    stretch_table,
+)
 
 if cython.compiled:
     from cython.cimports.pyarc_plugins.coding.apm_inline import apm_learn, apm_refine, apm_slot
     from cython.cimports.pyarc_plugins.coding.bithistory_inline import history_next
     from cython.cimports.pyarc_plugins.coding.counters_inline import counter_learn, counter_p
     from cython.cimports.pyarc_plugins.coding.mixer_inline import (
+        mix16_dot,
+        mix16_learn,
         mix_dot,
         mix_error,
         mix_learn,
@@ -59,7 +73,15 @@ else:
     from pyarc_plugins.coding.apm_inline import apm_learn, apm_refine, apm_slot
     from pyarc_plugins.coding.bithistory_inline import history_next
     from pyarc_plugins.coding.counters_inline import counter_learn, counter_p
-    from pyarc_plugins.coding.mixer_inline import mix_dot, mix_error, mix_learn, squash, stretch
+    from pyarc_plugins.coding.mixer_inline import (
+        mix16_dot,
+        mix16_learn,
+        mix_dot,
+        mix_error,
+        mix_learn,
+        squash,
+        stretch,
+    )
     from pyarc_plugins.coding.rangecoder_inline import (
         Coder,
         code_bit,
@@ -78,8 +100,10 @@ CODE_BITS = cython.declare(cython.const[cython.int], 16)
 RATE_START = cython.declare(cython.const[cython.int], 3)
 SM_LIMIT = cython.declare(cython.const[cython.int], 255)
 MATCH_LIMIT = cython.declare(cython.const[cython.int], 255)
-#: The mixer: weights move by error (16 bits) x input >> MIX_SHIFT.
+#: The mixer, version 1: weights move by error (16 bits) x input >> MIX_SHIFT. Version 2: by
+#: round(input x (error >> MIX16_ERROR_SHIFT) / 2**17), in 16-bit weights of 14 fraction bits.
 MIX_SHIFT = cython.declare(cython.const[cython.int], 14)
+MIX16_ERROR_SHIFT = cython.declare(cython.const[cython.int], 1)
 MAX_INPUTS = cython.declare(cython.const[cython.int], 24)
 APM_SHIFT = cython.declare(cython.const[cython.int], 7)
 APM_CONTEXTS = cython.declare(cython.const[cython.Py_ssize_t], 1 << 16)
@@ -111,6 +135,8 @@ BYTES_34 = cython.declare(cython.const[cython.ulonglong], 0xFFFF0000)
 K1 = cython.declare(cython.const[cython.ulonglong], 0x9E3779B1)
 K2 = cython.declare(cython.const[cython.ulonglong], 0x85EBCA77)
 K3 = cython.declare(cython.const[cython.ulonglong], 0xC2B2AE3D)
+#: Bytes of hash table per byte of the block and hashed model, at most, by payload version.
+TABLE_CAP = (0, 32, 8)
 MIB = 1 << 20
 
 _NEXT, _HISTORY_P0 = history_tables()
@@ -123,16 +149,19 @@ def hashed_models(level: int) -> int:
     return (LEVEL1, LEVEL2, LEVEL3)[level - 1]
 
 
-def table_sizes(size: int, level: int, memory: int) -> tuple[int, int]:
+def table_sizes(size: int, level: int, memory: int, version: int) -> tuple[int, int]:
     """(hash table bytes, match table entries) for a block of `size` bytes under `memory`
     bytes: spec/codecs/cm.md, section "Memory"."""
-    fixed = (APM_CONTEXTS + APM2_CONTEXTS) * 33 * 2 + 65536 + 256 + 3 * 256 * MAX_INPUTS * 8
+    if version == 1:
+        fixed = (APM_CONTEXTS + APM2_CONTEXTS) * 33 * 2 + 65536 + 256 + 3 * 256 * MAX_INPUTS * 8
+    else:
+        fixed = APM_CONTEXTS * 33 * 2 + 65536 + 256 + 3 * 256 * MAX_INPUTS * 2
     budget = max(memory - fixed, 1 << 16)
     entries = 1 << 10
     while entries * 4 * 2 <= min(budget // 8, 4 * size):
         entries *= 2
     groups = (budget - entries * 4) // GROUP
-    cap = (size * 32 * hashed_models(level) + (1 << 16)) // GROUP
+    cap = (size * TABLE_CAP[version] * hashed_models(level) + (1 << 16)) // GROUP
     return max(min(groups, cap), 16) * GROUP, entries
 
 
@@ -158,6 +187,7 @@ def _hash(a: cython.ulonglong, b: cython.ulonglong) -> cython.ulonglong:
 class Model:
     size: cython.Py_ssize_t
     data: cython.const[cython.uchar][:]
+    version: cython.int  # of the payload: 1 or 2
     nh: cython.int  # hashed models
     nin: cython.int  # mixer inputs
     # Histories: the hash table, orders 0 and 1 direct, the transitions
@@ -173,7 +203,9 @@ class Model:
     msm: cython.uint[::1]
     rates: cython.uint[::1]
     # Mixer and APMs
-    mix_w: cython.longlong[::1]
+    mix_w: cython.longlong[::1]  # version 1
+    mix_w16: cython.short[::1]  # version 2
+    mix_width: cython.Py_ssize_t  # weights a set: nin (version 1), mix16_width(nin) (2)
     mix_in: cython.int[::1]
     squash_t: cython.int[::1]
     stretch_t: cython.short[::1]
@@ -207,14 +239,15 @@ class Model:
     apm_shift: cython.int
     sm_limit: cython.int
 
-    def __init__(self, data, level: cython.int, memory: cython.Py_ssize_t):
+    def __init__(self, data, level: cython.int, memory: cython.Py_ssize_t, version: cython.int):
         hbytes: cython.Py_ssize_t
         entries: cython.Py_ssize_t
         self.data = data
         self.size = len(data)
+        self.version = version
         self.nh = hashed_models(level)
         self.nin = DIRECT + self.nh + EXTRA
-        hbytes, entries = table_sizes(self.size, level, memory)
+        hbytes, entries = table_sizes(self.size, level, memory, version)
         self.table = zeroed(hbytes)
         self.groups = hbytes // GROUP
         self.order0 = bytearray(256)
@@ -226,12 +259,17 @@ class Model:
         self.sm = cells * (DIRECT + self.nh)
         self.msm = array("I", [1 << (PROB_BITS - 1) << 8]) * (2 * MATCH_BUCKETS)
         self.rates = _RATES
-        self.mix_w = mix_weights(3 * 256, self.nin)
-        self.mix_in = array("i", [0]) * MAX_INPUTS
+        if version == 1:
+            self.mix_w = mix_weights(3 * 256, self.nin)
+            self.mix_width = self.nin
+            self.apm2 = apm_table(APM2_CONTEXTS)
+        else:
+            self.mix_w16 = mix16_weights(3 * 256, self.nin)
+            self.mix_width = mix16_width(self.nin)
+        self.mix_in = array("i", [0]) * MAX_INPUTS  # (0 past nin: the 16-bit sets' padding)
         self.squash_t = _SQUASH
         self.stretch_t = _STRETCH
         self.apm1 = apm_table(APM_CONTEXTS)
-        self.apm2 = apm_table(APM2_CONTEXTS)
         self.mtable = zeroed(4 * entries, "I")
         self.mmask = entries - 1
         self.mptr = 0
@@ -358,20 +396,34 @@ class Model:
         self.mix_in[DIRECT + n + 2] = BIAS
         # Mix and refine
         self.mix_base = ((0 if self.mlen == 0 else (1 if self.mlen < 16 else 2)) * 256
-                         + c0) * self.nin
-        self.mix_p = squash(self.squash_t, mix_dot(self.mix_w, self.mix_base, self.mix_in,
-                                                    self.nin))
+                         + c0) * self.mix_width
+        if self.version == 1:
+            self.mix_p = squash(self.squash_t, mix_dot(self.mix_w, self.mix_base, self.mix_in,
+                                                        self.nin))
+        else:
+            self.mix_p = squash(self.squash_t, mix16_dot(self.mix_w16, self.mix_base,
+                                                          self.mix_in, self.mix_width))
         slot1 = apm_slot(self.mix_p, i1)
         pa = apm_refine(self.apm1, slot1, self.mix_p)
-        slot2 = apm_slot(self.mix_p, self.apm_ctx2 | c0)
-        pb = apm_refine(self.apm2, slot2, self.mix_p)
-        p = (2 * self.mix_p + pa + pb + 2) >> 2
+        if self.version == 1:
+            slot2 = apm_slot(self.mix_p, self.apm_ctx2 | c0)
+            pb = apm_refine(self.apm2, slot2, self.mix_p)
+            p = (2 * self.mix_p + pa + pb + 2) >> 2
+        else:
+            slot2 = 0
+            p = (self.mix_p + 3 * pa + 2) >> 2
         bit = code_bit(coder, p, bit)
         # Learn
-        mix_learn(self.mix_w, self.mix_base, self.mix_in, self.nin,
-                  mix_error(self.mix_p, bit, CODE_BITS), self.mix_shift)
+        if self.version == 1:
+            mix_learn(self.mix_w, self.mix_base, self.mix_in, self.nin,
+                      mix_error(self.mix_p, bit, CODE_BITS), self.mix_shift)
+        else:
+            mix16_learn(self.mix_w16, self.mix_base, self.mix_in, self.mix_width,
+                        cython.cast(cython.int, mix_error(self.mix_p, bit, CODE_BITS)
+                                    >> MIX16_ERROR_SHIFT))
         apm_learn(self.apm1, slot1, bit, self.apm_shift)
-        apm_learn(self.apm2, slot2, bit, self.apm_shift)
+        if self.version == 1:
+            apm_learn(self.apm2, slot2, bit, self.apm_shift)
         s = self.order0[c0]
         self.sm[s] = counter_learn(self.sm[s], bit, self.rates, self.sm_limit, PROB_BITS)
         self.order0[c0] = history_next(self.nxt, s, bit)
@@ -409,13 +461,16 @@ class Model:
         if self.bitpos == 0:
             for j in range(0, 3 * 33, 32):
                 prefetch(cython.address(self.apm1[a + 33 + j]))
-                prefetch(cython.address(self.apm2[b + 33 + j]))
+                if self.version == 1:
+                    prefetch(cython.address(self.apm2[b + 33 + j]))
         if self.bitpos < 7:
             for j in range(0, 66, 32):
                 prefetch(cython.address(self.apm1[a + k + j]))
-                prefetch(cython.address(self.apm2[b + k + j]))
+                if self.version == 1:
+                    prefetch(cython.address(self.apm2[b + k + j]))
             prefetch(cython.address(self.apm1[a + k + 65]))
-            prefetch(cython.address(self.apm2[b + k + 65]))
+            if self.version == 1:
+                prefetch(cython.address(self.apm2[b + k + 65]))
 
     @cython.cfunc
     @cython.nogil
@@ -523,8 +578,9 @@ class Model:
             self.keys[11] = _hash(_hash(15, self.word), self.c4 & 0xFFFF)
             self.keys[12] = _hash(_hash(16, self.rlen),
                                   (p % self.rlen) if self.rlen > 0 else 0)
-        self.apm_ctx2 = cython.cast(
-            cython.Py_ssize_t, (_hash(17, self.c4 & 0xFFFFFF) >> (32 - APM2_HASH_BITS)) << 8)
+        if self.version == 1:
+            self.apm_ctx2 = cython.cast(
+                cython.Py_ssize_t, (_hash(17, self.c4 & 0xFFFFFF) >> (32 - APM2_HASH_BITS)) << 8)
         self._nibble()
         self._prefetch_apms()
 
@@ -553,10 +609,11 @@ def _code_block(coder: Coder, model: Model, out: cython.uchar[:]) -> cython.Py_s
 
 @cython.ccall
 def encode(data: cython.const[cython.uchar][:], level: cython.int,
-           memory: cython.Py_ssize_t) -> bytes:
-    """Code every byte of `data` with the model of `level` in `memory` bytes."""
+           memory: cython.Py_ssize_t, version: cython.int) -> bytes:
+    """Code every byte of `data` with the model of `level` in `memory` bytes, as payload
+    `version` (1 or 2) codes it."""
     coder: RangeEncoder = RangeEncoder(len(data) // 2 + 64)
-    model: Model = Model(data, level, memory)
+    model: Model = Model(data, level, memory, version)
     unused: cython.uchar[:] = bytearray()  # an encoder writes no bytes out
     code_size(coder, len(data), SIZE_LENGTH_BITS)
     _code_block(coder, model, unused)
@@ -565,7 +622,7 @@ def encode(data: cython.const[cython.uchar][:], level: cython.int,
 
 @cython.ccall
 def decode(payload: cython.const[cython.uchar][:], size: cython.Py_ssize_t,
-           level: cython.int, memory: cython.Py_ssize_t) -> bytes:
+           level: cython.int, memory: cython.Py_ssize_t, version: cython.int) -> bytes:
     """The inverse of encode: `size` bytes, or CodecError."""
     out = bytearray(size)
     written: cython.uchar[:] = out
@@ -573,7 +630,7 @@ def decode(payload: cython.const[cython.uchar][:], size: cython.Py_ssize_t,
     model: Model
     if code_size(coder, 0, SIZE_LENGTH_BITS) != size:
         raise CodecError(f"cm: the payload codes a block of another size than {size}")
-    model = Model(out, level, memory)
+    model = Model(out, level, memory, version)
     if _code_block(coder, model, written) < size:
         coder.corrupt = True
     coder.finish()  # raises CodecError unless the payload ended exactly after the last

@@ -44,19 +44,25 @@ class ModelledCodec(Codec):
 
     model_kernel: ClassVar[ModuleType]
 
-    def settings(self) -> tuple[int, int]:
-        """The kernel's arguments after the data, from the options."""
+    def settings(self, version: int) -> tuple[int, ...]:
+        """The kernel's arguments after the data, from the options, for payload `version`."""
         raise NotImplementedError
 
     def encode(self, data: bytes) -> bytes:
         if not data:
             return b""
-        return with_kind(MODELLED, self.model_kernel.encode(data, *self.settings()), data)
+        coded = self.model_kernel.encode(data, *self.settings(self.version))
+        return with_kind(MODELLED, coded, data)
 
     def decode(self, payload: bytes, size: int) -> bytes:
+        return self.decode_older(payload, size, self.version)
+
+    def decode_older(self, payload: bytes, size: int, version: int) -> bytes:
+        """The payload of `version` (the current one, or one the codec's `reads_older`
+        names: the kernel tells them apart by its settings)."""
         if self.empty_block(payload, size):
             return b""
         stored = stored_block(self.name, payload, size, MODELLED)
         if stored is not None:
             return stored
-        return self.model_kernel.decode(memoryview(payload)[1:], size, *self.settings())
+        return self.model_kernel.decode(memoryview(payload)[1:], size, *self.settings(version))

@@ -47,7 +47,7 @@ class PpmCodec(ModelledCodec):
 
     model_kernel: ClassVar[ModuleType] = model_kernel
 
-    def settings(self) -> tuple[int, int]:
+    def settings(self, version: int) -> tuple[int, int]:
         return int(self.options["order"]), int(self.options["memory"]) * MIB
 
 
