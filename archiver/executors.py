@@ -16,8 +16,9 @@ What leaves this process is a block's bytes with its codec specs (a BlockEncoder
 its specs, a Registry as "the worker's own", archiver/blocks.py and archiver/plugins.py): a
 worker needs pyarc and the plugins the job uses installed, and a worker that lacks one fails
 the job with an error naming the codec. The archive is byte-identical whatever the executor:
-results are taken in order, and every codec is deterministic. A Dask worker that dies has its
-tasks run again on another one (the scheduler's retries).
+results are taken in order, and every codec is deterministic. A worker that dies has its tasks
+run again: on another Dask worker (the scheduler's retries), or on a new process pool
+(archiver/process_pool.py), up to TASK_RETRIES times a task.
 """
 
 from __future__ import annotations
@@ -140,33 +141,19 @@ def open_workers(executor: str | Executor | None, jobs: int) -> Iterator[Workers
     if spec.kind == THREADS:
         yield Workers(worker_count(spec.workers))
     elif spec.kind == PROCESSES:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
+        from archiver.process_pool import RespawningPool
 
         count = spec.workers or worker_count(0)
-        # spawn: a fresh interpreter, not a fork of one that may be running threads.
-        pool = ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn"))
+        pool = RespawningPool(count, TASK_RETRIES)
         try:
             yield Workers(count, pool)
         except BaseException:  # an error, Ctrl-C, SIGTERM: stop the blocks being compressed
-            _terminate(pool)
+            pool.terminate()
             raise
         pool.shutdown()
     else:
         with _dask(spec) as (client, count):
             yield Workers(count, client.get_executor(retries=TASK_RETRIES, pure=False))
-
-
-def _terminate(pool: Any) -> None:
-    """Stop a process pool's workers now, not after the tasks they are running (Python 3.14
-    has ProcessPoolExecutor.terminate_workers; before it, the pool's own processes)."""
-    terminate = getattr(pool, "terminate_workers", None)
-    if terminate is not None:
-        terminate()
-        return
-    for process in list(getattr(pool, "_processes", {}).values()):
-        process.terminate()
-    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _executor_workers(executor: Executor) -> int:

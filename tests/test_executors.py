@@ -25,9 +25,10 @@ from conftest import RunCli, assert_one_error_line, tree_snapshot
 from archiver import api
 from archiver.blocks import BlockEncoder
 from archiver.codec import Codec
-from archiver.errors import UsageError
+from archiver.errors import PyarcError, UsageError
 from archiver.executors import ExecutorSpec, parse_executor
 from archiver.plugins import RegisteredCodec, Registry, registry
+from archiver.process_pool import RespawningPool
 
 BIN = Path(sys.executable).parent
 
@@ -123,6 +124,59 @@ def test_any_executor_through_the_api(tree: Path, tmp_path: Path) -> None:
         assert _pack(tree, tmp_path / "given.pyarc", codec="lz77", executor=pool) == reference
         assert api.test(tmp_path / "given.pyarc", executor=pool).bytes > 0
         assert pool.submit(int, "7").result() == 7  # pyarc did not stop it
+
+
+def _die_once(marker: str) -> int:
+    """Kill the worker process it runs in the first time (marker absent), else return 42."""
+    if not os.path.exists(marker):
+        Path(marker).touch()
+        os._exit(1)
+    return 42
+
+
+def _die() -> None:
+    os._exit(1)
+
+
+def test_a_process_pool_runs_again_what_a_dead_worker_lost(tmp_path: Path) -> None:
+    """A worker that dies breaks its ProcessPoolExecutor; RespawningPool starts another and
+    runs the lost task again. A task that kills every worker it runs on fails after the
+    retries, as one clear PyarcError."""
+    pool = RespawningPool(2, retries=2)
+    try:
+        assert pool.submit(_die_once, str(tmp_path / "marker")).result(timeout=120) == 42
+        assert pool.submit(int, "7").result(timeout=60) == 7
+        with pytest.raises(PyarcError, match="died on each of 3 attempts"):
+            pool.submit(_die).result(timeout=120)
+    finally:
+        pool.shutdown()
+
+
+def test_a_worker_process_killed_mid_pack_still_gives_the_archive(tree: Path,
+                                                                  tmp_path: Path) -> None:
+    # cm is slow (about 1 MB/s): the pack takes some seconds, and a worker dies within them.
+    reference = _pack(tree, tmp_path / "threads.pyarc", codec="cm", jobs=1)
+    archive = tmp_path / "processes.pyarc"
+    pack = subprocess.Popen([sys.executable, "-m", "archiver", "pack", "-q", "-c", "cm",
+                             "-b", "16K", "-e", "processes:2", archive, tree],
+                            stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not (workers := _pool_workers(pack.pid)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert workers, "the pack started no worker process"
+    time.sleep(0.5)  # (they are compressing by now)
+    os.kill(workers[0], signal.SIGKILL)
+    _, err = pack.communicate(timeout=300)
+    assert pack.returncode == 0, err
+    assert archive.read_bytes() == reference
+
+
+def _pool_workers(pid: int) -> list[int]:
+    """The pids of the spawned worker processes of process `pid` (not its resource tracker)."""
+    import psutil
+
+    return [child.pid for child in psutil.Process(pid).children(recursive=True)
+            if "spawn_main" in " ".join(child.cmdline())]
 
 
 class _OnlyHere(Codec):
