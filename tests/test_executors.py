@@ -154,17 +154,23 @@ def test_a_process_pool_runs_again_what_a_dead_worker_lost(tmp_path: Path) -> No
 
 def test_a_worker_process_killed_mid_pack_still_gives_the_archive(tree: Path,
                                                                   tmp_path: Path) -> None:
-    # cm is slow (about 1 MB/s): the pack takes some seconds, and a worker dies within them.
-    reference = _pack(tree, tmp_path / "threads.pyarc", codec="cm", jobs=1)
+    # cm is slow (about 1 MB/s): 3 MB take the two workers over a second, and one dies
+    # within it (they start when the first blocks are submitted).
+    big = tmp_path / "big"
+    big.mkdir()
+    for n in range(5):
+        (big / f"part{n}").write_bytes(b"".join(
+            path.read_bytes() for path in sorted(tree.rglob("*")) if path.is_file())[n * 7:])
+    reference = _pack(big, tmp_path / "threads.pyarc", codec="cm", jobs=1)
     archive = tmp_path / "processes.pyarc"
     pack = subprocess.Popen([sys.executable, "-m", "archiver", "pack", "-q", "-c", "cm",
-                             "-b", "16K", "-e", "processes:2", archive, tree],
+                             "-b", "16K", "-e", "processes:2", archive, big],
                             stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
-    while not (workers := _pool_workers(pack.pid)) and time.monotonic() < deadline:
-        time.sleep(0.05)
+    while len(workers := _pool_workers(pack.pid)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
     assert workers, "the pack started no worker process"
-    time.sleep(0.5)  # (they are compressing by now)
+    time.sleep(0.2)
     os.kill(workers[0], signal.SIGKILL)
     _, err = pack.communicate(timeout=300)
     assert pack.returncode == 0, err
