@@ -85,6 +85,16 @@ class Catalog:
                          if entry.data_size)
         return sum((count - 1) * (end - start) for (start, end), count in counts.items())
 
+    def range_starts(self, start: int, end: int) -> list[int]:
+        """Where in D[start:end] the data of an entry begins (each place once, ascending)."""
+        starts = self._range_starts
+        return starts[bisect.bisect_left(starts, start):bisect.bisect_left(starts, end)]
+
+    def segment_blocks(self, number: int) -> list[BlockRef]:
+        """The blocks of segment `number` (format 2), in archive order."""
+        end = self._segment_ends[number]
+        return self.blocks[end - self.segments[number].blocks:end]
+
     def segment_of(self, block_number: int) -> int:
         """The number of the segment (table) a block belongs to (format 2)."""
         return bisect.bisect_right(self._segment_ends, block_number)
@@ -92,6 +102,11 @@ class Catalog:
     @cached_property
     def _block_starts(self) -> list[int]:
         return [ref.data_offset for ref in self.blocks]
+
+    @cached_property
+    def _range_starts(self) -> list[int]:
+        return sorted({self.data_offsets[number] for number, entry in enumerate(self.entries)
+                       if entry.data_size})
 
     @cached_property
     def _segment_ends(self) -> list[int]:

@@ -341,14 +341,13 @@ class Archive(_Reader):
             self._verify_segment(self.catalog.segment_of(self._block_numbers[ref.offset]))
 
     def _verify_segment(self, number: int) -> None:
-        """The table of segment `number` holds exactly the index's entries whose data begins
-        in the segment, with the same fields."""
+        """The table of segment `number` agrees with the index: its entries are the index's,
+        with the same fields, and it lists the data that begins in the segment's blocks."""
         if number in self._checked_segments:
             return
         catalog = self.catalog
         segment = catalog.segments[number]
-        first = sum(each.blocks for each in catalog.segments[:number])
-        refs = catalog.blocks[first:first + segment.blocks]
+        refs = catalog.segment_blocks(number)
         start = refs[0].data_offset if refs else catalog.data_size
         end = refs[-1].data_end if refs else start
         what = f"table at offset {segment.offset}"
@@ -360,7 +359,16 @@ class Archive(_Reader):
         if self._file.tell() > self._frame_limit[segment.offset]:
             raise FormatError(f"{what}: the table frame overlaps the next frame")
         records = self._table(frame, what)
-        _match_table(records, catalog, self._positions, start, end, what)
+        listed = {catalog.data_offsets[n]
+                  for n in _match_table(records, catalog, self._positions, end, what)}
+        # The data that begins in the segment's blocks is listed here: at least one of the
+        # entries of each range (others with the same contents may come in later tables).
+        unlisted = set(catalog.range_starts(start, end)) - listed
+        if unlisted:
+            number = next(n for n, entry in enumerate(catalog.entries)
+                          if entry.data_size and catalog.data_offsets[n] == min(unlisted))
+            raise FormatError(f"{what}: the table does not list {catalog.entries[number].path!r}"
+                              f", whose data begins in its blocks")
         self._checked_segments.add(number)
 
     # -- format 1.0: entry frames --------------------------------------------------------------
@@ -451,11 +459,11 @@ def open_archive(path: str | os.PathLike[str], registry: Registry | None = None)
     return Archive(path, registry)
 
 
-def _match_table(records: Records, catalog: Catalog, positions: dict[str, int], start: int,
-                 end: int, what: str) -> None:
-    """A table agrees with the index: each of its entries is there with the same fields and
-    data, and it lists every entry whose data begins in D[start:end]."""
-    listed = set()
+def _match_table(records: Records, catalog: Catalog, positions: dict[str, int], end: int,
+                 what: str) -> list[int]:
+    """The index's numbers of a table's entries, each checked to be in the index with the same
+    fields and data, and to begin before `end` (in its segment, or earlier: a copy)."""
+    numbers = []
     for entry, offset in zip(records.entries, records.data_offsets, strict=True):
         number = positions.get(entry.path)
         if number is None:
@@ -469,12 +477,23 @@ def _match_table(records: Records, catalog: Catalog, positions: dict[str, int], 
                               f"({', '.join(differ)})")
         if offset >= end:
             raise FormatError(f"{what}: entry {entry.path!r} begins after this segment")
-        listed.add(number)
+        numbers.append(number)
+    return numbers
+
+
+def _check_listed_once(catalog: Catalog, tables: Iterable[list[int]], what: str) -> None:
+    """Every entry of the index with data is listed by exactly one table (a stream reader
+    delivers the data of the entries the tables list, and no other)."""
+    listed: set[int] = set()
+    for numbers in tables:
+        for number in numbers:
+            if number in listed:
+                raise FormatError(f"{what}: entry {catalog.entries[number].path!r} is listed "
+                                  f"by two tables")
+            listed.add(number)
     for number, entry in enumerate(catalog.entries):
-        if entry.data_size and start <= catalog.data_offsets[number] < end \
-                and number not in listed:
-            raise FormatError(f"{what}: the table does not list {entry.path!r}, whose data "
-                              f"begins in its blocks")
+        if entry.data_size and number not in listed:
+            raise FormatError(f"{what}: no table lists {entry.path!r}")
 
 
 class StreamReader(_Reader):
@@ -577,8 +596,9 @@ class StreamReader(_Reader):
                     raise FormatError(f"{what} does not match the frames of the archive")
                 catalog = Catalog.of_index(index)
                 positions = {entry.path: n for n, entry in enumerate(catalog.entries)}
-                for table_what, records, start, end in tables:
-                    _match_table(records, catalog, positions, start, end, table_what)
+                _check_listed_once(catalog, (_match_table(records, catalog, positions, end,
+                                                          table_what)
+                                             for table_what, records, _, end in tables), what)
                 if {catalog.data_range(n) for n, entry in enumerate(catalog.entries)
                         if entry.data_size} != ranges:
                     raise FormatError(f"{what} does not match the frames of the archive")

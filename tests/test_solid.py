@@ -6,15 +6,19 @@ from __future__ import annotations
 import json
 import random
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import RunCli, tree_snapshot
+from conftest import RunCli, assert_one_error_line, tree_snapshot
 
 import archiver
+import archiver.writer
 from archiver import api
 from archiver.blocks import EncodedBlock
 from archiver.catalog import Catalog
+from archiver.format import Entry
+from archiver.format2 import Records
 from archiver.testing import edited_copies
 
 BLOCK = 4096
@@ -125,6 +129,101 @@ def test_identical_files_are_stored_once(packed: Path, mixed: Path, tmp_path: Pa
     code, _, err = run_cli("unpack", "-", "-C", tmp_path / "stream", stdin=packed.read_bytes())
     assert code == 0, err
     assert tree_snapshot(tmp_path / "stream") == tree_snapshot(mixed.parent)
+
+
+@pytest.fixture
+def spanning(tmp_path: Path) -> Path:
+    """tree/src/: a small file, then a file over three blocks long and two copies of it, which
+    the writer meets after the original's last block: their table is a later one than the
+    original's."""
+    root = tmp_path / "tree" / "src"
+    root.mkdir(parents=True)
+    (root / "0.dat").write_bytes(binary(4, 100))
+    data = binary(3, 3 * BLOCK + 500)
+    for name in ("a.dat", "b.dat", "c.dat"):
+        (root / name).write_bytes(data)
+    return root
+
+
+def test_copies_of_a_file_over_several_blocks_read_back(spanning: Path, tmp_path: Path,
+                                                        run_cli: RunCli) -> None:
+    """Archives like this one were written, and no reader took them (the tables were
+    required to list every copy in its original's table)."""
+    archive = tmp_path / "copies.pyarc"
+    archiver.pack([spanning], archive, codec="store", block_size=BLOCK)
+    assert len(catalog_of(archive).segments) == 2  # the copies are listed in a later table
+    for command in (["test", archive], ["unpack", archive, "-C", tmp_path / "index"]):
+        code, _, err = run_cli(*command)
+        assert code == 0, err
+    code, _, err = run_cli("unpack", "-", "-C", tmp_path / "stream", stdin=archive.read_bytes())
+    assert code == 0, err
+    code, out, err = run_cli("unpack", archive, "-c", "src/c.dat")
+    assert code == 0, err
+    assert out == (spanning / "a.dat").read_bytes()
+    for where in ("index", "stream"):
+        assert tree_snapshot(tmp_path / where) == tree_snapshot(spanning.parent)
+
+
+def _pack_with_tables_edited(monkeypatch: pytest.MonkeyPatch, source: Path, archive: Path,
+                             edit: Callable[[Records], Records]) -> None:
+    """Pack `source`, each table's records passed through `edit` (the index is left as the
+    writer made it): a crafted archive whose tables and index disagree."""
+    build = archiver.writer.build_table_body
+    monkeypatch.setattr(archiver.writer, "build_table_body",
+                        lambda records: build(edit(records)))
+    archiver.pack([source], archive, codec="store", block_size=BLOCK)
+    monkeypatch.undo()
+
+
+def _without(path: str) -> Callable[[Records], Records]:
+    def edit(records: Records) -> Records:
+        kept = [n for n, entry in enumerate(records.entries) if entry.path != path]
+        return Records([records.entries[n] for n in kept],
+                       [records.data_offsets[n] for n in kept])
+    return edit
+
+
+@pytest.mark.parametrize(("left_out", "stream_error", "index_error"), [
+    ("src/a.dat", "entry 'src/b.dat' has data before this segment that no earlier entry has",
+     "the table does not list 'src/a.dat', whose data begins in its blocks"),
+    ("src/b.dat", "no table lists 'src/b.dat'", None),  # a copy: the index still has its data
+])
+def test_a_table_that_leaves_out_an_entry_is_refused(
+        left_out: str, stream_error: str, index_error: str | None, spanning: Path,
+        tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, run_cli: RunCli) -> None:
+    archive = tmp_path / "crafted.pyarc"
+    _pack_with_tables_edited(monkeypatch, spanning, archive, _without(left_out))
+    code, _, err = run_cli("test", archive)
+    assert code != 0
+    assert stream_error in assert_one_error_line(err)
+    code, _, err = run_cli("unpack", archive, "-C", tmp_path / "out")
+    if index_error is None:
+        assert code == 0, err  # through the index the copy's data is where the index says
+        assert tree_snapshot(tmp_path / "out") == tree_snapshot(spanning.parent)
+    else:
+        assert code != 0
+        assert index_error in assert_one_error_line(err)
+
+
+def test_an_entry_two_tables_list_is_refused(spanning: Path, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch,
+                                             run_cli: RunCli) -> None:
+    archive = tmp_path / "crafted.pyarc"
+    first: list[Entry] = []
+
+    def repeat_first(records: Records) -> Records:
+        """The first table's first entry (0.dat) is listed again by the second table."""
+        if not first:
+            first.append(records.entries[0])
+            return records
+        entries = [first[0], *records.entries]
+        return Records(entries, [0, *records.data_offsets])
+
+    _pack_with_tables_edited(monkeypatch, spanning, archive, repeat_first)
+    code, _, err = run_cli("test", archive)
+    assert code != 0
+    assert "entry 'src/0.dat' is listed by two tables" in assert_one_error_line(err)
 
 
 def test_round_trip_through_the_index_and_the_stream(packed: Path, mixed: Path,
