@@ -143,6 +143,13 @@ SOLID = [
     (file_entry("c.txt", text(300, seed=9)), text(300, seed=9)),
 ]
 
+#: A copy of a file that spans blocks: the writer meets it after the original's last block, so
+#: a later table than the original's lists it.
+COPY_AFTER_BLOCKS = [
+    (file_entry("big.bin", binary(2500)), binary(2500)),
+    (file_entry("big-copy.bin", binary(2500)), "big.bin"),
+]
+
 SPARSE_DATA = b"sparse start" + b"sparse end"
 SPARSE = [(file_entry("disk.img", bytes(10_000), extents=((0, 12), (9990, 10))),
            SPARSE_DATA)]
@@ -154,6 +161,7 @@ def good_vectors() -> dict[str, bytes]:
     future[9] = 7  # minor version 7: a 2.x reader accepts any minor version
     future[16:20] = xxh32(bytes(future[:16])).to_bytes(4, "little")
     return {
+        "copy-after-blocks": write(COPY_AFTER_BLOCKS),
         "empty-archive": write([]),
         "empty-file": write([(file_entry("empty", b""), b"")]),
         "hello": hello,
