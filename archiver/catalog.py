@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import accumulate
@@ -25,7 +26,7 @@ from archiver.format2 import IndexRecords, Segment
 class Catalog:
     major: int
     entries: list[Entry]
-    data_offsets: list[int]  # parallel to entries; 0 for those without data
+    data_offsets: Sequence[int]  # parallel to entries; 0 for those without data
     blocks: list[BlockRef]  # archive order; ascending data_offset
     segments: list[Segment] = field(default_factory=list)
 
@@ -50,25 +51,27 @@ class Catalog:
         last = bisect.bisect_left(starts, end)
         return self.blocks[first:last]
 
-    def entry_blocks(self) -> list[list[BlockRef]]:
+    def entry_blocks(self) -> list[tuple[BlockRef, ...]]:
         """For each entry, the blocks its data touches, found in one sweep (`list` of a
-        million entries must not search each one)."""
+        million entries must not search each one). The entries that lie inside one block
+        share one tuple, so the result costs a pointer per entry."""
         offsets, blocks = self.data_offsets, self.blocks
         ends = [block.data_end for block in blocks]
-        result: list[list[BlockRef]] = [[] for _ in self.entries]
+        alone = [(block,) for block in blocks]
+        result: list[tuple[BlockRef, ...]] = [()] * len(self.entries)
         with_data = (number for number, entry in enumerate(self.entries) if entry.data_size)
         block = 0
         for number in sorted(with_data, key=offsets.__getitem__):
             start, end = self.data_range(number)
             while ends[block] <= start:
                 block += 1
-            touched = block
-            while touched < len(blocks) and blocks[touched].data_offset < end:
-                result[number].append(blocks[touched])
-                touched += 1
+            last = block
+            while last + 1 < len(blocks) and blocks[last + 1].data_offset < end:
+                last += 1
+            result[number] = alone[block] if last == block else tuple(blocks[block:last + 1])
         return result
 
-    def stored_share(self, number: int, refs: list[BlockRef]) -> int:
+    def stored_share(self, number: int, refs: Sequence[BlockRef]) -> int:
         """The stored bytes an entry's data accounts for: its share of each block it touches
         (all of it when a block holds only this entry)."""
         start, end = self.data_range(number)

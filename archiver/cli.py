@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import itertools
 import json
 import os
 import re
@@ -19,10 +20,11 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from array import array
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import IO, TYPE_CHECKING, Annotated, Any
 
 import typer
 from typer.core import TyperCommand, TyperGroup
@@ -525,7 +527,7 @@ def _unicode(key: str, name: str) -> dict[str, str]:
         return {key: stored.decode("utf-8", "replace"), f"{key}_bytes": stored.hex()}
 
 
-def _json_row(entry: Entry, refs: list[BlockRef], stored: int) -> dict[str, Any]:
+def _json_row(entry: Entry, refs: Sequence[BlockRef], stored: int) -> dict[str, Any]:
     return dict(
         **_unicode("path", entry.path), type=entry.kind.name.lower(), size=entry.size,
         stored=stored, codecs=sorted({ref.codec for ref in refs}), blocks=len(refs),
@@ -545,31 +547,48 @@ def _shown_name(entry: Entry) -> str:
     return _printable(name)
 
 
-def _stored(catalog: Catalog, blocks: list[list[BlockRef]]) -> list[int]:
+def _stored(catalog: Catalog, blocks: list[tuple[BlockRef, ...]]) -> Iterator[int]:
     """Each entry's share of the stored bytes (in a solid block, in proportion to its data)."""
-    return [catalog.stored_share(number, refs) for number, refs in enumerate(blocks)]
+    return (catalog.stored_share(number, refs) for number, refs in enumerate(blocks))
 
 
-def _listing(catalog: Catalog) -> str:
+#: The entries `list` formats at a time: its output is written in pieces, so that listing a
+#: million entries holds no column of strings, only the catalog.
+LIST_CHUNK = 4096
+
+
+def _write_listing(catalog: Catalog, out: IO[str]) -> None:
     """The text of `pyarc list`: a line per entry with its mode, size, stored size (its share
-    of solid blocks), codecs, date and name, in columns as wide as their widest cell; built a
-    column at a time."""
+    of solid blocks), codecs, date and name, in columns as wide as their widest cell."""
     entries, blocks = catalog.entries, catalog.entry_blocks()
-    # Archives hold few distinct modes, and often many entries of the same second.
+    # Archives hold few distinct modes, block tuples (entries in one block share one) and
+    # seconds: each is formatted once.
     mode_string = functools.cache(_mode_string)
+    codecs = functools.cache(lambda refs: ",".join(sorted({ref.codec for ref in refs})) or "-")
     minute = functools.cache(
         lambda second: time.strftime("%Y-%m-%d %H:%M", time.localtime(second)))
-    modes = [mode_string(entry.kind, entry.mode) for entry in entries]
-    sizes = [str(entry.size) for entry in entries]
-    stored = list(map(str, _stored(catalog, blocks)))
-    codecs = [",".join(sorted({ref.codec for ref in refs})) or "-" for refs in blocks]
-    dates = [minute(entry.mtime_ns // 1_000_000_000) for entry in entries]
-    names = [_shown_name(entry) for entry in entries]
-    width = [max(map(len, column), default=0) for column in (sizes, stored, codecs)]
-    return "".join(
-        f"{mode} {size:>{width[0]}} {packed:>{width[1]}} {used:<{width[2]}} {when} {name}\n"
-        for mode, size, packed, used, when, name in zip(modes, sizes, stored, codecs, dates,
-                                                        names, strict=True))
+    stored = array("Q", _stored(catalog, blocks))  # 8 bytes an entry, not a str
+    width = [len(str(max(column, default=0))) for column in
+             ((entry.size for entry in entries), stored)]
+    width.append(max(map(len, map(codecs, blocks)), default=0))
+    rows = zip(entries, blocks, stored, strict=True)
+    while chunk := list(itertools.islice(rows, LIST_CHUNK)):
+        out.write("".join(
+            f"{mode_string(entry.kind, entry.mode)} {entry.size:>{width[0]}} "
+            f"{stored:>{width[1]}} {codecs(refs):<{width[2]}} "
+            f"{minute(entry.mtime_ns // 1_000_000_000)} {_shown_name(entry)}\n"
+            for entry, refs, stored in chunk))
+
+
+def _write_json_listing(catalog: Catalog, out: IO[str]) -> None:
+    """`pyarc list --json`: what json.dumps(rows, indent=1) gives, written a row at a time."""
+    blocks = catalog.entry_blocks()
+    rows = zip(catalog.entries, blocks, _stored(catalog, blocks), strict=True)
+    out.write("[")
+    for number, (entry, refs, stored) in enumerate(rows):
+        row = json.dumps(_json_row(entry, refs, stored), indent=1).replace("\n", "\n ")
+        out.write(f"{',' if number else ''}\n {row}")
+    out.write("\n]\n" if catalog.entries else "]\n")
 
 
 LIST_HELP = (
@@ -582,13 +601,7 @@ LIST_HELP = (
 @command("list", help=LIST_HELP)
 def list_(archive: ArchiveArg, as_json: JsonOption = False) -> None:
     catalog = api.read_index(archive).catalog
-    if as_json:
-        blocks = catalog.entry_blocks()
-        rows = [_json_row(entry, refs, stored) for entry, refs, stored
-                in zip(catalog.entries, blocks, _stored(catalog, blocks), strict=True)]
-        print(json.dumps(rows, indent=1))
-        return
-    sys.stdout.write(_listing(catalog))
+    (_write_json_listing if as_json else _write_listing)(catalog, sys.stdout)
 
 
 TEST_HELP = (

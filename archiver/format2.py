@@ -23,8 +23,9 @@ from __future__ import annotations
 import io
 import os
 from array import array
+from collections.abc import MutableSequence
 from dataclasses import dataclass, field
-from itertools import accumulate, pairwise
+from itertools import accumulate
 from typing import Any
 
 import construct as c
@@ -243,7 +244,9 @@ class Records:
     order."""
 
     entries: list[Entry] = field(default_factory=list)
-    data_offsets: list[int] = field(default_factory=list)
+    #: A list while a writer fills it; read from a body, the parsed column itself (an array:
+    #: 8 bytes an entry).
+    data_offsets: MutableSequence[int] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -279,43 +282,61 @@ def _name_table(records: Records) -> tuple[dict[str, Any], dict[str, int]]:
                 names=b"".join(names)), rows
 
 
+def _typecodes(struct: c.Struct) -> dict[str, str]:
+    """The array typecode of each Column of a body struct, by field name (unwrapping Valid)."""
+    codes = {}
+    for field_ in struct.subcons:
+        inner = field_.subcon
+        while not isinstance(inner, Column) and hasattr(inner, "subcon"):
+            inner = inner.subcon
+        if isinstance(inner, Column):
+            codes[field_.name] = inner.typecode
+    return codes
+
+
+_ENTRY_TYPECODES = _typecodes(_EntryColumns)
+
+
 def _entry_columns(records: Records, rows: dict[str, int]) -> dict[str, Any]:
-    """The entry columns of `records` (section 8 of spec/FORMAT.md)."""
-    entries = records.entries
-    paths = [os.fsencode(entry.path) for entry in entries]
-    targets = [os.fsencode(entry.target) for entry in entries]
-    prefixes = [0] + [_shared(a, b) for a, b in pairwise(paths)] if paths else []
-    extents = [entry.extents or () for entry in entries]
-    xattrs = [entry.xattrs for entry in entries]
-    mtimes = [entry.mtime_ns for entry in entries]
-    return dict(
-        entry_count=len(entries),
-        kinds=[int(entry.kind) for entry in entries],
-        modes=[entry.mode for entry in entries],
-        mtime_deltas=[(now - before) % (1 << 64)
-                      for before, now in zip([0, *mtimes], mtimes, strict=False)],
-        sizes=[entry.size for entry in entries],
-        data_offsets=records.data_offsets,
-        uids=[NONE32 if entry.uid is None else entry.uid for entry in entries],
-        gids=[NONE32 if entry.gid is None else entry.gid for entry in entries],
-        user_refs=[rows[entry.user] if entry.user else NONE32 for entry in entries],
-        group_refs=[rows[entry.group] if entry.group else NONE32 for entry in entries],
-        path_prefixes=prefixes,
-        path_suffix_lengths=[len(path) - prefix for path, prefix in zip(paths, prefixes,
-                                                                       strict=True)],
-        target_lengths=[len(target) for target in targets],
-        extent_counts=[len(pairs) for pairs in extents],
-        xattr_counts=[len(pairs) for pairs in xattrs],
-        path_suffixes=b"".join(path[prefix:] for path, prefix in zip(paths, prefixes,
-                                                                     strict=True)),
-        targets=b"".join(targets),
-        extent_offsets=[offset for pairs in extents for offset, _ in pairs],
-        extent_lengths=[length for pairs in extents for _, length in pairs],
-        xattr_name_lengths=[len(os.fsencode(name)) for pairs in xattrs for name, _ in pairs],
-        xattr_value_lengths=[len(value) for pairs in xattrs for _, value in pairs],
-        xattr_names=b"".join(os.fsencode(name) for pairs in xattrs for name, _ in pairs),
-        xattr_values=b"".join(value for pairs in xattrs for _, value in pairs),
-    )
+    """The entry columns of `records` (section 8 of spec/FORMAT.md). Each column is filled
+    as a compact array in one pass over the entries: an index of a million entries makes no
+    list of a million Python ints per column."""
+    columns = {name: array(code) for name, code in _ENTRY_TYPECODES.items()}
+    add = {name: column.append for name, column in columns.items()}
+    joined = {name: bytearray() for name in ("path_suffixes", "targets", "xattr_names",
+                                             "xattr_values")}
+    before, mtime_before = b"", 0
+    for entry in records.entries:
+        path, target = os.fsencode(entry.path), os.fsencode(entry.target)
+        prefix = _shared(before, path)
+        before = path
+        add["kinds"](int(entry.kind))
+        add["modes"](entry.mode)
+        add["mtime_deltas"]((entry.mtime_ns - mtime_before) % (1 << 64))
+        mtime_before = entry.mtime_ns
+        add["sizes"](entry.size)
+        add["uids"](NONE32 if entry.uid is None else entry.uid)
+        add["gids"](NONE32 if entry.gid is None else entry.gid)
+        add["user_refs"](rows[entry.user] if entry.user else NONE32)
+        add["group_refs"](rows[entry.group] if entry.group else NONE32)
+        add["path_prefixes"](prefix)
+        add["path_suffix_lengths"](len(path) - prefix)
+        joined["path_suffixes"] += path[prefix:]
+        add["target_lengths"](len(target))
+        joined["targets"] += target
+        add["extent_counts"](len(entry.extents or ()))
+        for offset, length in entry.extents or ():
+            add["extent_offsets"](offset)
+            add["extent_lengths"](length)
+        add["xattr_counts"](len(entry.xattrs))
+        for name, value in entry.xattrs:
+            add["xattr_name_lengths"](len(os.fsencode(name)))
+            joined["xattr_names"] += os.fsencode(name)
+            add["xattr_value_lengths"](len(value))
+            joined["xattr_values"] += value
+    columns["data_offsets"] = array(_ENTRY_TYPECODES["data_offsets"], records.data_offsets)
+    return dict(entry_count=len(records.entries), **columns,
+                **{name: bytes(data) for name, data in joined.items()})
 
 
 def _shared(before: bytes, path: bytes) -> int:
@@ -421,7 +442,7 @@ def _records(fields: Any, what: str) -> Records:
             tuple(zip(map(os.fsdecode, attribute_names), xattr_values[first:last],
                       strict=True)) if attribute_names else (),
         ))
-    records.data_offsets.extend(fields.data_offsets)
+    records.data_offsets = fields.data_offsets
     return records
 
 

@@ -31,6 +31,7 @@ only for binary data that no magic number names.
 
 from __future__ import annotations
 
+import sys
 import zlib
 
 #: The bytes of a file's start that `kind_of` looks at.
@@ -166,18 +167,19 @@ def kind_of(name: str, head: bytes) -> str:
     gzip, zip, png, jpeg, gif, xz, zstd, 7z, rar, lz4); then text, whose language the
     extension or a `#!` line names ("text/python", "text/c", ..., "text/plain"); then binary
     that zlib cannot shrink ("compressed"); else "binary". An empty head (an empty file) is
-    judged by the extension alone.
+    judged by the extension alone. Kinds are interned: a tree of a million files holds one
+    string per kind, not per file.
     """
     if not head:
         ext = extension(name)
         if ext in TEXT_LANGUAGES:
-            return "text/" + TEXT_LANGUAGES[ext]
+            return sys.intern("text/" + TEXT_LANGUAGES[ext])
         return BINARY_EXTENSIONS.get(ext, "binary")
     sniffed = _sniff_binary(head)
     if sniffed:
         return sniffed
     if looks_like_text(head):
-        return "text/" + _language(name, head)
+        return sys.intern("text/" + _language(name, head))
     if len(head) >= MIN_ENTROPY_HEAD and (
             len(zlib.compress(head, 1)) * INCOMPRESSIBLE_SHARE
             >= len(head) * (INCOMPRESSIBLE_SHARE - 1)):
@@ -204,7 +206,8 @@ def name_key(name: str) -> tuple[str, str, str]:
     parent, _, last = folder.rpartition("/")
     if last == "__pycache__":
         folder = parent
-    return folder, base.partition(".")[0], name
+    # A folder's files share its string while a million of these keys are sorted.
+    return sys.intern(folder), base.partition(".")[0], name
 
 
 def data_order(name: str, kind: str) -> tuple[int, str, str, str]:

@@ -306,7 +306,7 @@ class Selection:
         and last the hard links to the files stored."""
         metadata = _Metadata(self.xattrs, self.dereference, problems)
         files: list[_Found] = []
-        links: list[_Found] = []
+        links: list[tuple[_Found, os.stat_result]] = []  # rare: they keep their whole stat
         first: set[tuple[int, int]] = set()  # the inodes with several names, seen once
         for order, (name, path, info) in enumerate(self.walk(problems, skip)):
             if not stat.S_ISREG(info.st_mode):
@@ -314,42 +314,54 @@ class Selection:
                 if entry is not None:
                     yield Source(order, entry)
                 continue
-            found = _Found(order, name, path, info)
-            identity = (info.st_dev, info.st_ino)
-            if info.st_nlink > 1 and identity in first:
-                links.append(found)
+            found = _Found.of(order, name, path, info)
+            if info.st_nlink > 1 and found.identity in first:
+                links.append((found, info))
                 continue
             if info.st_nlink > 1:
-                first.add(identity)
+                first.add(found.identity)
             files.append(found)
-        identity_of = {found.order: (found.info.st_dev, found.info.st_ino) for found in files}
         stored: dict[tuple[int, int], str] = {}  # (device, inode) -> the name stored
+        linked = {found.order: found.identity for found in files if found.identity in first}
         for source in _deduplicated(files, block_size, metadata):
             yield source
-            stored.setdefault(identity_of[source.order], source.entry.path)
-        for found in links:
-            identity = (found.info.st_dev, found.info.st_ino)
-            if identity in stored:
+            if source.order in linked:
+                stored.setdefault(linked[source.order], source.entry.path)
+        for found, info in links:
+            if found.identity in stored:
                 yield Source(found.order, Entry(
-                    found.name, Kind.HARDLINK, stat.S_IMODE(found.info.st_mode),
-                    found.info.st_mtime_ns, target=stored[identity],
-                    **metadata.of(found.path, found.path, found.info)))
+                    found.name, Kind.HARDLINK, stat.S_IMODE(info.st_mode), info.st_mtime_ns,
+                    target=stored[found.identity], **metadata.of(found.path, found.path, info)))
                 continue
             # Its first name was left out (unreadable, vanished): this one is stored instead.
             for source in _deduplicated([found], block_size, metadata):
                 yield source
-                stored[identity] = source.entry.path
+                stored[found.identity] = source.entry.path
 
 
 @dataclass(frozen=True, slots=True)
 class _Found:
     """A regular file the walk found: its place in the archive order, its name in the
-    archive, its path, and what lstat (or stat, with -L) said."""
+    archive, its path, and what lstat (or stat, with -L) said of it that packing needs.
+    Only these few fields are kept (not the whole os.stat_result, six times their size):
+    a tree of a million files holds a million of them until its data is packed."""
 
     order: int
     name: str
     path: str
-    info: os.stat_result
+    size: int
+    sparse: bool  # fewer blocks on disk than its size needs: it has holes
+    device: int
+    inode: int
+
+    @classmethod
+    def of(cls, order: int, name: str, path: str, info: os.stat_result) -> _Found:
+        return cls(order, name, path, info.st_size, info.st_blocks * 512 < info.st_size,
+                   info.st_dev, info.st_ino)
+
+    @property
+    def identity(self) -> tuple[int, int]:
+        return self.device, self.inode
 
 
 def _deduplicated(files: list[_Found], block_size: int,
@@ -371,15 +383,14 @@ def _deduplicated(files: list[_Found], block_size: int,
     files = sorted(files, key=lambda found: (grouping.data_order(found.name,
                                                                  kinds[found.order]),
                                              found.order))
-    sizes = Counter(found.info.st_size for found in files)
+    sizes = Counter(found.size for found in files)
     twins: dict[tuple[int, bytes], list[_Found]] = {}  # (size, hash) -> files, in data order
     key_of: dict[int, tuple[int, bytes]] = {}  # order -> its key in twins
     for found in files:
-        info = found.info
-        if info.st_size and sizes[info.st_size] > 1 and info.st_blocks * 512 >= info.st_size:
+        if found.size and sizes[found.size] > 1 and not found.sparse:
             digest = _digest(found.path, follow)
             if digest is not None:
-                key = (info.st_size, digest)
+                key = (found.size, digest)
                 twins.setdefault(key, []).append(found)
                 key_of[found.order] = key
     placed: set[int] = set()
@@ -474,7 +485,7 @@ def _open_entry(found: _Found, metadata: _Metadata) -> tuple[Entry, BinaryIO] | 
     """The entry of a regular file and the file, opened now: None (a problem reported) when
     it cannot be opened or is no longer the file the walk found. A file with holes records
     its extents, and only their data is read."""
-    problems, path, info = metadata.problems, found.path, found.info
+    problems, path = metadata.problems, found.path
     flags = os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK | (0 if metadata.follow else os.O_NOFOLLOW)
     try:
         descriptor = os.open(path, flags)
@@ -486,8 +497,7 @@ def _open_entry(found: _Found, metadata: _Metadata) -> tuple[Entry, BinaryIO] | 
         return None
     file = os.fdopen(descriptor, "rb", buffering=0)  # closed by _read_blocks, or when dropped
     opened = os.fstat(descriptor)
-    if not stat.S_ISREG(opened.st_mode) or (opened.st_dev, opened.st_ino) != (info.st_dev,
-                                                                               info.st_ino):
+    if not stat.S_ISREG(opened.st_mode) or (opened.st_dev, opened.st_ino) != found.identity:
         file.close()
         problems.report(f"{path!r} was replaced while packing; skipped")
         return None
