@@ -20,7 +20,7 @@ import pytest
 from conftest import RunCli, assert_one_error_line, tree_snapshot
 
 import archiver
-from archiver import api, format1
+from archiver import api, cli, format1
 from archiver.format import HEADER_SIZE, Entry
 
 BLOCK = 4096
@@ -167,6 +167,29 @@ def test_list_json(archive: Path, tree: Path, run_cli: RunCli) -> None:
     assert rows["d/link"]["target"] == "sub/b.txt"
     assert rows["d/empty"]["type"] == "directory"
     assert rows["d/empty"]["blocks"] == 0
+    # Written row by row, it is what json.dumps of all the rows at once would print.
+    assert out.decode() == json.dumps(json.loads(out), indent=1) + "\n"
+
+
+def test_list_is_written_in_pieces_with_columns_as_wide_as_the_widest(
+        tmp_path: Path, run_cli: RunCli, monkeypatch: pytest.MonkeyPatch) -> None:
+    """More entries than LIST_CHUNK: every line, whichever piece it is written in, has its
+    columns aligned to the widest value of the whole archive."""
+    root = tmp_path / "many"
+    root.mkdir()
+    for number in range(30):
+        (root / f"{number:02}").write_bytes(b"x" * number ** 3)
+    archive = tmp_path / "many.pyarc"
+    archiver.pack([root], archive, codec="store")
+    monkeypatch.setattr(cli, "LIST_CHUNK", 7)
+    out = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", out)
+    cli.list_(archive)
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 31
+    sizes = [line.split()[1] for line in lines]
+    assert sizes[-1] == str(29 ** 3)
+    assert {line.index(" many/") for line in lines[1:]} == {lines[1].index(" many/")}
 
 
 def strict_json(out: bytes) -> object:
