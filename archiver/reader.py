@@ -156,10 +156,10 @@ class _Reader:
             self._registry = default_registry()
         return self._registry
 
-    def _table(self, frame: format2.CodedFrame, what: str) -> tuple[bytes, Records]:
-        """The decoded body of a table frame, and its records, checked."""
+    def _table(self, frame: format2.CodedFrame, what: str) -> Records:
+        """The records of a table frame, decoded and checked."""
         body = decode_block(self.registry, frame.header, frame.payload, what)
-        return body, format2.parse_table_body(body, what)
+        return format2.parse_table_body(body, what)
 
 
 #: The most bytes of adjacent entry frames read and compared in one piece (format 1.0).
@@ -358,7 +358,7 @@ class Archive(_Reader):
                               f"kind of frame")
         if self._file.tell() > self._frame_limit[segment.offset]:
             raise FormatError(f"{what}: the table frame overlaps the next frame")
-        _, records = self._table(frame, what)
+        records = self._table(frame, what)
         listed = {catalog.data_offsets[n]
                   for n in _match_table(records, catalog, self._positions, end, what)}
         # The data that begins in the segment's blocks is listed here: at least one of the
@@ -496,17 +496,6 @@ def _check_listed_once(catalog: Catalog, tables: Iterable[list[int]], what: str)
             raise FormatError(f"{what}: no table lists {entry.path!r}")
 
 
-@dataclass
-class _SeenTable:
-    """A table a stream reader has read: its decoded body, and the part of D its segment's
-    blocks hold (`end` grows as they are read)."""
-
-    what: str
-    body: bytes
-    start: int
-    end: int
-
-
 class StreamReader(_Reader):
     """Reads an archive front to back, verifying every frame, then the index and the footer
     against what it read. Works on pipes: it never seeks outside the frame being read.
@@ -589,10 +578,7 @@ class StreamReader(_Reader):
     def _items2(self) -> Iterator[Table | EncodedBlock]:
         segments: list[Segment] = []
         blocks: list[BlockRef] = []
-        # The tables read, kept as their decoded bodies (a few dozen bytes an entry, where
-        # parsed entries take hundreds) and parsed again to be matched with the index.
-        tables: list[_SeenTable] = []
-        last: Records | None = None  # the records of the last table
+        tables: list[tuple[str, Records, int, int]] = []  # what, records, segment start, end
         ranges: set[tuple[int, int]] = set()  # the data ranges handed out so far
         names = BlockNames()
         data_position = 0
@@ -601,8 +587,7 @@ class StreamReader(_Reader):
             frame = format2.parse_frame(self._stream, offset)
             self._released()
             if frame.type == FRAME_INDEX:
-                self._finish_table(tables, last)
-                last = None  # parsed again from its body below, with the others
+                self._finish_tables(tables)
                 what = f"index at offset {offset}"
                 body = decode_block(self.registry, frame.header, frame.payload, what)
                 index = format2.parse_index_body(body, what)
@@ -611,10 +596,9 @@ class StreamReader(_Reader):
                     raise FormatError(f"{what} does not match the frames of the archive")
                 catalog = Catalog.of_index(index)
                 positions = {entry.path: n for n, entry in enumerate(catalog.entries)}
-                _check_listed_once(catalog, (
-                    _match_table(format2.parse_table_body(table.body, table.what), catalog,
-                                 positions, table.end, table.what)
-                    for table in tables), what)
+                _check_listed_once(catalog, (_match_table(records, catalog, positions, end,
+                                                          table_what)
+                                             for table_what, records, _, end in tables), what)
                 if {catalog.data_range(n) for n, entry in enumerate(catalog.entries)
                         if entry.data_size} != ranges:
                     raise FormatError(f"{what} does not match the frames of the archive")
@@ -622,10 +606,9 @@ class StreamReader(_Reader):
                 self.catalog = catalog
                 return
             if frame.type == FRAME_TABLE:
-                self._finish_table(tables, last)
+                self._finish_tables(tables)
                 what = f"table at offset {offset}"
-                body, records = self._table(frame, what)
-                last = records
+                records = self._table(frame, what)
                 jobs = []
                 for entry, start in zip(records.entries, records.data_offsets, strict=True):
                     end = start + entry.data_size
@@ -635,7 +618,7 @@ class StreamReader(_Reader):
                     ranges.add((start, end))
                     jobs.append(Job(entry, start, end))
                 segments.append(Segment(offset, 0))
-                tables.append(_SeenTable(what, body, data_position, data_position))
+                tables.append((what, records, data_position, data_position))
                 names.add(jobs)
                 yield Table(tuple(jobs))
                 continue
@@ -650,15 +633,16 @@ class StreamReader(_Reader):
             blocks.append(BlockRef.at(offset, frame.header, data_position))
             yield EncodedBlock(frame.header, frame.payload, where, data_position)
             data_position += frame.header.raw_size
-            tables[-1].end = data_position
+            what, records, start, _ = tables[-1]
+            tables[-1] = (what, records, start, data_position)
 
     @staticmethod
-    def _finish_table(tables: list[_SeenTable], records: Records | None) -> None:
+    def _finish_tables(tables: list[tuple[str, Records, int, int]]) -> None:
         """The last table's new entries (those that are no copies of earlier data) all begin
         inside its segment's blocks."""
-        if records is None:
+        if not tables:
             return
-        what, start, end = tables[-1].what, tables[-1].start, tables[-1].end
+        what, records, start, end = tables[-1]
         for entry, offset in zip(records.entries, records.data_offsets, strict=True):
             if start <= offset and offset >= end:
                 raise FormatError(f"{what}: entry {entry.path!r} begins after this segment")
