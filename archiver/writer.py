@@ -35,7 +35,15 @@ from typing import IO
 from archiver.blocks import BlockEncoder, ordered_map
 from archiver.errors import PyarcError
 from archiver.executors import Workers
-from archiver.format import BlockHeader, BlockRef, Entry, build_footer, build_header
+from archiver.format import (
+    MAX_ENTRIES,
+    MAX_INDEX_SIZE,
+    BlockHeader,
+    BlockRef,
+    Entry,
+    build_footer,
+    build_header,
+)
 from archiver.format2 import (
     FRAME_BLOCK,
     FRAME_INDEX,
@@ -140,6 +148,9 @@ def _segments(sources: Iterable[Source], block_size: int, solid: bool, stats: Wr
     for source in sources:
         entry = source.entry
         stats.entries += 1
+        if stats.entries > MAX_ENTRIES:  # known during the walk, not only at the index
+            raise PyarcError(f"more than {MAX_ENTRIES:,} entries, the most one archive's index "
+                             f"holds: pack the tree in parts")
         if source.same_as is not None:
             offset = ranges[source.same_as]
             records.entries.append(entry)
@@ -248,7 +259,12 @@ def write_archive(
         index.entries.append(entry)
         index.data_offsets.append(offset)
     index_offset = position
-    header, payload = metadata.encode(build_index_body(index))
+    body = build_index_body(index)
+    if len(body) > MAX_INDEX_SIZE:
+        raise PyarcError(f"the index of these {len(index.entries):,} entries takes "
+                         f"{len(body) >> 20} MiB, more than the {MAX_INDEX_SIZE >> 20} MiB one "
+                         f"archive's index may: pack the tree in parts")
+    header, payload = metadata.encode(body)
     emit(build_frame_head(FRAME_INDEX, header))
     emit(payload)
     emit(build_footer(index_offset, position - index_offset))

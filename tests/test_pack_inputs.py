@@ -26,7 +26,9 @@ from conftest import (
 )
 
 import archiver
+import archiver.writer
 from archiver import api
+from archiver.errors import PyarcError
 
 #: Coding in 1 MiB blocks reads this over a second or more: time for a change (the writer reads
 #: at most a few blocks ahead of the coder).
@@ -372,3 +374,35 @@ def test_reading_an_archive_from_a_terminal_is_refused(tmp_path: Path) -> None:
         os.close(controller)
         os.close(terminal)
     assert not (tmp_path / "out").exists()
+
+
+# -- more than one index holds ------------------------------------------------------------------
+
+
+@pytest.fixture
+def ten_files(tmp_path: Path) -> Path:
+    root = tmp_path / "ten"
+    root.mkdir()
+    for number in range(10):
+        (root / f"{number}.txt").write_text(f"file {number}\n")
+    return root
+
+
+@pytest.mark.parametrize(("limit", "message"), [
+    ("MAX_ENTRIES", "more than 5 entries, the most one archive's index holds: pack the tree "
+                    "in parts"),
+    ("MAX_INDEX_SIZE", "the index of these 11 entries takes 0 MiB, more than the 0 MiB one "
+                       "archive's index may: pack the tree in parts"),
+])
+def test_a_tree_more_than_one_index_holds_is_refused_cleanly(
+        limit: str, message: str, ten_files: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the format's limits made small: a clear error (it was construct's "invalid value"
+    as an internal error, after all the data was packed), and no archive left."""
+    monkeypatch.setattr(archiver.writer, limit, 5 if limit == "MAX_ENTRIES" else 100)
+    archive = tmp_path / "ten.pyarc"
+    with pytest.raises(PyarcError) as raised:
+        api.pack([ten_files], archive)
+    assert str(raised.value) == message
+    assert not archive.exists()
+    assert os.listdir(tmp_path) == ["ten"]
