@@ -484,15 +484,15 @@ def _match_table(records: Records, catalog: Catalog, positions: dict[str, int], 
 def _check_listed_once(catalog: Catalog, tables: Iterable[list[int]], what: str) -> None:
     """Every entry of the index with data is listed by exactly one table (a stream reader
     delivers the data of the entries the tables list, and no other)."""
-    listed: set[int] = set()
+    listed = bytearray(len(catalog.entries))  # a byte an entry: 1 once a table lists it
     for numbers in tables:
         for number in numbers:
-            if number in listed:
+            if listed[number]:
                 raise FormatError(f"{what}: entry {catalog.entries[number].path!r} is listed "
                                   f"by two tables")
-            listed.add(number)
+            listed[number] = 1
     for number, entry in enumerate(catalog.entries):
-        if entry.data_size and number not in listed:
+        if entry.data_size and not listed[number]:
             raise FormatError(f"{what}: no table lists {entry.path!r}")
 
 
