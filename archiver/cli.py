@@ -575,9 +575,9 @@ def _write_listing(catalog: Catalog, out: IO[str]) -> None:
     while chunk := list(itertools.islice(rows, LIST_CHUNK)):
         out.write("".join(
             f"{mode_string(entry.kind, entry.mode)} {entry.size:>{width[0]}} "
-            f"{stored:>{width[1]}} {codecs(refs):<{width[2]}} "
+            f"{share:>{width[1]}} {codecs(refs):<{width[2]}} "
             f"{minute(entry.mtime_ns // 1_000_000_000)} {_shown_name(entry)}\n"
-            for entry, refs, stored in chunk))
+            for entry, refs, share in chunk))
 
 
 def _write_json_listing(catalog: Catalog, out: IO[str]) -> None:
