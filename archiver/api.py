@@ -21,6 +21,7 @@ import xxhash
 from archiver.blocks import STORE, BlockEncoder, EncodedBlock, decode_items, worker_count
 from archiver.catalog import Catalog
 from archiver.codec import OptionValue, format_codec_spec, parse_codec_spec
+from archiver.encryption import Envelope, Password, ScryptCost, SealedWriter
 from archiver.errors import CodecError, ExistsError, FormatError, PyarcError, UsageError
 from archiver.executors import check_workers, open_workers
 from archiver.format import (
@@ -282,6 +283,8 @@ def pack(
     stdin_name: str = STDIN_NAME,
     stdin: IO[bytes] | None = None,
     executor: str | Executor | None = None,
+    password: Password | None = None,
+    kdf_cost: ScryptCost | None = None,
 ) -> WriteStats:
     """Pack files and directory trees into `archive` ("-" for standard output).
 
@@ -304,6 +307,10 @@ def pack(
     The archive appears at its final path only once it is complete; on any error nothing is
     left behind and an existing archive is untouched; a pack that would hold no entry at all
     is an error too.
+
+    With a `password` the archive is encrypted and authenticated (archiver/encryption.py): its
+    key derived by scrypt at `kdf_cost` (by default about 0.5 s); standard input cannot be
+    packed so, as its data would pass through a temporary file or need the archive rewritten.
     """
     encoder = make_encoder(codec, registry, auto_codecs, preset)
     if block_size is None:
@@ -316,6 +323,9 @@ def pack(
     from_stdin = STDIO in names
     if from_stdin and len(names) > 1:
         raise UsageError("'-' (standard input) is packed alone: give no other path with it")
+    if from_stdin and password is not None:
+        raise UsageError("standard input cannot be packed encrypted: save it to a file and "
+                         "pack that")
     selection = None if from_stdin else Selection(names, exclude, dereference, xattrs)
     check_workers(executor, jobs)
     problems = Problems(strict)
@@ -329,11 +339,16 @@ def pack(
         first = next(sources, None)  # before the header: an empty pack writes nothing
         if first is None:
             raise PyarcError("nothing to pack: every path given was skipped or excluded")
+        sealed = (None if password is None
+                  else SealedWriter(out, password, block_size, kdf_cost))
         with open_workers(executor, jobs) as workers:
-            stats = write_archive(out, itertools.chain([first], sources), encoder, block_size,
-                                  workers, on_block, on_entry, solid=solid,
+            stats = write_archive(sealed or out, itertools.chain([first], sources), encoder,
+                                  block_size, workers, on_block, on_entry, solid=solid,
                                   metadata=metadata_encoder(registry),
                                   by_group=group_encoders(codec, registry, auto_codecs, preset))
+        if sealed is not None:
+            sealed.finish()
+            stats.archive_bytes = sealed.sealed_bytes
         stats.problems = problems.messages
         return stats
 
@@ -427,9 +442,9 @@ def _open_input(archive: str | os.PathLike[str]) -> IO[bytes]:
         raise PyarcError(f"cannot open {path!r}: {error.strerror}") from None
 
 
-def _open_index(path: str, registry: Registry | None) -> Archive:
+def _open_index(path: str, registry: Registry | None, password: Password | None) -> Archive:
     try:
-        return open_archive(path, registry)
+        return open_archive(path, registry, password=password)
     except OSError as error:
         raise PyarcError(f"cannot read {path!r}: {error.strerror}") from None
 
@@ -442,22 +457,29 @@ class Listing:
     block_size: int
     archive_size: int
     format_version: str
+    encryption: str | None  # how the archive is encrypted (None: it is not)
 
 
-def read_index(archive: str | os.PathLike[str], registry: Registry | None = None) -> Listing:
+def read_index(archive: str | os.PathLike[str], registry: Registry | None = None, *,
+               password: Password | None = None) -> Listing:
     """The catalog of an archive: read through the footer when it is a file, or by one pass
     without decoding the data when it is "-" (standard input)."""
     path = os.fspath(archive)
     if path != STDIO:
-        with _open_index(path, registry) as opened:
-            return Listing(opened.catalog, opened.block_size, opened.size,
-                           opened.format_version)
-    reader = StreamReader(_open_input(path), registry)
+        with _open_index(path, registry, password) as opened:
+            return Listing(opened.catalog, opened.block_size, opened.file_size,
+                           opened.format_version, _encryption(opened.envelope))
+    reader = StreamReader(_open_input(path), registry, password)
     for item in reader.items():
         if isinstance(item, EncodedBlock):
             item.check()
     assert reader.catalog is not None
-    return Listing(reader.catalog, reader.block_size, reader.position, reader.format_version)
+    return Listing(reader.catalog, reader.block_size, reader.position, reader.format_version,
+                   _encryption(reader.envelope))
+
+
+def _encryption(envelope: Envelope | None) -> str | None:
+    return envelope.describe() if envelope is not None else None
 
 
 def _counted(data: Iterable[bytes], stats: ReadStats, on_block: Callable[[int], None] | None,
@@ -475,7 +497,8 @@ def _counted(data: Iterable[bytes], stats: ReadStats, on_block: Callable[[int], 
 def test(archive: str | os.PathLike[str], registry: Registry | None = None,
          on_block: Callable[[int], None] | None = None, *, jobs: int = 1,
          on_entry: Callable[[Entry], None] | None = None,
-         executor: str | Executor | None = None) -> ReadStats:
+         executor: str | Executor | None = None,
+         password: Password | None = None) -> ReadStats:
     """Read the whole archive front to back, decode every block (on `jobs` threads, or on
     `executor`, as for pack) and verify every checksum, the tables, the index and the footer;
     write nothing."""
@@ -483,7 +506,7 @@ def test(archive: str | os.PathLike[str], registry: Registry | None = None,
     check_workers(executor, jobs)
     stream = _open_input(archive)
     try:
-        reader = StreamReader(stream, registry)
+        reader = StreamReader(stream, registry, password)
         with open_workers(executor, jobs) as workers:
             for _, chunks in reader.deliveries(workers):
                 if not isinstance(chunks, Copy):
@@ -528,6 +551,7 @@ def salvage(
     max_output: int | None = None,
     max_ratio: int = DEFAULT_MAX_RATIO,
     on_entry: Callable[[Entry], None] | None = None,
+    password: Password | None = None,
 ) -> tuple[ReadStats, Scan]:
     """Extract every intact entry of a damaged archive (or of those named in `paths`) into
     `dest`, found by scanning its frames (archiver/salvage.py) without trusting its index.
@@ -541,28 +565,29 @@ def salvage(
         raise UsageError("salvage needs an archive file, not a stream")
     from archiver.extract import Extractor
     from archiver.members import Members
-    from archiver.salvage import intact_data, scan
+    from archiver.salvage import archive_view, intact_data, scan_view
 
     members = Members(paths)
-    found = scan(source, registry)
-    chosen = [scanned for scanned in found.intact if members(scanned.entry.path)]
     archive_size = os.path.getsize(source)
     cap = OutputCap(repr(os.fspath(dest)), free_space(dest), max_output, max_ratio)
-    cap.check_salvage(sum(scanned.end - scanned.start for scanned in chosen), archive_size)
     restore = _Restore(_destination(source), ReadStats(), None, on_entry)
-    with Extractor(dest, force=force, keep_absolute_symlinks=keep_absolute_symlinks,
-                   same_owner=same_owner, numeric_owner=numeric_owner,
-                   xattrs=xattrs) as extractor:
-        # Files with data first, in the order of their data; hard links after their files.
-        for scanned in sorted(chosen, key=lambda scanned: (scanned.entry.kind == Kind.HARDLINK,
-                                                          scanned.start)):
-            entry = restore.destination(scanned.entry)
-            data = (_counted(intact_data(source, scanned, found, registry), restore.stats,
-                             None, lambda size: cap.add(size, archive_size))
-                    if scanned.end > scanned.start else ())
-            extractor.extract(entry, data)
-            restore.done_with(scanned.entry, entry)
-        extractor.finish()
+    with archive_view(source, password) as view:
+        found = scan_view(view, registry)
+        chosen = [scanned for scanned in found.intact if members(scanned.entry.path)]
+        cap.check_salvage(sum(scanned.end - scanned.start for scanned in chosen), archive_size)
+        with Extractor(dest, force=force, keep_absolute_symlinks=keep_absolute_symlinks,
+                       same_owner=same_owner, numeric_owner=numeric_owner,
+                       xattrs=xattrs) as extractor:
+            # Files with data first, in the order of their data; hard links after their files.
+            for scanned in sorted(chosen, key=lambda scanned: (
+                    scanned.entry.kind == Kind.HARDLINK, scanned.start)):
+                entry = restore.destination(scanned.entry)
+                data = (_counted(intact_data(view, scanned, found, registry), restore.stats,
+                                 None, lambda size: cap.add(size, archive_size))
+                        if scanned.end > scanned.start else ())
+                extractor.extract(entry, data)
+                restore.done_with(scanned.entry, entry)
+            extractor.finish()
     return restore.stats, found
 
 
@@ -583,6 +608,7 @@ def unpack(
     max_output: int | None = None,
     max_ratio: int = DEFAULT_MAX_RATIO,
     executor: str | Executor | None = None,
+    password: Password | None = None,
 ) -> ReadStats:
     """Extract every entry (or those `paths` select: names, with everything below them, or
     gitignore-style patterns; archiver/members.py) into `dest`, decoding on `jobs` threads
@@ -610,7 +636,7 @@ def unpack(
                    same_owner=same_owner, numeric_owner=numeric_owner, xattrs=xattrs)
 
     if source == STDIO:
-        stream = StreamReader(_open_input(source), registry)
+        stream = StreamReader(_open_input(source), registry, password)
         # The sizes come as the data does: cap the output as it is written.
         with Extractor(dest, **options) as extractor, open_workers(executor, jobs) as workers:
             restore.files(extractor, stream.deliveries(workers), members,
@@ -624,7 +650,7 @@ def unpack(
         return restore.stats
 
     # Open and check the archive before anything is created at the destination.
-    with _open_index(source, registry) as opened:
+    with _open_index(source, registry, password) as opened:
         catalog = opened.catalog
         numbers = [number for number, entry in enumerate(catalog.entries)
                    if members(entry.path)]
@@ -655,6 +681,7 @@ def unpack_to(
     registry: Registry | None = None,
     max_output: int | None = None,
     executor: str | Executor | None = None,
+    password: Password | None = None,
 ) -> ReadStats:
     """Write the content of one file entry, `path` (an exact name; a hard link gives its
     file's), to `out` as its blocks are decoded and verified: `pyarc unpack -c`. Without
@@ -668,7 +695,7 @@ def unpack_to(
     cap = OutputCap("standard output", None, max_output, 0)
     stats = ReadStats()
     if source == STDIO:
-        stream = StreamReader(_open_input(source), registry)
+        stream = StreamReader(_open_input(source), registry, password)
         found = False
         with open_workers(executor, jobs) as workers:
             for job, data in stream.deliveries(workers):
@@ -690,7 +717,7 @@ def unpack_to(
                              f"stream, give {entry.target!r}")
         stats.count(entry)
         return stats
-    with _open_index(source, registry) as opened:
+    with _open_index(source, registry, password) as opened:
         entry = _the_entry(opened.catalog, path)
         content = (opened.entries[opened.number(entry.target)] if entry.kind == Kind.HARDLINK
                    else entry)

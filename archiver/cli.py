@@ -30,13 +30,20 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 import archiver
-from archiver import api
+from archiver import api, passwords
 from archiver.blocks import MAX_JOBS
 from archiver.catalog import Catalog
 from archiver.codec import kernel_status, split_codec_specs
-from archiver.errors import MissingCodecError, PyarcError, UsageError
+from archiver.errors import (
+    MissingCodecError,
+    PasswordNeededError,
+    PyarcError,
+    UsageError,
+    WrongPasswordError,
+)
 from archiver.format import (
     DEFAULT_BLOCK_SIZE,
+    ENCRYPTED_MAJOR,
     DEFAULT_UNSOLID_BLOCK_SIZE,
     MAX_BLOCK_SIZE,
     MIN_BLOCK_SIZE,
@@ -165,6 +172,11 @@ ExecutorOption = Annotated[str | None, typer.Option(
          "processes[:N] (worker processes: for a codec that holds the GIL), dask[:N] (a local "
          "Dask cluster of N processes) or dask://HOST:PORT (an existing Dask scheduler; "
          "needs pyarc[dask]). The result is identical on any.")]
+PasswordFileOption = Annotated[str | None, typer.Option(
+    "--password-file", metavar="FILE",
+    help="An encrypted archive's password: the content of FILE, without its final newline. "
+         "Else the PYARC_PASSWORD environment variable (less safe), else the terminal "
+         "asks.")]
 VerboseOption = Annotated[bool, typer.Option("--verbose", "-v",
                                              help="List each entry as it is processed.")]
 QuietOption = Annotated[bool, typer.Option(
@@ -333,10 +345,19 @@ def pack(
     name: Annotated[str, typer.Option(
         "--name", metavar="NAME",
         help="With the PATH '-': the name standard input is stored under.")] = api.STDIN_NAME,
+    encrypt: Annotated[bool, typer.Option(
+        "--encrypt", "-e",
+        help="Encrypt and authenticate the whole archive, names and sizes included, with a "
+             "password (asked twice on the terminal, or --password-file, or "
+             "PYARC_PASSWORD): scrypt and ChaCha20-Poly1305.")] = False,
+    password_file: PasswordFileOption = None,
     verbose: VerboseOption = False,
     quiet: QuietOption = False,
 ) -> None:
     is_solid, size = _solid_and_block_size(solid, block_size)
+    if password_file is not None and not encrypt:
+        raise UsageError("--password-file is for an encrypted archive: add --encrypt")
+    password = passwords.for_new_archive(password_file) if encrypt else None
     report = _Report(verbose, quiet, stdout_is_data=archive == api.STDIO)
     started = time.perf_counter()
     from archiver.sources import Selection
@@ -351,7 +372,7 @@ def pack(
                          force=force,
                          strict=strict, exclude=exclude or (), dereference=dereference,
                          xattrs=xattrs, on_block=on_block, on_entry=report.entry,
-                         stdin_name=name,
+                         stdin_name=name, password=password,
                          auto_codecs=None if auto_codecs is None
                          else split_codec_specs(auto_codecs))
     if archive != api.STDIO:
@@ -373,7 +394,7 @@ def _total_size(archive: str) -> int | None:
         return None
     try:
         return sum(entry.data_size for entry in api.read_index(archive).catalog.entries)
-    except PyarcError:
+    except PyarcError:  # (an encrypted archive too: its key is derived once, by the command)
         return None  # the command itself reports the damage
 
 
@@ -464,10 +485,12 @@ def unpack(
         help="Write the content of one file, the PATH given by its exact name (or the "
              "archive's only file), to standard output instead of extracting anything.")
     ] = False,
+    password_file: PasswordFileOption = None,
     verbose: VerboseOption = False,
     quiet: QuietOption = False,
 ) -> None:
     report = _Report(verbose, quiet)
+    password = passwords.for_reading(password_file)
     cap = None if max_output is None else parse_size(max_output, "--max-output")
     if to_stdout:
         if salvage:
@@ -475,7 +498,7 @@ def unpack(
         if paths and len(paths) > 1:
             raise UsageError(f"--stdout writes one file: give one PATH, not {len(paths)}")
         api.unpack_to(archive, sys.stdout.buffer, paths[0] if paths else None, jobs=jobs,
-                      executor=_workers(jobs, executor), max_output=cap)
+                      executor=_workers(jobs, executor), max_output=cap, password=password)
         sys.stdout.buffer.flush()
         return
     if salvage:
@@ -483,7 +506,7 @@ def unpack(
                                    keep_absolute_symlinks=keep_absolute_symlinks,
                                    same_owner=not no_same_owner, numeric_owner=numeric_owner,
                                    xattrs=xattrs, max_output=cap, max_ratio=max_ratio,
-                                   on_entry=report.entry)
+                                   on_entry=report.entry, password=password)
         _report_damage(found)
         salvaged = f"salvaged {_count(stats.entries, 'entry', 'entries')}, {stats.bytes:,} bytes"
         if found.damage:
@@ -498,8 +521,7 @@ def unpack(
                    same_owner=not no_same_owner, numeric_owner=numeric_owner, xattrs=xattrs,
                    jobs=jobs, executor=_workers(jobs, executor), on_block=on_block,
                    on_entry=report.entry,
-                   max_output=cap,
-                   max_ratio=max_ratio)
+                   max_output=cap, max_ratio=max_ratio, password=password)
 
 
 def _printable(name: str) -> str:
@@ -599,8 +621,9 @@ LIST_HELP = (
 
 
 @command("list", help=LIST_HELP)
-def list_(archive: ArchiveArg, as_json: JsonOption = False) -> None:
-    catalog = api.read_index(archive).catalog
+def list_(archive: ArchiveArg, as_json: JsonOption = False,
+          password_file: PasswordFileOption = None) -> None:
+    catalog = api.read_index(archive, password=passwords.for_reading(password_file)).catalog
     (_write_json_listing if as_json else _write_listing)(catalog, sys.stdout)
 
 
@@ -612,20 +635,22 @@ TEST_HELP = (
 
 @command(help=TEST_HELP)
 def test(archive: ArchiveArg, jobs: JobsOption = 0, executor: ExecutorOption = None,
-         verbose: VerboseOption = False,
+         password_file: PasswordFileOption = None, verbose: VerboseOption = False,
          quiet: QuietOption = False) -> None:
     report = _Report(verbose, quiet)
+    password = passwords.for_reading(password_file)
     try:
         with report.progress(lambda: _total_size(archive), "testing") as on_block:
             stats = api.test(archive, on_block=on_block, jobs=jobs,
                              executor=_workers(jobs, executor),
-                             on_entry=report.entry)
+                             on_entry=report.entry, password=password)
     except PyarcError as error:
-        if archive == api.STDIO or isinstance(error, UsageError):
+        if archive == api.STDIO or isinstance(error, UsageError | WrongPasswordError
+                                                     | PasswordNeededError):
             raise
         from archiver.salvage import scan
 
-        found = scan(archive)
+        found = scan(archive, password=password)
         _report_damage(found)
         if found.damage:
             raise PyarcError(f"{error}; {_damage_summary(found, 'damaged')}") from None
@@ -637,18 +662,45 @@ def test(archive: ArchiveArg, jobs: JobsOption = 0, executor: ExecutorOption = N
                    f"verified")
 
 
-@command()
-def info(archive: ArchiveArg, as_json: JsonOption = False) -> None:
-    """Show the format version, block count, codec usage and ratio of ARCHIVE."""
+INFO_HELP = (
+    "Show the format version, block count, codec usage and ratio of ARCHIVE.\n\n"
+    "Of an encrypted archive, how it is encrypted; its contents only with its password from "
+    "--password-file or PYARC_PASSWORD (info never asks on the terminal)."
+)
+
+
+@command(help=INFO_HELP)
+def info(archive: ArchiveArg, as_json: JsonOption = False,
+         password_file: PasswordFileOption = None) -> None:
+    from archiver.encryption import envelope_of
     from archiver.reader import summarize
 
-    listing = api.read_index(archive)
+    password = passwords.given(password_file)
+    envelope = envelope_of(archive) if archive != api.STDIO else None
+    if envelope is not None and password is None:
+        hidden = "its contents are encrypted: give the password (--password-file or " \
+                 "PYARC_PASSWORD) to see them"
+        if as_json:
+            print(json.dumps(dict(format_version=f"{ENCRYPTED_MAJOR}.0",
+                                  block_size=envelope.block_size,
+                                  archive_size=os.path.getsize(archive),
+                                  encryption=envelope.describe()), indent=1))
+            return
+        _print(f"format version  {ENCRYPTED_MAJOR}.0 (encrypted)")
+        _print(f"encryption      {envelope.describe()}")
+        _print(f"archive         {os.path.getsize(archive):,} bytes; {hidden}")
+        return
+    listing = api.read_index(archive, password=password)
     summary = summarize(listing.catalog, listing.format_version, listing.block_size,
                         listing.archive_size)
+    summary.encryption = listing.encryption
     if as_json:
         print(json.dumps(summary.as_dict(), indent=1))
         return
-    _print(f"format version  {summary.format_version}")
+    _print(f"format version  {summary.format_version}"
+           + (f" in an encrypted archive ({ENCRYPTED_MAJOR}.0)" if summary.encryption else ""))
+    if summary.encryption:
+        _print(f"encryption      {summary.encryption}")
     _print(f"block size      {summary.block_size:,}")
     plural = {"file": "files", "directory": "directories", "symlink": "symlinks",
               "hardlink": "hard links", "fifo": "FIFOs"}

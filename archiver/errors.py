@@ -28,6 +28,20 @@ class ChecksumError(FormatError):
     """A checksum stored in the archive does not match the bytes it covers."""
 
 
+class AuthenticationError(FormatError):
+    """A chunk of an encrypted archive fails to authenticate: it was modified, moved, cut off
+    or damaged (archiver/encryption.py)."""
+
+
+class WrongPasswordError(PyarcError):
+    """The password does not open the encrypted archive (or its encryption record is
+    damaged: the two cannot be told apart)."""
+
+
+class PasswordNeededError(PyarcError):
+    """The archive is encrypted and no password was given."""
+
+
 class MissingCodecError(PyarcError):
     """The archive needs a codec (or codec version) that is not installed."""
 

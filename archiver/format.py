@@ -30,13 +30,15 @@ import xxhash
 from construct import this
 
 from archiver.codec import CODEC_NAME, MAX_OPTION_VALUE_LEN, MAX_OPTIONS, OPTION_NAME
-from archiver.errors import ChecksumError, FormatError, UnsupportedVersionError
+from archiver.errors import ChecksumError, FormatError, PyarcError, UnsupportedVersionError
 
 MAGIC = b"\x89PYARC\r\n"
 END_MAGIC = b"PYA\x1a"
-#: The version pyarc writes; it reads every major version from 1 to this one.
+#: The version pyarc writes. It reads every major version from 1 to ENCRYPTED_MAJOR, the
+#: envelope of an encrypted archive (archiver/encryption.py), which holds a format 2 archive.
 FORMAT_MAJOR = 2
 FORMAT_MINOR = 0
+ENCRYPTED_MAJOR = 3
 
 KiB = 1024
 MiB = 1024 * KiB
@@ -238,10 +240,10 @@ def _header_rules(ctx: Any) -> bool:
     """Checked after the header checksum (the first 20 bytes keep their layout in every
     format version), so a damaged byte is reported as damage, not as a future version."""
     header = ctx.header.value
-    if header.major > FORMAT_MAJOR:
+    if header.major > ENCRYPTED_MAJOR:
         raise UnsupportedVersionError(
             f"archive format version {header.major} is newer than this pyarc reads "
-            f"(up to {FORMAT_MAJOR}.x); upgrade pyarc"
+            f"(up to {ENCRYPTED_MAJOR}.x); upgrade pyarc"
         )
     if header.major == 0:
         raise RuleBroken(f"unknown format version {header.major}")
@@ -538,6 +540,10 @@ def parse_with(struct: c.Construct, stream: Any, what: str) -> Any:
     try:
         return struct.parse_stream(stream)
     except c.ConstructError as error:
+        if isinstance(error.__context__, PyarcError):
+            # The stream's own error (a chunk of an encrypted archive that fails to
+            # authenticate), which construct reports as a failed read.
+            raise error.__context__ from None
         raise describe(error, what) from None
 
 

@@ -24,10 +24,12 @@ from typing import IO, BinaryIO, NoReturn
 from archiver import format1, format2
 from archiver.blocks import DataBlock, EncodedBlock, decode_block, decode_items
 from archiver.catalog import Catalog, of_format1
+from archiver.encryption import Envelope, Password, unseal
 from archiver.errors import FormatError, PyarcError
 from archiver.executors import Workers
 from archiver.format import (
     FOOTER_SIZE,
+    FORMAT_MAJOR,
     HEADER_SIZE,
     BlockRef,
     Entry,
@@ -72,6 +74,7 @@ class ArchiveInfo:
     codecs: dict[str, CodecUsage] = field(default_factory=dict)
     groups: dict[str, CodecUsage] = field(default_factory=dict)  # by kind group (format 2)
     group_codecs: dict[str, Counter[str]] = field(default_factory=dict)  # group -> codec wins
+    encryption: str | None = None  # how the archive is encrypted; None: it is not
 
     @property
     def ratio(self) -> float:
@@ -87,6 +90,7 @@ class ArchiveInfo:
             codecs={name: vars(usage) for name, usage in sorted(self.codecs.items())},
             groups={name: {**vars(usage), "codecs": dict(self.group_codecs[name])}
                     for name, usage in sorted(self.groups.items())},
+            encryption=self.encryption,
         )
 
 
@@ -177,20 +181,24 @@ CACHED_BYTES = 64 << 20
 class Archive(_Reader):
     """An archive file opened for listing and reading entries through its index."""
 
-    def __init__(self, path: str | os.PathLike[str], registry: Registry | None = None) -> None:
+    def __init__(self, path: str | os.PathLike[str], registry: Registry | None = None,
+                 password: Password | None = None) -> None:
         super().__init__(registry)
         self.path = os.fspath(path)
-        self._file: BinaryIO = open(self.path, "rb")  # noqa: SIM115 (closed by close())
+        self._raw: BinaryIO = open(self.path, "rb")  # noqa: SIM115 (closed by close())
         try:
+            self.file_size = os.fstat(self._raw.fileno()).st_size
+            self._file, self.envelope = unseal(self._raw, password)
             self._load()
         except BaseException:
-            self._file.close()
+            self._raw.close()
             raise
 
     def _load(self) -> None:
         file = self._file
-        self.size = os.fstat(file.fileno()).st_size
-        self.major, minor, self.block_size = parse_header(file)
+        self.size = file.seek(0, os.SEEK_END)  # of the inner archive, when encrypted
+        file.seek(0)
+        self.major, minor, self.block_size = _parse_header(file, self.envelope)
         self.format_version = f"{self.major}.{minor}"
         if self.size < HEADER_SIZE + FOOTER_SIZE:
             raise FormatError("archive is truncated: too short to hold an index and a footer")
@@ -257,7 +265,9 @@ class Archive(_Reader):
         return self.catalog.stored_share(number, self.blocks_of(entry))
 
     def info(self) -> ArchiveInfo:
-        return summarize(self.catalog, self.format_version, self.block_size, self.size)
+        info = summarize(self.catalog, self.format_version, self.block_size, self.file_size)
+        info.encryption = self.envelope.describe() if self.envelope else None
+        return info
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -445,7 +455,7 @@ class Archive(_Reader):
                           f"({', '.join(format2.differing_fields(found, entry))})")
 
     def close(self) -> None:
-        self._file.close()
+        self._raw.close()
 
     def __enter__(self) -> Archive:
         return self
@@ -454,9 +464,21 @@ class Archive(_Reader):
         self.close()
 
 
-def open_archive(path: str | os.PathLike[str], registry: Registry | None = None) -> Archive:
-    """Open an archive on disk for listing (`entries`, `info()`) and reading (`read`)."""
-    return Archive(path, registry)
+def open_archive(path: str | os.PathLike[str], registry: Registry | None = None, *,
+                 password: Password | None = None) -> Archive:
+    """Open an archive on disk for listing (`entries`, `info()`) and reading (`read`); an
+    encrypted one needs its `password` (archiver/encryption.py)."""
+    return Archive(path, registry, password)
+
+
+def _parse_header(stream: IO[bytes], envelope: Envelope | None) -> tuple[int, int, int]:
+    """The archive header, which an encrypted archive's inner archive repeats: there it must
+    be format 2 (an envelope holds nothing else)."""
+    major, minor, block_size = parse_header(stream)
+    if envelope is not None and major != FORMAT_MAJOR:
+        raise FormatError(f"the encrypted archive holds an archive of format {major}, not "
+                          f"{FORMAT_MAJOR}")
+    return major, minor, block_size
 
 
 def _match_table(records: Records, catalog: Catalog, positions: dict[str, int], end: int,
@@ -505,11 +527,13 @@ class StreamReader(_Reader):
     exhausted, `catalog` is the archive's index, checked against everything read.
     """
 
-    def __init__(self, stream: IO[bytes], registry: Registry | None = None) -> None:
+    def __init__(self, stream: IO[bytes], registry: Registry | None = None,
+                 password: Password | None = None) -> None:
         super().__init__(registry)
+        stream, self.envelope = unseal(stream, password)
         self._stream: IO[bytes] | ReplayableStream = (
             stream if stream.seekable() else ReplayableStream(stream))
-        self.major, minor, self.block_size = parse_header(self._stream)
+        self.major, minor, self.block_size = _parse_header(self._stream, self.envelope)
         self.format_version = f"{self.major}.{minor}"
         self.catalog: Catalog | None = None
 

@@ -16,22 +16,27 @@ the index only: they are salvaged when the index is intact, and it also names fi
 table was lost. A block whose data no known entry claims is reported as a block without an
 entry. A block whose codec is not installed is no damage: its payload hash is checked, and the
 files in it are counted as undecodable here.
+
+An encrypted archive is scanned the same way through its decrypted chunks: a chunk that fails
+to authenticate is damage, like a bad checksum, and no frame that has a byte in it is used.
 """
 
 from __future__ import annotations
 
 import bisect
+import contextlib
 import mmap
 import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from archiver import format1, format2
 from archiver.blocks import check_payload, decode_block
-from archiver.errors import MissingCodecError, PyarcError
-from archiver.format import HEADER_SIZE, BlockHeader, Entry, parse_header
+from archiver.encryption import Password, SealedReader, unseal
+from archiver.errors import AuthenticationError, MissingCodecError, PyarcError
+from archiver.format import ENCRYPTED_MAJOR, HEADER_SIZE, BlockHeader, Entry, parse_header
 from archiver.plugins import Registry
 from archiver.plugins import registry as default_registry
 
@@ -95,8 +100,88 @@ class Scan:
 FRAME_START = re.compile(b"[EBIT]")
 
 
+class ArchiveView(Protocol):
+    """The bytes of an archive as the scan reads them: sliced, and searched for frames."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, at: slice) -> bytes: ...
+
+    def frame_starts(self, start: int) -> Iterator[int]:
+        """The offsets from `start` on whose byte may begin a frame."""
+        ...
+
+
+class _Mapped:
+    """A plain archive, mapped into memory."""
+
+    def __init__(self, view: mmap.mmap | bytes) -> None:
+        self._view = view
+
+    def __len__(self) -> int:
+        return len(self._view)
+
+    def __getitem__(self, at: slice) -> bytes:
+        return bytes(self._view[at])
+
+    def frame_starts(self, start: int) -> Iterator[int]:
+        return (found.start() for found in FRAME_START.finditer(self._view, start))
+
+
+class _Decrypted:
+    """The inner archive of an encrypted one, decrypted a chunk at a time as it is read. A
+    slice that touches a chunk that fails to authenticate raises AuthenticationError; the
+    search for frames passes over such chunks."""
+
+    def __init__(self, reader: SealedReader) -> None:
+        self._reader = reader
+
+    def __len__(self) -> int:
+        return self._reader.size
+
+    def __getitem__(self, at: slice) -> bytes:
+        start, end, _ = at.indices(len(self))
+        self._reader.seek(start)
+        return self._reader.read(max(0, end - start))
+
+    def frame_starts(self, start: int) -> Iterator[int]:
+        size = self._reader.envelope.chunk_size
+        for number in range(start // size, -(-len(self) // size)):
+            try:
+                plaintext = self._reader.chunk(number)
+            except AuthenticationError:
+                continue
+            assert plaintext is not None
+            for found in FRAME_START.finditer(plaintext, max(0, start - number * size)):
+                yield number * size + found.start()
+
+
+@contextlib.contextmanager
+def archive_view(path: str | os.PathLike[str], password: Password | None = None
+                 ) -> Iterator[ArchiveView]:
+    """The archive at `path` as the scan reads it. An encrypted one needs its password (and
+    an intact encryption record: without it no key can be derived). A header too damaged to
+    say whether the archive is encrypted is scanned as a plain archive's."""
+    with open(path, "rb") as file:
+        try:
+            encrypted = parse_header(file)[0] == ENCRYPTED_MAJOR
+        except PyarcError:
+            encrypted = False
+        file.seek(0)
+        if encrypted:
+            reader, _ = unseal(file, password, salvage=True)
+            assert isinstance(reader, SealedReader)
+            yield _Decrypted(reader)
+            return
+        if os.fstat(file.fileno()).st_size == 0:
+            yield _Mapped(b"")
+            return
+        with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as view:
+            yield _Mapped(view)
+
+
 class _Scanner:
-    def __init__(self, view: mmap.mmap | bytes, registry: Registry) -> None:
+    def __init__(self, view: ArchiveView, registry: Registry) -> None:
         self.view = view
         self.registry = registry
         self.scan = Scan()
@@ -113,12 +198,12 @@ class _Scanner:
 
     def resync(self, start: int) -> int:
         """The next offset from `start` where a whole frame parses and checks."""
-        for found in FRAME_START.finditer(self.view, start):
+        for offset in self.view.frame_starts(start):
             try:
-                self.parse_at(found.start())
+                self.parse_at(offset)
             except PyarcError:
                 continue
-            return found.start()
+            return offset
         return len(self.view)
 
     def run(self) -> Scan:
@@ -245,9 +330,12 @@ class _Scanner:
                 self.orphan(block.offset)
 
 
-def _guess_major(view: mmap.mmap | bytes) -> int:
+def _guess_major(view: ArchiveView) -> int:
     """A damaged header: the format by the frames that follow it (format 2 has tables)."""
-    return 2 if b"T" in view[HEADER_SIZE:HEADER_SIZE + 1] else 1
+    try:
+        return 2 if b"T" in view[HEADER_SIZE:HEADER_SIZE + 1] else 1
+    except PyarcError:  # an encrypted archive's first chunk: it holds format 2
+        return 2
 
 
 def _union(ranges: object) -> list[tuple[int, int]]:
@@ -271,13 +359,13 @@ class _View:
     """A read-only file-like view of the archive's bytes from an offset (parse_frame reads
     through it)."""
 
-    def __init__(self, view: mmap.mmap | bytes, offset: int) -> None:
+    def __init__(self, view: ArchiveView, offset: int) -> None:
         self.view = view
         self.position = offset
 
     def read(self, size: int = -1) -> bytes:
         end = len(self.view) if size < 0 else min(len(self.view), self.position + size)
-        data = bytes(self.view[self.position:end])
+        data = self.view[self.position:end]
         self.position = end
         return data
 
@@ -293,37 +381,40 @@ class _View:
         return True
 
 
-def scan(path: str | os.PathLike[str], registry: Registry | None = None) -> Scan:
+def scan(path: str | os.PathLike[str], registry: Registry | None = None,
+         password: Password | None = None) -> Scan:
     """Scan the archive at `path`: its entries, intact or not, and every damage found."""
-    with open(path, "rb") as file:
-        if os.fstat(file.fileno()).st_size == 0:
-            return Scan(damage=[Damage(0, "the archive is empty")])
-        with mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as view:
-            return _Scanner(view, registry or default_registry()).run()
+    with archive_view(path, password) as view:
+        return scan_view(view, registry)
 
 
-def intact_data(path: str | os.PathLike[str], scanned: ScannedEntry, found: Scan,
+def scan_view(view: ArchiveView, registry: Registry | None = None) -> Scan:
+    if len(view) == 0:
+        return Scan(damage=[Damage(0, "the archive is empty")])
+    return _Scanner(view, registry or default_registry()).run()
+
+
+def intact_data(view: ArchiveView, scanned: ScannedEntry, found: Scan,
                 registry: Registry | None = None) -> Iterator[bytes]:
-    """The verified data of an intact entry found by `scan`, block by block."""
+    """The verified data of an intact entry found by `scan_view` in `view`, block by block."""
     registry = registry or default_registry()
     starts = [block.data_offset for block in found.good]
     position = scanned.start
-    with open(path, "rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as view:
-        while position < scanned.end:
-            block = found.good[bisect.bisect_right(starts, position) - 1]
-            stream = _View(view, block.offset)
-            if found.major == 1:
-                frame1 = format1.parse_frame(stream, block.offset)
-                header, payload = frame1.block, frame1.payload
-            else:
-                frame2 = format2.parse_frame(stream, block.offset)
-                header, payload = frame2.header, frame2.payload
-            if header is None:
-                raise PyarcError(f"frame at offset {block.offset}: no longer a block (the "
-                                 f"archive changed while it was read)")
-            data = decode_block(registry, header, payload,
-                                f"block at offset {block.offset} of {scanned.entry.path!r}")
-            start = position - block.data_offset
-            end = min(len(data), scanned.end - block.data_offset)
-            yield data[start:end]
-            position = block.data_offset + end
+    while position < scanned.end:
+        block = found.good[bisect.bisect_right(starts, position) - 1]
+        stream = _View(view, block.offset)
+        if found.major == 1:
+            frame1 = format1.parse_frame(stream, block.offset)
+            header, payload = frame1.block, frame1.payload
+        else:
+            frame2 = format2.parse_frame(stream, block.offset)
+            header, payload = frame2.header, frame2.payload
+        if header is None:
+            raise PyarcError(f"frame at offset {block.offset}: no longer a block (the "
+                             f"archive changed while it was read)")
+        data = decode_block(registry, header, payload,
+                            f"block at offset {block.offset} of {scanned.entry.path!r}")
+        start = position - block.data_offset
+        end = min(len(data), scanned.end - block.data_offset)
+        yield data[start:end]
+        position = block.data_offset + end

@@ -282,7 +282,7 @@ def bad_vectors() -> dict[str, bytes]:
     return {
         # the header
         "header-bad-magic": flipped(good, 5, 0x0A),  # "\x89PYARC" -> "\x89PYAXC"
-        "header-major-3": hello(header=with_header(major=3)),
+        "header-major-4": hello(header=with_header(major=4)),
         "header-major-0": hello(header=with_header(major=0)),
         "header-checksum": flipped(good, 16),
         "header-flags": hello(header=with_header(flags=1)),
@@ -478,6 +478,31 @@ def all_vectors() -> dict[str, bytes]:
     return files
 
 
+def sync(files: dict[str, bytes], folder: Path, check: bool) -> list[str]:
+    """Write `files` under `folder` (with `check`, compare them instead); the problems found,
+    a file on disk that the generator does not make among them."""
+    problems = []
+    for name, data in sorted(files.items()):
+        path = folder / name
+        if check:
+            if not path.exists() or path.read_bytes() != data:
+                problems.append(f"{path} differs from what the generator makes")
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    on_disk = {str(p.relative_to(folder)) for p in folder.glob("*/*.pyarc")}
+    return problems + [f"{folder / name} is not made by the generator"
+                       for name in sorted(on_disk - set(files))]
+
+
+def report(problems: list[str], check: bool, count: int, folder: Path) -> int:
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if not check:
+        print(f"wrote {count} vectors to {folder}")
+    return 1 if problems else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true",
@@ -485,24 +510,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", type=Path, default=VECTORS, help="default: spec/vectors/2.0")
     args = parser.parse_args(argv)
     files = all_vectors()
-    problems = []
-    for name, data in sorted(files.items()):
-        path = args.dir / name
-        if args.check:
-            if not path.exists() or path.read_bytes() != data:
-                problems.append(f"{path} differs from what the generator makes")
-            continue
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-    problems += write_example_dump(args.check)
-    on_disk = {str(p.relative_to(args.dir)) for p in args.dir.glob("*/*.pyarc")}
-    problems += [f"{args.dir / name} is not made by the generator" for name in
-                 sorted(on_disk - set(files))]
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    if not args.check:
-        print(f"wrote {len(files)} vectors to {args.dir}")
-    return 1 if problems else 0
+    problems = sync(files, args.dir, args.check) + write_example_dump(args.check)
+    return report(problems, args.check, len(files), args.dir)
 
 
 if __name__ == "__main__":

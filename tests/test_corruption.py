@@ -425,13 +425,13 @@ def with_header_checksum(blob: bytearray, start: int, length: int) -> bytes:
 def test_newer_major_version_is_refused_clearly(tree_sample: Sample, tmp_path: Path) -> None:
     mutant = bytearray(tree_sample.blob)
     assert mutant[8] == 2  # Header: magic (8 bytes), major, minor, flags, block_size, XXH32
-    mutant[8] = 3
+    mutant[8] = 4  # (3 is an encrypted archive's envelope)
     blob = with_header_checksum(mutant, 0, 16)
-    for read in all_readers(blob, tmp_path / "v3.pyarc"):
+    for read in all_readers(blob, tmp_path / "v4.pyarc"):
         with pytest.raises(UnsupportedVersionError) as raised:
             read()
         message = str(raised.value)
-        assert "newer" in message and "3" in message and "\n" not in message
+        assert "newer" in message and "4" in message and "\n" not in message
 
 
 def block_frames(sample: Sample) -> list[Region]:

@@ -1,13 +1,15 @@
-"""Every reader on the test archives of both format versions (spec/vectors/1.0/, frozen, and
-spec/vectors/2.0/), as their READMEs say: each row names a vector and, for the index reader
+"""Every reader on the test archives of every format version (spec/vectors/1.0/, frozen,
+spec/vectors/2.0/, and the encrypted archives of spec/vectors/3.0/, read with their password),
+as their READMEs say: each row names a vector and, for the index reader
 (`open_archive`), the stream reader (`api.test`) and extraction (`api.unpack`), either `ok` or
 an error class with a substring of its message (tests/vector_tables.py parses them, so the
 READMEs and the tests cannot drift). What is particular to one version (its generator, its
-example dump, an independent parser of its byte tables) is in test_vectors.py (2.0) and
-test_vectors_1.py (1.0)."""
+example dump, an independent parser of its byte tables) is in test_vectors.py (2.0),
+test_vectors_1.py (1.0) and test_vectors_3.py (3.0)."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import stat
 from pathlib import Path
@@ -20,7 +22,9 @@ from archiver.api import unpack
 from archiver.format import Kind
 
 VECTORS = Path(__file__).resolve().parents[1] / "spec" / "vectors"
-FOLDERS = [VECTORS / "1.0", VECTORS / "2.0"]
+FOLDERS = [VECTORS / "1.0", VECTORS / "2.0", VECTORS / "3.0"]
+if importlib.util.find_spec("cryptography") is None:  # (pip install 'pyarc[encrypt]')
+    FOLDERS.remove(VECTORS / "3.0")
 TABLE = [vector for folder in FOLDERS for vector in read_table(folder)]
 GOOD = [v for v in TABLE if v.name.startswith("good/")]
 BAD = [v for v in TABLE if v.name.startswith("bad/")]
@@ -28,6 +32,11 @@ BAD = [v for v in TABLE if v.name.startswith("bad/")]
 
 def vector_id(vector: Vector) -> str:
     return f"{vector.folder.name}/{vector.name}"
+
+
+def password(vector: Vector) -> bytes | None:
+    """The password of the encrypted vectors (spec/vectors/3.0/README.md)."""
+    return b"pyarc test vector" if vector.folder.name == "3.0" else None
 
 
 @pytest.mark.parametrize("folder", FOLDERS, ids=lambda folder: folder.name)
@@ -45,24 +54,24 @@ def test_table_lists_every_vector(folder: Path) -> None:
 
 @pytest.mark.parametrize("vector", GOOD, ids=vector_id)
 def test_good_vector_reads(vector: Vector) -> None:
-    contents = read_all(vector.path)
-    stats = api.test(vector.path)
+    contents = read_all(vector.path, password(vector))
+    stats = api.test(vector.path, password=password(vector))
     assert stats.entries == len(contents)
     # The stream reader sees the same entries and data as the index reader ...
     with open(vector.path, "rb") as stream:
-        assert streamed(stream) == contents
+        assert streamed(stream, password(vector)) == contents
     # ... also from a pipe, which cannot seek or tell its size.
     with open(vector.path, "rb") as file:
-        assert streamed(Pipe(file)) == contents
+        assert streamed(Pipe(file), password(vector)) == contents
     for entry, data in contents.values():
         assert len(data) == entry.size
 
 
 @pytest.mark.parametrize("vector", GOOD, ids=vector_id)
 def test_good_vector_unpacks(vector: Vector, tmp_path: Path) -> None:
-    contents = read_all(vector.path)
+    contents = read_all(vector.path, password(vector))
     dest = tmp_path / "out"
-    unpack(vector.path, dest)
+    unpack(vector.path, dest, password=password(vector))
     for path, (entry, data) in contents.items():
         target = dest / (path or vector.path.name.removesuffix(".pyarc"))
         if entry.kind == Kind.FILE:
@@ -83,19 +92,19 @@ def test_good_vector_unpacks(vector: Vector, tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("vector", BAD, ids=vector_id)
 def test_bad_vector_open_archive(vector: Vector) -> None:
-    expect(vector.open, lambda: read_all(vector.path))
+    expect(vector.open, lambda: read_all(vector.path, password(vector)))
 
 
 @pytest.mark.parametrize("vector", BAD, ids=vector_id)
 def test_bad_vector_stream_test(vector: Vector) -> None:
-    expect(vector.test, lambda: api.test(vector.path))
+    expect(vector.test, lambda: api.test(vector.path, password=password(vector)))
 
 
 @pytest.mark.parametrize("vector", BAD, ids=vector_id)
 def test_bad_vector_unpack(vector: Vector, tmp_path: Path) -> None:
     # dest is two levels down, so `../../outside` from dest would land in tmp_path.
     dest = tmp_path / "a" / "out"
-    expect(vector.unpack, lambda: unpack(vector.path, dest))
+    expect(vector.unpack, lambda: unpack(vector.path, dest, password=password(vector)))
     # unpack opens and checks the archive before it creates the destination, so an archive
     # refused there leaves nothing at all; nothing is ever written beside the destination.
     assert sorted(p.name for p in tmp_path.iterdir()) in ([], ["a"])

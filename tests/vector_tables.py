@@ -81,17 +81,17 @@ def expect(outcome: Outcome, action: Callable[[], object]) -> None:
     assert outcome.substring in str(caught.value)
 
 
-def read_all(path: Path) -> dict[str, tuple[Entry, bytes]]:
+def read_all(path: Path, password: bytes | None = None) -> dict[str, tuple[Entry, bytes]]:
     """Every entry with its content, through the index."""
-    with archiver.open_archive(path) as opened:
+    with archiver.open_archive(path, password=password) as opened:
         return {entry.path: (entry, opened.read(entry) if entry.kind == Kind.FILE else b"")
                 for entry in opened.entries}
 
 
-def streamed(stream: object) -> dict[str, tuple[Entry, bytes]]:
+def streamed(stream: object, password: bytes | None = None) -> dict[str, tuple[Entry, bytes]]:
     """What the stream reader hands out, by path, with what read_all gives (a copy of an earlier
     file's data gets that data; a sparse file's extents are put in place)."""
-    reader = StreamReader(stream)  # type: ignore[arg-type]
+    reader = StreamReader(stream, password=password)  # type: ignore[arg-type]
     data: dict[str, bytes] = {}
     for job, chunks in reader.deliveries():
         data[job.entry.path] = (data[chunks.source.entry.path] if isinstance(chunks, Copy)
