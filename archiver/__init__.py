@@ -19,15 +19,18 @@ if TYPE_CHECKING:
     from archiver.api import compress, decompress, open_archive, pack, test, unpack, unpack_to
     from archiver.codec import Codec, Option
     from archiver.errors import (
+        AuthenticationError,
         ChecksumError,
         CodecError,
         ExistsError,
         FormatError,
         MissingCodecError,
+        PasswordNeededError,
         PyarcError,
         UnsafePathError,
         UnsupportedVersionError,
         UsageError,
+        WrongPasswordError,
     )
     from archiver.hookspecs import hookimpl
 
@@ -39,15 +42,17 @@ _HOMES = {
                      "unpack_to"),
                     "archiver.api"),
     **dict.fromkeys(("Codec", "Option"), "archiver.codec"),
-    **dict.fromkeys(("ChecksumError", "CodecError", "ExistsError", "FormatError",
-                     "MissingCodecError", "PyarcError", "UnsafePathError",
-                     "UnsupportedVersionError", "UsageError"), "archiver.errors"),
+    **dict.fromkeys(("AuthenticationError", "ChecksumError", "CodecError", "ExistsError",
+                     "FormatError", "MissingCodecError", "PasswordNeededError", "PyarcError",
+                     "UnsafePathError", "UnsupportedVersionError", "UsageError",
+                     "WrongPasswordError"), "archiver.errors"),
     "hookimpl": "archiver.hookspecs",
 }
 
 __all__ = [
-    "ChecksumError", "Codec", "CodecError", "ExistsError", "FormatError", "MissingCodecError",
-    "Option", "PyarcError", "UnsafePathError", "UnsupportedVersionError", "UsageError",
+    "AuthenticationError", "ChecksumError", "Codec", "CodecError", "ExistsError", "FormatError",
+    "MissingCodecError", "Option", "PasswordNeededError", "PyarcError", "UnsafePathError",
+    "UnsupportedVersionError", "UsageError", "WrongPasswordError",
     "compress", "decompress", "hookimpl", "open_archive", "pack", "test", "unpack",
     "unpack_to",
 ]

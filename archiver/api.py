@@ -14,7 +14,7 @@ import stat
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, cast
 
 import xxhash
 
@@ -342,7 +342,8 @@ def pack(
         sealed = (None if password is None
                   else SealedWriter(out, password, block_size, kdf_cost))
         with open_workers(executor, jobs) as workers:
-            stats = write_archive(sealed or out, itertools.chain([first], sources), encoder,
+            stats = write_archive(out if sealed is None else cast(IO[bytes], sealed),
+                                  itertools.chain([first], sources), encoder,
                                   block_size, workers, on_block, on_entry, solid=solid,
                                   metadata=metadata_encoder(registry),
                                   by_group=group_encoders(codec, registry, auto_codecs, preset))

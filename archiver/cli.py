@@ -43,8 +43,8 @@ from archiver.errors import (
 )
 from archiver.format import (
     DEFAULT_BLOCK_SIZE,
-    ENCRYPTED_MAJOR,
     DEFAULT_UNSOLID_BLOCK_SIZE,
+    ENCRYPTED_MAJOR,
     MAX_BLOCK_SIZE,
     MIN_BLOCK_SIZE,
     BlockRef,

@@ -36,7 +36,7 @@ import io
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import construct as c
 
@@ -190,7 +190,7 @@ class ChunkCipher:
         self._aead = _cryptography().ChaCha20Poly1305(key)
         self._associated = associated
 
-    def seal(self, nonce: bytes, plaintext: bytes | memoryview) -> bytes:
+    def seal(self, nonce: bytes, plaintext: bytes | bytearray | memoryview) -> bytes:
         return self._aead.encrypt(nonce, plaintext, self._associated)
 
     def open(self, nonce: bytes, sealed: bytes) -> bytes | None:
@@ -426,7 +426,7 @@ class SealedReader(io.RawIOBase):
             if plaintext is None or start >= len(plaintext):
                 break
             take = min(len(plaintext) - start, len(view) - filled)
-            view[filled:filled + take] = plaintext[start:start + take]
+            view[filled:filled + take] = memoryview(plaintext)[start:start + take]
             filled += take
             self._position += take
         return filled
@@ -434,8 +434,14 @@ class SealedReader(io.RawIOBase):
     def read(self, size: int | None = -1) -> bytes:
         if size is None or size < 0:
             return b"".join(iter(lambda: self.read(self._chunk), b""))
+        number, start = divmod(self._position, self._chunk)
+        plaintext = self.chunk(number)
+        if plaintext is not None and start + size <= len(plaintext):  # one chunk: one copy
+            self._position += size
+            return plaintext[start:start + size]
         buffer = bytearray(size)
-        return bytes(memoryview(buffer)[:self.readinto(buffer)])
+        del buffer[self.readinto(buffer):]
+        return bytes(buffer)
 
     def chunks(self) -> Iterator[tuple[int, bytes | None]]:
         """Every chunk's number and plaintext, None for those that fail (salvage)."""
@@ -458,14 +464,19 @@ def unseal(stream: IO[bytes], password: Password | None, *, salvage: bool = Fals
             stream.seek(start)
             return stream, None
         envelope = read_envelope(stream, block_size)
-        return SealedReader(stream, envelope, _unlock(envelope, password),
-                            salvage=salvage), envelope
+        return _as_file(SealedReader(stream, envelope, _unlock(envelope, password),
+                                     salvage=salvage)), envelope
     head = _read_full(stream, HEADER_SIZE)
     major, _, block_size = parse_header(io.BytesIO(head))
     if major != ENCRYPTED_MAJOR:
-        return _Rejoined(head, stream), None
+        return _as_file(_Rejoined(head, stream)), None
     envelope = read_envelope(stream, block_size)
-    return SealedReader(stream, envelope, _unlock(envelope, password)), envelope
+    return _as_file(SealedReader(stream, envelope, _unlock(envelope, password))), envelope
+
+
+def _as_file(raw: io.RawIOBase) -> IO[bytes]:
+    """A RawIOBase as the binary file it is (typeshed keeps the two types apart)."""
+    return cast(IO[bytes], raw)
 
 
 def envelope_of(path: str | os.PathLike[str]) -> Envelope | None:

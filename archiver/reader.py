@@ -471,7 +471,8 @@ def open_archive(path: str | os.PathLike[str], registry: Registry | None = None,
     return Archive(path, registry, password)
 
 
-def _parse_header(stream: IO[bytes], envelope: Envelope | None) -> tuple[int, int, int]:
+def _parse_header(stream: IO[bytes] | ReplayableStream, envelope: Envelope | None
+                  ) -> tuple[int, int, int]:
     """The archive header, which an encrypted archive's inner archive repeats: there it must
     be format 2 (an envelope holds nothing else)."""
     major, minor, block_size = parse_header(stream)

@@ -21,6 +21,14 @@ step pyarc unpack "$tmp/self.pyarc" -C "$tmp/out"
 step diff -r "$tmp/src/archiver" "$tmp/out/archiver"
 step pyarc info "$tmp/self.pyarc"
 
+# The same, encrypted: the password from a file (the terminal would be asked otherwise).
+printf 'demo password\n' > "$tmp/password"
+step pyarc pack --encrypt --password-file "$tmp/password" "$tmp/secret.pyarc" archiver
+step pyarc info "$tmp/secret.pyarc"
+mkdir -p "$tmp/secret-out"
+step pyarc unpack --password-file "$tmp/password" "$tmp/secret.pyarc" -C "$tmp/secret-out"
+step diff -r "$tmp/src/archiver" "$tmp/secret-out/archiver"
+
 original=$(find "$tmp/src/archiver" -type f -exec cat {} + | wc -c)
 archived=$(wc -c < "$tmp/self.pyarc")
 printf '\noriginal: %d bytes   archive: %d bytes\n' "$original" "$archived"

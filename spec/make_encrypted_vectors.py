@@ -3,7 +3,7 @@
 deterministically.
 
     python spec/make_encrypted_vectors.py           # (re)write every vector
-    python spec/make_encrypted_vectors.py --check   # compare instead of writing; exit 1 if any differs
+    python spec/make_encrypted_vectors.py --check   # compare instead; exit 1 if any differs
 
 Every vector is sealed with the password "pyarc test vector", scrypt at the low costs
 N=2^10, r=8, p=1 (for the vectors only: pyarc writes N=2^17) and a fixed salt, so that the
@@ -72,9 +72,9 @@ def resealed(inner: bytes, last_flags: list[bool]) -> bytes:
     cipher = ChunkCipher(derive_keys(PASSWORD, SALT, COST).payload, prefix)
     size = 1 << SMALL_CHUNKS
     parts = [inner[i:i + size] for i in range(0, len(inner), size)]
-    assert len(parts) == len(last_flags)
-    return prefix + b"".join(cipher.seal(chunk_nonce(number, last), part)
-                             for number, (part, last) in enumerate(zip(parts, last_flags)))
+    return prefix + b"".join(
+        cipher.seal(chunk_nonce(number, last), part)
+        for number, (part, last) in enumerate(zip(parts, last_flags, strict=True)))
 
 
 def with_record(blob: bytes, **fields: object) -> bytes:
