@@ -44,6 +44,7 @@ from archiver.errors import (
     AuthenticationError,
     FormatError,
     PasswordNeededError,
+    PyarcError,
     UsageError,
     WrongPasswordError,
 )
@@ -94,6 +95,16 @@ class ScryptCost:
         return f"scrypt (N=2^{self.log_n}, r={self.r}, p={self.p})"
 
 
+def cost_problem(cost: ScryptCost) -> str | None:
+    """Why pyarc will not derive a key at these costs, or None: scrypt's own rule (RFC 7914:
+    N < 2^(16 r)) and pyarc's caps."""
+    if not (1 <= cost.log_n < 16 * cost.r and 1 <= cost.p <= MAX_KDF_P
+            and cost.memory <= MAX_KDF_MEMORY):
+        return (f"key derivation costs {cost} beyond what pyarc accepts (N < 2^(16 r), at most "
+                f"{MAX_KDF_MEMORY >> 20} MiB and p={MAX_KDF_P})")
+    return None
+
+
 def _record_rules(ctx: Any) -> bool:
     params = ctx.header.value.params.value
     if params.kdf != KDF_SCRYPT:
@@ -102,11 +113,9 @@ def _record_rules(ctx: Any) -> bool:
         raise RuleBroken(f"unknown cipher {params.cipher} (a newer pyarc?)")
     if not MIN_CHUNK_LOG <= params.chunk_log <= MAX_CHUNK_LOG:
         raise RuleBroken(f"chunk size 2^{params.chunk_log} out of range")
-    cost = ScryptCost(params.log_n, params.r, params.p)
-    if not (1 <= cost.log_n <= 32 and cost.r >= 1 and 1 <= cost.p <= MAX_KDF_P
-            and cost.memory <= MAX_KDF_MEMORY):
-        raise RuleBroken(f"key derivation costs {cost} beyond what pyarc accepts (at most "
-                         f"{MAX_KDF_MEMORY >> 20} MiB and p={MAX_KDF_P})")
+    problem = cost_problem(ScryptCost(params.log_n, params.r, params.p))
+    if problem is not None:
+        raise RuleBroken(problem)
     return True
 
 
@@ -168,7 +177,11 @@ def scrypt_key(password: bytes, salt: bytes, cost: ScryptCost, length: int = KEY
     _cryptography()
     from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-    return Scrypt(salt=salt, length=length, n=1 << cost.log_n, r=cost.r, p=cost.p).derive(password)
+    try:
+        return Scrypt(salt=salt, length=length, n=1 << cost.log_n, r=cost.r,
+                      p=cost.p).derive(password)
+    except MemoryError:  # (OpenSSL's own cap on scrypt's memory, or this machine's)
+        raise PyarcError(f"not enough memory for the key derivation, {cost}") from None
 
 
 def expand_key(master: bytes, info: bytes) -> bytes:
@@ -243,6 +256,9 @@ class SealedWriter(io.RawIOBase):
                  salt: bytes | None = None) -> None:
         super().__init__()
         cost = cost or ScryptCost()
+        problem = cost_problem(cost)
+        if problem is not None:
+            raise UsageError(problem)
         salt = os.urandom(SALT_SIZE) if salt is None else salt
         header = build_header(block_size, ENCRYPTED_MAJOR)
         fields = dict(kdf=KDF_SCRYPT, log_n=cost.log_n, r=cost.r, p=cost.p, salt=salt,
@@ -299,16 +315,21 @@ class SealedWriter(io.RawIOBase):
 # -- reading -----------------------------------------------------------------------------------
 
 
-def read_envelope(stream: IO[bytes], block_size: int) -> Envelope:
-    """The encryption record that follows a header of major 3 just read from `stream`."""
-    record = io.BytesIO(_read_full(stream, RECORD_SIZE))  # (construct would seek in a pipe)
-    parsed = parse_with(EncryptionRecord, record, "encryption record").header.value
+def read_envelope(stream: IO[bytes]) -> tuple[bytes, Envelope | None]:
+    """The header at the stream's position (its bytes, as read) and, when it is of major 3,
+    the encryption record after it (None for an archive that is not encrypted). Read by
+    exact counts, not by construct, which would seek in a pipe; the prefix is kept as read,
+    every byte of it covered by the key check and by each chunk's associated data."""
+    head = _read_full(stream, HEADER_SIZE)
+    major, _, block_size = parse_header(io.BytesIO(head))
+    if major != ENCRYPTED_MAJOR:
+        return head, None
+    record = _read_full(stream, RECORD_SIZE)
+    parsed = parse_with(EncryptionRecord, io.BytesIO(record), "encryption record").header.value
     params = parsed.params.value
-    return Envelope(ScryptCost(params.log_n, params.r, params.p), bytes(params.salt),
-                    params.chunk_log, block_size,
-                    build_header(block_size, ENCRYPTED_MAJOR) + EncryptionRecord.build(
-                        dict(header=dict(value=parsed))),
-                    bytes(parsed.params.data), bytes(parsed.key_check))
+    return head, Envelope(ScryptCost(params.log_n, params.r, params.p), bytes(params.salt),
+                          params.chunk_log, block_size, head + record, bytes(parsed.params.data),
+                          bytes(parsed.key_check))
 
 
 def _unlock(envelope: Envelope, password: Password | None) -> ChunkCipher:
@@ -357,7 +378,13 @@ class SealedReader(io.RawIOBase):
             sealed = raw.seek(0, os.SEEK_END) - PREFIX_SIZE
             self._count = -(-sealed // self._sealed_chunk)
             self._last_size = sealed - (self._count - 1) * self._sealed_chunk
-            self.size = sealed - self._count * TAG_SIZE if self._count else 0
+            if self._count and self._last_size <= TAG_SIZE:  # no chunk is that short: cut
+                if not salvage:
+                    raise self._failure(self._count - 1)
+                self._count -= 1  # (salvage: the chunk before it may be whole)
+                self._last_size = self._sealed_chunk
+            self.size = ((self._count - 1) * self._chunk + self._last_size - TAG_SIZE
+                         if self._count else 0)
         else:
             self._next = 0  # the number of the chunk in _ahead
             self._ahead = _read_full(raw, self._sealed_chunk)
@@ -411,11 +438,13 @@ class SealedReader(io.RawIOBase):
         if plaintext is None and self._salvage and last:
             plaintext = self._cipher.open(chunk_nonce(number, False), sealed)
         if plaintext is None:
-            raise AuthenticationError(f"authentication failed at offset "
-                                      f"{self.offset_of(number)}: the archive was modified "
-                                      f"or damaged")
+            raise self._failure(number)
         self._cached = (number, plaintext)
         return plaintext
+
+    def _failure(self, number: int) -> AuthenticationError:
+        return AuthenticationError(f"authentication failed at offset {self.offset_of(number)}: "
+                                   f"the archive was modified or damaged")
 
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
@@ -457,21 +486,15 @@ def unseal(stream: IO[bytes], password: Password | None, *, salvage: bool = Fals
     """The archive in `stream` as pyarc reads it: `stream` itself, back at its start, when it
     is not encrypted; else its inner archive, once the password passes the key check. A stream
     that cannot seek comes back as a stream that replays the header it read."""
-    if stream.seekable():
-        start = stream.tell()
-        major, _, block_size = parse_header(stream)
-        if major != ENCRYPTED_MAJOR:
+    start = stream.tell() if stream.seekable() else 0
+    head, envelope = read_envelope(stream)
+    if envelope is None:
+        if stream.seekable():
             stream.seek(start)
             return stream, None
-        envelope = read_envelope(stream, block_size)
-        return _as_file(SealedReader(stream, envelope, _unlock(envelope, password),
-                                     salvage=salvage)), envelope
-    head = _read_full(stream, HEADER_SIZE)
-    major, _, block_size = parse_header(io.BytesIO(head))
-    if major != ENCRYPTED_MAJOR:
         return _as_file(_Rejoined(head, stream)), None
-    envelope = read_envelope(stream, block_size)
-    return _as_file(SealedReader(stream, envelope, _unlock(envelope, password))), envelope
+    return _as_file(SealedReader(stream, envelope, _unlock(envelope, password),
+                                 salvage=salvage)), envelope
 
 
 def _as_file(raw: io.RawIOBase) -> IO[bytes]:
@@ -482,8 +505,7 @@ def _as_file(raw: io.RawIOBase) -> IO[bytes]:
 def envelope_of(path: str | os.PathLike[str]) -> Envelope | None:
     """The encryption record of the archive at `path`, None when it is not encrypted."""
     with open(path, "rb") as file:
-        major, _, block_size = parse_header(file)
-        return read_envelope(file, block_size) if major == ENCRYPTED_MAJOR else None
+        return read_envelope(file)[1]
 
 
 class _Rejoined(io.RawIOBase):

@@ -89,6 +89,12 @@ def with_record(blob: bytes, **fields: object) -> bytes:
     return blob[:at] + record + xxh32(record).to_bytes(4, "little") + blob[PREFIX_SIZE:]
 
 
+def with_header_minor(blob: bytes, minor: int) -> bytes:
+    """The archive with another minor version in its header, the header's XXH32 recomputed."""
+    header = blob[:8] + bytes([blob[8], minor]) + blob[10:16]
+    return header + xxh32(header).to_bytes(4, "little") + blob[HEADER_SIZE:]
+
+
 def exact_chunks_inner() -> bytes:
     """A 2.0 archive of exactly two 1 KiB chunks, so its last chunk is a full one."""
     size = 1000
@@ -119,7 +125,8 @@ def bad_vectors() -> dict[str, bytes]:
     salt_at = HEADER_SIZE + 6
     key_check_at = HEADER_SIZE + RecordParams.sizeof()
     return {
-        # the encryption record
+        # the header and the encryption record
+        "header-minor-changed": with_header_minor(good, 1),
         "record-checksum": flipped(good, salt_at),
         "key-check": with_record(flipped(good, key_check_at)),
         "salt-changed": with_record(flipped(good, salt_at)),
@@ -137,6 +144,7 @@ def bad_vectors() -> dict[str, bytes]:
         "chunk-spliced": prefix + b"".join([chunks[0], other[1], *chunks[2:]]),
         "cut-at-a-chunk": prefix + b"".join(chunks[:-1]),
         "cut-in-a-tag": good[:-5],
+        "cut-past-a-chunk": prefix + b"".join(chunks[:-1]) + chunks[-1][:16],
         "last-not-final": resealed(inner, [False] * len(chunks)),
         "final-too-early": resealed(inner, [i == len(chunks) - 2 for i in range(len(chunks))]),
         # what the chunks hold
