@@ -346,7 +346,7 @@ def pack(
         "--name", metavar="NAME",
         help="With the PATH '-': the name standard input is stored under.")] = api.STDIN_NAME,
     encrypt: Annotated[bool, typer.Option(
-        "--encrypt", "-e",
+        "--encrypt",
         help="Encrypt and authenticate the whole archive, names and sizes included, with a "
              "password (asked twice on the terminal, or --password-file, or "
              "PYARC_PASSWORD): scrypt and ChaCha20-Poly1305.")] = False,

@@ -14,6 +14,7 @@ import zlib
 from pathlib import Path
 
 import pytest
+import typer
 from conftest import RunCli, assert_one_error_line, tree_snapshot
 
 import archiver
@@ -84,6 +85,16 @@ def test_help_texts_are_not_hard_wrapped() -> None:
         help_text = info.help or (info.callback.__doc__ if info.callback else "") or ""
         for paragraph in help_text.strip().split("\n\n"):
             assert "\n" not in paragraph.strip(), (info.callback, paragraph)
+
+
+def test_no_two_options_of_a_command_share_a_name() -> None:
+    """A short option given twice (pack's -e was both --executor and --encrypt) silently
+    means the last one declared."""
+    group = typer.main.get_group(app)
+    for name, command in group.commands.items():
+        names = [option for param in command.params for option in param.opts
+                 if option.startswith("-")]
+        assert len(names) == len(set(names)), (name, sorted(names))
 
 
 # -- -v and -q ---------------------------------------------------------------------------------
