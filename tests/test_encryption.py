@@ -1108,6 +1108,17 @@ def test_cli_environment_wrong_password_and_tampering(tree: Path, encrypted: Pat
     assert f"authentication failed at offset {chunk_offset(1)}" in line, line
     assert unverified_output(tmp_path / "t", tree) == []
 
+    # --salvage extracts what authenticates (here the one solid block is lost, the entries
+    # without data are not), says what was lost, and writes nothing unverified.
+    code, out, err = run_cli("unpack", "--salvage", "--password-file", right, tampered,
+                             "-C", tmp_path / "s")
+    assert code == 1
+    line = assert_one_error_line(err)
+    assert line.startswith("pyarc: error: salvaged") and "damaged" in line, line
+    assert b"authentication failed at offset" in out
+    assert (tmp_path / "s" / "tree" / "emptydir").is_dir()
+    assert unverified_output(tmp_path / "s", tree) == []
+
 
 def test_cli_info_with_and_without_the_password(encrypted: Path, tmp_path: Path,
                                                 run_cli: RunCli,
