@@ -5,7 +5,6 @@ An archive argument of "-" means standard output (pack) or standard input (every
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import io
 import itertools
@@ -18,11 +17,12 @@ from typing import IO, TYPE_CHECKING, Any, cast
 
 import xxhash
 
+from archiver.atomic import AtomicOutput
 from archiver.blocks import STORE, BlockEncoder, EncodedBlock, decode_items, worker_count
 from archiver.catalog import Catalog
 from archiver.codec import OptionValue, format_codec_spec, parse_codec_spec
 from archiver.encryption import Envelope, Password, ScryptCost, SealedWriter
-from archiver.errors import CodecError, ExistsError, FormatError, PyarcError, UsageError
+from archiver.errors import CodecError, FormatError, PyarcError, UsageError
 from archiver.executors import check_workers, open_workers
 from archiver.format import (
     DEFAULT_BLOCK_SIZE,
@@ -228,40 +228,6 @@ def decompress(blob: bytes, registry: Registry | None = None) -> bytes:
 # -- pack ------------------------------------------------------------------------------------
 
 
-class _AtomicOutput:
-    """A file written under a temporary name and renamed into place only when complete."""
-
-    def __init__(self, path: str, force: bool) -> None:
-        if os.path.lexists(path) and not force:
-            raise ExistsError(f"refusing to overwrite existing {path!r} (use --force)")
-        self.path = path
-        folder, name = os.path.split(os.path.abspath(path))
-        self.temporary = os.path.join(folder, f".{name}.{os.urandom(4).hex()}.pyarc-tmp")
-        try:
-            # 0o666 so the umask decides the final mode, as for any new file.
-            descriptor = os.open(self.temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except OSError as error:
-            raise PyarcError(f"cannot create {path!r}: {error.strerror}") from None
-        self.file = os.fdopen(descriptor, "wb", buffering=1 << 20)
-
-    def identity(self) -> tuple[int, int]:
-        info = os.fstat(self.file.fileno())
-        return info.st_dev, info.st_ino
-
-    def commit(self) -> None:
-        self.file.flush()
-        os.fsync(self.file.fileno())
-        self.file.close()
-        os.replace(self.temporary, self.path)
-
-    def discard(self) -> None:
-        # Closing flushes the buffer, which fails again on a full disk: the file goes anyway.
-        with contextlib.suppress(OSError):
-            self.file.close()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.temporary)
-
-
 def pack(
     paths: Sequence[str | os.PathLike[str]],
     archive: str | os.PathLike[str],
@@ -376,7 +342,7 @@ def pack(
         ours.add((existing.st_dev, existing.st_ino))
         if selection is not None:
             selection.refuse(ours, target)  # before the output is even created
-    output = _AtomicOutput(target, force)
+    output = AtomicOutput(target, force)
     ours.add(output.identity())
     try:
         stats = write(output.file, ours)
