@@ -6,6 +6,8 @@
 
 Codec plugins subclass `archiver.Codec` and register through `archiver.hookimpl`.
 
+`archiver.ArchiveFile` reads and writes archives as zipfile.ZipFile does.
+
 The names below are imported when first used (PEP 562), so that importing one part of pyarc
 (a codec plugin, the CLI's reading commands) does not import all of it.
 """
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from archiver.api import compress, decompress, open_archive, pack, test, unpack, unpack_to
+    from archiver.archivefile import ArchiveFile, MemberInfo
     from archiver.codec import Codec, Option
     from archiver.errors import (
         AuthenticationError,
@@ -41,6 +44,7 @@ _HOMES = {
     **dict.fromkeys(("compress", "decompress", "open_archive", "pack", "test", "unpack",
                      "unpack_to"),
                     "archiver.api"),
+    **dict.fromkeys(("ArchiveFile", "MemberInfo"), "archiver.archivefile"),
     **dict.fromkeys(("Codec", "Option"), "archiver.codec"),
     **dict.fromkeys(("AuthenticationError", "ChecksumError", "CodecError", "ExistsError",
                      "FormatError", "MissingCodecError", "PasswordNeededError", "PyarcError",
@@ -50,9 +54,10 @@ _HOMES = {
 }
 
 __all__ = [
-    "AuthenticationError", "ChecksumError", "Codec", "CodecError", "ExistsError", "FormatError",
-    "MissingCodecError", "Option", "PasswordNeededError", "PyarcError", "UnsafePathError",
-    "UnsupportedVersionError", "UsageError", "WrongPasswordError",
+    "ArchiveFile", "AuthenticationError", "ChecksumError", "Codec", "CodecError", "ExistsError",
+    "FormatError", "MemberInfo", "MissingCodecError", "Option", "PasswordNeededError",
+    "PyarcError", "UnsafePathError", "UnsupportedVersionError", "UsageError",
+    "WrongPasswordError",
     "compress", "decompress", "hookimpl", "open_archive", "pack", "test", "unpack",
     "unpack_to",
 ]
