@@ -1,10 +1,15 @@
-"""archiver.ArchiveFile: the same calls on zipfile, tarfile and pyarc give the same names, data
-and extracted trees; errors are refused as loudly, and extraction is pyarc's own, safe one."""
+"""archiver.ArchiveFile and the "pyarc" format of shutil: the same calls on zipfile, tarfile
+and pyarc give the same names, data and extracted trees; errors are refused as loudly, and
+extraction is pyarc's own, safe one."""
 
 from __future__ import annotations
 
 import io
 import os
+import pwd
+import shutil
+import subprocess
+import sys
 import tarfile
 import time
 import zipfile
@@ -16,6 +21,7 @@ from typing import Any
 import pytest
 
 import archiver
+from archiver import shutil_formats
 from archiver.api import make_encoder
 from archiver.encryption import ScryptCost
 from archiver.errors import (
@@ -494,6 +500,135 @@ def test_extract_never_writes_outside_the_destination(tmp_path: Path, outside: P
     with pytest.raises(FormatError, match="unsafe"):
         archiver.ArchiveFile(tmp_path / "up.pyarc")
     assert not (tmp_path / "up").exists()
+
+
+# -- shutil ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("root_dir", "base_dir"), [
+    ("tree", None), (".", "tree"), (".", "tree/docs"), ("tree", "docs/deep"), (None, "tree")])
+def test_make_archive_stores_what_tar_and_zip_store(root_dir: str | None, base_dir: str | None,
+                                                    tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    make_tree(tmp_path / "tree")
+    (tmp_path / "tree" / "link").symlink_to("a.txt")
+    monkeypatch.chdir(tmp_path)
+    trees = {}
+    for kind in ["tar", "zip", "pyarc"]:
+        made = shutil.make_archive(f"out/{kind}", kind, root_dir, base_dir)
+        assert made == shutil.make_archive(f"again/{kind}", kind, root_dir, base_dir,
+                                           dry_run=True).replace("again", "out")
+        assert Path(made).name == f"{kind}.{kind}"
+        shutil.unpack_archive(made, f"unpacked-{kind}", **({"filter": "data"}
+                                                          if kind == "tar" else {}))
+        trees[kind] = snapshot(tmp_path / f"unpacked-{kind}")
+    assert not Path("again").exists()
+    assert trees["pyarc"] == trees["tar"]
+    assert ({name: data for name, data in trees["pyarc"].items() if "link" not in name}
+            == {name: data for name, data in trees["zip"].items() if "link" not in name})
+    # (zip stores the file a symlink points to)
+
+
+@pytest.mark.parametrize(("root_dir", "base_dir"), [("tree", "."), (".", "tree/docs")])
+def test_make_archive_given_root_dir_as_python_3_12_gives_it(
+        root_dir: str, base_dir: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Python 3.12 passes root_dir to a format that supports it, rather than chdir into it."""
+    make_tree(tmp_path / "tree")
+    monkeypatch.chdir(tmp_path)
+    ours = shutil_formats.make_archive("out/p", base_dir, root_dir=root_dir)
+    theirs = shutil._make_tarball("out/t", base_dir, compress=None,  # type: ignore[attr-defined]
+                                  root_dir=root_dir)
+    assert ours == theirs.replace("t.tar", "p.pyarc")
+    shutil.unpack_archive(ours, "from-pyarc")
+    shutil.unpack_archive(theirs, "from-tar", filter="data")
+    assert snapshot(tmp_path / "from-pyarc") == snapshot(tmp_path / "from-tar")
+
+
+def test_make_archive_sets_the_owner_as_tar_does(tmp_path: Path) -> None:
+    make_tree(tmp_path / "tree")
+    me = pwd.getpwuid(os.getuid()).pw_name
+    for owner, group in [(me, None), ("no-such-user-here", None), (None, "root")]:
+        tar = shutil.make_archive(str(tmp_path / "t"), "tar", tmp_path, "tree",
+                                  owner=owner, group=group)
+        ours = shutil.make_archive(str(tmp_path / "p"), "pyarc", tmp_path, "tree",
+                                   owner=owner, group=group)
+        with tarfile.open(tar) as t, archiver.ArchiveFile(ours) as p:
+            assert [(m.uid, m.gid, m.uname, m.gname) for m in t.getmembers()] == [
+                (i.entry.uid, i.entry.gid, i.entry.user, i.entry.group) for i in p]
+
+
+def test_make_archive_logs_and_creates_the_folder_as_tar_does(tmp_path: Path) -> None:
+    make_tree(tmp_path / "tree")
+    logged: list[str] = []
+
+    class Logger:
+        def info(self, message: str, *args: Any) -> None:
+            logged.append(message % args)
+
+        debug = info
+
+    messages = {}
+    for kind in ["tar", "pyarc"]:
+        shutil.make_archive(str(tmp_path / kind / "x"), kind, tmp_path, "tree",
+                            logger=Logger())
+        # (shutil says where it changes directories to for formats not given root_dir)
+        messages[kind] = [message.replace(str(tmp_path / kind), "FOLDER").replace(kind, "KIND")
+                          for message in logged if not message.startswith("changing")]
+        logged.clear()
+    assert messages["pyarc"] == messages["tar"] == ["creating FOLDER", "Creating KIND archive"]
+    assert (tmp_path / "pyarc" / "x.pyarc").is_file()
+
+
+def test_unpack_archive_refuses_what_is_not_a_pyarc_archive(tmp_path: Path) -> None:
+    (tmp_path / "fake.pyarc").write_bytes(b"PK\x03\x04 not at all")
+    with pytest.raises(shutil.ReadError, match="not a readable pyarc archive"):
+        shutil.unpack_archive(tmp_path / "fake.pyarc", tmp_path / "out")
+    with archiver.ArchiveFile(tmp_path / "x.pyarc", "w", **FAST) as archive:
+        archive.writestr("x", b"data")
+    with pytest.raises(ValueError, match="filter"):
+        shutil.unpack_archive(tmp_path / "x.pyarc", tmp_path / "out", filter="data")
+    shutil.unpack_archive(tmp_path / "x.pyarc", tmp_path / "out", format="pyarc")
+    with pytest.raises(ExistsError):  # unlike tar and zip, which overwrite
+        shutil.unpack_archive(tmp_path / "x.pyarc", tmp_path / "out")
+    assert (tmp_path / "out" / "x").read_bytes() == b"data"
+
+
+def run_python(code: str) -> None:
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+
+
+def test_import_archiver_registers_shutil_formats_and_imports_nothing_else() -> None:
+    run_python(
+        "import shutil, sys\n"
+        "import archiver\n"
+        "loaded = sorted(name for name in sys.modules if name.startswith('archiver.'))\n"
+        "assert not loaded, loaded\n"
+        "assert 'pyarc' in dict(shutil.get_archive_formats())\n"
+        "assert ['.pyarc'] in [exts for _, exts, _ in shutil.get_unpack_formats()]\n"
+        "assert archiver.ArchiveFile.__module__ == 'archiver.archivefile'\n")
+
+
+def test_a_pyarc_format_registered_before_is_kept() -> None:
+    run_python(
+        "import importlib, shutil\n"
+        "mine = lambda *args, **kwargs: None\n"
+        "shutil.register_archive_format('pyarc', mine)\n"
+        "shutil.register_unpack_format('mine', ['.pyarc'], mine)\n"
+        "import archiver\n"
+        "importlib.reload(archiver)\n"
+        "assert shutil._ARCHIVE_FORMATS['pyarc'][0] is mine\n"
+        "assert [name for name, _, _ in shutil.get_unpack_formats()].count('pyarc') == 0\n")
+
+
+def test_the_format_is_registered_once_however_often_archiver_is_loaded() -> None:
+    run_python(
+        "import importlib, shutil\n"
+        "import archiver\n"
+        "first = shutil._UNPACK_FORMATS['pyarc']\n"
+        "importlib.reload(archiver)\n"
+        "assert shutil._UNPACK_FORMATS['pyarc'] is first\n")
 
 
 def test_member_info_has_zipfiles_names(tmp_path: Path) -> None:
