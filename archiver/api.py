@@ -5,7 +5,6 @@ An archive argument of "-" means standard output (pack) or standard input (every
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import io
 import itertools
@@ -18,11 +17,12 @@ from typing import IO, TYPE_CHECKING, Any, cast
 
 import xxhash
 
+from archiver.atomic import AtomicOutput
 from archiver.blocks import STORE, BlockEncoder, EncodedBlock, decode_items, worker_count
 from archiver.catalog import Catalog
 from archiver.codec import OptionValue, format_codec_spec, parse_codec_spec
 from archiver.encryption import Envelope, Password, ScryptCost, SealedWriter
-from archiver.errors import CodecError, ExistsError, FormatError, PyarcError, UsageError
+from archiver.errors import CodecError, FormatError, PyarcError, UsageError
 from archiver.executors import check_workers, open_workers
 from archiver.format import (
     DEFAULT_BLOCK_SIZE,
@@ -57,8 +57,8 @@ STDIO = "-"
 STDIN_NAME = "stdin"
 
 __all__ = [
-    "AUTO", "AUTO_SAMPLE", "Listing", "compress", "decompress", "make_encoder", "open_archive",
-    "pack",
+    "AUTO", "AUTO_SAMPLE", "Listing", "compress", "decompress", "extract_entries",
+    "make_encoder", "open_archive", "pack",
     "read_index", "salvage",
     "test", "unpack", "unpack_to",
 ]
@@ -228,40 +228,6 @@ def decompress(blob: bytes, registry: Registry | None = None) -> bytes:
 # -- pack ------------------------------------------------------------------------------------
 
 
-class _AtomicOutput:
-    """A file written under a temporary name and renamed into place only when complete."""
-
-    def __init__(self, path: str, force: bool) -> None:
-        if os.path.lexists(path) and not force:
-            raise ExistsError(f"refusing to overwrite existing {path!r} (use --force)")
-        self.path = path
-        folder, name = os.path.split(os.path.abspath(path))
-        self.temporary = os.path.join(folder, f".{name}.{os.urandom(4).hex()}.pyarc-tmp")
-        try:
-            # 0o666 so the umask decides the final mode, as for any new file.
-            descriptor = os.open(self.temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except OSError as error:
-            raise PyarcError(f"cannot create {path!r}: {error.strerror}") from None
-        self.file = os.fdopen(descriptor, "wb", buffering=1 << 20)
-
-    def identity(self) -> tuple[int, int]:
-        info = os.fstat(self.file.fileno())
-        return info.st_dev, info.st_ino
-
-    def commit(self) -> None:
-        self.file.flush()
-        os.fsync(self.file.fileno())
-        self.file.close()
-        os.replace(self.temporary, self.path)
-
-    def discard(self) -> None:
-        # Closing flushes the buffer, which fails again on a full disk: the file goes anyway.
-        with contextlib.suppress(OSError):
-            self.file.close()
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.temporary)
-
-
 def pack(
     paths: Sequence[str | os.PathLike[str]],
     archive: str | os.PathLike[str],
@@ -376,7 +342,7 @@ def pack(
         ours.add((existing.st_dev, existing.st_ino))
         if selection is not None:
             selection.refuse(ours, target)  # before the output is even created
-    output = _AtomicOutput(target, force)
+    output = AtomicOutput(target, force)
     ours.add(output.identity())
     try:
         stats = write(output.file, ours)
@@ -631,45 +597,78 @@ def unpack(
 
     members = Members(paths)
     check_workers(executor, jobs)
-    cap = OutputCap(repr(os.fspath(dest)), free_space(dest), max_output, max_ratio)
-    restore = _Restore(_destination(source), ReadStats(), on_block, on_entry)
     options = dict(force=force, keep_absolute_symlinks=keep_absolute_symlinks,
                    same_owner=same_owner, numeric_owner=numeric_owner, xattrs=xattrs)
-
-    if source == STDIO:
-        stream = StreamReader(_open_input(source), registry, password)
-        # The sizes come as the data does: cap the output as it is written.
-        with Extractor(dest, **options) as extractor, open_workers(executor, jobs) as workers:
-            restore.files(extractor, stream.deliveries(workers), members,
-                          lambda size: cap.add(size, stream.position))
-            assert stream.catalog is not None
-            numbers = [number for number, entry in enumerate(stream.catalog.entries)
+    if source != STDIO:
+        # Open and check the archive before anything is created at the destination.
+        with _open_index(source, registry, password) as opened:
+            numbers = [number for number, entry in enumerate(opened.entries)
                        if members(entry.path)]
-            members.check_all_found(stream.catalog.entries[n].path for n in numbers)
-            restore.others(extractor, stream.catalog, numbers)
-            extractor.finish()
-        return restore.stats
+            members.check_all_found(opened.entries[number].path for number in numbers)
+            return extract_entries(opened, numbers, dest, jobs=jobs, on_block=on_block,
+                                   on_entry=on_entry, max_output=max_output,
+                                   executor=executor, **options)
 
-    # Open and check the archive before anything is created at the destination.
-    with _open_index(source, registry, password) as opened:
-        catalog = opened.catalog
-        numbers = [number for number, entry in enumerate(catalog.entries)
+    cap = OutputCap(repr(os.fspath(dest)), free_space(dest), max_output, max_ratio)
+    restore = _Restore(_destination(source), ReadStats(), on_block, on_entry)
+    stream = StreamReader(_open_input(source), registry, password)
+    # The sizes come as the data does: cap the output as it is written.
+    with Extractor(dest, **options) as extractor, open_workers(executor, jobs) as workers:
+        restore.files(extractor, stream.deliveries(workers), members,
+                      lambda size: cap.add(size, stream.position))
+        assert stream.catalog is not None
+        numbers = [number for number, entry in enumerate(stream.catalog.entries)
                    if members(entry.path)]
-        selected = [catalog.entries[number] for number in numbers]
-        members.check_all_found(entry.path for entry in selected)
-        opened.verify(selected)
-        jobs_list, items = opened.plan(numbers)
-        cap.check_declared(sum(job.end - job.start for job in jobs_list))
-        for codec, version in sorted({(ref.codec, ref.version)
-                                      for ref in needed_blocks(catalog, jobs_list)}):
-            opened.registry.require(codec, version)  # missing: refuse before writing
-        with Extractor(dest, **options) as extractor, open_workers(executor, jobs) as workers:
-            extractor.check_conflicts(map(restore.destination, selected))
-            restore.others(extractor, catalog, numbers, directories=True)
-            restore.files(extractor, scatter(decode_items(items, opened.registry, workers)),
-                          members, None)
-            restore.others(extractor, catalog, numbers)
-            extractor.finish()
+        members.check_all_found(stream.catalog.entries[n].path for n in numbers)
+        restore.others(extractor, stream.catalog, numbers)
+        extractor.finish()
+    return restore.stats
+
+
+def extract_entries(
+    opened: Archive,
+    numbers: Iterable[int],
+    dest: str | os.PathLike[str] = ".",
+    *,
+    force: bool = False,
+    keep_absolute_symlinks: bool = False,
+    same_owner: bool = True,
+    numeric_owner: bool = False,
+    xattrs: bool = False,
+    jobs: int = 1,
+    on_block: Callable[[int], None] | None = None,
+    on_entry: Callable[[Entry], None] | None = None,
+    max_output: int | None = None,
+    executor: str | Executor | None = None,
+) -> ReadStats:
+    """`unpack` of an archive already open (open_archive): the entries at `numbers` in
+    `opened.entries` (in any order), with the same checks before anything is written and the
+    same safe extraction (the options are unpack's). For ArchiveFile, which names its members
+    exactly, and opens an encrypted archive once."""
+    from archiver.extract import Extractor
+
+    check_workers(executor, jobs)
+    catalog = opened.catalog
+    numbers = sorted(set(numbers))  # archive order: a hard link after its file
+    selected = [catalog.entries[number] for number in numbers]
+    cap = OutputCap(repr(os.fspath(dest)), free_space(dest), max_output)
+    restore = _Restore(_destination(opened.path), ReadStats(), on_block, on_entry)
+    opened.verify(selected)
+    jobs_list, items = opened.plan(numbers)
+    cap.check_declared(sum(job.end - job.start for job in jobs_list))
+    for codec, version in sorted({(ref.codec, ref.version)
+                                  for ref in needed_blocks(catalog, jobs_list)}):
+        opened.registry.require(codec, version)  # missing: refuse before writing
+    with Extractor(dest, force=force, keep_absolute_symlinks=keep_absolute_symlinks,
+                   same_owner=same_owner, numeric_owner=numeric_owner,
+                   xattrs=xattrs) as extractor, open_workers(executor, jobs) as workers:
+        extractor.check_conflicts(map(restore.destination, selected))
+        restore.others(extractor, catalog, numbers, directories=True)
+        # (the plan holds the jobs of the selected entries only)
+        restore.files(extractor, scatter(decode_items(items, opened.registry, workers)),
+                      lambda path: True, None)
+        restore.others(extractor, catalog, numbers)
+        extractor.finish()
     return restore.stats
 
 

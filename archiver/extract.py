@@ -121,8 +121,8 @@ class Extractor:
         self._same_owner = same_owner and os.geteuid() == 0  # tar's rule: only root gives away
         self._numeric_owner = numeric_owner
         self._xattrs = xattrs
-        self._uid_named = functools.cache(_uid_named)
-        self._gid_named = functools.cache(_gid_named)
+        self._uid_named = functools.cache(uid_named)
+        self._gid_named = functools.cache(gid_named)
         self._dirs: OrderedDict[str, int] = OrderedDict()  # "a/b" -> open fd, least recent first
         self._created: set[str] = set()  # the directories this unpack made
         # "a/b" -> (mode, entry) for finish(): each created directory (entry None when it has
@@ -614,14 +614,16 @@ def _umask_to_apply() -> int:
     return umask
 
 
-def _uid_named(name: str) -> int | None:
+def uid_named(name: str) -> int | None:
+    """The id of the user of this name on this system, or None."""
     try:
         return pwd.getpwnam(name).pw_uid
     except KeyError:
         return None
 
 
-def _gid_named(name: str) -> int | None:
+def gid_named(name: str) -> int | None:
+    """The id of the group of this name on this system, or None."""
     try:
         return grp.getgrnam(name).gr_gid
     except KeyError:

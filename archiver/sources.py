@@ -193,10 +193,12 @@ class Selection:
     """What `pack` is asked to pack: the paths given, the `exclude` patterns (gitignore-style,
     matched against archive names; a directory matched is not entered), `dereference`
     (follow symlinks, -L) and `xattrs` (record extended attributes). Creating one checks the
-    paths and patterns."""
+    paths and patterns. Each path is stored under `archive_name(path)`, or under the name
+    `names` gives it (ArchiveFile.add's arcname; '' for a folder's contents)."""
 
     def __init__(self, paths: Sequence[str], exclude: Sequence[str] = (),
-                 dereference: bool = False, xattrs: bool = False) -> None:
+                 dereference: bool = False, xattrs: bool = False,
+                 names: Sequence[str] | None = None) -> None:
         if not paths:
             raise UsageError("nothing to pack: give at least one path")
         self.paths = list(paths)
@@ -209,12 +211,12 @@ class Selection:
             raise UsageError(f"--exclude: {error}") from None
         self._operands: list[tuple[str, str, os.stat_result]] = []
         named: dict[str, tuple[str, tuple[int, int]]] = {}
-        for path in self.paths:
+        for number, path in enumerate(self.paths):
             try:
                 info = self._stat(path)
             except OSError as error:
                 raise PyarcError(f"cannot read {path!r}: {_reason(error)}") from None
-            name = archive_name(path)
+            name = archive_name(path) if names is None else names[number]
             identity = (info.st_dev, info.st_ino)
             first = named.setdefault(name, (path, identity))
             if first[1] != identity:
@@ -299,44 +301,52 @@ class Selection:
     def sources(self, block_size: int, problems: Problems,
                 skip: set[tuple[int, int]] | frozenset[tuple[int, int]] = frozenset()
                 ) -> Iterator[Source]:
-        """What to pack, for the writer (archiver/writer.py): first the entries without data
-        (directories, symlinks, FIFOs), then the regular files in the order their data takes
-        in the archive, each with its data in chunks of at most `block_size`, a file whose
-        contents equal an earlier one's (size, then hash, then every byte) as a copy of it,
-        and last the hard links to the files stored."""
-        metadata = _Metadata(self.xattrs, self.dereference, problems)
-        files: list[_Found] = []
-        links: list[tuple[_Found, os.stat_result]] = []  # rare: they keep their whole stat
-        first: set[tuple[int, int]] = set()  # the inodes with several names, seen once
-        for order, (name, path, info) in enumerate(self.walk(problems, skip)):
-            if not stat.S_ISREG(info.st_mode):
-                entry = _entry_for(name, path, info, metadata)
-                if entry is not None:
-                    yield Source(order, entry)
-                continue
-            found = _Found.of(order, name, path, info)
-            if info.st_nlink > 1 and found.identity in first:
-                links.append((found, info))
-                continue
-            if info.st_nlink > 1:
-                first.add(found.identity)
-            files.append(found)
-        stored: dict[tuple[int, int], str] = {}  # (device, inode) -> the name stored
-        linked = {found.order: found.identity for found in files if found.identity in first}
-        for source in _deduplicated(files, block_size, metadata):
+        """What to pack, for the writer: the sources of the walk (sources_of), numbered in
+        archive order."""
+        return sources_of(enumerate(self.walk(problems, skip)), block_size, problems,
+                          dereference=self.dereference, xattrs=self.xattrs)
+
+
+def sources_of(numbered: Iterable[tuple[int, Found]], block_size: int, problems: Problems, *,
+               dereference: bool = False, xattrs: bool = False) -> Iterator[Source]:
+    """The paths found (each `numbered` with its place in the archive order) as sources for
+    the writer (archiver/writer.py): first the entries without data (directories, symlinks,
+    FIFOs), then the regular files in the order their data takes in the archive, each with its
+    data in chunks of at most `block_size`, a file whose contents equal an earlier one's (size,
+    then hash, then every byte) as a copy of it, and last the hard links to the files stored."""
+    metadata = _Metadata(xattrs, dereference, problems)
+    files: list[_Found] = []
+    links: list[tuple[_Found, os.stat_result]] = []  # rare: they keep their whole stat
+    first: set[tuple[int, int]] = set()  # the inodes with several names, seen once
+    for order, (name, path, info) in numbered:
+        if not stat.S_ISREG(info.st_mode):
+            entry = _entry_for(name, path, info, metadata)
+            if entry is not None:
+                yield Source(order, entry)
+            continue
+        found = _Found.of(order, name, path, info)
+        if info.st_nlink > 1 and found.identity in first:
+            links.append((found, info))
+            continue
+        if info.st_nlink > 1:
+            first.add(found.identity)
+        files.append(found)
+    stored: dict[tuple[int, int], str] = {}  # (device, inode) -> the name stored
+    linked = {found.order: found.identity for found in files if found.identity in first}
+    for source in _deduplicated(files, block_size, metadata):
+        yield source
+        if source.order in linked:
+            stored.setdefault(linked[source.order], source.entry.path)
+    for found, info in links:
+        if found.identity in stored:
+            yield Source(found.order, Entry(
+                found.name, Kind.HARDLINK, stat.S_IMODE(info.st_mode), info.st_mtime_ns,
+                target=stored[found.identity], **metadata.of(found.path, found.path, info)))
+            continue
+        # Its first name was left out (unreadable, vanished): this one is stored instead.
+        for source in _deduplicated([found], block_size, metadata):
             yield source
-            if source.order in linked:
-                stored.setdefault(linked[source.order], source.entry.path)
-        for found, info in links:
-            if found.identity in stored:
-                yield Source(found.order, Entry(
-                    found.name, Kind.HARDLINK, stat.S_IMODE(info.st_mode), info.st_mtime_ns,
-                    target=stored[found.identity], **metadata.of(found.path, found.path, info)))
-                continue
-            # Its first name was left out (unreadable, vanished): this one is stored instead.
-            for source in _deduplicated([found], block_size, metadata):
-                yield source
-                stored[found.identity] = source.entry.path
+            stored[found.identity] = source.entry.path
 
 
 @dataclass(frozen=True, slots=True)
@@ -621,8 +631,14 @@ def _stream_entry(name: str, size: int) -> Entry:
     if not is_valid_path(os.fsencode(name)):
         raise UsageError(f"--name {name!r}: not a name an archive can hold (a relative path "
                          f"without '.' or '..' components)")
+    return user_entry(name, Kind.FILE, STDIN_MODE, size)
+
+
+def user_entry(name: str, kind: Kind, mode: int, size: int = 0) -> Entry:
+    """The entry of data that has no file on disk (standard input, the bytes given to
+    ArchiveFile.writestr): owned by the user packing, dated now."""
     uid, gid = os.getuid(), os.getgid()
-    return Entry(name, Kind.FILE, STDIN_MODE, time.time_ns(), size, uid=uid, gid=gid,
+    return Entry(name, kind, mode, time.time_ns(), size, uid=uid, gid=gid,
                  user=_user_name(uid), group=_group_name(gid))
 
 
