@@ -283,7 +283,6 @@ def pack(
         block_size = DEFAULT_BLOCK_SIZE if solid else DEFAULT_UNSOLID_BLOCK_SIZE
     check_block_size(block_size)
     from archiver.sources import Problems, Selection
-    from archiver.writer import write_archive
 
     names = [os.fspath(path) for path in paths]
     from_stdin = STDIO in names
@@ -305,17 +304,11 @@ def pack(
         first = next(sources, None)  # before the header: an empty pack writes nothing
         if first is None:
             raise PyarcError("nothing to pack: every path given was skipped or excluded")
-        sealed = (None if password is None
-                  else SealedWriter(out, password, block_size, kdf_cost))
-        with open_workers(executor, jobs) as workers:
-            stats = write_archive(out if sealed is None else cast(IO[bytes], sealed),
-                                  itertools.chain([first], sources), encoder,
-                                  block_size, workers, on_block, on_entry, solid=solid,
-                                  metadata=metadata_encoder(registry),
-                                  by_group=group_encoders(codec, registry, auto_codecs, preset))
-        if sealed is not None:
-            sealed.finish()
-            stats.archive_bytes = sealed.sealed_bytes
+        stats = write_sources(out, itertools.chain([first], sources), encoder, block_size,
+                              codec=codec, registry=registry, auto_codecs=auto_codecs,
+                              preset=preset, solid=solid, jobs=jobs, executor=executor,
+                              on_block=on_block, on_entry=on_entry, password=password,
+                              kdf_cost=kdf_cost)
         stats.problems = problems.messages
         return stats
 
@@ -353,6 +346,31 @@ def pack(
     except BaseException:
         output.discard()
         raise
+    return stats
+
+
+def write_sources(out: IO[bytes], sources: Iterable[Source], encoder: BlockEncoder,
+                  block_size: int, *, codec: str, registry: Registry | None,
+                  auto_codecs: Sequence[str] | None, preset: int | None, solid: bool,
+                  jobs: int, executor: str | Executor | None = None,
+                  on_block: Callable[[int], None] | None = None,
+                  on_entry: Callable[[Entry], None] | None = None,
+                  password: Password | None = None,
+                  kdf_cost: ScryptCost | None = None) -> WriteStats:
+    """The archive of `sources` written to `out` as pack writes it (for pack and
+    ArchiveFile): blocks by `encoder`, or by kind as `codec` and `preset` choose, tables and
+    the index by built-in codecs, sealed when there is a `password`."""
+    from archiver.writer import write_archive
+
+    sealed = None if password is None else SealedWriter(out, password, block_size, kdf_cost)
+    with open_workers(executor, jobs) as workers:
+        stats = write_archive(out if sealed is None else cast(IO[bytes], sealed), sources,
+                              encoder, block_size, workers, on_block, on_entry, solid=solid,
+                              metadata=metadata_encoder(registry),
+                              by_group=group_encoders(codec, registry, auto_codecs, preset))
+    if sealed is not None:
+        sealed.finish()
+        stats.archive_bytes = sealed.sealed_bytes
     return stats
 
 

@@ -39,21 +39,14 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from types import TracebackType
-from typing import IO, cast
+from typing import IO
 
 from archiver import grouping
-from archiver.api import (
-    AUTO,
-    check_block_size,
-    extract_entries,
-    group_encoders,
-    make_encoder,
-    metadata_encoder,
-)
+from archiver.api import AUTO, check_block_size, extract_entries, make_encoder, write_sources
 from archiver.atomic import AtomicOutput
-from archiver.encryption import Password, ScryptCost, SealedWriter
+from archiver.encryption import Password, ScryptCost
 from archiver.errors import ExistsError, PyarcError, UsageError
-from archiver.executors import check_workers, open_workers
+from archiver.executors import check_workers
 from archiver.format import (
     DEFAULT_BLOCK_SIZE,
     DEFAULT_UNSOLID_BLOCK_SIZE,
@@ -64,7 +57,7 @@ from archiver.format import (
 )
 from archiver.reader import Archive, open_archive
 from archiver.sources import Found, Problems, Selection, archive_name, sources_of, user_entry
-from archiver.writer import Source, write_archive
+from archiver.writer import Source
 
 __all__ = ["ArchiveFile", "EntryFilter", "MemberInfo", "member_name"]
 
@@ -239,15 +232,10 @@ class ArchiveFile:
             raise
 
     def _write_to(self, out: IO[bytes], skip: set[tuple[int, int]]) -> None:
-        sealed = (None if self._password is None
-                  else SealedWriter(out, self._password, self._block_size, self._kdf_cost))
-        with open_workers(None, self._jobs) as workers:
-            write_archive(out if sealed is None else cast(IO[bytes], sealed),
-                          self._sources(skip), self._encoder, self._block_size, workers,
-                          solid=self._solid, metadata=metadata_encoder(),
-                          by_group=group_encoders(self._codec, None, None, self._preset))
-        if sealed is not None:
-            sealed.finish()
+        write_sources(out, self._sources(skip), self._encoder, self._block_size,
+                      codec=self._codec, registry=None, auto_codecs=None, preset=self._preset,
+                      solid=self._solid, jobs=self._jobs, password=self._password,
+                      kdf_cost=self._kdf_cost)
 
     def _sources(self, skip: set[tuple[int, int]]) -> Iterator[Source]:
         """Every member as a source for the writer, in the order of their data: the paths as
