@@ -19,13 +19,13 @@ import os
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, BinaryIO, NoReturn
+from typing import IO, NoReturn
 
 from archiver import format1, format2
 from archiver.blocks import DataBlock, EncodedBlock, decode_block, decode_items
 from archiver.catalog import Catalog, of_format1
 from archiver.encryption import Envelope, Password, unseal
-from archiver.errors import FormatError, PyarcError
+from archiver.errors import FormatError, PyarcError, UsageError
 from archiver.executors import Workers
 from archiver.format import (
     FOOTER_SIZE,
@@ -179,19 +179,30 @@ CACHED_BYTES = 64 << 20
 
 
 class Archive(_Reader):
-    """An archive file opened for listing and reading entries through its index."""
+    """An archive opened for listing and reading entries through its index: a file named by
+    its path, or a binary file object that can seek (an fsspec file, a BytesIO), read from its
+    start and left open on close()."""
 
-    def __init__(self, path: str | os.PathLike[str], registry: Registry | None = None,
-                 password: Password | None = None) -> None:
+    def __init__(self, source: str | os.PathLike[str] | IO[bytes],
+                 registry: Registry | None = None, password: Password | None = None) -> None:
         super().__init__(registry)
-        self.path = os.fspath(path)
-        self._raw: BinaryIO = open(self.path, "rb")  # noqa: SIM115 (closed by close())
+        self._owned = isinstance(source, str | os.PathLike)
+        if isinstance(source, str | os.PathLike):
+            self.path = os.fspath(source)
+            self._raw: IO[bytes] = open(self.path, "rb")  # noqa: SIM115 (closed by close())
+        else:
+            if not source.seekable():
+                raise UsageError("reading an archive through its index needs a file that can "
+                                 "seek: read a stream front to back (archiver.test, unpack)")
+            self.path = str(getattr(source, "name", "<file object>"))
+            self._raw = source
         try:
-            self.file_size = os.fstat(self._raw.fileno()).st_size
+            self.file_size = self._raw.seek(0, os.SEEK_END)
+            self._raw.seek(0)
             self._file, self.envelope = unseal(self._raw, password)
             self._load()
         except BaseException:
-            self._raw.close()
+            self.close()
             raise
 
     def _load(self) -> None:
@@ -455,7 +466,8 @@ class Archive(_Reader):
                           f"({', '.join(format2.differing_fields(found, entry))})")
 
     def close(self) -> None:
-        self._raw.close()
+        if self._owned:
+            self._raw.close()
 
     def __enter__(self) -> Archive:
         return self
@@ -464,10 +476,11 @@ class Archive(_Reader):
         self.close()
 
 
-def open_archive(path: str | os.PathLike[str], registry: Registry | None = None, *,
-                 password: Password | None = None) -> Archive:
-    """Open an archive on disk for listing (`entries`, `info()`) and reading (`read`); an
-    encrypted one needs its `password` (archiver/encryption.py)."""
+def open_archive(path: str | os.PathLike[str] | IO[bytes], registry: Registry | None = None,
+                 *, password: Password | None = None) -> Archive:
+    """Open an archive (a path, or a binary file object that can seek) for listing
+    (`entries`, `info()`) and reading (`read`); an encrypted one needs its `password`
+    (archiver/encryption.py)."""
     return Archive(path, registry, password)
 
 
