@@ -214,15 +214,7 @@ def compress(data: bytes, codec: str = AUTO, *, block_size: int = DEFAULT_BLOCK_
 def decompress(blob: bytes, registry: Registry | None = None) -> bytes:
     """The data of a single-entry archive made by `compress` (or of any archive holding
     exactly one file), with every checksum verified."""
-    reader = StreamReader(io.BytesIO(blob), registry)
-    parts = [b"".join(chunks) for _, chunks in reader.deliveries()
-             if not isinstance(chunks, Copy)]
-    assert reader.catalog is not None
-    entries = reader.catalog.entries
-    if len(entries) != 1 or entries[0].kind != Kind.FILE:
-        raise UsageError(f"the archive holds {len(entries)} entries, not a single file; "
-                         f"use open_archive() or unpack()")
-    return parts[0] if parts else b""
+    return b"".join(StreamReader(io.BytesIO(blob), registry).single_file())
 
 
 # -- pack ------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from __future__ import annotations
 import io
 import os
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, BinaryIO, NoReturn
 
@@ -25,7 +25,7 @@ from archiver import format1, format2
 from archiver.blocks import DataBlock, EncodedBlock, decode_block, decode_items
 from archiver.catalog import Catalog, of_format1
 from archiver.encryption import Envelope, Password, unseal
-from archiver.errors import FormatError, PyarcError
+from archiver.errors import FormatError, PyarcError, UsageError
 from archiver.executors import Workers
 from archiver.format import (
     FOOTER_SIZE,
@@ -33,6 +33,7 @@ from archiver.format import (
     HEADER_SIZE,
     BlockRef,
     Entry,
+    Kind,
     ReplayableStream,
     parse_footer,
     parse_header,
@@ -42,6 +43,7 @@ from archiver.plugins import Registry
 from archiver.plugins import registry as default_registry
 from archiver.restore import (
     BlockNames,
+    Copy,
     Delivery,
     Job,
     Table,
@@ -519,6 +521,10 @@ def _check_listed_once(catalog: Catalog, tables: Iterable[list[int]], what: str)
             raise FormatError(f"{what}: no table lists {entry.path!r}")
 
 
+#: What to use for an archive of more than one file, in the errors of the single-file readers.
+_USE_ARCHIVE = "use open_archive() or unpack()"
+
+
 class StreamReader(_Reader):
     """Reads an archive front to back, verifying every frame, then the index and the footer
     against what it read. Works on pipes: it never seeks outside the frame being read.
@@ -554,6 +560,25 @@ class StreamReader(_Reader):
         """Every file with data, in the order of its data, with its verified bytes (decoded on
         `jobs` threads, or Workers), or the earlier file it copies (archiver/restore.py)."""
         return scatter(decode_items(self.items(), self.registry, jobs))
+
+    def single_file(self, jobs: int | Workers = 1) -> Generator[bytes | memoryview, None, None]:
+        """The content of the archive's only entry, a file (holes of a sparse one as zeros),
+        as its blocks are verified (decoded as for `deliveries`). UsageError once the archive
+        turns out to hold anything else: at a second file's data, else at the index."""
+        entry = None
+        for job, data in self.deliveries(jobs):
+            if entry is not None:
+                raise UsageError(f"the archive holds more than one file; {_USE_ARCHIVE}")
+            entry = job.entry
+            assert not isinstance(data, Copy)  # (the first file's data is its own)
+            yield from with_holes(entry, data)
+        assert self.catalog is not None
+        entries = self.catalog.entries
+        if len(entries) != 1 or entries[0].kind != Kind.FILE:
+            raise UsageError(f"the archive holds {len(entries)} entries, not a single file; "
+                             f"{_USE_ARCHIVE}")
+        if entry is None:  # no data: empty, or a sparse file of holes only
+            yield from with_holes(entries[0], ())
 
     # -- format 1.0: an entry frame, then its blocks -------------------------------------------
 
