@@ -256,7 +256,7 @@ class _AtomicOutput:
 
 def pack(
     paths: Sequence[str | os.PathLike[str]],
-    archive: str | os.PathLike[str],
+    archive: str | os.PathLike[str] | IO[bytes],
     *,
     codec: str = AUTO,
     auto_codecs: Sequence[str] | None = None,
@@ -272,18 +272,20 @@ def pack(
     registry: Registry | None = None,
     on_block: Callable[[int], None] | None = None,
     on_entry: Callable[[Entry], None] | None = None,
-    stdin_name: str = STDIN_NAME,
+    stdin_name: str | None = STDIN_NAME,
     stdin: IO[bytes] | None = None,
     executor: str | Executor | None = None,
     password: Password | None = None,
     kdf_cost: ScryptCost | None = None,
 ) -> WriteStats:
-    """Pack files and directory trees into `archive` ("-" for standard output).
+    """Pack files and directory trees into `archive` ("-" for standard output, or a binary
+    file object, written from its position on and left open).
 
     The path "-", given alone, packs standard input (or the stream `stdin`) as one file
-    entry named `stdin_name`, read block by block as it is packed; when the archive goes to
-    standard output and that cannot seek (a pipe), the stream is first copied to a temporary
-    file (archiver/sources.py).
+    entry named `stdin_name` (None: the unnamed entry of a single-stream archive, as
+    `compress` writes), read block by block as it is packed; when the archive goes to
+    a stream that cannot seek (a pipe), the stream is first copied to a temporary file
+    (archiver/sources.py).
 
     With `solid` (the default) the data of many files shares blocks of up to `block_size`
     bytes (default 4 MiB), similar files side by side and identical ones stored once;
@@ -321,7 +323,6 @@ def pack(
     selection = None if from_stdin else Selection(names, exclude, dereference, xattrs)
     check_workers(executor, jobs)
     problems = Problems(strict)
-    target = os.fspath(archive)
 
     def write(out: IO[bytes], skip: set[tuple[int, int]]) -> WriteStats:
         if selection is not None:
@@ -345,20 +346,22 @@ def pack(
         stats.problems = problems.messages
         return stats
 
-    if target == STDIO:
-        out = sys.stdout.buffer
-        if out.isatty():
+    if isinstance(archive, str | os.PathLike) and os.fspath(archive) == STDIO:
+        archive = sys.stdout.buffer
+        if archive.isatty():
             raise UsageError("refusing to write an archive to a terminal: redirect standard "
                              "output, or name an archive file")
-        written = os.fstat(out.fileno())
+    if not isinstance(archive, str | os.PathLike):  # standard output, or a stream given
         # `pyarc pack - . > x.pyarc` must not pack x.pyarc into itself.
-        ours = {(written.st_dev, written.st_ino)} if stat.S_ISREG(written.st_mode) else set()
+        ours = _regular_file(archive)
         if selection is not None:
-            selection.refuse(ours, "standard output")
-        stats = write(out, ours)
-        out.flush()
+            selection.refuse(ours, "standard output" if archive is sys.stdout.buffer
+                             else str(getattr(archive, "name", "the archive's stream")))
+        stats = write(archive, ours)
+        archive.flush()
         return stats
 
+    target = os.fspath(archive)
     if os.path.isdir(target):
         raise UsageError(f"the archive {target!r} is a directory (the archive comes first: "
                          f"pyarc pack ARCHIVE PATH...)")
@@ -382,7 +385,7 @@ def pack(
     return stats
 
 
-def _stdin_source(stream: IO[bytes] | None, name: str, block_size: int,
+def _stdin_source(stream: IO[bytes] | None, name: str | None, block_size: int,
                   out: IO[bytes]) -> Source:
     """Standard input (or `stream`) as the one source of a pack into `out`: streamed when
     `out` can seek back to patch the entry's table, else spooled to a temporary file."""
@@ -396,6 +399,15 @@ def _stdin_source(stream: IO[bytes] | None, name: str, block_size: int,
     if _can_seek_back(out):
         return stream_source(stream, name, block_size)
     return spooled_source(stream, name, block_size)
+
+
+def _regular_file(out: IO[bytes]) -> set[tuple[int, int]]:
+    """The identity (device, inode) of the file `out` writes to, when it is a regular one."""
+    try:
+        written = os.fstat(out.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):  # no file descriptor: in memory
+        return set()
+    return {(written.st_dev, written.st_ino)} if stat.S_ISREG(written.st_mode) else set()
 
 
 def _can_seek_back(out: IO[bytes]) -> bool:
