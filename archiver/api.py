@@ -57,7 +57,8 @@ STDIO = "-"
 STDIN_NAME = "stdin"
 
 __all__ = [
-    "AUTO", "AUTO_SAMPLE", "Listing", "compress", "decompress", "make_encoder", "open_archive",
+    "AUTO", "AUTO_SAMPLE", "Listing", "compress", "compress_file", "decompress", "make_encoder",
+    "open_archive",
     "pack",
     "read_index", "salvage",
     "test", "unpack", "unpack_to",
@@ -174,12 +175,6 @@ def check_block_size(block_size: int) -> None:
                          f"{MAX_BLOCK_SIZE} bytes")
 
 
-def _slices(data: bytes, block_size: int) -> Iterator[bytes]:
-    view = memoryview(data)
-    for start in range(0, len(data), block_size):
-        yield bytes(view[start:start + block_size])
-
-
 def compress(data: bytes, codec: str = AUTO, *, block_size: int = DEFAULT_BLOCK_SIZE,
              jobs: int = 1, registry: Registry | None = None,
              auto_codecs: Sequence[str] | None = None, preset: int | None = None,
@@ -193,22 +188,34 @@ def compress(data: bytes, codec: str = AUTO, *, block_size: int = DEFAULT_BLOCK_
     kind group); without, every codec that is `tried_by_auto`. The result is the same for
     any `jobs`.
     """
+    out = io.BytesIO()
+    compress_file(io.BytesIO(data), out, codec, block_size=block_size, jobs=jobs,
+                  registry=registry, auto_codecs=auto_codecs, preset=preset, **options)
+    return out.getvalue()
+
+
+def compress_file(file: IO[bytes], out: IO[bytes], codec: str = AUTO, *,
+                  block_size: int = DEFAULT_BLOCK_SIZE, jobs: int = 1,
+                  registry: Registry | None = None, auto_codecs: Sequence[str] | None = None,
+                  preset: int | None = None, **options: OptionValue) -> None:
+    """Write to `out` the archive `compress` makes of the data of `file`, a binary file that
+    seeks (a Compressor's spool), from its position to its end, read a block at a time."""
+    from archiver.grouping import HEAD_SIZE, group_of, kind_of
     from archiver.writer import Source, write_archive
 
+    start = file.tell()
+    head = file.read(HEAD_SIZE)
+    size = file.seek(0, io.SEEK_END) - start
+    file.seek(start)
     by_group = (group_encoders(codec, registry, auto_codecs, preset)
                 if preset is not None and not options else None)
-    if by_group is not None:
-        from archiver.grouping import HEAD_SIZE, group_of, kind_of
-
-        encoder = by_group(group_of(kind_of("", data[:HEAD_SIZE])))
-    else:
-        encoder = make_encoder(codec, registry, auto_codecs, preset, **options)
+    encoder = (by_group(group_of(kind_of("", head))) if by_group is not None
+               else make_encoder(codec, registry, auto_codecs, preset, **options))
     check_block_size(block_size)
-    entry = Entry("", Kind.FILE, 0o644, 0, len(data))
-    out = io.BytesIO()
-    write_archive(out, [Source(0, entry, _slices(data, block_size))], encoder, block_size,
-                  worker_count(jobs), metadata=metadata_encoder(registry))
-    return out.getvalue()
+    entry = Entry("", Kind.FILE, 0o644, 0, size)
+    blocks = iter(lambda: file.read(block_size), b"")
+    write_archive(out, [Source(0, entry, blocks)], encoder, block_size, worker_count(jobs),
+                  metadata=metadata_encoder(registry))
 
 
 def decompress(blob: bytes, registry: Registry | None = None) -> bytes:
