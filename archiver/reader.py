@@ -322,23 +322,36 @@ class Archive(_Reader):
                 yield from chunks
 
     def _cached(self, items: Iterator[Planned]) -> Iterator[Table | DataBlock]:
-        """The items with each block decoded, and kept in the cache (the last used last)."""
+        """The items with each block decoded, and kept in the cache."""
         for item in items:
-            if isinstance(item, Table):
-                yield item
-                continue
-            block = item.decode(self.registry) if isinstance(item, EncodedBlock) else item
-            self._cache.pop(block.data_offset, None)
-            self._cache[block.data_offset] = block
-            while len(self._cache) > CACHED_BLOCKS or (
-                    len(self._cache) > 1
-                    and sum(len(kept.data) for kept in self._cache.values()) > CACHED_BYTES):
-                del self._cache[next(iter(self._cache))]
-            yield block
+            yield item if isinstance(item, Table) else self._kept(item)
+
+    def _kept(self, item: EncodedBlock | DataBlock) -> DataBlock:
+        """The block decoded, and kept in the cache (the last used last)."""
+        block = item.decode(self.registry) if isinstance(item, EncodedBlock) else item
+        self._cache.pop(block.data_offset, None)
+        self._cache[block.data_offset] = block
+        while len(self._cache) > CACHED_BLOCKS or (
+                len(self._cache) > 1
+                and sum(len(kept.data) for kept in self._cache.values()) > CACHED_BYTES):
+            del self._cache[next(iter(self._cache))]
+        return block
+
+    def decoded_block(self, ref: BlockRef, where: str = "") -> DataBlock:
+        """The block the index row `ref` describes, decoded and verified: from the cache, or
+        read, decoded and then kept there (as `data` keeps the blocks it decodes)."""
+        return self._kept(self._cache.get(ref.data_offset) or self.encoded_block(ref, where))
 
     def read(self, entry: Entry | str) -> bytes:
         """The whole content of a file entry, verified (holes of a sparse file as zeros)."""
         return b"".join(with_holes(self.entries[self.number(entry)], self.data(entry)))
+
+    def open(self, entry: Entry | str) -> io.BufferedReader:
+        """The content of a file entry (a hard link: its file's) as a binary file that reads
+        and seeks, decoding only the blocks it reads, each verified (archiver/fileobjects.py)."""
+        from archiver.fileobjects import EntryReader
+
+        return io.BufferedReader(EntryReader(self, self.entries[self.number(entry)]))
 
     def verify(self, entries: Iterable[Entry]) -> None:
         """Before extracting `entries`: check the frames that describe them, which the index
