@@ -3,6 +3,8 @@
     import archiver
     blob = archiver.compress(data, "store")
     assert archiver.decompress(blob) == data
+    with archiver.open("notes.txt.pyarc", "wt", encoding="utf-8") as file:  # as lzma.open
+        file.write(text)
 
 Codec plugins subclass `archiver.Codec` and register through `archiver.hookimpl`.
 
@@ -32,6 +34,7 @@ if TYPE_CHECKING:
         UsageError,
         WrongPasswordError,
     )
+    from archiver.fileobjects import open
     from archiver.hookspecs import hookimpl
 
 __version__ = "0.1.0"
@@ -42,6 +45,7 @@ _HOMES = {
                      "unpack_to"),
                     "archiver.api"),
     **dict.fromkeys(("Codec", "Option"), "archiver.codec"),
+    "open": "archiver.fileobjects",
     **dict.fromkeys(("AuthenticationError", "ChecksumError", "CodecError", "ExistsError",
                      "FormatError", "MissingCodecError", "PasswordNeededError", "PyarcError",
                      "UnsafePathError", "UnsupportedVersionError", "UsageError",
@@ -53,7 +57,7 @@ __all__ = [
     "AuthenticationError", "ChecksumError", "Codec", "CodecError", "ExistsError", "FormatError",
     "MissingCodecError", "Option", "PasswordNeededError", "PyarcError", "UnsafePathError",
     "UnsupportedVersionError", "UsageError", "WrongPasswordError",
-    "compress", "decompress", "hookimpl", "open_archive", "pack", "test", "unpack",
+    "compress", "decompress", "hookimpl", "open", "open_archive", "pack", "test", "unpack",
     "unpack_to",
 ]
 

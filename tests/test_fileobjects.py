@@ -1,10 +1,15 @@
-"""pyarc in the Python ecosystem: `Archive.open` does what `ZipFile.open` does; it is given the
-same calls as its model, and must give the same answers."""
+"""pyarc in the Python ecosystem: `Archive.open` does what `ZipFile.open` does, and
+`archiver.open` what `lzma.open` does; each is given the same calls as its model, and must
+give the same answers."""
 
 from __future__ import annotations
 
+import gc
 import io
+import lzma
 import os
+import threading
+import time
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -216,3 +221,249 @@ def test_archive_open_closed(packed: Path) -> None:
             with pytest.raises(ValueError):
                 call()
         assert file.closed
+
+
+# -- archiver.open, as lzma.open ---------------------------------------------------------------
+
+
+WRITES = [b"", b"x", TEXT[:10], TEXT[:BLOCK * 2 + 3], b"y" * 100, TEXT[5:70000]]
+
+
+def _write_both(tmp_path: Path, **settings: Any) -> tuple[Path, Path]:
+    """The same writes through lzma.open and archiver.open, as xz and pyarc files."""
+    paths = tmp_path / "w.xz", tmp_path / "w.pyarc"
+    for opener, path, extra in ((lzma.open, paths[0], {}), (archiver.open, paths[1], settings)):
+        with opener(path, "wb", **extra) as file:  # type: ignore[operator]
+            for data in WRITES:
+                assert file.write(data) == len(data)
+            assert file.tell() == sum(map(len, WRITES))
+    return paths
+
+
+def test_writing_and_reading_back_answers_as_lzma(tmp_path: Path) -> None:
+    xz_path, ours = _write_both(tmp_path, codec="lz77", block_size=BLOCK)
+    size = sum(map(len, WRITES))
+    with lzma.open(xz_path) as theirs_file, archiver.open(ours) as ours_file:
+        assert _calls(ours_file, size) == _calls(theirs_file, size)
+    assert archiver.decompress(ours.read_bytes()) == b"".join(WRITES)
+
+
+@pytest.mark.parametrize("mode", ["r", "rb"])
+def test_archiver_open_of_a_stream_answers_as_lzma(tmp_path: Path, mode: str) -> None:
+    blob = archiver.compress(TEXT, "store", block_size=BLOCK)
+    with lzma.open(io.BytesIO(lzma.compress(TEXT)), mode) as theirs, \
+            archiver.open(io.BytesIO(blob), mode) as ours:
+        assert _calls(ours, len(TEXT)) == _calls(theirs, len(TEXT))
+
+
+def test_archiver_open_reads_a_pipe() -> None:
+    blob = archiver.compress(TEXT, "lz77", block_size=BLOCK)
+    read_end, write_end = os.pipe()
+
+    def feed() -> None:
+        with open(write_end, "wb") as pipe:
+            pipe.write(blob)
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    with open(read_end, "rb") as pipe, archiver.open(pipe) as file:
+        assert not file.seekable()
+        assert file.readline() == TEXT[:TEXT.index(b"\n") + 1]
+        assert b"".join(_chunks(file, 1000)) == TEXT[TEXT.index(b"\n") + 1:]
+        with pytest.raises(io.UnsupportedOperation):
+            file.seek(0)
+    feeder.join()
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16-le", "latin-1"])
+@pytest.mark.parametrize("newline", [None, "", "\r\n"])
+def test_text_mode_answers_as_lzma(tmp_path: Path, encoding: str, newline: str | None) -> None:
+    text = "première ligne\nzweite Zeile\r\ndritte\rend" * 300
+    results = []
+    for opener, name in ((lzma.open, "t.xz"), (archiver.open, "t.pyarc")):
+        with opener(tmp_path / name, "wt", encoding=encoding,  # type: ignore[operator]
+                    newline=newline) as file:
+            file.write(text)
+        with opener(tmp_path / name, "rt", encoding=encoding,  # type: ignore[operator]
+                    newline=newline) as file:
+            results.append((file.readline(), file.read(50), file.readlines()[:20],
+                            file.read()))
+        with opener(tmp_path / name, "rb") as file:  # type: ignore[operator]
+            results.append(file.read())
+    assert results[:2] == results[2:]
+
+
+def test_exclusive_mode(tmp_path: Path) -> None:
+    with archiver.open(tmp_path / "x.pyarc", "xb") as file:
+        file.write(b"data")
+    with pytest.raises(FileExistsError):
+        archiver.open(tmp_path / "x.pyarc", "x")
+    with archiver.open(tmp_path / "x.pyarc", "w") as file:  # "w" replaces it
+        file.write(b"other")
+    assert archiver.decompress((tmp_path / "x.pyarc").read_bytes()) == b"other"
+
+
+@pytest.mark.parametrize("mode", ["a", "ab", "rw", "r+b", "rbt", "wbt", "U", "", "br"])
+def test_unknown_modes_are_refused(tmp_path: Path, mode: str) -> None:
+    with pytest.raises(ValueError, match="mode"):
+        archiver.open(tmp_path / "a.pyarc", mode)
+    assert not (tmp_path / "a.pyarc").exists()
+
+
+def test_arguments_that_do_not_go_with_the_mode(tmp_path: Path) -> None:
+    path = tmp_path / "a.pyarc"
+    with pytest.raises(ValueError):
+        archiver.open(path, "wb", encoding="utf-8")
+    with pytest.raises(ValueError):
+        archiver.open(path, "rb", codec="store")
+    with pytest.raises(archiver.UsageError, match="encrypted"):
+        archiver.open(path, "wb", password="pw")
+    with pytest.raises(archiver.UsageError):
+        archiver.open(path, "wb", codec="no-such-codec")  # a bad setting: at once
+    with pytest.raises(TypeError):
+        archiver.open(42.0, "rb")  # type: ignore[arg-type]
+
+
+def test_archiver_open_closed(tmp_path: Path) -> None:
+    with archiver.open(tmp_path / "a.pyarc", "wb") as file:
+        file.write(b"data")
+    with pytest.raises(ValueError):
+        file.write(b"more")
+    with pytest.raises(ValueError):
+        file.tell()
+    file.close()  # again: nothing
+    for mode in ("rb", "rt"):
+        reading = archiver.open(tmp_path / "a.pyarc", mode)
+        reading.close()
+        with pytest.raises(ValueError):
+            reading.read()
+    text = archiver.open(tmp_path / "b.pyarc", "wt")
+    text.close()
+    with pytest.raises(ValueError):
+        text.write("more")
+
+
+def test_an_archive_of_several_files_is_refused(packed: Path) -> None:
+    with archiver.open(packed) as file, pytest.raises(archiver.PyarcError,
+                                                      match="more than one file"):
+        file.read()
+
+
+def test_an_archive_of_a_folder_and_a_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "f").write_bytes(b"data")
+    api.pack([tmp_path / "d"], tmp_path / "d.pyarc")
+    with archiver.open(tmp_path / "d.pyarc") as file, \
+            pytest.raises(archiver.PyarcError, match="2 entries, not a single file"):
+        file.read()
+
+
+def test_a_damaged_archive_raises_from_read(tmp_path: Path) -> None:
+    path = tmp_path / "a.pyarc"
+    with archiver.open(path, "wb", codec="lz77", block_size=BLOCK) as file:
+        file.write(TEXT)
+    damaged = _damaged(path, 3, tmp_path)
+    with archiver.open(damaged) as file:
+        got = _read_until_error(lambda: file.read(BLOCK))
+        assert TEXT.startswith(got) and len(got) < len(TEXT)
+        with pytest.raises(archiver.FormatError):
+            file.read()  # and again, not an end
+
+
+def test_a_sparse_single_file_reads_with_its_holes(tree: Path, tmp_path: Path) -> None:
+    api.pack([tree / "sparse"], tmp_path / "s.pyarc", codec="store")
+    content = (tree / "sparse").read_bytes()
+    with archiver.open(tmp_path / "s.pyarc") as file:
+        assert file.read() == content
+    assert archiver.decompress((tmp_path / "s.pyarc").read_bytes()) == content
+
+
+def test_an_encrypted_single_file(tree: Path, tmp_path: Path) -> None:
+    api.pack([tree / "big.txt"], tmp_path / "s.pyarc", codec="lz77", block_size=BLOCK,
+             password="pw", kdf_cost=LOW)
+    with archiver.open(tmp_path / "s.pyarc", password="pw") as file:
+        file.seek(BLOCK * 2)
+        assert file.read(10) == TEXT[BLOCK * 2:][:10]
+        file.seek(5)  # back: read again from the start, the password asked again
+        assert file.read() == TEXT[5:]
+    with pytest.raises(archiver.PasswordNeededError):
+        archiver.open(tmp_path / "s.pyarc")
+
+
+class _Unseekable(io.RawIOBase):
+    """A binary output that cannot seek (a pipe, a socket): it keeps what it is given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data = bytearray()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        self.data += data
+        return len(data)
+
+
+@pytest.mark.parametrize("settings", [
+    dict(codec="store"),
+    dict(codec="lz77", block_size=BLOCK),
+    dict(codec="huffman", block_size=1024),
+    dict(preset=1),
+    dict(),  # the default: auto, at level 6
+])
+def test_writing_gives_the_archive_pack_gives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              settings: dict[str, Any]) -> None:
+    monkeypatch.setattr(time, "time_ns", lambda: 1_700_000_000_123_456_789)  # the entry's date
+    data = TEXT[:200_000]
+    api.pack(["-"], tmp_path / "packed.pyarc", stdin=io.BytesIO(data), stdin_name=None,
+             **settings)
+    with archiver.open(tmp_path / "opened.pyarc", "wb", **settings) as file:
+        for start in range(0, len(data), 10_000):
+            file.write(data[start:start + 10_000])
+    assert (tmp_path / "opened.pyarc").read_bytes() == (tmp_path / "packed.pyarc").read_bytes()
+    in_memory = io.BytesIO()  # a file object that seeks, as a path's does
+    with archiver.open(in_memory, "wb", **settings) as file:
+        file.write(data)
+    assert in_memory.getvalue() == (tmp_path / "packed.pyarc").read_bytes()
+    # To an output that cannot seek, pack spools its input; so does archiver.open.
+    packed_out, opened_out = _Unseekable(), _Unseekable()
+    api.pack(["-"], packed_out, stdin=io.BytesIO(data), stdin_name=None, **settings)
+    with archiver.open(opened_out, "wb", **settings) as file:
+        file.write(data)
+    assert opened_out.data == packed_out.data
+    assert archiver.decompress(bytes(opened_out.data)) == data
+
+
+def test_the_archive_written_unpacks_under_its_own_name(tmp_path: Path) -> None:
+    with archiver.open(tmp_path / "notes.txt.pyarc", "wt", encoding="utf-8") as file:
+        file.write("some notes\n")
+    api.unpack(tmp_path / "notes.txt.pyarc", tmp_path / "out")
+    assert (tmp_path / "out" / "notes.txt").read_text() == "some notes\n"
+    (entry,) = api.read_index(tmp_path / "notes.txt.pyarc").catalog.entries
+    assert entry.path == "" and abs(entry.mtime_ns - time.time_ns()) < 60 * 10**9
+
+
+def test_a_writer_dropped_unclosed_ends_its_archive(tmp_path: Path) -> None:
+    file = archiver.open(tmp_path / "a.pyarc", "wb", codec="store")
+    file.write(b"data")
+    del file  # (its thread holds no reference to it)
+    gc.collect()
+    assert archiver.decompress((tmp_path / "a.pyarc").read_bytes()) == b"data"
+
+
+def test_a_failed_pack_raises_from_write_and_close(tmp_path: Path) -> None:
+    class Full(_Unseekable):  # (seekable: its archive is written as the data comes)
+        def seekable(self) -> bool:
+            return True
+
+        def write(self, data: Any) -> int:
+            raise OSError(28, "No space left on device")
+
+    file = archiver.open(Full(), "wb", codec="store", block_size=1024)
+    with pytest.raises(OSError, match="No space"):
+        for _ in range(100):  # (the failure comes once a block is written)
+            file.write(bytes(1000))
+    with pytest.raises(OSError, match="No space"):
+        file.close()
+    assert file.closed
