@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     )
     from archiver.fileobjects import open
     from archiver.hookspecs import hookimpl
+    from archiver.incremental import Compressor, Decompressor
 
 __version__ = "0.1.0"
 
@@ -46,6 +47,7 @@ _HOMES = {
                     "archiver.api"),
     **dict.fromkeys(("Codec", "Option"), "archiver.codec"),
     "open": "archiver.fileobjects",
+    **dict.fromkeys(("Compressor", "Decompressor"), "archiver.incremental"),
     **dict.fromkeys(("AuthenticationError", "ChecksumError", "CodecError", "ExistsError",
                      "FormatError", "MissingCodecError", "PasswordNeededError", "PyarcError",
                      "UnsafePathError", "UnsupportedVersionError", "UsageError",
@@ -54,9 +56,10 @@ _HOMES = {
 }
 
 __all__ = [
-    "AuthenticationError", "ChecksumError", "Codec", "CodecError", "ExistsError", "FormatError",
-    "MissingCodecError", "Option", "PasswordNeededError", "PyarcError", "UnsafePathError",
-    "UnsupportedVersionError", "UsageError", "WrongPasswordError",
+    "AuthenticationError", "ChecksumError", "Codec", "CodecError", "Compressor",
+    "Decompressor", "ExistsError", "FormatError", "MissingCodecError", "Option",
+    "PasswordNeededError", "PyarcError", "UnsafePathError", "UnsupportedVersionError",
+    "UsageError", "WrongPasswordError",
     "compress", "decompress", "hookimpl", "open", "open_archive", "pack", "test", "unpack",
     "unpack_to",
 ]

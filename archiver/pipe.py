@@ -1,7 +1,8 @@
 """A pipe between two threads: bytes one thread writes, another reads as a stream.
 
-pyarc's writer pulls its input (`pack` reads standard input), while archiver.open's writing
-is given its input a piece at a time. It runs the writer on a thread of its own, reading
+pyarc's writer and stream reader pull their input (`pack` reads standard input, a
+StreamReader reads an archive), while archiver.open's writing and the Decompressor are given
+theirs a piece at a time. Each runs the writer or the reader on a thread of its own, reading
 from a Pipe that the caller's pieces are written to. A write returns once the reader has
 taken what it asked for and waits for more than is left (or has stopped): so the pipe holds
 less than one read of the reader's plus one write, and when a write returns, the reader has
@@ -46,10 +47,20 @@ class Pipe:
             self._closed = True
             self._condition.notify_all()
 
+    @property
+    def finished(self) -> bool:
+        """True once the reader has stopped without an error."""
+        return self._stopped and self._error is None
+
     def check(self) -> None:
         """Raise the error the reader stopped with, if any."""
         if self._error is not None:
             raise self._error
+
+    def rest(self) -> bytes:
+        """What the reader left when it stopped."""
+        with self._condition:
+            return bytes(self._buffer)
 
     # -- the reader's end ------------------------------------------------------------------
 

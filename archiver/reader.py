@@ -544,12 +544,15 @@ class StreamReader(_Reader):
 
     The header is read at once, so a stream that is no archive fails before anything else.
     `items()` gives the tables of jobs and the encoded blocks in archive order; once it is
-    exhausted, `catalog` is the archive's index, checked against everything read.
+    exhausted, `catalog` is the archive's index, checked against everything read. With
+    `stop_at_footer`, what follows the footer is left unread (a Decompressor's unused_data)
+    instead of refused.
     """
 
     def __init__(self, stream: IO[bytes], registry: Registry | None = None,
-                 password: Password | None = None) -> None:
+                 password: Password | None = None, *, stop_at_footer: bool = False) -> None:
         super().__init__(registry)
+        self._stop_at_footer = stop_at_footer
         stream, self.envelope = unseal(stream, password)
         self._stream: IO[bytes] | ReplayableStream = (
             stream if stream.seekable() else ReplayableStream(stream))
@@ -569,12 +572,14 @@ class StreamReader(_Reader):
     def items(self) -> Iterator[Table | EncodedBlock]:
         return self._items1() if self.major == 1 else self._items2()
 
-    def deliveries(self, jobs: int | Workers = 1) -> Iterator[Delivery]:
+    def deliveries(self, jobs: int | Workers | None = 1) -> Iterator[Delivery]:
         """Every file with data, in the order of its data, with its verified bytes (decoded on
-        `jobs` threads, or Workers), or the earlier file it copies (archiver/restore.py)."""
+        `jobs` threads, or Workers; None: each block here, as soon as it is read), or the
+        earlier file it copies (archiver/restore.py)."""
         return scatter(decode_items(self.items(), self.registry, jobs))
 
-    def single_file(self, jobs: int | Workers = 1) -> Generator[bytes | memoryview, None, None]:
+    def single_file(self, jobs: int | Workers | None = 1
+                    ) -> Generator[bytes | memoryview, None, None]:
         """The content of the archive's only entry, a file (holes of a sparse one as zeros),
         as its blocks are verified (decoded as for `deliveries`). UsageError once the archive
         turns out to hold anything else: at a second file's data, else at the index."""
@@ -716,7 +721,7 @@ class StreamReader(_Reader):
         footer_offset, footer_size = parse_footer(self._stream.read(FOOTER_SIZE), index_end)
         if (footer_offset, footer_size) != (index_offset, index_end - index_offset):
             raise FormatError(f"footer at offset {index_end} does not locate the index")
-        if self._stream.read(1):
+        if not self._stop_at_footer and self._stream.read(1):
             raise FormatError(f"unexpected data after the footer at offset "
                               f"{index_end + FOOTER_SIZE}")
 

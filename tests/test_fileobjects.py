@@ -1,6 +1,6 @@
-"""pyarc in the Python ecosystem: `Archive.open` does what `ZipFile.open` does, and
-`archiver.open` what `lzma.open` does; each is given the same calls as its model, and must
-give the same answers."""
+"""pyarc in the Python ecosystem: `Archive.open` does what `ZipFile.open` does, `archiver.open`
+what `lzma.open` does, and `Compressor`/`Decompressor` what lzma's compressor and decompressor
+objects do; each is given the same calls as its model, and must give the same answers."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import gc
 import io
 import lzma
 import os
+import random
 import threading
 import time
 import zipfile
@@ -22,6 +23,7 @@ import archiver
 from archiver import api, blocks
 from archiver.encryption import ScryptCost
 from archiver.format import Kind
+from archiver.reader import StreamReader
 
 #: A text of many lines (mixed lengths, some long), the same on every run.
 TEXT = b"".join(b"%d %s\n" % (n, b"word " * (n * 7 % 61)) for n in range(12000))
@@ -467,3 +469,102 @@ def test_a_failed_pack_raises_from_write_and_close(tmp_path: Path) -> None:
     with pytest.raises(OSError, match="No space"):
         file.close()
     assert file.closed
+
+
+# -- Compressor and Decompressor, as lzma's ----------------------------------------------------
+
+
+def _pieces(data: bytes, seed: int, most: int) -> Iterator[bytes]:
+    """`data` cut at random places into pieces of 0 to `most` bytes."""
+    chosen = random.Random(seed)
+    at = 0
+    while at < len(data):
+        size = chosen.randint(0, most)
+        yield data[at:at + size]
+        at += size
+
+
+@pytest.mark.parametrize("settings", [dict(codec="store"), dict(codec="lz77", block_size=BLOCK),
+                                      dict(preset=1, block_size=BLOCK), dict(codec="huffman")])
+@pytest.mark.parametrize("data", [b"", b"x", TEXT])
+def test_compressor_gives_what_compress_gives(settings: dict[str, Any], data: bytes) -> None:
+    ours = archiver.Compressor(**settings)
+    theirs = lzma.LZMACompressor()
+    pieces = list(_pieces(data, 1, 20_000))
+    blob = b"".join(ours.compress(piece) for piece in pieces) + ours.flush()
+    xz = b"".join(theirs.compress(piece) for piece in pieces) + theirs.flush()
+    assert blob == archiver.compress(data, **settings)
+    assert archiver.decompress(blob) == lzma.decompress(xz) == data
+    for done in (ours, theirs):
+        with pytest.raises(ValueError):
+            done.compress(b"more")
+        with pytest.raises(ValueError):
+            done.flush()
+
+
+def test_compressor_refuses_bad_settings_at_once() -> None:
+    with pytest.raises(archiver.UsageError):
+        archiver.Compressor("no-such-codec")
+    with pytest.raises(archiver.UsageError):
+        archiver.Compressor("store", preset=3)  # a level goes with auto only
+    with pytest.raises(archiver.UsageError):
+        archiver.Compressor(block_size=10)
+
+
+@pytest.mark.parametrize("most", [1, 7, 5000, 1 << 20])
+def test_decompressor_answers_as_lzma(most: int) -> None:
+    blob = archiver.compress(TEXT[:150_000], "lz77", block_size=16 << 10)
+    xz = lzma.compress(TEXT[:150_000])
+    answers = []
+    for decompressor, data in ((archiver.Decompressor(), blob),
+                               (lzma.LZMADecompressor(), xz)):
+        out, given = b"", 0
+        for piece in _pieces(data + b"TRAILING", 2, most):
+            if decompressor.eof:
+                break
+            out += decompressor.decompress(piece)
+            given += len(piece)
+        rest = (data + b"TRAILING")[given:]  # not given: what a caller has left over
+        answers.append((out, decompressor.eof, decompressor.unused_data + rest))
+        with pytest.raises(EOFError):
+            decompressor.decompress(b"more")
+    assert answers[0] == answers[1] == (TEXT[:150_000], True, b"TRAILING")
+
+
+def test_decompressor_gives_each_block_once_it_is_complete() -> None:
+    data = TEXT[:100_000]
+    blob = archiver.compress(data, "lz77", block_size=16 << 10)
+    decompressor = archiver.Decompressor()
+    out = [len(decompressor.decompress(blob[at:at + 1])) for at in range(len(blob))]
+    given = [sum(out[:at + 1]) for at in range(len(out))]
+    reader = io.BytesIO(blob)
+    stream = StreamReader(reader)
+    ends = []  # where each block frame ends, and the data up to its end
+    for item in stream.items():
+        if isinstance(item, blocks.EncodedBlock):
+            ends.append((reader.tell(), item.data_offset + item.header.raw_size))
+    for end, data_end in ends:
+        assert given[end - 1] == data_end  # the byte that completes a block brings its data
+        assert end < 2 or given[end - 2] < data_end
+    assert decompressor.eof and given[-1] == len(data)
+
+
+def test_decompressor_of_a_damaged_archive_raises() -> None:
+    blob = bytearray(archiver.compress(TEXT, "lz77", block_size=BLOCK))
+    blob[len(blob) // 2] ^= 1
+    decompressor = archiver.Decompressor()
+    got = b""
+    with pytest.raises(archiver.FormatError):
+        for at in range(0, len(blob), 4096):
+            got += decompressor.decompress(blob[at:at + 4096])
+    assert TEXT.startswith(got) and len(got) < len(TEXT)
+    with pytest.raises(archiver.FormatError):
+        decompressor.decompress(b"")  # and again
+    assert not decompressor.eof
+
+
+def test_decompressor_of_what_is_no_single_file(packed: Path) -> None:
+    with pytest.raises(archiver.FormatError, match="magic"):
+        archiver.Decompressor().decompress(b"not an archive at all, no")
+    with pytest.raises(archiver.PyarcError, match="more than one file"):
+        archiver.Decompressor().decompress(packed.read_bytes())
