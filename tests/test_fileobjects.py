@@ -11,12 +11,14 @@ import os
 import random
 import threading
 import time
+import tracemalloc
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
 import pytest
+import xxhash
 from conftest import ROOT
 
 import archiver
@@ -568,3 +570,97 @@ def test_decompressor_of_what_is_no_single_file(packed: Path) -> None:
         archiver.Decompressor().decompress(b"not an archive at all, no")
     with pytest.raises(archiver.PyarcError, match="more than one file"):
         archiver.Decompressor().decompress(packed.read_bytes())
+
+
+# -- memory: a few blocks, whatever the size of the data ---------------------------------------
+
+
+BIG = 64 << 20
+MEMORY_BLOCK = 1 << 20
+#: What each may hold at once: the blocks in flight, the one read from, the cache (4 blocks).
+BOUND = 12 * MEMORY_BLOCK
+
+
+def _peak(work: Callable[[], object]) -> int:
+    tracemalloc.start()
+    try:
+        work()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, Path]:
+    data = random.Random(3).randbytes(BIG)
+    path = tmp_path_factory.mktemp("big") / "big.pyarc"
+    api.pack(["-"], path, codec="store", block_size=MEMORY_BLOCK, stdin=io.BytesIO(data))
+    return data, path
+
+
+def test_reading_an_entry_in_chunks_holds_a_few_blocks(big: tuple[bytes, Path]) -> None:
+    data, path = big
+    hasher = _Hash()
+
+    def read() -> None:
+        with archiver.open_archive(path) as archive, archive.open("stdin") as file:
+            for chunk in _chunks(file, 64 << 10):
+                hasher.update(chunk)
+
+    assert _peak(read) < BOUND
+    assert hasher.digest() == _Hash(data).digest()
+
+
+def test_reading_and_decompressing_a_stream_hold_a_few_blocks(big: tuple[bytes, Path]) -> None:
+    data, path = big
+    read, decompressed = _Hash(), _Hash()
+
+    def stream() -> None:
+        with archiver.open(path) as file:
+            for chunk in _chunks(file, 64 << 10):
+                read.update(chunk)
+
+    def pieces() -> None:
+        decompressor = archiver.Decompressor()
+        with open(path, "rb") as file:
+            for piece in _chunks(file, 64 << 10):
+                decompressed.update(decompressor.decompress(piece))
+        assert decompressor.eof
+
+    assert _peak(stream) < BOUND
+    assert _peak(pieces) < BOUND
+    assert read.digest() == decompressed.digest() == _Hash(data).digest()
+
+
+def test_writing_in_chunks_holds_a_few_blocks(big: tuple[bytes, Path], tmp_path: Path) -> None:
+    data, _ = big
+    view = memoryview(data)
+
+    def write() -> None:
+        with archiver.open(tmp_path / "w.pyarc", "wb", codec="store",
+                           block_size=MEMORY_BLOCK) as file:
+            for start in range(0, len(data), 64 << 10):
+                file.write(view[start:start + (64 << 10)])
+
+    def compress() -> None:
+        compressor = archiver.Compressor("store", block_size=MEMORY_BLOCK)
+        for start in range(0, len(data), 64 << 10):
+            assert compressor.compress(view[start:start + (64 << 10)]) == b""
+
+    assert _peak(write) < BOUND
+    assert _peak(compress) < BOUND  # (the spool is a file; the archive comes at flush)
+    with archiver.open(tmp_path / "w.pyarc") as file:
+        assert _Hash(file.read()).digest() == _Hash(data).digest()
+
+
+class _Hash:
+    """xxh3 of the bytes given: the data checked without keeping it."""
+
+    def __init__(self, data: bytes = b"") -> None:
+        self._hasher = xxhash.xxh3_64(data)
+
+    def update(self, data: bytes) -> None:
+        self._hasher.update(data)
+
+    def digest(self) -> int:
+        return self._hasher.intdigest()
