@@ -3,6 +3,8 @@
     import archiver
     blob = archiver.compress(data, "store")
     assert archiver.decompress(blob) == data
+    with archiver.open("notes.txt.pyarc", "wt", encoding="utf-8") as file:  # as lzma.open
+        file.write(text)
 
 Codec plugins subclass `archiver.Codec` and register through `archiver.hookimpl`.
 
@@ -38,7 +40,9 @@ if TYPE_CHECKING:
         UsageError,
         WrongPasswordError,
     )
+    from archiver.fileobjects import open
     from archiver.hookspecs import hookimpl
+    from archiver.incremental import Compressor, Decompressor
 
 __version__ = "0.1.0"
 
@@ -49,6 +53,8 @@ _HOMES = {
                     "archiver.api"),
     **dict.fromkeys(("ArchiveFile", "MemberInfo"), "archiver.archivefile"),
     **dict.fromkeys(("Codec", "Option"), "archiver.codec"),
+    "open": "archiver.fileobjects",
+    **dict.fromkeys(("Compressor", "Decompressor"), "archiver.incremental"),
     **dict.fromkeys(("AuthenticationError", "ChecksumError", "CodecError", "ExistsError",
                      "FormatError", "MissingCodecError", "PasswordNeededError", "PyarcError",
                      "UnsafePathError", "UnsupportedVersionError", "UsageError",
@@ -57,11 +63,11 @@ _HOMES = {
 }
 
 __all__ = [
-    "ArchiveFile", "AuthenticationError", "ChecksumError", "Codec", "CodecError", "ExistsError",
-    "FormatError", "MemberInfo", "MissingCodecError", "Option", "PasswordNeededError",
-    "PyarcError", "UnsafePathError", "UnsupportedVersionError", "UsageError",
-    "WrongPasswordError",
-    "compress", "decompress", "hookimpl", "open_archive", "pack", "test", "unpack",
+    "ArchiveFile", "AuthenticationError", "ChecksumError", "Codec", "CodecError", "Compressor",
+    "Decompressor", "ExistsError", "FormatError", "MemberInfo", "MissingCodecError", "Option",
+    "PasswordNeededError", "PyarcError", "UnsafePathError", "UnsupportedVersionError",
+    "UsageError", "WrongPasswordError",
+    "compress", "decompress", "hookimpl", "open", "open_archive", "pack", "test", "unpack",
     "unpack_to",
 ]
 

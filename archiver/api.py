@@ -57,8 +57,8 @@ STDIO = "-"
 STDIN_NAME = "stdin"
 
 __all__ = [
-    "AUTO", "AUTO_SAMPLE", "Listing", "compress", "decompress", "extract_entries",
-    "make_encoder", "open_archive", "pack",
+    "AUTO", "AUTO_SAMPLE", "Listing", "compress", "compress_file", "decompress",
+    "extract_entries", "make_encoder", "open_archive", "pack",
     "read_index", "salvage",
     "test", "unpack", "unpack_to",
 ]
@@ -174,12 +174,6 @@ def check_block_size(block_size: int) -> None:
                          f"{MAX_BLOCK_SIZE} bytes")
 
 
-def _slices(data: bytes, block_size: int) -> Iterator[bytes]:
-    view = memoryview(data)
-    for start in range(0, len(data), block_size):
-        yield bytes(view[start:start + block_size])
-
-
 def compress(data: bytes, codec: str = AUTO, *, block_size: int = DEFAULT_BLOCK_SIZE,
              jobs: int = 1, registry: Registry | None = None,
              auto_codecs: Sequence[str] | None = None, preset: int | None = None,
@@ -193,36 +187,40 @@ def compress(data: bytes, codec: str = AUTO, *, block_size: int = DEFAULT_BLOCK_
     kind group); without, every codec that is `tried_by_auto`. The result is the same for
     any `jobs`.
     """
+    out = io.BytesIO()
+    compress_file(io.BytesIO(data), out, codec, block_size=block_size, jobs=jobs,
+                  registry=registry, auto_codecs=auto_codecs, preset=preset, **options)
+    return out.getvalue()
+
+
+def compress_file(file: IO[bytes], out: IO[bytes], codec: str = AUTO, *,
+                  block_size: int = DEFAULT_BLOCK_SIZE, jobs: int = 1,
+                  registry: Registry | None = None, auto_codecs: Sequence[str] | None = None,
+                  preset: int | None = None, **options: OptionValue) -> None:
+    """Write to `out` the archive `compress` makes of the data of `file`, a binary file that
+    seeks (a Compressor's spool), from its position to its end, read a block at a time."""
+    from archiver.grouping import HEAD_SIZE, group_of, kind_of
     from archiver.writer import Source, write_archive
 
+    start = file.tell()
+    head = file.read(HEAD_SIZE)
+    size = file.seek(0, io.SEEK_END) - start
+    file.seek(start)
     by_group = (group_encoders(codec, registry, auto_codecs, preset)
                 if preset is not None and not options else None)
-    if by_group is not None:
-        from archiver.grouping import HEAD_SIZE, group_of, kind_of
-
-        encoder = by_group(group_of(kind_of("", data[:HEAD_SIZE])))
-    else:
-        encoder = make_encoder(codec, registry, auto_codecs, preset, **options)
+    encoder = (by_group(group_of(kind_of("", head))) if by_group is not None
+               else make_encoder(codec, registry, auto_codecs, preset, **options))
     check_block_size(block_size)
-    entry = Entry("", Kind.FILE, 0o644, 0, len(data))
-    out = io.BytesIO()
-    write_archive(out, [Source(0, entry, _slices(data, block_size))], encoder, block_size,
-                  worker_count(jobs), metadata=metadata_encoder(registry))
-    return out.getvalue()
+    entry = Entry("", Kind.FILE, 0o644, 0, size)
+    blocks = iter(lambda: file.read(block_size), b"")
+    write_archive(out, [Source(0, entry, blocks)], encoder, block_size, worker_count(jobs),
+                  metadata=metadata_encoder(registry))
 
 
 def decompress(blob: bytes, registry: Registry | None = None) -> bytes:
     """The data of a single-entry archive made by `compress` (or of any archive holding
     exactly one file), with every checksum verified."""
-    reader = StreamReader(io.BytesIO(blob), registry)
-    parts = [b"".join(chunks) for _, chunks in reader.deliveries()
-             if not isinstance(chunks, Copy)]
-    assert reader.catalog is not None
-    entries = reader.catalog.entries
-    if len(entries) != 1 or entries[0].kind != Kind.FILE:
-        raise UsageError(f"the archive holds {len(entries)} entries, not a single file; "
-                         f"use open_archive() or unpack()")
-    return parts[0] if parts else b""
+    return b"".join(StreamReader(io.BytesIO(blob), registry).single_file())
 
 
 # -- pack ------------------------------------------------------------------------------------
@@ -230,7 +228,7 @@ def decompress(blob: bytes, registry: Registry | None = None) -> bytes:
 
 def pack(
     paths: Sequence[str | os.PathLike[str]],
-    archive: str | os.PathLike[str],
+    archive: str | os.PathLike[str] | IO[bytes],
     *,
     codec: str = AUTO,
     auto_codecs: Sequence[str] | None = None,
@@ -246,18 +244,20 @@ def pack(
     registry: Registry | None = None,
     on_block: Callable[[int], None] | None = None,
     on_entry: Callable[[Entry], None] | None = None,
-    stdin_name: str = STDIN_NAME,
+    stdin_name: str | None = STDIN_NAME,
     stdin: IO[bytes] | None = None,
     executor: str | Executor | None = None,
     password: Password | None = None,
     kdf_cost: ScryptCost | None = None,
 ) -> WriteStats:
-    """Pack files and directory trees into `archive` ("-" for standard output).
+    """Pack files and directory trees into `archive` ("-" for standard output, or a binary
+    file object, written from its position on and left open).
 
     The path "-", given alone, packs standard input (or the stream `stdin`) as one file
-    entry named `stdin_name`, read block by block as it is packed; when the archive goes to
-    standard output and that cannot seek (a pipe), the stream is first copied to a temporary
-    file (archiver/sources.py).
+    entry named `stdin_name` (None: the unnamed entry of a single-stream archive, as
+    `compress` writes), read block by block as it is packed; when the archive goes to
+    a stream that cannot seek (a pipe), the stream is first copied to a temporary file
+    (archiver/sources.py).
 
     With `solid` (the default) the data of many files shares blocks of up to `block_size`
     bytes (default 4 MiB), similar files side by side and identical ones stored once;
@@ -294,7 +294,6 @@ def pack(
     selection = None if from_stdin else Selection(names, exclude, dereference, xattrs)
     check_workers(executor, jobs)
     problems = Problems(strict)
-    target = os.fspath(archive)
 
     def write(out: IO[bytes], skip: set[tuple[int, int]]) -> WriteStats:
         if selection is not None:
@@ -312,20 +311,22 @@ def pack(
         stats.problems = problems.messages
         return stats
 
-    if target == STDIO:
-        out = sys.stdout.buffer
-        if out.isatty():
+    if isinstance(archive, str | os.PathLike) and os.fspath(archive) == STDIO:
+        archive = sys.stdout.buffer
+        if archive.isatty():
             raise UsageError("refusing to write an archive to a terminal: redirect standard "
                              "output, or name an archive file")
-        written = os.fstat(out.fileno())
+    if not isinstance(archive, str | os.PathLike):  # standard output, or a stream given
         # `pyarc pack - . > x.pyarc` must not pack x.pyarc into itself.
-        ours = {(written.st_dev, written.st_ino)} if stat.S_ISREG(written.st_mode) else set()
+        ours = _regular_file(archive)
         if selection is not None:
-            selection.refuse(ours, "standard output")
-        stats = write(out, ours)
-        out.flush()
+            selection.refuse(ours, "standard output" if archive is sys.stdout.buffer
+                             else str(getattr(archive, "name", "the archive's stream")))
+        stats = write(archive, ours)
+        archive.flush()
         return stats
 
+    target = os.fspath(archive)
     if os.path.isdir(target):
         raise UsageError(f"the archive {target!r} is a directory (the archive comes first: "
                          f"pyarc pack ARCHIVE PATH...)")
@@ -374,7 +375,7 @@ def write_sources(out: IO[bytes], sources: Iterable[Source], encoder: BlockEncod
     return stats
 
 
-def _stdin_source(stream: IO[bytes] | None, name: str, block_size: int,
+def _stdin_source(stream: IO[bytes] | None, name: str | None, block_size: int,
                   out: IO[bytes]) -> Source:
     """Standard input (or `stream`) as the one source of a pack into `out`: streamed when
     `out` can seek back to patch the entry's table, else spooled to a temporary file."""
@@ -388,6 +389,15 @@ def _stdin_source(stream: IO[bytes] | None, name: str, block_size: int,
     if _can_seek_back(out):
         return stream_source(stream, name, block_size)
     return spooled_source(stream, name, block_size)
+
+
+def _regular_file(out: IO[bytes]) -> set[tuple[int, int]]:
+    """The identity (device, inode) of the file `out` writes to, when it is a regular one."""
+    try:
+        written = os.fstat(out.fileno())
+    except (OSError, ValueError, io.UnsupportedOperation):  # no file descriptor: in memory
+        return set()
+    return {(written.st_dev, written.st_ino)} if stat.S_ISREG(written.st_mode) else set()
 
 
 def _can_seek_back(out: IO[bytes]) -> bool:

@@ -175,12 +175,15 @@ def _decoded(registry: Registry, item: T | EncodedBlock) -> T | DataBlock:
 
 
 def decode_items(items: Iterable[T | EncodedBlock], registry: Registry,
-                 jobs: int | Workers = 1) -> Iterator[T | DataBlock]:
+                 jobs: int | Workers | None = 1) -> Iterator[T | DataBlock]:
     """The items with every EncodedBlock decoded (and verified) on `jobs` threads (or
     Workers), in order; the other items pass through. Decoding runs ahead of the consumer by
-    at most 2 x jobs blocks."""
-    return ordered_map(functools.partial(_decoded, registry), items, jobs,
-                       heavy=lambda item: isinstance(item, EncodedBlock))
+    at most 2 x jobs blocks; with `jobs` None, not at all: each block is decoded in the
+    calling thread when the consumer asks for it."""
+    decoded = functools.partial(_decoded, registry)
+    if jobs is None:
+        return map(decoded, items)
+    return ordered_map(decoded, items, jobs, heavy=lambda item: isinstance(item, EncodedBlock))
 
 
 def available_cores() -> int:

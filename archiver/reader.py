@@ -17,7 +17,7 @@ from __future__ import annotations
 import io
 import os
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, NoReturn
 
@@ -33,6 +33,7 @@ from archiver.format import (
     HEADER_SIZE,
     BlockRef,
     Entry,
+    Kind,
     ReplayableStream,
     parse_footer,
     parse_header,
@@ -42,6 +43,7 @@ from archiver.plugins import Registry
 from archiver.plugins import registry as default_registry
 from archiver.restore import (
     BlockNames,
+    Copy,
     Delivery,
     Job,
     Table,
@@ -331,23 +333,36 @@ class Archive(_Reader):
                 yield from chunks
 
     def _cached(self, items: Iterator[Planned]) -> Iterator[Table | DataBlock]:
-        """The items with each block decoded, and kept in the cache (the last used last)."""
+        """The items with each block decoded, and kept in the cache."""
         for item in items:
-            if isinstance(item, Table):
-                yield item
-                continue
-            block = item.decode(self.registry) if isinstance(item, EncodedBlock) else item
-            self._cache.pop(block.data_offset, None)
-            self._cache[block.data_offset] = block
-            while len(self._cache) > CACHED_BLOCKS or (
-                    len(self._cache) > 1
-                    and sum(len(kept.data) for kept in self._cache.values()) > CACHED_BYTES):
-                del self._cache[next(iter(self._cache))]
-            yield block
+            yield item if isinstance(item, Table) else self._kept(item)
+
+    def _kept(self, item: EncodedBlock | DataBlock) -> DataBlock:
+        """The block decoded, and kept in the cache (the last used last)."""
+        block = item.decode(self.registry) if isinstance(item, EncodedBlock) else item
+        self._cache.pop(block.data_offset, None)
+        self._cache[block.data_offset] = block
+        while len(self._cache) > CACHED_BLOCKS or (
+                len(self._cache) > 1
+                and sum(len(kept.data) for kept in self._cache.values()) > CACHED_BYTES):
+            del self._cache[next(iter(self._cache))]
+        return block
+
+    def decoded_block(self, ref: BlockRef, where: str = "") -> DataBlock:
+        """The block the index row `ref` describes, decoded and verified: from the cache, or
+        read, decoded and then kept there (as `data` keeps the blocks it decodes)."""
+        return self._kept(self._cache.get(ref.data_offset) or self.encoded_block(ref, where))
 
     def read(self, entry: Entry | str) -> bytes:
         """The whole content of a file entry, verified (holes of a sparse file as zeros)."""
         return b"".join(with_holes(self.entries[self.number(entry)], self.data(entry)))
+
+    def open(self, entry: Entry | str) -> io.BufferedReader:
+        """The content of a file entry (a hard link: its file's) as a binary file that reads
+        and seeks, decoding only the blocks it reads, each verified (archiver/fileobjects.py)."""
+        from archiver.fileobjects import EntryReader
+
+        return io.BufferedReader(EntryReader(self, self.entries[self.number(entry)]))
 
     def verify(self, entries: Iterable[Entry]) -> None:
         """Before extracting `entries`: check the frames that describe them, which the index
@@ -532,18 +547,25 @@ def _check_listed_once(catalog: Catalog, tables: Iterable[list[int]], what: str)
             raise FormatError(f"{what}: no table lists {entry.path!r}")
 
 
+#: What to use for an archive of more than one file, in the errors of the single-file readers.
+_USE_ARCHIVE = "use open_archive() or unpack()"
+
+
 class StreamReader(_Reader):
     """Reads an archive front to back, verifying every frame, then the index and the footer
     against what it read. Works on pipes: it never seeks outside the frame being read.
 
     The header is read at once, so a stream that is no archive fails before anything else.
     `items()` gives the tables of jobs and the encoded blocks in archive order; once it is
-    exhausted, `catalog` is the archive's index, checked against everything read.
+    exhausted, `catalog` is the archive's index, checked against everything read. With
+    `stop_at_footer`, what follows the footer is left unread (a Decompressor's unused_data)
+    instead of refused.
     """
 
     def __init__(self, stream: IO[bytes], registry: Registry | None = None,
-                 password: Password | None = None) -> None:
+                 password: Password | None = None, *, stop_at_footer: bool = False) -> None:
         super().__init__(registry)
+        self._stop_at_footer = stop_at_footer
         stream, self.envelope = unseal(stream, password)
         self._stream: IO[bytes] | ReplayableStream = (
             stream if stream.seekable() else ReplayableStream(stream))
@@ -563,10 +585,31 @@ class StreamReader(_Reader):
     def items(self) -> Iterator[Table | EncodedBlock]:
         return self._items1() if self.major == 1 else self._items2()
 
-    def deliveries(self, jobs: int | Workers = 1) -> Iterator[Delivery]:
+    def deliveries(self, jobs: int | Workers | None = 1) -> Iterator[Delivery]:
         """Every file with data, in the order of its data, with its verified bytes (decoded on
-        `jobs` threads, or Workers), or the earlier file it copies (archiver/restore.py)."""
+        `jobs` threads, or Workers; None: each block here, as soon as it is read), or the
+        earlier file it copies (archiver/restore.py)."""
         return scatter(decode_items(self.items(), self.registry, jobs))
+
+    def single_file(self, jobs: int | Workers | None = 1
+                    ) -> Generator[bytes | memoryview, None, None]:
+        """The content of the archive's only entry, a file (holes of a sparse one as zeros),
+        as its blocks are verified (decoded as for `deliveries`). UsageError once the archive
+        turns out to hold anything else: at a second file's data, else at the index."""
+        entry = None
+        for job, data in self.deliveries(jobs):
+            if entry is not None:
+                raise UsageError(f"the archive holds more than one file; {_USE_ARCHIVE}")
+            entry = job.entry
+            assert not isinstance(data, Copy)  # (the first file's data is its own)
+            yield from with_holes(entry, data)
+        assert self.catalog is not None
+        entries = self.catalog.entries
+        if len(entries) != 1 or entries[0].kind != Kind.FILE:
+            raise UsageError(f"the archive holds {len(entries)} entries, not a single file; "
+                             f"{_USE_ARCHIVE}")
+        if entry is None:  # no data: empty, or a sparse file of holes only
+            yield from with_holes(entries[0], ())
 
     # -- format 1.0: an entry frame, then its blocks -------------------------------------------
 
@@ -691,7 +734,7 @@ class StreamReader(_Reader):
         footer_offset, footer_size = parse_footer(self._stream.read(FOOTER_SIZE), index_end)
         if (footer_offset, footer_size) != (index_offset, index_end - index_offset):
             raise FormatError(f"footer at offset {index_end} does not locate the index")
-        if self._stream.read(1):
+        if not self._stop_at_footer and self._stream.read(1):
             raise FormatError(f"unexpected data after the footer at offset "
                               f"{index_end + FOOTER_SIZE}")
 

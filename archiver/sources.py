@@ -38,9 +38,10 @@ Reading is defensive, as tar's is, because a tree may change while it is packed:
 Leaving out a socket, a device or the archive being written is no problem: a notice only.
 
 Standard input (`pack ARCHIVE -`) is one regular file entry of the name given (default
-`stdin`), mode 0644, owned by the user packing, with the time of the pack as its mtime; its
-data is read block by block until the stream ends (`stream_source`), or first copied to a
-temporary file when the archive goes to an output that cannot seek (`spooled_source`).
+`stdin`; in the API, None for the unnamed entry of a single-stream archive), mode 0644, owned
+by the user packing, with the time of the pack as its mtime; its data is read block by block
+until the stream ends (`stream_source`), or first copied to a temporary file when the archive
+goes to an output that cannot seek (`spooled_source`).
 """
 
 from __future__ import annotations
@@ -626,12 +627,13 @@ def _read_at(descriptor: int, size: int, offset: int) -> bytes:
 # -- standard input --------------------------------------------------------------------------
 
 
-def _stream_entry(name: str, size: int) -> Entry:
-    """The entry of a data stream stored as `name` (an error if no archive could hold it)."""
-    if not is_valid_path(os.fsencode(name)):
+def _stream_entry(name: str | None, size: int) -> Entry:
+    """The entry of a data stream stored as `name` (an error if no archive could hold it;
+    None: the unnamed entry)."""
+    if name is not None and not is_valid_path(os.fsencode(name)):
         raise UsageError(f"--name {name!r}: not a name an archive can hold (a relative path "
                          f"without '.' or '..' components)")
-    return user_entry(name, Kind.FILE, STDIN_MODE, size)
+    return user_entry(name or "", Kind.FILE, STDIN_MODE, size)
 
 
 def user_entry(name: str, kind: Kind, mode: int, size: int = 0) -> Entry:
@@ -651,18 +653,18 @@ def _blocks_of(stream: IO[bytes], block_size: int) -> Iterator[bytes]:
         raise PyarcError(f"cannot read standard input: {_reason(error)}") from None
 
 
-def stream_source(stream: IO[bytes], name: str, block_size: int) -> Source:
-    """A stream (standard input) as one file entry `name`, read block by block while it is
-    packed: its size is known at its end only (a streamed Source, archiver/writer.py), and its
-    kind group comes from its first block."""
+def stream_source(stream: IO[bytes], name: str | None, block_size: int) -> Source:
+    """A stream (standard input) as one file entry `name` (None: the unnamed entry), read
+    block by block while it is packed: its size is known at its end only (a streamed Source,
+    archiver/writer.py), and its kind group comes from its first block."""
     entry = _stream_entry(name, 0)
     blocks = _blocks_of(stream, block_size)
     first = next(blocks, b"")
-    group = grouping.group_of(grouping.kind_of(name, first[:grouping.HEAD_SIZE]))
+    group = grouping.group_of(grouping.kind_of(entry.path, first[:grouping.HEAD_SIZE]))
     return Source(0, entry, itertools.chain([first], blocks), group, streamed=True)
 
 
-def spooled_source(stream: IO[bytes], name: str, block_size: int) -> Source:
+def spooled_source(stream: IO[bytes], name: str | None, block_size: int) -> Source:
     """As stream_source, for an archive written where it cannot seek back (a pipe): the stream
     is first copied to a temporary file (in $TMPDIR), whose size the entry then has."""
     spool = tempfile.TemporaryFile(prefix="pyarc-stdin-")  # noqa: SIM115 (closed by data())
@@ -681,5 +683,5 @@ def spooled_source(stream: IO[bytes], name: str, block_size: int) -> Source:
         with spool:
             yield from _blocks_of(spool, block_size)
 
-    group = grouping.group_of(grouping.kind_of(name, first))
+    group = grouping.group_of(grouping.kind_of(entry.path, first))
     return Source(0, entry, data(), group)
