@@ -296,6 +296,8 @@ def test_a_corrupt_archive_never_gives_wrong_bytes(tmp_path: Path) -> None:
             archive.read("a.txt")
         with pytest.raises(FormatError):
             archive.extractall(tmp_path / "out")
+        with archive.open("a.txt") as member, pytest.raises(FormatError):  # block by block
+            member.read(10)
     assert not (tmp_path / "out" / "a.txt").exists()
     for offset in range(len(good)):  # any byte: an error, or the right bytes
         blob = bytearray(good)
@@ -304,6 +306,13 @@ def test_a_corrupt_archive_never_gives_wrong_bytes(tmp_path: Path) -> None:
         try:
             with archiver.ArchiveFile(damaged) as archive:
                 assert {name: archive.read(name) for name in archive.namelist()} == data
+        except PyarcError:
+            pass
+        try:
+            with archiver.ArchiveFile(damaged) as archive:
+                for name, content in data.items():
+                    with archive.open(name) as member:
+                        assert member.read(7) + member.read() == content
         except PyarcError:
             pass
 
