@@ -12,7 +12,10 @@
 4. The container itself: `pack`/`unpack` with `store` against a plain copy of the same tree,
    with and without encryption, and the sealing alone next to zlib; `list` on an archive of
    100,000 small files.
-5. Trees (bench/trees.py): `pyarc pack` against 7-Zip, xz, zstd, bzip2 and zpaq on real trees
+5. The file objects (bench/fileobjects_bench.py): `archive.open` read in 64 KiB chunks against
+   `archive.read`, and `archiver.open(..., "wb")` against pack of the same data, with peak
+   memory.
+6. Trees (bench/trees.py): `pyarc pack` against 7-Zip, xz, zstd, bzip2 and zpaq on real trees
    built on this machine, with pyarc's unpack of the whole tree and of one file (time, peak
    memory). BENCH_TREES=stdlib,linux measures only those (BENCH_TREES=none: no tree section).
 
@@ -309,6 +312,10 @@ def main() -> None:
     out += curve_table(data)
     out += ["", "## Container", ""]
     out += container_table(data)
+    out += ["", "## File objects", ""]
+    out += subprocess.run([sys.executable, str(ROOT / "bench" / "fileobjects_bench.py"),
+                           "--store-mib", "64", "--auto-mib", "4", "--repeat", str(REPEATS)],
+                          capture_output=True, text=True, check=True).stdout.splitlines()
     tree_results: dict[str, object] = {}
     if trees.selected() != ["none"]:
         lines, tree_results = trees.section(trees.selected())
