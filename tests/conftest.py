@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import tracemalloc
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,16 @@ def outside(tmp_path: Path) -> Path:
 def run_cli() -> RunCli:
     """`run_cli(*args, cwd=None, stdin=None, env=None)` -> (returncode, stdout bytes, stderr)."""
     return _run_cli
+
+
+def traced_peak(work: Callable[[], object]) -> int:
+    """The most memory Python held at once (tracemalloc) while `work()` ran."""
+    tracemalloc.start()
+    try:
+        work()
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
 
 
 def assert_one_error_line(stderr: str) -> str:

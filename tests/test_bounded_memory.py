@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import io
 import os
-import tracemalloc
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import traced_peak
 
 from archiver import api
 
@@ -30,21 +29,12 @@ def stored(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return archive
 
 
-def _peak(work: Callable[[], object]) -> int:
-    tracemalloc.start()
-    try:
-        work()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 def test_testing_an_archive_holds_a_few_blocks(stored: Path) -> None:
-    assert _peak(lambda: api.test(stored, jobs=1)) < BOUND
+    assert traced_peak(lambda: api.test(stored, jobs=1)) < BOUND
 
 
 def test_unpacking_an_archive_holds_a_few_blocks(stored: Path, tmp_path: Path) -> None:
-    assert _peak(lambda: api.unpack(stored, tmp_path / "out", jobs=1)) < BOUND
+    assert traced_peak(lambda: api.unpack(stored, tmp_path / "out", jobs=1)) < BOUND
     assert (tmp_path / "out" / "stdin").stat().st_size == BLOCKS * BLOCK
 
 
@@ -76,5 +66,5 @@ def test_reading_a_stream_holds_a_few_blocks(stored: Path, tmp_path: Path,
     blob = stored.read_bytes()
     monkeypatch.setattr(api, "_open_input", lambda archive: io.BufferedReader(Pipe(blob)))
     out = Counted()
-    assert _peak(lambda: api.unpack_to(api.STDIO, out, jobs=1)) < BOUND
+    assert traced_peak(lambda: api.unpack_to(api.STDIO, out, jobs=1)) < BOUND
     assert out.written == BLOCKS * BLOCK

@@ -11,7 +11,6 @@ import os
 import random
 import threading
 import time
-import tracemalloc
 import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import IO, Any
 
 import pytest
 import xxhash
-from conftest import ROOT
+from conftest import ROOT, traced_peak
 
 import archiver
 from archiver import api, blocks
@@ -581,15 +580,6 @@ MEMORY_BLOCK = 1 << 20
 BOUND = 12 * MEMORY_BLOCK
 
 
-def _peak(work: Callable[[], object]) -> int:
-    tracemalloc.start()
-    try:
-        work()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 @pytest.fixture(scope="module")
 def big(tmp_path_factory: pytest.TempPathFactory) -> tuple[bytes, Path]:
     data = random.Random(3).randbytes(BIG)
@@ -607,7 +597,7 @@ def test_reading_an_entry_in_chunks_holds_a_few_blocks(big: tuple[bytes, Path]) 
             for chunk in _chunks(file, 64 << 10):
                 hasher.update(chunk)
 
-    assert _peak(read) < BOUND
+    assert traced_peak(read) < BOUND
     assert hasher.digest() == _Hash(data).digest()
 
 
@@ -627,8 +617,8 @@ def test_reading_and_decompressing_a_stream_hold_a_few_blocks(big: tuple[bytes, 
                 decompressed.update(decompressor.decompress(piece))
         assert decompressor.eof
 
-    assert _peak(stream) < BOUND
-    assert _peak(pieces) < BOUND
+    assert traced_peak(stream) < BOUND
+    assert traced_peak(pieces) < BOUND
     assert read.digest() == decompressed.digest() == _Hash(data).digest()
 
 
@@ -647,8 +637,8 @@ def test_writing_in_chunks_holds_a_few_blocks(big: tuple[bytes, Path], tmp_path:
         for start in range(0, len(data), 64 << 10):
             assert compressor.compress(view[start:start + (64 << 10)]) == b""
 
-    assert _peak(write) < BOUND
-    assert _peak(compress) < BOUND  # (the spool is a file; the archive comes at flush)
+    assert traced_peak(write) < BOUND
+    assert traced_peak(compress) < BOUND  # (the spool is a file; the archive comes at flush)
     with archiver.open(tmp_path / "w.pyarc") as file:
         assert _Hash(file.read()).digest() == _Hash(data).digest()
 
