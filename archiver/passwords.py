@@ -17,15 +17,19 @@ from archiver.encryption import Password
 from archiver.errors import PyarcError, UsageError
 
 ENVIRONMENT_VARIABLE = "PYARC_PASSWORD"
+MAX_PASSWORD_FILE = 64 << 10
 
 
 def from_file(path: str) -> bytes:
     """The password in a file: its bytes without one final line ending."""
     try:
         with open(path, "rb") as file:
-            secret = file.read(1 << 16)
+            secret = file.read(MAX_PASSWORD_FILE + 1)
     except OSError as error:
         raise PyarcError(f"cannot read the password file {path!r}: {error.strerror}") from None
+    if len(secret) > MAX_PASSWORD_FILE:  # (not cut short: a wrong file, more likely)
+        raise UsageError(f"the password file {path!r} is larger than "
+                         f"{MAX_PASSWORD_FILE >> 10} KiB: is it the right file?")
     secret = secret.removesuffix(b"\n").removesuffix(b"\r")
     if not secret:
         raise UsageError(f"the password file {path!r} is empty")

@@ -1148,8 +1148,14 @@ def test_cli_usage_errors_of_pack(tree: Path, tmp_path: Path) -> None:
     archive = tmp_path / "never.pyarc"
     password_file = tmp_path / "password"
     password_file.write_text(PASSWORD)
+    huge = tmp_path / "not-a-password"  # a file given by mistake: refused, not cut short
+    huge.write_bytes(b"x" * (64 << 10) + b"y")
+    empty = tmp_path / "empty"
+    empty.write_bytes(b"\n")
     for args, word in ((["--encrypt"], "--password-file"),
-                       (["--password-file", str(password_file)], "--encrypt")):
+                       (["--password-file", str(password_file)], "--encrypt"),
+                       (["--encrypt", "--password-file", str(huge)], "larger than 64 KiB"),
+                       (["--encrypt", "--password-file", str(empty)], "is empty")):
         done = subprocess.run([sys.executable, "-m", "archiver", "pack", *args, str(archive),
                                str(tree)], stdin=subprocess.DEVNULL, capture_output=True,
                               env=env, start_new_session=True, timeout=120)
