@@ -34,7 +34,7 @@ import hashlib
 import hmac
 import io
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any, cast
 
@@ -471,14 +471,6 @@ class SealedReader(io.RawIOBase):
         buffer = bytearray(size)
         del buffer[self.readinto(buffer):]
         return bytes(buffer)
-
-    def chunks(self) -> Iterator[tuple[int, bytes | None]]:
-        """Every chunk's number and plaintext, None for those that fail (salvage)."""
-        for number in range(self._count):
-            try:
-                yield number, self.chunk(number)
-            except AuthenticationError:
-                yield number, None
 
 
 def unseal(stream: IO[bytes], password: Password | None, *, salvage: bool = False
