@@ -231,8 +231,11 @@ class SingleFileWriter(io.BufferedIOBase):
         # The thread holds no reference to this object, so that one left unclosed is still
         # collected, and closed (which ends the archive) as any file is; but not at exit, when
         # pack can no longer start the threads it compresses on.
-        self._thread = threading.Thread(target=_pack, args=(self._pipe, out, settings),
-                                        name="pyarc-open", daemon=True)
+        pipe = self._pipe
+        self._thread = threading.Thread(
+            target=pipe.serve, name="pyarc-open", daemon=True,
+            args=(lambda: pack(["-"], out, stdin=cast(IO[bytes], pipe), stdin_name=None,
+                               **settings),))
         self._thread.start()
         try:
             self._pipe.write(b"")  # until pack reads its input, or fails (a bad setting)
@@ -273,16 +276,6 @@ class SingleFileWriter(io.BufferedIOBase):
             if self._own:
                 self._out.close()
             super().close()
-
-
-def _pack(pipe: Pipe, out: IO[bytes], settings: dict[str, Any]) -> None:
-    """SingleFileWriter's thread: pack the pipe's bytes into `out`."""
-    try:
-        pack(["-"], out, stdin=cast(IO[bytes], pipe), stdin_name=None, **settings)
-    except BaseException as error:  # for the writing thread to raise
-        pipe.stop(error)
-    else:
-        pipe.stop()
 
 
 #: The modes of `open`, each with the one `io.open` opens a path in.

@@ -80,7 +80,8 @@ class Decompressor:
         if not self._started:
             # The thread holds no reference to this object: a decompressor dropped half way
             # closes its pipe, and the reader ends (on a truncated archive).
-            threading.Thread(target=_decompress, args=(self._pipe, self._output),
+            pipe, pieces = self._pipe, self._output
+            threading.Thread(target=pipe.serve, args=(lambda: _decompress(pipe, pieces),),
                              name="pyarc-decompressor", daemon=True).start()
             weakref.finalize(self, self._pipe.close)
             self._started = True
@@ -104,11 +105,6 @@ class Decompressor:
 def _decompress(pipe: Pipe, output: list[bytes]) -> None:
     """A Decompressor's thread: the content of the archive read from `pipe`, into
     `output`, each block's share as soon as the block is verified."""
-    try:
-        reader = StreamReader(cast(IO[bytes], pipe), stop_at_footer=True)
-        for piece in reader.single_file(jobs=None):
-            output.append(bytes(piece))
-    except BaseException as error:  # for the caller's thread to raise
-        pipe.stop(error)
-    else:
-        pipe.stop()
+    reader = StreamReader(cast(IO[bytes], pipe), stop_at_footer=True)
+    for piece in reader.single_file(jobs=None):
+        output.append(bytes(piece))

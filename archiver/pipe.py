@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable
 
 
 class Pipe:
@@ -80,6 +81,16 @@ class Pipe:
 
     def seekable(self) -> bool:
         return False
+
+    def serve(self, reader: Callable[[], object]) -> None:
+        """Run `reader`, which reads from this pipe (a thread's target), and stop the pipe
+        when it returns, or with its error, for the writing thread to raise."""
+        try:
+            reader()
+        except BaseException as error:
+            self.stop(error)
+        else:
+            self.stop()
 
     def stop(self, error: BaseException | None = None) -> None:
         """The reader reads no more: it has done its work, or failed with `error`."""
